@@ -1,0 +1,111 @@
+"""What every agent adapter provides, and what it is given for one turn.
+
+An adapter is small: the command line and environment of its CLI for one turn (a first prompt
+or a follow-up resuming the CLI's own session), the files its CLI needs in the run's HOME, and
+a normaliser that turns the CLI's machine-readable output into entries (domain/entries.py).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal, Protocol
+
+from paddock.domain.entries import Normaliser
+
+
+class Permission(StrEnum):
+    full = "full"  # the agent edits and runs commands without asking (inside the sandbox)
+    plan = "plan"  # the agent plans and reads; it changes nothing
+    ask = "ask"  # the agent may only do what needs no approval (it cannot ask: stdin is closed)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A named configuration of a profile: which model, how much freedom, extra flags."""
+
+    name: str = "default"
+    model: str | None = None
+    permission: Permission = Permission.full
+    extra_args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """API keys and base URLs from Paddock's settings (secret values: redacted from logs)."""
+
+    anthropic_api_key: str | None = None
+    anthropic_base_url: str | None = None
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    gemini_api_key: str | None = None
+    gemini_base_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """Everything one turn of an agent needs."""
+
+    prompt: str
+    worktree: Path
+    home: Path  # the attempt's own HOME for the CLI: its sessions survive between turns
+    executable: str  # the CLI, resolved (a Paddock-managed install or PATH)
+    variant: Variant
+    credentials: Credentials
+    resume: str | None = None  # the CLI's own session id, for a follow-up
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRun:
+    """How to start one agent turn: the command line, extra env, what to feed on stdin."""
+
+    argv: list[str]
+    env: dict[str, str]
+    stdin: bytes | None = None  # None: stdin is closed
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """Where `paddock agents install` gets a CLI from."""
+
+    registry: Literal["npm", "pypi"]
+    spec: str  # e.g. "@anthropic-ai/claude-code" or "aider-chat"
+
+
+class AgentAdapter(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def program(self) -> str:
+        """The executable's name, found in Paddock's agents dir or on PATH."""
+        ...
+
+    @property
+    def package(self) -> Package | None:
+        """None for programs Paddock does not install (bash)."""
+        ...
+
+    @property
+    def interrupt(self) -> signal.Signals:
+        """The CLI's own "stop now" signal, sent before the process group is stopped."""
+        ...
+
+    def needs_command(self) -> bool:
+        """Whether an attempt must give a shell command (the script agent)."""
+        ...
+
+    def prepare_home(self, ctx: TurnContext) -> None:
+        """Write the config files the CLI needs into ctx.home (idempotent)."""
+        ...
+
+    def command(self, ctx: TurnContext, command: str = "") -> AgentRun: ...
+
+    def normaliser(self) -> Normaliser: ...

@@ -1,0 +1,218 @@
+"""Claude Code (`claude`, npm @anthropic-ai/claude-code) in its print mode with stream-json output.
+
+One turn is `claude -p --output-format stream-json --verbose -- <prompt>`, a follow-up adds
+`--resume <session_id>`. Its sessions live under `$HOME/.claude/projects/`, so the attempt's own
+HOME keeps them between turns.
+
+Permissions (stdin is closed, so the CLI can never ask):
+  full → `--dangerously-skip-permissions` (with IS_SANDBOX=1, which it wants when run as root)
+  plan → `--permission-mode plan` (it reads and plans; it changes nothing)
+  ask  → `--permission-mode default` (only what needs no approval; the rest is refused)
+
+Credentials: ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL. Auto-update, telemetry, error reporting
+and other non-essential traffic are turned off in every run.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from paddock.agents.base import AgentRun, Package, Permission, TurnContext
+from paddock.domain.entries import (
+    Entry,
+    EntryKind,
+    ToolAction,
+    error,
+    raw,
+    session,
+    text_entry,
+    tool_call,
+    tool_result,
+    usage,
+)
+
+_PACKAGE = Package("npm", "@anthropic-ai/claude-code")
+
+_PERMISSION_ARGS: dict[Permission, list[str]] = {
+    Permission.full: ["--dangerously-skip-permissions"],
+    Permission.plan: ["--permission-mode", "plan"],
+    Permission.ask: ["--permission-mode", "default"],
+}
+
+_QUIET_ENV = {
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    "DISABLE_AUTOUPDATER": "1",
+    "DISABLE_TELEMETRY": "1",
+    "DISABLE_ERROR_REPORTING": "1",
+}
+
+_ACTIONS = {
+    "Read": ToolAction.read,
+    "NotebookRead": ToolAction.read,
+    "LS": ToolAction.read,
+    "Write": ToolAction.write,
+    "Edit": ToolAction.edit,
+    "MultiEdit": ToolAction.edit,
+    "NotebookEdit": ToolAction.edit,
+    "Bash": ToolAction.shell,
+    "Grep": ToolAction.search,
+    "Glob": ToolAction.search,
+    "WebFetch": ToolAction.web,
+    "WebSearch": ToolAction.web,
+}
+
+_PATH_KEYS = ("file_path", "path", "notebook_path")
+
+
+def _text(content: Any) -> str:
+    """A tool result's content: a string, or a list of blocks whose text parts are joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            str(block.get("text", "")) if isinstance(block, dict) else str(block)
+            for block in content
+        ]
+        return "\n".join(p for p in parts if p)
+    return "" if content is None else json.dumps(content)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+class ClaudeCodeNormaliser:
+    """stream-json events → entries; anything unexpected is kept as a raw entry."""
+
+    def __init__(self) -> None:
+        self._last_error: str | None = None  # the final result repeats an API error message
+
+    def feed(self, line: str) -> list[Entry]:
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            return []
+        try:
+            event = json.loads(text)
+            entries = self._event(event) if isinstance(event, dict) else None
+        except Exception:  # never raise on what the CLI prints
+            entries = None
+        return [raw(text)] if entries is None else entries
+
+    def finish(self) -> list[Entry]:
+        return []
+
+    def _event(self, event: dict[str, Any]) -> list[Entry] | None:
+        kind, subtype = event.get("type"), event.get("subtype")
+        if kind == "system" and subtype == "init" and event.get("session_id"):
+            return [session(str(event["session_id"]), event.get("model"))]
+        if kind == "assistant" and event.get("error"):  # an API failure, told as a message
+            self._last_error = _text(event["message"]["content"]) or str(event["error"])
+            return [error(self._last_error)]
+        if kind == "assistant":
+            return self._blocks(event["message"]["content"], assistant=True)
+        if kind == "user":
+            return self._blocks(event["message"]["content"], assistant=False)
+        if kind == "result":
+            return self._result(event)
+        return None
+
+    def _blocks(self, content: Any, assistant: bool) -> list[Entry] | None:
+        if isinstance(content, str):
+            kind = EntryKind.assistant_message if assistant else EntryKind.user_message
+            return [text_entry(kind, content)]
+        entries: list[Entry] = []
+        for block in content:
+            btype = block.get("type")
+            if btype == "text" and assistant:
+                entries.append(text_entry(EntryKind.assistant_message, str(block["text"])))
+            elif btype == "thinking":
+                entries.append(text_entry(EntryKind.thinking, str(block.get("thinking", ""))))
+            elif btype == "tool_use":
+                name = str(block.get("name", ""))
+                tool_input = block.get("input") or {}
+                paths = [
+                    str(tool_input[k])
+                    for k in _PATH_KEYS
+                    if isinstance(tool_input, dict) and tool_input.get(k)
+                ]
+                action = _ACTIONS.get(name, ToolAction.other)
+                entries.append(tool_call(str(block.get("id", "")), name, action, paths, tool_input))
+            elif btype == "tool_result":
+                ok = not block.get("is_error", False)
+                output = _text(block.get("content"))
+                entries.append(tool_result(str(block.get("tool_use_id", "")), ok, output))
+            elif btype == "text":
+                entries.append(text_entry(EntryKind.user_message, str(block["text"])))
+        return entries if entries or not content else None
+
+    def _result(self, event: dict[str, Any]) -> list[Entry]:
+        entries: list[Entry] = []
+        if event.get("is_error") or str(event.get("subtype", "")).startswith("error"):
+            message = event.get("result") or "; ".join(map(str, event.get("errors") or []))
+            message = str(message or event.get("subtype") or "Claude Code failed")
+            if message != self._last_error:
+                entries.append(error(message))
+        tokens = event.get("usage")
+        if isinstance(tokens, dict) and tokens:
+            input_tokens = (
+                _int(tokens.get("input_tokens"))
+                + _int(tokens.get("cache_creation_input_tokens"))
+                + _int(tokens.get("cache_read_input_tokens"))
+            )
+            cost = event.get("total_cost_usd")
+            entries.append(
+                usage(
+                    input_tokens,
+                    _int(tokens.get("output_tokens")),
+                    float(cost) if isinstance(cost, int | float) else None,
+                )
+            )
+        return entries
+
+
+@dataclass(frozen=True, slots=True)
+class ClaudeCode:
+    name: str = "claude-code"
+    label: str = "Claude Code (Anthropic)"
+    program: str = "claude"
+    package: Package | None = _PACKAGE
+    interrupt: signal.Signals = signal.SIGINT
+
+    def needs_command(self) -> bool:
+        return False
+
+    def prepare_home(self, ctx: TurnContext) -> None:
+        """Only the config dir: the CLI needs no file there when the key comes from env."""
+        (ctx.home / ".claude").mkdir(parents=True, exist_ok=True)
+
+    def command(self, ctx: TurnContext, command: str = "") -> AgentRun:
+        argv = [ctx.executable, "-p", "--output-format", "stream-json", "--verbose"]
+        argv += _PERMISSION_ARGS[ctx.variant.permission]
+        if ctx.variant.model:
+            argv += ["--model", ctx.variant.model]
+        if ctx.resume:
+            argv += ["--resume", ctx.resume]
+        argv += [*ctx.variant.extra_args, "--", ctx.prompt]  # a prompt may start with "-"
+        env = {
+            "HOME": str(ctx.home),
+            "CLAUDE_CONFIG_DIR": str(ctx.home / ".claude"),
+            **_QUIET_ENV,
+        }
+        if ctx.variant.permission is Permission.full:
+            env["IS_SANDBOX"] = "1"
+        creds = ctx.credentials
+        if creds.anthropic_api_key:
+            env["ANTHROPIC_API_KEY"] = creds.anthropic_api_key
+        if creds.anthropic_base_url:
+            env["ANTHROPIC_BASE_URL"] = creds.anthropic_base_url
+        env.update(ctx.variant.env)
+        return AgentRun(argv=argv, env=env, stdin=None)
+
+    def normaliser(self) -> ClaudeCodeNormaliser:
+        return ClaudeCodeNormaliser()
+
+
+ADAPTER = ClaudeCode()

@@ -1,0 +1,129 @@
+"""Agent CLIs in a Paddock-managed prefix: found there first, then on PATH; installed there
+from their registry (npm packages with `npm --prefix`, Python ones in a venv of their own)."""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from paddock.agents.base import AgentAdapter
+from paddock.domain.errors import InvalidInput, Unavailable
+
+VERSION_TIMEOUT = 20.0
+_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?(?:[-.+][0-9A-Za-z.]+)?")
+
+
+class AgentInstalls:
+    def __init__(self, root: Path) -> None:
+        self.root = root  # <data dir>/agents by default
+
+    def npm_prefix(self) -> Path:
+        return self.root / "npm"
+
+    def venv(self, adapter: AgentAdapter) -> Path:
+        return self.root / "venvs" / adapter.name
+
+    def executable(self, adapter: AgentAdapter) -> str | None:
+        """The CLI's path: Paddock's install first, then PATH; None when it is nowhere."""
+        managed = [self.npm_prefix() / "node_modules" / ".bin", self.venv(adapter) / "bin"]
+        for folder in managed:
+            candidate = folder / adapter.program
+            if candidate.is_file():
+                return str(candidate)
+        return shutil.which(adapter.program)
+
+    def version(self, executable: str) -> str | None:
+        """What `<cli> --version` says (its first version-looking word), or None."""
+        try:
+            done = subprocess.run(
+                [executable, "--version"],
+                capture_output=True,
+                text=True,
+                timeout=VERSION_TIMEOUT,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        found = _VERSION.search(done.stdout + done.stderr)
+        return found.group(0) if found else None
+
+    def install(self, adapter: AgentAdapter) -> str:
+        """Install the CLI into Paddock's prefix and return its executable.
+
+        One install at a time per prefix (a file lock): concurrent `npm --prefix` runs
+        overwrite each other's package.json and lose packages.
+        """
+        if adapter.package is None:
+            raise InvalidInput(
+                f"{adapter.name} is not installed by Paddock", code="not_installable"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".install.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._install(adapter)
+
+    def _install(self, adapter: AgentAdapter) -> str:
+        package = adapter.package
+        if package is None:
+            raise InvalidInput(
+                f"{adapter.name} is not installed by Paddock", code="not_installable"
+            )
+        if package.registry == "npm":
+            npm = shutil.which("npm")
+            if npm is None:
+                raise Unavailable(
+                    "npm is not installed (it installs this agent)", code="npm_missing"
+                )
+            self.npm_prefix().mkdir(parents=True, exist_ok=True)
+            _run(
+                [
+                    npm,
+                    "install",
+                    "--prefix",
+                    str(self.npm_prefix()),
+                    "--no-fund",
+                    "--no-audit",
+                    package.spec,
+                ],
+                adapter.name,
+            )
+        else:
+            venv = self.venv(adapter)
+            if not (venv / "bin" / "python").is_file():
+                _run([sys.executable, "-m", "venv", str(venv)], adapter.name)
+            _run(
+                [
+                    str(venv / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "-q",
+                    package.spec,
+                ],
+                adapter.name,
+            )
+        found = self.executable(adapter)
+        if found is None:
+            raise Unavailable(
+                f"{package.spec} installed but {adapter.program} was not found in {self.root}",
+                code="install_failed",
+            )
+        return found
+
+
+def _run(argv: list[str], name: str) -> None:
+    done = subprocess.run(
+        argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        raise Unavailable(
+            f"installing {name} failed ({' '.join(argv[:3])} …): {' / '.join(tail)}",
+            code="install_failed",
+        )

@@ -1,0 +1,124 @@
+"""The agent profiles Paddock knows: one per adapter, each with named variants.
+
+Users add or change variants in `<data dir>/agents.toml` (or through the API, which writes that
+file), e.g.
+
+    [claude-code.variants.opus-plan]
+    model = "opus"
+    permission = "plan"
+    extra_args = ["--max-turns", "30"]
+    env = { MAX_THINKING_TOKENS = "8000" }
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from paddock.agents import aider, claude_code, codex, gemini
+from paddock.agents.base import AgentAdapter, Permission, Variant
+from paddock.agents.script import ScriptAgent
+from paddock.domain.entities import AgentSpec
+from paddock.domain.errors import InvalidInput
+
+_DEMO_AGENT = files("paddock.demo").joinpath("demo_agent.sh")
+
+BUILT_IN: tuple[AgentAdapter, ...] = (
+    ScriptAgent(),
+    # A scripted stand-in for a coding agent, so a newcomer sees an attempt run end to end
+    # without an API key. It calls no model, and its label says so.
+    ScriptAgent(
+        name="demo", label="Demo agent (scripted, no model)", fixed_command=f"bash {_DEMO_AGENT}"
+    ),
+    claude_code.ADAPTER,
+    codex.ADAPTER,
+    gemini.ADAPTER,
+    aider.ADAPTER,
+)
+
+OVERRIDES_FILE = "agents.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProfile:
+    adapter: AgentAdapter
+    variants: dict[str, Variant] = field(default_factory=lambda: {"default": Variant()})
+
+    @property
+    def name(self) -> str:
+        return self.adapter.name
+
+    @property
+    def label(self) -> str:
+        return self.adapter.label
+
+
+def _variant(name: str, raw: Mapping[str, Any], where: str) -> Variant:
+    unknown = set(raw) - {"model", "permission", "extra_args", "env"}
+    if unknown:
+        raise InvalidInput(f"{where}: unknown keys {sorted(unknown)}", code="bad_agent_config")
+    try:
+        return Variant(
+            name=name,
+            model=str(raw["model"]) if raw.get("model") else None,
+            permission=Permission(raw.get("permission", "full")),
+            extra_args=tuple(str(a) for a in raw.get("extra_args", ())),
+            env={str(k): str(v) for k, v in dict(raw.get("env", {})).items()},
+        )
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"{where}: {exc}", code="bad_agent_config") from exc
+
+
+class AgentRegistry:
+    def __init__(self, adapters: Iterable[AgentAdapter], overrides: Path | None = None) -> None:
+        self._adapters = {a.name: a for a in adapters}
+        self.overrides = overrides
+
+    def profiles(self) -> list[AgentProfile]:
+        """Every profile with its variants: built-in defaults plus the user's file, read now
+        (so an edit applies to the next attempt without a restart)."""
+        user = self._read_overrides()
+        profiles = []
+        for name, adapter in self._adapters.items():
+            variants = {"default": Variant()}
+            for vname, raw in dict(user.get(name, {}).get("variants", {})).items():
+                variants[vname] = _variant(vname, raw, f"{OVERRIDES_FILE} [{name}.variants]")
+            profiles.append(AgentProfile(adapter, variants))
+        return profiles
+
+    def get(self, name: str) -> AgentProfile:
+        for profile in self.profiles():
+            if profile.name == name:
+                return profile
+        raise InvalidInput(
+            f"unknown agent profile {name!r} (known: {', '.join(sorted(self._adapters))})",
+            code="unknown_agent",
+        )
+
+    def resolve(self, spec: AgentSpec) -> tuple[AgentProfile, Variant]:
+        """The profile and variant `spec` names; InvalidInput when it cannot run."""
+        profile = self.get(spec.profile)
+        variant = profile.variants.get(spec.variant)
+        if variant is None:
+            raise InvalidInput(
+                f"agent {spec.profile} has no variant {spec.variant!r} "
+                f"(known: {', '.join(sorted(profile.variants))})",
+                code="unknown_variant",
+            )
+        if profile.adapter.needs_command() and not spec.command.strip():
+            raise InvalidInput(
+                f"the {spec.profile} agent needs a command", code="agent_command_missing"
+            )
+        return profile, variant
+
+    def _read_overrides(self) -> dict[str, Any]:
+        if self.overrides is None or not self.overrides.is_file():
+            return {}
+        try:
+            return tomllib.loads(self.overrides.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInput(f"{self.overrides}: {exc}", code="bad_agent_config") from exc

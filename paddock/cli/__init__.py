@@ -1,0 +1,1 @@
+"""The command line: `paddock serve`, `project`, `task`, `attempt`, `logs`, `doctor`."""

@@ -1,0 +1,99 @@
+"""One settings object. Sources, strongest first: arguments, `PADDOCK_*` env vars,
+`paddock.toml` in the data dir, defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+SETTINGS_FILE = "paddock.toml"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("PADDOCK_DATA_DIR") or platformdirs.user_data_dir("paddock"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PADDOCK_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""  # empty: a SQLite file in the data dir
+    host: str = "127.0.0.1"
+    port: int = 7420
+    worktrees_dir: Path | None = None  # None: <data_dir>/worktrees
+    log_level: str = "info"
+    stop_grace_seconds: float = 5.0
+    # Log batches are written when either bound is reached, whichever comes first.
+    log_flush_seconds: float = 0.05
+    log_flush_bytes: int = 1 << 20
+    max_line_bytes: int = 1 << 20
+    demo: bool = True  # create the demo project on a first start with an empty data dir
+    sse_heartbeat_seconds: float = 15.0
+    agents_dir: Path | None = None  # None: <data_dir>/agents (CLIs `paddock agents install` adds)
+    # Model API access for the agent CLIs: point them at gateways or local model servers.
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    gemini_api_key: SecretStr | None = None
+    gemini_base_url: str | None = None
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'paddock.db'}"
+        if self.worktrees_dir is None:
+            self.worktrees_dir = self.data_dir / "worktrees"
+        if self.agents_dir is None:
+            self.agents_dir = self.data_dir / "agents"
+        return self
+
+    @property
+    def worktrees(self) -> Path:
+        assert self.worktrees_dir is not None
+        return self.worktrees_dir
+
+    @property
+    def agents(self) -> Path:
+        assert self.agents_dir is not None
+        return self.agents_dir
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _DataDirToml(settings_cls))
+
+
+class _DataDirToml(PydanticBaseSettingsSource):
+    """Reads `paddock.toml` from whichever data dir the stronger sources chose."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        chosen = self.current_state.get("data_dir")
+        data_dir = Path(chosen).expanduser() if chosen else default_data_dir()
+        path = data_dir / SETTINGS_FILE
+        if not path.is_file():
+            return {}
+        with path.open("rb") as fh:
+            values = tomllib.load(fh)
+        return {k: v for k, v in values.items() if k in self.settings_cls.model_fields}

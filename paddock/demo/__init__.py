@@ -1,0 +1,1 @@
+"""The demo project a first start creates: a tiny web app and a scripted demo agent."""

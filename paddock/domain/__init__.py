@@ -1,0 +1,1 @@
+"""Pure rules: entities, states, names, policies. Imports nothing of ours, does no I/O."""

@@ -1,0 +1,146 @@
+"""The entities, as plain frozen dataclasses. The store maps rows to these; the API renders them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from paddock.domain.states import (
+    AttemptStatus,
+    FollowUpStatus,
+    LogStream,
+    ProcessStatus,
+    RunReason,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scripts:
+    """The shell scripts a project runs; an empty string means "none"."""
+
+    setup: str = ""
+    dev: str = ""
+    cleanup: str = ""
+    unit_test: str = ""
+    e2e_test: str = ""
+    openapi: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    name: str
+    repo_path: str
+    default_branch: str
+    scripts: Scripts
+    copy_files: list[str]
+    created_at: datetime
+    updated_at: datetime
+    auto_commit: bool = True  # commit the worktree after each agent turn
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowStep:
+    id: str
+    project_id: str
+    name: str
+    position: int
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: str
+    project_id: str
+    step_id: str
+    title: str
+    description: str
+    position: float
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """What an attempt runs as its agent: a profile and one of its variants; the `script`
+    agent also takes a shell command."""
+
+    profile: str = "script"
+    command: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    secret_env: list[str] = field(default_factory=list)
+    variant: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    id: str
+    task_id: str
+    project_id: str
+    status: AttemptStatus
+    branch: str
+    base_branch: str
+    base_commit: str
+    worktree_path: str
+    agent: AgentSpec
+    prompt: str
+    scripts: Scripts  # effective scripts: the project's, overridden by the branch's .paddock.toml
+    error: str | None
+    debug_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    id: str
+    attempt_id: str
+    reason: RunReason
+    command: list[str]
+    status: ProcessStatus
+    pid: int | None
+    pid_start_time: int | None  # /proc/<pid>/stat field 22, to tell a reused pid apart
+    exit_code: int | None
+    error: str | None
+    debug_id: str | None
+    line_count: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    commit_before: str | None = None  # agent turns: the worktree's HEAD before and after
+    commit_after: str | None = None
+    agent_session: str | None = None  # the agent CLI's own session id (for follow-ups)
+    dropped: bool = False  # rewound past: kept for the record, hidden by default
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    seq: int
+    ts: datetime
+    stream: LogStream
+    text: str
+    continued: bool = False  # this line was cut at the length limit; the next line goes on
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A prompt for an attempt's agent, run after the current turn (queued durably)."""
+
+    id: str
+    attempt_id: str
+    prompt: str
+    status: FollowUpStatus
+    process_id: str | None  # the turn that ran it
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A state change, as published on the bus and streamed to clients."""
+
+    seq: int
+    type: str
+    project_id: str | None
+    data: dict[str, Any]
+    ts: datetime

@@ -1,0 +1,113 @@
+"""Agent entries: what an agent did, normalised from each CLI's own output.
+
+Every agent CLI prints its own stream (Claude Code and Gemini CLI stream-json, Codex JSONL,
+Aider plain text). Its adapter turns that stream into these entries, numbered per process like
+log lines; the raw output stays in the process log. Payloads are plain JSON objects whose keys
+are listed per kind below, so the API, the UI and tests read every agent the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+# A tool result longer than this is cut (the log keeps it whole).
+MAX_RESULT_CHARS = 20_000
+
+
+class EntryKind(StrEnum):
+    user_message = "user_message"  # {text}
+    assistant_message = "assistant_message"  # {text}
+    thinking = "thinking"  # {text}
+    tool_call = "tool_call"  # {id, tool, action, paths, input}
+    tool_result = "tool_result"  # {id, ok, output, truncated}
+    error = "error"  # {message}
+    usage = "usage"  # {input_tokens, output_tokens, cost_usd (None when not reported)}
+    session = "session"  # {session_id, model}
+    raw = "raw"  # {text}: a line the normaliser did not understand, kept as it was
+
+
+class ToolAction(StrEnum):
+    read = "read"
+    write = "write"
+    edit = "edit"
+    shell = "shell"
+    search = "search"
+    web = "web"
+    other = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One normalised entry, as an adapter's normaliser produces it (not yet numbered)."""
+
+    kind: EntryKind
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Normaliser(Protocol):
+    """Turns one agent process's stdout lines into entries; never raises on bad input."""
+
+    def feed(self, line: str) -> list[Entry]: ...
+
+    def finish(self) -> list[Entry]:
+        """The stream ended: anything still held back."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEntry:
+    """An entry as stored and streamed: numbered per process from 1."""
+
+    process_id: str
+    seq: int
+    kind: EntryKind
+    payload: dict[str, Any]
+    ts: datetime
+
+
+def text_entry(kind: EntryKind, text: str) -> Entry:
+    return Entry(kind, {"text": text})
+
+
+def tool_call(
+    call_id: str, tool: str, action: ToolAction, paths: list[str], tool_input: Any
+) -> Entry:
+    return Entry(
+        EntryKind.tool_call,
+        {"id": call_id, "tool": tool, "action": action.value, "paths": paths, "input": tool_input},
+    )
+
+
+def tool_result(call_id: str, ok: bool, output: str) -> Entry:
+    truncated = len(output) > MAX_RESULT_CHARS
+    return Entry(
+        EntryKind.tool_result,
+        {
+            "id": call_id,
+            "ok": ok,
+            "output": output[:MAX_RESULT_CHARS] if truncated else output,
+            "truncated": truncated,
+        },
+    )
+
+
+def usage(input_tokens: int, output_tokens: int, cost_usd: float | None = None) -> Entry:
+    return Entry(
+        EntryKind.usage,
+        {"input_tokens": input_tokens, "output_tokens": output_tokens, "cost_usd": cost_usd},
+    )
+
+
+def session(session_id: str, model: str | None = None) -> Entry:
+    return Entry(EntryKind.session, {"session_id": session_id, "model": model})
+
+
+def error(message: str) -> Entry:
+    return Entry(EntryKind.error, {"message": message})
+
+
+def raw(text: str) -> Entry:
+    return Entry(EntryKind.raw, {"text": text})

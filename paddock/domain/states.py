@@ -1,0 +1,109 @@
+"""Status enums and the transitions each allows."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from paddock.domain.errors import Conflict
+
+
+class RunReason(StrEnum):
+    setup = "setup"
+    agent = "agent"
+    follow_up = "follow_up"
+    dev_server = "dev_server"
+    unit_test = "unit_test"
+    e2e_test = "e2e_test"
+    openapi = "openapi"
+    cleanup = "cleanup"
+    custom = "custom"
+
+
+class ProcessStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    killed = "killed"
+    lost = "lost"
+
+    @property
+    def finished(self) -> bool:
+        return self in _PROCESS_FINAL
+
+
+_PROCESS_FINAL = frozenset(
+    {ProcessStatus.succeeded, ProcessStatus.failed, ProcessStatus.killed, ProcessStatus.lost}
+)
+
+_PROCESS_MOVES: dict[ProcessStatus, frozenset[ProcessStatus]] = {
+    # queued -> failed: the process could not be spawned (missing binary, bad cwd).
+    # queued -> killed: stopped before it ever ran.
+    ProcessStatus.queued: frozenset(
+        {ProcessStatus.running, ProcessStatus.failed, ProcessStatus.killed, ProcessStatus.lost}
+    ),
+    ProcessStatus.running: _PROCESS_FINAL,
+}
+
+
+class AttemptStatus(StrEnum):
+    creating = "creating"  # branch and worktree being made
+    setting_up = "setting_up"  # the project's setup script runs
+    running = "running"  # the agent (or a follow-up) runs
+    idle = "idle"  # nothing runs; the worktree waits for review
+    failed = "failed"  # creation, setup or the agent failed; see `error`
+    vanished = "vanished"  # the worktree is gone from disk (found at start-up)
+
+    @property
+    def busy(self) -> bool:
+        return self in (AttemptStatus.creating, AttemptStatus.setting_up, AttemptStatus.running)
+
+
+_ATTEMPT_MOVES: dict[AttemptStatus, frozenset[AttemptStatus]] = {
+    AttemptStatus.creating: frozenset(
+        {AttemptStatus.setting_up, AttemptStatus.running, AttemptStatus.failed, AttemptStatus.idle}
+    ),
+    AttemptStatus.setting_up: frozenset(
+        {AttemptStatus.running, AttemptStatus.failed, AttemptStatus.idle}
+    ),
+    AttemptStatus.running: frozenset({AttemptStatus.idle, AttemptStatus.failed}),
+    AttemptStatus.idle: frozenset(
+        {AttemptStatus.running, AttemptStatus.setting_up, AttemptStatus.vanished}
+    ),
+    AttemptStatus.failed: frozenset(
+        {AttemptStatus.running, AttemptStatus.setting_up, AttemptStatus.vanished}
+    ),
+    AttemptStatus.vanished: frozenset(),
+}
+
+
+class FollowUpStatus(StrEnum):
+    queued = "queued"  # waits for the agent's current turn to end (survives restarts)
+    running = "running"
+    done = "done"
+    failed = "failed"  # its turn failed, or the server stopped while it ran
+    cancelled = "cancelled"
+
+
+class LogStream(StrEnum):
+    stdout = "stdout"
+    stderr = "stderr"
+    system = "system"  # lines Paddock itself writes into a process log (spawn, exit, errors)
+
+
+def can_move_process(current: ProcessStatus, new: ProcessStatus) -> bool:
+    return new in _PROCESS_MOVES.get(current, frozenset())
+
+
+def check_process_move(current: ProcessStatus, new: ProcessStatus) -> None:
+    if not can_move_process(current, new):
+        raise Conflict(f"a {current} process cannot become {new}", code="invalid_transition")
+
+
+def can_move_attempt(current: AttemptStatus, new: AttemptStatus) -> bool:
+    return current == new or new in _ATTEMPT_MOVES[current]
+
+
+def check_attempt_move(current: AttemptStatus, new: AttemptStatus) -> None:
+    if not can_move_attempt(current, new):
+        raise Conflict(f"a {current} attempt cannot become {new}", code="invalid_transition")

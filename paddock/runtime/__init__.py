@@ -1,0 +1,1 @@
+"""The operating system: git, processes, log pipeline, event bus."""

@@ -1,0 +1,162 @@
+"""In-process publish/subscribe with bounded queues.
+
+A subscriber that falls behind is not allowed to grow memory: its queue is dropped and it
+receives SYNC, meaning "you missed items; re-read from the store from your last position".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final, Generic, Protocol, TypeVar
+
+from paddock.domain.entities import Event
+
+T = TypeVar("T")
+
+
+class _Sync:
+    def __repr__(self) -> str:
+        return "SYNC"
+
+
+SYNC: Final = _Sync()
+
+
+class Subscription(Generic[T]):
+    def __init__(self, hub: Topic[T], maxsize: int, accept: Callable[[T], bool] | None) -> None:
+        self._hub = hub
+        self._queue: asyncio.Queue[T | _Sync] = asyncio.Queue(maxsize)
+        self._accept = accept
+        self.closed = False
+
+    def offer(self, item: T) -> None:
+        if self._accept is not None and not self._accept(item):
+            return
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self._overflow()
+
+    def _overflow(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(SYNC)
+
+    async def get(self, timeout: float | None = None) -> T | _Sync:
+        """The next item, or SYNC after an overflow. Raises TimeoutError when `timeout` passes."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()  # no timer and no task when an item is waiting
+        async with asyncio.timeout(timeout):
+            return await self._queue.get()
+
+    def drain(self) -> list[T | _Sync]:
+        """Every item already queued, without waiting: lets a slow reader catch up in one go."""
+        items: list[T | _Sync] = []
+        while not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        return items
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._hub.unsubscribe(self)
+
+    def __enter__(self) -> Subscription[T]:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class _Keyed(Protocol):
+    @property
+    def process_id(self) -> str: ...
+
+
+K = TypeVar("K", bound=_Keyed)
+
+
+class ByProcess(Generic[K]):
+    """The live sinks (of log lines, of entries) of running processes, by process id."""
+
+    def __init__(self) -> None:
+        self._sinks: dict[str, K] = {}
+
+    def add(self, sink: K) -> None:
+        self._sinks[sink.process_id] = sink
+
+    def get(self, process_id: str) -> K | None:
+        return self._sinks.get(process_id)
+
+    def remove(self, process_id: str) -> None:
+        self._sinks.pop(process_id, None)
+
+
+class Topic(Generic[T]):
+    """Fans items out to subscribers. Call from the event loop's thread only."""
+
+    def __init__(self, maxsize: int = 1024) -> None:
+        self._maxsize = maxsize
+        self._subscribers: set[Subscription[T]] = set()
+
+    def subscribe(self, accept: Callable[[T], bool] | None = None) -> Subscription[T]:
+        sub = Subscription(self, self._maxsize, accept)
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription[T]) -> None:
+        self._subscribers.discard(sub)
+
+    def publish(self, item: T) -> None:
+        for sub in tuple(self._subscribers):
+            sub.offer(item)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+
+class EventBus:
+    """State changes of projects, tasks, attempts and processes, numbered per server run.
+
+    The last `history` events are kept so a client can resume with Last-Event-ID; a client
+    further behind (or from an earlier server run) gets SYNC and re-fetches.
+    """
+
+    def __init__(self, history: int = 4096, maxsize: int = 1024) -> None:
+        self._topic: Topic[Event] = Topic(maxsize)
+        self._recent: deque[Event] = deque(maxlen=history)
+        self._seq = 0
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def publish(self, type_: str, project_id: str | None, data: dict[str, Any]) -> Event:
+        self._seq += 1
+        event = Event(self._seq, type_, project_id, data, datetime.now(UTC))
+        self._recent.append(event)
+        self._topic.publish(event)
+        return event
+
+    def subscribe(self, project_id: str | None = None) -> Subscription[Event]:
+        if project_id is None:
+            return self._topic.subscribe()
+        return self._topic.subscribe(lambda e: e.project_id in (project_id, None))
+
+    def replay(self, after: int, project_id: str | None = None) -> list[Event] | None:
+        """Events after `after`, or None when they are no longer all held (the caller syncs)."""
+        if after > self._seq:
+            return None  # from an earlier server run
+        if after == self._seq:
+            return []
+        if not self._recent or self._recent[0].seq > after + 1:
+            return None
+        return [
+            e
+            for e in self._recent
+            if e.seq > after and (project_id is None or e.project_id in (project_id, None))
+        ]

@@ -1,0 +1,198 @@
+"""How a supervised process is started: the swap point for sandboxes (bubblewrap, containers).
+
+A `Launcher` turns a `LaunchSpec` into a running `Launched` process whose output the supervisor
+reads and whose whole tree it can stop. `PlainLauncher` runs the command as a plain child in a
+new session (sandbox "none").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from paddock.domain.errors import PaddockError
+from paddock.domain.names import new_id
+from paddock.runtime import proctree
+from paddock.runtime.proctree import TAG_VARIABLE
+
+DEFAULT_STREAM_LIMIT = 1024 * 1024  # StreamReader buffer: the longest line readline() accepts
+
+
+class LaunchError(PaddockError):
+    """The process could not be started at all."""
+
+    code = "spawn_failed"
+
+
+@dataclass
+class LaunchSpec:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]  # the complete environment; the launcher adds the tag
+    stdin: bytes | None = None  # written then closed; None: /dev/null
+    tag: str = field(default_factory=new_id)  # the process id, as PADDOCK_PROCESS_ID
+
+
+class Launched(Protocol):
+    pid: int | None
+    start_time: int | None
+    stdout: asyncio.StreamReader
+    stderr: asyncio.StreamReader
+
+    async def wait(self) -> int:
+        """The leader's exit code (-N for signal N), as soon as it exits, even if processes it
+        left behind still hold its output pipes."""
+        ...
+
+    async def stop(self, grace: float) -> None:
+        """Stop the whole tree: SIGTERM, up to `grace` seconds, then SIGKILL."""
+        ...
+
+    async def reap_leftovers(self, grace: float) -> None:
+        """After the leader exited: stop whatever it left behind, so the pipes reach EOF."""
+        ...
+
+
+class Launcher(Protocol):
+    name: str
+
+    async def launch(self, spec: LaunchSpec) -> Launched: ...
+
+
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's stream protocol, plus an event set when the process itself exits.
+
+    `Process.wait()` only returns once the output pipes are closed too, which never happens while
+    a backgrounded descendant holds them: the supervisor must learn of the exit before that."""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited = asyncio.Event()
+
+    def process_exited(self) -> None:
+        self.exited.set()
+        super().process_exited()
+
+
+class PlainProcess:
+    """A child process in its own session, stopped as a tree via `proctree`."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, protocol: _Protocol, tag: str) -> None:
+        assert proc.stdout is not None and proc.stderr is not None
+        self._proc = proc
+        self._protocol = protocol
+        self.tag = tag
+        self.pid: int | None = proc.pid
+        self.start_time: int | None = proctree.start_time(proc.pid)
+        self.stdout: asyncio.StreamReader = proc.stdout
+        self.stderr: asyncio.StreamReader = proc.stderr
+        self._feeder: asyncio.Task[None] | None = None
+
+    def feed(self, data: bytes) -> None:
+        assert self._proc.stdin is not None
+        self._feeder = asyncio.create_task(_feed(self._proc.stdin, data))
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode
+
+    async def wait(self) -> int:
+        await self._protocol.exited.wait()
+        code = self._proc.returncode
+        assert code is not None
+        return code
+
+    async def stop(self, grace: float) -> None:
+        await self._kill_tree(grace)
+
+    async def reap_leftovers(self, grace: float) -> None:
+        await self._kill_tree(grace)
+
+    async def _kill_tree(self, grace: float) -> None:
+        assert self.pid is not None
+        await proctree.kill_tree(self.pid, self.tag, grace, leader_start=self.start_time)
+        if self._feeder is not None:
+            if not self._feeder.done():
+                self._feeder.cancel()
+            # Awaited even when done, so its outcome is retrieved and never logged as lost.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._feeder
+
+
+async def _feed(stdin: asyncio.StreamWriter, data: bytes) -> None:
+    """Write stdin then close it; a process that exits or never reads must not block anyone."""
+    # A child that exits first closes the pipe under us: its transport may already be gone
+    # (RuntimeError from the loop) or broken; either way there is nobody left to feed.
+    gone = (BrokenPipeError, ConnectionResetError, RuntimeError)
+    if stdin.is_closing():
+        return
+    try:
+        if data:
+            stdin.write(data)
+            await stdin.drain()
+    except gone:
+        pass
+    finally:
+        with contextlib.suppress(*gone):
+            stdin.close()
+            await stdin.wait_closed()
+
+
+class PlainLauncher:
+    """Sandbox "none": a plain child process, leader of its own session and process group."""
+
+    name = "none"
+
+    def __init__(self, stream_limit: int = DEFAULT_STREAM_LIMIT) -> None:
+        self.stream_limit = stream_limit
+
+    async def launch(self, spec: LaunchSpec) -> PlainProcess:
+        if not spec.argv:
+            raise LaunchError("empty command")
+        if not _is_dir(spec.cwd):
+            raise LaunchError(f"working directory {spec.cwd} does not exist", code="cwd_missing")
+        env = {**spec.env, TAG_VARIABLE: spec.tag}
+        loop = asyncio.get_running_loop()
+        limit = self.stream_limit
+
+        def protocol_factory() -> _Protocol:
+            return _Protocol(limit, loop)
+
+        program = spec.argv[0]
+        stdin = asyncio.subprocess.DEVNULL if spec.stdin is None else asyncio.subprocess.PIPE
+        try:
+            transport, protocol = await loop.subprocess_exec(
+                protocol_factory,
+                *spec.argv,
+                cwd=spec.cwd,
+                env=env,
+                stdin=stdin,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            if not _is_dir(spec.cwd):
+                raise LaunchError(
+                    f"working directory {spec.cwd} does not exist", code="cwd_missing"
+                ) from exc
+            raise LaunchError(f"command not found: {program}", program=program) from exc
+        except PermissionError as exc:
+            raise LaunchError(f"permission denied running {program}", program=program) from exc
+        except OSError as exc:
+            raise LaunchError(
+                f"cannot run {program}: {exc.strerror or exc}", program=program
+            ) from exc
+        launched = PlainProcess(
+            asyncio.subprocess.Process(transport, protocol, loop), protocol, spec.tag
+        )
+        if spec.stdin is not None:
+            launched.feed(spec.stdin)
+        return launched
+
+
+def _is_dir(path: Path) -> bool:
+    return Path(path).is_dir()

@@ -1,0 +1,143 @@
+"""Linked worktrees of a repository: list, add (with its new branch), remove, prune."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from paddock.domain.errors import Conflict, InvalidInput
+from paddock.runtime.git import (
+    GitError,
+    branch_exists,
+    check_branch_name,
+    path_exists,
+    resolve_revs,
+    run_git,
+)
+
+
+@dataclass(frozen=True)
+class WorktreeInfo:
+    path: Path
+    head: str | None  # None for a bare entry
+    branch: str | None  # short name; None when detached or bare
+    prunable: bool = False
+    locked: bool = False
+    detached: bool = False
+    bare: bool = False
+
+
+async def list_worktrees(repo: Path | str) -> list[WorktreeInfo]:
+    """The repository's worktrees, main checkout first (`git worktree list --porcelain`)."""
+    out = (await run_git(repo, "worktree", "list", "--porcelain")).stdout
+    found: list[WorktreeInfo] = []
+    for block in out.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            key, _, value = line.partition(" ")
+            fields[key] = value
+        if "worktree" not in fields:
+            continue
+        branch = fields.get("branch")
+        found.append(
+            WorktreeInfo(
+                path=Path(fields["worktree"]),
+                head=fields.get("HEAD"),
+                branch=branch.removeprefix("refs/heads/") if branch else None,
+                prunable="prunable" in fields,
+                locked="locked" in fields,
+                detached="detached" in fields,
+                bare="bare" in fields,
+            )
+        )
+    return found
+
+
+# --- mutating (hold repo_lock) -----------------------------------------------------------------
+
+
+async def add_worktree(repo: Path | str, path: Path | str, branch: str, base: str) -> str:
+    """Create `branch` at `base` checked out in a new worktree at `path`. Returns the base sha.
+
+    On any failure the half-made worktree directory and branch are removed before raising."""
+    check_branch_name(branch)
+    target = _new_path(path)  # checked first: git makes the branch before it looks at the path
+    # One git process tells both whether the branch is taken and which commit `base` is.
+    # Knowing the branch is new is what makes deleting it on a failure below safe.
+    taken, sha = await resolve_revs(repo, f"refs/heads/{branch}", f"{base}^{{commit}}")
+    if taken is not None:
+        raise Conflict(f"branch {branch!r} already exists", code="branch_exists", branch=branch)
+    if sha is None:
+        raise InvalidInput(f"unknown revision {base!r}", code="unknown_ref", rev=base)
+    try:
+        await run_git(repo, "worktree", "add", "-q", "-b", branch, str(target), sha)
+    except GitError as exc:
+        if "already exists" in exc.stderr:  # lost a race with a caller not holding repo_lock
+            code = "branch_exists" if "a branch named" in exc.stderr else "worktree_exists"
+            raise Conflict(exc.stderr.strip(), code=code, branch=branch) from exc
+        await _undo_worktree(repo, target, branch)
+        raise
+    except BaseException:  # cancelled half-way
+        await _undo_worktree(repo, target, branch)
+        raise
+    return sha
+
+
+async def _undo_worktree(repo: Path | str, target: Path, branch: str) -> None:
+    await run_git(repo, "worktree", "remove", "--force", "--force", str(target), check=False)
+    await asyncio.to_thread(shutil.rmtree, target, True)
+    if await branch_exists(repo, branch):
+        await run_git(repo, "branch", "-D", "--", branch, check=False)
+    await run_git(repo, "worktree", "prune", check=False)
+
+
+async def remove_worktree(repo: Path | str, path: Path | str) -> None:
+    """Remove the linked worktree at `path`, even if dirty or locked; fine if already gone.
+
+    Never touches the main checkout nor a directory that is not a worktree of this repository."""
+    target = _resolve(path)
+    trees = await list_worktrees(repo)
+    if trees and _resolve(trees[0].path) == target:
+        raise InvalidInput(f"{target} is the main checkout", code="main_worktree")
+    if any(_resolve(t.path) == target for t in trees[1:]):
+        await run_git(repo, "worktree", "remove", "--force", "--force", str(target), check=False)
+    else:
+        link = _worktree_link(target)
+        if link is not None or path_exists(target):
+            common = (await run_git(repo, "rev-parse", "--git-common-dir")).stdout.strip()
+            admin = _resolve(Path(repo) / common) / "worktrees"
+            if link is None or link.parent != admin:
+                raise InvalidInput(f"{target} is not a worktree of {repo}", code="not_a_worktree")
+    await asyncio.to_thread(shutil.rmtree, target, True)  # leftovers git would not delete
+    await prune_worktrees(repo)
+
+
+async def prune_worktrees(repo: Path | str) -> None:
+    await run_git(repo, "worktree", "prune")
+
+
+# --- file system (small synchronous checks) ----------------------------------------------------
+
+
+def _resolve(path: Path | str) -> Path:
+    return Path(path).expanduser().resolve()
+
+
+def _new_path(path: Path | str) -> Path:
+    target = Path(path).expanduser().absolute()
+    if path_exists(target):
+        raise Conflict(f"{target} already exists", code="worktree_exists", path=str(target))
+    return target
+
+
+def _worktree_link(target: Path) -> Path | None:
+    """The admin dir a linked worktree's `.git` file points to, or None if it is not one."""
+    try:
+        link = (target / ".git").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not link.startswith("gitdir:"):
+        return None
+    return _resolve(target / link.removeprefix("gitdir:").strip())

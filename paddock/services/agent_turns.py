@@ -1,0 +1,96 @@
+"""One agent turn: the CLI run in the attempt's worktree, its output normalised into entries,
+the worktree's commit recorded before and after, and the result auto-committed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio.to_thread
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Attempt, Process
+from paddock.domain.entries import EntryKind, text_entry
+from paddock.domain.errors import PaddockError
+from paddock.domain.states import RunReason
+from paddock.runtime import git
+from paddock.services.agents import AgentService
+from paddock.services.context import Context, log
+from paddock.services.processes import ProcessService
+from paddock.store import entries as entry_store
+from paddock.store import processes as process_store
+from paddock.store import projects as project_store
+
+SUMMARY_LINE = 72  # a commit subject longer than this is cut at a word
+
+
+def commit_message(summary: str | None, prompt: str, reason: RunReason) -> str:
+    """The agent's final summary as a commit message: a short subject, the rest as body."""
+    text = (summary or "").strip() or f"{reason.value.replace('_', ' ')}: {prompt.strip()}"
+    first, _, rest = text.partition("\n")
+    subject = first.strip() or "agent turn"
+    if len(subject) > SUMMARY_LINE:
+        cut = subject[: SUMMARY_LINE - 1].rsplit(" ", 1)[0] or subject[: SUMMARY_LINE - 1]
+        rest = subject[len(cut) :].strip() + ("\n" + rest if rest else "")
+        subject = cut.rstrip() + "…"
+    body = rest.strip()[:4000]
+    return f"{subject}\n\n{body}" if body else subject
+
+
+class AgentTurns:
+    def __init__(self, ctx: Context, processes: ProcessService, agents: AgentService) -> None:
+        self.ctx = ctx
+        self.processes = processes
+        self.agents = agents
+
+    def home(self, attempt: Attempt) -> Path:
+        """The attempt's own HOME for agent CLIs: runs of other attempts never share state,
+        and the CLI finds its session again for a follow-up."""
+        return self.ctx.settings.data_dir / "agent-homes" / attempt.id
+
+    async def run(self, attempt: Attempt, prompt: str, reason: RunReason) -> Process:
+        resume = None
+        if reason is RunReason.follow_up:
+            resume = await self.ctx.db.run(
+                lambda s: process_store.last_agent_session(s, attempt.id)
+            )
+        worktree = Path(attempt.worktree_path)
+        profile, turn = self.agents.turn(
+            attempt.agent, prompt=prompt, worktree=worktree, home=self.home(attempt), resume=resume
+        )
+        await anyio.to_thread.run_sync(profile.adapter.prepare_home, turn)
+        run = profile.adapter.command(turn, attempt.agent.command)
+        before = await git.rev_parse(worktree, "HEAD")
+        proc = await self.processes.run(
+            attempt,
+            reason,
+            run.argv,
+            env={**run.env, **attempt.agent.env},  # the attempt's own variables win
+            stdin=run.stdin,
+            secret_env=attempt.agent.secret_env,
+            normaliser=profile.adapter.normaliser(),
+            opening=[text_entry(EntryKind.user_message, prompt)],
+            commit_before=before,
+        )
+        return await self._record_commit(attempt, proc, prompt, reason)
+
+    async def _record_commit(
+        self, attempt: Attempt, proc: Process, prompt: str, reason: RunReason
+    ) -> Process:
+        worktree = Path(attempt.worktree_path)
+
+        def load(session: Session) -> tuple[bool, str | None]:
+            project = project_store.get_project(session, attempt.project_id)
+            summary = entry_store.last_text(session, proc.id, EntryKind.assistant_message)
+            return project.auto_commit, summary
+
+        auto_commit, summary = await self.ctx.db.run(load)
+        try:
+            if auto_commit:
+                await git.commit_all(worktree, commit_message(summary, prompt, reason))
+            after: str | None = await git.rev_parse(worktree, "HEAD")
+        except PaddockError as exc:  # the turn's own result stands; say why nothing was committed
+            log.warning("attempt %s: auto-commit after %s failed: %s", attempt.id, proc.id, exc)
+            after = None
+        proc = await self.ctx.db.run(lambda s: process_store.set_commit_after(s, proc.id, after))
+        self.ctx.publish("process.updated", attempt.project_id, proc)
+        return proc

@@ -1,0 +1,372 @@
+"""Attempts: a branch and worktree per try at a task, then setup, then the agent."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import shutil
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from paddock.agents.script import shell_argv
+from paddock.domain.entities import (
+    AgentSpec,
+    Attempt,
+    FollowUp,
+    Process,
+    Project,
+    Scripts,
+    Task,
+)
+from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.names import attempt_branch, is_valid_branch_name, new_id, short_id, slugify
+from paddock.domain.project_config import CONFIG_FILE, effective_scripts, parse_repo_config
+from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
+from paddock.runtime import git, worktrees
+from paddock.services.agent_turns import AgentTurns
+from paddock.services.agents import AgentService
+from paddock.services.context import Context, log
+from paddock.services.processes import ProcessService
+from paddock.store import attempts as store
+from paddock.store import follow_ups as follow_up_store
+from paddock.store import projects as project_store
+from paddock.store import tasks as task_store
+
+
+def default_prompt(task: Task) -> str:
+    return f"{task.title}\n\n{task.description}".strip()
+
+
+def copy_into_worktree(repo: Path, worktree: Path, patterns: list[str]) -> list[str]:
+    """Copy files matching `patterns` (e.g. `.env`) from the main checkout; never from outside."""
+    copied = []
+    root = repo.resolve()
+    for pattern in patterns:
+        for match in glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True):
+            source = (root / match).resolve()
+            if not source.is_file() or not source.is_relative_to(root):
+                continue
+            target = worktree / source.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            copied.append(match)
+    return copied
+
+
+def configure_worktree(project: Project, worktree: Path) -> Scripts:
+    """Apply the branch's own .paddock.toml (a branch can change its scripts) and copy the
+    copy_files globs in from the main checkout. Returns the attempt's scripts."""
+    repo_config = None
+    config_path = worktree / CONFIG_FILE
+    if config_path.is_file():
+        repo_config = parse_repo_config(config_path.read_text(errors="replace"))
+    patterns = project.copy_files
+    if repo_config and repo_config.copy_files is not None:
+        patterns = repo_config.copy_files
+    copy_into_worktree(Path(project.repo_path), worktree, patterns)
+    return effective_scripts(project.scripts, repo_config)
+
+
+class AttemptService:
+    def __init__(self, ctx: Context, processes: ProcessService, agents: AgentService) -> None:
+        self.ctx = ctx
+        self.processes = processes
+        self.agents = agents
+        self.turns = AgentTurns(ctx, processes, agents)
+        self._runs: dict[str, asyncio.Task[None]] = {}
+        self._stopping: set[str] = set()  # attempts whose pending steps must not start
+        self._rewake: set[str] = set()  # follow-ups queued while a run was finishing
+
+    async def start(
+        self,
+        task_id: str,
+        *,
+        agent: AgentSpec,
+        prompt: str | None = None,
+        base_branch: str | None = None,
+        branch: str | None = None,
+    ) -> Attempt:
+        """Create the branch and worktree now (so their errors answer the request), then run
+        setup and the agent in the background."""
+        self.agents.check(agent)
+        if branch is not None and not is_valid_branch_name(branch):
+            raise InvalidInput(f"{branch!r} is not a valid branch name", code="bad_branch_name")
+        attempt_id = new_id()
+
+        def create(session: Session) -> tuple[Attempt, Project]:
+            # Loading the task and project and claiming the branch share one transaction: one
+            # round trip to the database before git starts.
+            task = task_store.get_task(session, task_id)
+            project = project_store.get_project(session, task.project_id)
+            name = branch or attempt_branch(attempt_id, task.title)
+            if store.branch_taken(session, project.id, name):
+                raise Conflict(f"branch {name!r} is used by another attempt", code="branch_exists")
+            attempt = store.create_attempt(
+                session,
+                attempt_id=attempt_id,
+                task_id=task.id,
+                project_id=project.id,
+                branch=name,
+                base_branch=base_branch or project.default_branch,
+                worktree_path=str(self._worktree_path(project, name)),
+                agent=agent,
+                prompt=prompt if prompt is not None else default_prompt(task),
+            )
+            return attempt, project
+
+        attempt, project = await self.ctx.db.run(create)
+        self.ctx.publish("attempt.created", project.id, attempt)
+        try:
+            attempt = await self._make_worktree(project, attempt)
+        except PaddockError as exc:
+            await self.ctx.db.run(lambda s: store.delete_attempt(s, attempt_id))
+            self.ctx.publish("attempt.deleted", project.id, {"id": attempt_id})
+            raise exc from None
+        self._runs[attempt.id] = asyncio.create_task(self._run(attempt))
+        return attempt
+
+    def _worktree_path(self, project: Project, branch: str) -> Path:
+        group = f"{slugify(project.name)}-{short_id(project.id)}"
+        return self.ctx.settings.worktrees / group / branch.rsplit("/", 1)[-1]
+
+    async def _make_worktree(self, project: Project, attempt: Attempt) -> Attempt:
+        """Make the worktree, then record its base commit and scripts and move the attempt to
+        its first step (`setting_up` or `running`) in one transaction."""
+        repo = Path(project.repo_path)
+        worktree = Path(attempt.worktree_path)
+        worktree.parent.mkdir(parents=True, exist_ok=True)
+        async with git.repo_lock(repo):
+            base_commit = await worktrees.add_worktree(
+                repo, worktree, attempt.branch, attempt.base_branch
+            )
+        try:
+            scripts = configure_worktree(project, worktree)
+        except PaddockError:  # e.g. a bad .paddock.toml: leave nothing half-made behind
+            async with git.repo_lock(repo):
+                await worktrees.remove_worktree(repo, worktree)
+                await git.delete_branch(repo, attempt.branch, force=True)
+            raise
+        first = AttemptStatus.setting_up if scripts.setup.strip() else AttemptStatus.running
+
+        def record(session: Session) -> Attempt:
+            store.update_attempt(session, attempt.id, base_commit=base_commit, scripts=scripts)
+            return store.set_attempt_status(session, attempt.id, first)
+
+        attempt = await self.ctx.db.run(record)
+        self.ctx.publish("attempt.updated", project.id, attempt)
+        return attempt
+
+    async def _run(self, attempt: Attempt) -> None:
+        """Setup if the attempt starts `setting_up`, then the agent."""
+        try:
+            if attempt.status is AttemptStatus.setting_up:
+                setup = await self.processes.run(
+                    attempt, RunReason.setup, shell_argv(attempt.scripts.setup)
+                )
+                if setup.status is not ProcessStatus.succeeded:
+                    await self._process_failed(attempt, setup, "setup script")
+                    return
+            if attempt.id in self._stopping:
+                await self._set_status(attempt, AttemptStatus.idle, error="stopped")
+                return
+            if attempt.status is not AttemptStatus.running:
+                attempt = await self._set_status(attempt, AttemptStatus.running)
+            agent = await self.turns.run(attempt, attempt.prompt, RunReason.agent)
+            attempt = await self._after_turn(attempt, agent, "agent")
+            await self._run_queue(attempt)
+        except Exception:
+            log.exception("attempt %s: run crashed", attempt.id)
+            raise
+        finally:
+            self._end_run(attempt)
+
+    # -- follow-ups ---------------------------------------------------------------------------
+
+    async def follow_up(self, attempt_id: str, prompt: str) -> FollowUp:
+        """Queue `prompt` for the attempt's agent (durably); it runs as soon as the agent is
+        free, resuming the agent's own session."""
+        attempt = await self.get(attempt_id)
+        if not prompt.strip():
+            raise InvalidInput("a follow-up needs a prompt", code="empty_prompt")
+        if attempt.status in (AttemptStatus.creating, AttemptStatus.vanished):
+            raise Conflict(
+                f"attempt {attempt_id} is {attempt.status.value}", code="attempt_not_ready"
+            )
+        follow_up = await self.ctx.db.run(
+            lambda s: follow_up_store.enqueue(s, attempt_id, prompt.strip())
+        )
+        self.ctx.publish("follow_up.created", attempt.project_id, follow_up)
+        self._wake(attempt)
+        return follow_up
+
+    async def list_follow_ups(self, attempt_id: str) -> list[FollowUp]:
+        await self.get(attempt_id)
+        return await self.ctx.db.run(lambda s: follow_up_store.list_for_attempt(s, attempt_id))
+
+    async def cancel_follow_up(self, follow_up_id: str) -> FollowUp:
+        follow_up = await self.ctx.db.run(lambda s: follow_up_store.cancel(s, follow_up_id))
+        attempt = await self.get(follow_up.attempt_id)
+        self.ctx.publish("follow_up.updated", attempt.project_id, follow_up)
+        return follow_up
+
+    async def resume_queues(self) -> None:
+        """At start-up: queued follow-ups of idle attempts run; one that was running when the
+        server stopped has lost its process and is marked failed."""
+
+        def load(session: Session) -> list[Attempt]:
+            follow_up_store.fail_interrupted(session)
+            ids = follow_up_store.attempts_with_queued(session)
+            return [store.get_attempt(session, attempt_id) for attempt_id in ids]
+
+        for attempt in await self.ctx.db.run(load):
+            if attempt.status in (AttemptStatus.idle, AttemptStatus.failed):
+                self._wake(attempt)
+
+    def _wake(self, attempt: Attempt) -> None:
+        if attempt.id in self._runs:
+            self._rewake.add(attempt.id)  # the run checks the queue again before it ends
+            return
+        self._runs[attempt.id] = asyncio.get_running_loop().create_task(
+            self._continue(attempt), name=f"paddock-follow-ups-{attempt.id}"
+        )
+
+    def _end_run(self, attempt: Attempt) -> None:
+        self._runs.pop(attempt.id, None)
+        if attempt.id in self._rewake and attempt.id not in self._stopping:
+            self._rewake.discard(attempt.id)
+            self._wake(attempt)
+
+    async def _continue(self, attempt: Attempt) -> None:
+        try:
+            await self._run_queue(await self.get(attempt.id))
+        except Exception:
+            log.exception("attempt %s: follow-ups crashed", attempt.id)
+            raise
+        finally:
+            self._end_run(attempt)
+
+    async def _run_queue(self, attempt: Attempt) -> None:
+        """Run queued follow-ups one after the other until none is left (or a stop)."""
+        attempt_id = attempt.id
+        while attempt_id not in self._stopping:
+            self._rewake.discard(attempt_id)
+            follow_up = await self.ctx.db.run(lambda s: follow_up_store.next_queued(s, attempt_id))
+            if follow_up is None:
+                return
+            follow_up = await self._set_follow_up(attempt, follow_up, FollowUpStatus.running)
+            attempt = await self._set_status(attempt, AttemptStatus.running)
+            proc = await self.turns.run(attempt, follow_up.prompt, RunReason.follow_up)
+            ok = proc.status is ProcessStatus.succeeded
+            status = FollowUpStatus.done if ok else FollowUpStatus.failed
+            await self._set_follow_up(attempt, follow_up, status, proc.id)
+            attempt = await self._after_turn(attempt, proc, "follow-up")
+
+    async def _set_follow_up(
+        self,
+        attempt: Attempt,
+        follow_up: FollowUp,
+        status: FollowUpStatus,
+        process_id: str | None = None,
+    ) -> FollowUp:
+        follow_up = await self.ctx.db.run(
+            lambda s: follow_up_store.set_status(s, follow_up.id, status, process_id)
+        )
+        self.ctx.publish("follow_up.updated", attempt.project_id, follow_up)
+        return follow_up
+
+    async def _after_turn(self, attempt: Attempt, proc: Process, what: str) -> Attempt:
+        if proc.status is ProcessStatus.succeeded:
+            return await self._set_status(attempt, AttemptStatus.idle)
+        await self._process_failed(attempt, proc, what)
+        return await self.get(attempt.id)
+
+    async def _process_failed(self, attempt: Attempt, proc: Process, what: str) -> None:
+        if proc.status is ProcessStatus.killed:
+            await self._set_status(attempt, AttemptStatus.idle, error=f"{what} was stopped")
+        else:
+            await self._set_status(
+                attempt,
+                AttemptStatus.failed,
+                error=f"{what} failed: {proc.error}",
+                debug_id=proc.debug_id,
+            )
+
+    async def _set_status(
+        self,
+        attempt: Attempt,
+        status: AttemptStatus,
+        *,
+        error: str | None = None,
+        debug_id: str | None = None,
+    ) -> Attempt:
+        attempt = await self.ctx.db.run(
+            lambda s: store.set_attempt_status(
+                s, attempt.id, status, error=error, debug_id=debug_id
+            )
+        )
+        self.ctx.publish("attempt.updated", attempt.project_id, attempt)
+        return attempt
+
+    async def get(self, attempt_id: str) -> Attempt:
+        return await self.ctx.db.run(lambda s: store.get_attempt(s, attempt_id))
+
+    async def list_for_task(self, task_id: str) -> list[Attempt]:
+        def query(session: Session) -> list[Attempt]:
+            task_store.get_task(session, task_id)
+            return store.list_attempts(session, task_id=task_id)
+
+        return await self.ctx.db.run(query)
+
+    async def stop(self, attempt_id: str) -> Attempt:
+        """Stop every running process of the attempt, and its pending run."""
+        attempt = await self.get(attempt_id)
+        processes = await self.processes.list_for_attempt(attempt_id)
+        run = self._runs.get(attempt_id)
+        self._stopping.add(attempt_id)
+        try:
+            # A stop means "no more turns": queued follow-ups are cancelled, not kept for later.
+            cancelled = await self.ctx.db.run(
+                lambda s: follow_up_store.cancel_queued(s, attempt_id)
+            )
+            for follow_up in cancelled:
+                self.ctx.publish("follow_up.updated", attempt.project_id, follow_up)
+            await self.processes.stop_all([p.id for p in processes if not p.status.finished])
+            if run is not None:
+                await asyncio.wait([run])
+        finally:
+            self._stopping.discard(attempt_id)
+            self._rewake.discard(attempt_id)
+        return await self.get(attempt.id)
+
+    async def delete(self, attempt_id: str, *, delete_branch: bool = False) -> None:
+        """Stop its processes, run the cleanup script, remove the worktree (and the branch)."""
+        attempt = await self.stop(attempt_id)
+        project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
+        worktree = Path(attempt.worktree_path)
+        if attempt.scripts.cleanup.strip() and worktree.is_dir():
+            await self.processes.run(
+                attempt, RunReason.cleanup, shell_argv(attempt.scripts.cleanup)
+            )
+        repo = Path(project.repo_path)
+        async with git.repo_lock(repo):
+            await worktrees.remove_worktree(repo, worktree)
+            if delete_branch and await git.branch_exists(repo, attempt.branch):
+                await git.delete_branch(repo, attempt.branch, force=True)
+        await self.ctx.db.run(lambda s: store.delete_attempt(s, attempt_id))
+        self.ctx.publish(
+            "attempt.deleted", attempt.project_id, {"id": attempt_id, "task_id": attempt.task_id}
+        )
+
+    async def stop_all(self) -> None:
+        """Stop every attempt's pending steps and processes (server shutdown)."""
+        self._stopping.update(self._runs)
+        await self.processes.stop_all()
+        if self._runs:
+            await asyncio.wait(list(self._runs.values()))
+
+    async def wait(self, attempt_id: str) -> None:
+        """Wait for the attempt's background run (setup and agent) to end."""
+        run = self._runs.get(attempt_id)
+        if run is not None:
+            await asyncio.wait([run])

@@ -1,0 +1,125 @@
+"""The board as people see it: steps as columns, tasks as cards with their latest attempt.
+
+Columns are paged: a board of ten thousand tasks shows the first cards of each column and
+loads the rest on demand, so opening it stays fast whatever its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Attempt, Project, Task, WorkflowStep
+from paddock.services.context import Context
+from paddock.store import attempts as attempt_store
+from paddock.store import projects as project_store
+from paddock.store import tasks as task_store
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    task: Task
+    attempt: Attempt | None  # the newest attempt, if any
+    attempt_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    step: WorkflowStep
+    cards: list[Card]
+    total: int  # tasks in this step that match the filter
+    offset: int  # of the first card in `cards`
+
+    @property
+    def more(self) -> int:
+        """How many matching cards come after this page."""
+        return max(0, self.total - self.offset - len(self.cards))
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    card: Card
+    after: str | None  # the id of the card just above it; None at the top of its column
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    project: Project
+    columns: list[Column]
+    query: str
+
+
+def _cards(session: Session, tasks: list[Task]) -> list[Card]:
+    latest = attempt_store.latest_for_tasks(session, [t.id for t in tasks])
+    return [Card(t, *latest.get(t.id, (None, 0))) for t in tasks]
+
+
+class BoardService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def load(self, project_id: str, *, query: str = "", limit: int = PAGE_SIZE) -> Board:
+        """Every column with its first `limit` cards matching `query`."""
+        text = query.strip() or None
+
+        def load(session: Session) -> Board:
+            project = project_store.get_project(session, project_id)
+            counts = task_store.count_by_step(session, project_id, text)
+            steps = project_store.list_steps(session, project_id)
+            pages = [task_store.page_of_step(session, s, text=text, limit=limit) for s in steps]
+            # One query for the newest attempts of every card on the board, not one per column.
+            cards = iter(_cards(session, [task for page in pages for task in page]))
+            columns = [
+                Column(step, [next(cards) for _ in page], counts.get(step.id, 0), 0)
+                for step, page in zip(steps, pages, strict=True)
+            ]
+            return Board(project, columns, query.strip())
+
+        return await self.ctx.db.run(load)
+
+    async def column(
+        self, step_id: str, *, query: str = "", offset: int = 0, limit: int = PAGE_SIZE
+    ) -> Column:
+        """One page of one column."""
+        text = query.strip() or None
+
+        def load(session: Session) -> Column:
+            step = project_store.get_step(session, step_id)
+            total = task_store.count_by_step(session, step.project_id, text).get(step_id, 0)
+            tasks = task_store.page_of_step(session, step, text=text, offset=offset, limit=limit)
+            return Column(step, _cards(session, tasks), total, offset)
+
+        return await self.ctx.db.run(load)
+
+    async def counts(self, project_id: str, *, query: str = "") -> list[tuple[WorkflowStep, int]]:
+        """Every step with how many of its tasks match `query`."""
+        text = query.strip() or None
+
+        def load(session: Session) -> list[tuple[WorkflowStep, int]]:
+            counts = task_store.count_by_step(session, project_id, text)
+            steps = project_store.list_steps(session, project_id)
+            return [(step, counts.get(step.id, 0)) for step in steps]
+
+        return await self.ctx.db.run(load)
+
+    async def placement(self, task_id: str, *, query: str = "") -> Placement | None:
+        """Where a card goes in its column, or None when it does not match `query`."""
+        text = query.strip() or None
+
+        def load(session: Session) -> Placement | None:
+            task = task_store.get_task(session, task_id)
+            if not task_store.matches(session, task_id, text):
+                return None
+            after = task_store.previous_in_step(session, task, text)
+            return Placement(_cards(session, [task])[0], after)
+
+        return await self.ctx.db.run(load)
+
+    async def card(self, task_id: str) -> Card:
+        def load(session: Session) -> Card:
+            return _cards(session, [task_store.get_task(session, task_id)])[0]
+
+        return await self.ctx.db.run(load)

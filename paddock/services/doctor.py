@@ -1,0 +1,106 @@
+"""What is installed and what is missing on this machine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from paddock.config import Settings
+from paddock.services.agents import AgentService
+from paddock.store.db import make_engine
+
+# (binary, what it is for). Agent CLIs are checked by check_agents.
+_TOOLS = (
+    ("git", "worktrees, branches, diffs (required)"),
+    ("bash", "runs project scripts and the script agent (required)"),
+    ("bwrap", "the bubblewrap sandbox"),
+    ("node", "JavaScript dev servers and npm-installed agent CLIs"),
+    ("npm", "installing agent CLIs and front-end packages"),
+)
+_REQUIRED = {"git", "bash"}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool
+
+
+def _version(binary: str) -> str:
+    try:
+        result = subprocess.run(
+            [binary, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"found, but `--version` failed: {exc}"
+    out = (result.stdout or result.stderr).strip().splitlines()
+    return out[0] if out else "found"
+
+
+def check_tools() -> list[Check]:
+    checks = []
+    for binary, purpose in _TOOLS:
+        path = shutil.which(binary)
+        detail = f"{_version(binary)} ({path})" if path else f"not found — {purpose}"
+        checks.append(Check(binary, path is not None, detail, binary in _REQUIRED))
+    return checks
+
+
+def check_data_dir(settings: Settings) -> Check:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=settings.data_dir):
+            pass
+    except OSError as exc:
+        return Check("data dir", False, f"{settings.data_dir}: {exc}", True)
+    return Check("data dir", True, f"{settings.data_dir} (writable)", True)
+
+
+def check_database(settings: Settings) -> Check:
+    url = settings.database_url
+    shown = url.split("@")[-1] if "@" in url else url
+    try:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        return Check("database", False, f"{shown}: {exc.__class__.__name__}: {exc}", True)
+    return Check("database", True, f"{shown} (reachable)", True)
+
+
+def check_agents(settings: Settings) -> list[Check]:
+    """One row per agent profile: optional, each one installed becomes usable."""
+    checks = []
+    for agent in AgentService(settings).list_with_versions():
+        if agent.installed:
+            detail = f"{agent.version or 'version unknown'} ({agent.executable})"
+        elif agent.installable:
+            detail = f"not installed — `paddock agents install {agent.name}`"
+        else:
+            detail = f"{agent.program} not found on PATH"
+        checks.append(Check(f"agent {agent.name}", agent.installed, detail, False))
+    return checks
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    checks = check_tools()
+    checks += check_agents(settings)
+    checks.append(check_data_dir(settings))
+    if os.access(settings.data_dir, os.W_OK) or not settings.is_sqlite:
+        checks.append(check_database(settings))
+    return checks

@@ -1,0 +1,84 @@
+"""The engine: every service, wired once, with start-up and shut-down."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio.to_thread
+
+from paddock.config import Settings
+from paddock.runtime.events import EventBus
+from paddock.runtime.launcher import Launcher, PlainLauncher
+from paddock.runtime.logpipe import LogHub
+from paddock.services.agents import AgentService
+from paddock.services.attempts import AttemptService
+from paddock.services.board import BoardService
+from paddock.services.context import Context
+from paddock.services.demo import create_demo
+from paddock.services.entries import EntryService
+from paddock.services.processes import ProcessService
+from paddock.services.projects import ProjectService
+from paddock.services.reconcile import ReconcileReport, reconcile
+from paddock.services.tasks import TaskService
+from paddock.store.db import Database
+from paddock.store.logs import LogWriter
+from paddock.store.projects import count_projects
+
+log = logging.getLogger("paddock")
+
+DEMO_MARKER = ".demo-created"
+
+
+class Engine:
+    def __init__(self, settings: Settings, launcher: Launcher | None = None) -> None:
+        db = Database(settings.database_url)
+        self.ctx = Context(
+            settings=settings,
+            db=db,
+            bus=EventBus(),
+            logs=LogHub(),
+            log_writer=LogWriter(db),
+            launcher=launcher or PlainLauncher(),
+        )
+        self.processes = ProcessService(self.ctx)
+        self.entries = EntryService(self.ctx)
+        self.agents = AgentService(settings)
+        self.attempts = AttemptService(self.ctx, self.processes, self.agents)
+        self.projects = ProjectService(self.ctx)
+        self.tasks = TaskService(self.ctx, self.attempts)
+        self.board = BoardService(self.ctx)
+        self.last_reconcile = ReconcileReport()
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def bus(self) -> EventBus:
+        return self.ctx.bus
+
+    async def start(self) -> None:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.worktrees.mkdir(parents=True, exist_ok=True)
+        await anyio.to_thread.run_sync(self.ctx.db.migrate_in_child)
+        self.last_reconcile = await reconcile(self.ctx)
+        await self.attempts.resume_queues()
+        if settings.demo:
+            await self._create_demo_once()
+
+    async def _create_demo_once(self) -> None:
+        marker = self.settings.data_dir / DEMO_MARKER
+        if marker.exists() or await self.ctx.db.run(count_projects) > 0:
+            return
+        marker.write_text("the demo project was created once; delete this file to redo it\n")
+        path = self.settings.data_dir / "demo" / "hello-paddock"
+        project, attempt = await create_demo(self.projects, self.tasks, self.attempts, str(path))
+        log.info("created the demo project %s at %s (attempt %s)", project.name, path, attempt.id)
+
+    async def close(self) -> None:
+        """Stop every process this server supervises (nothing outlives it), then the store."""
+        await self.attempts.stop_all()
+        await self.processes.stop_all()  # processes not started by an attempt run
+        self.ctx.log_writer.close()
+        self.ctx.db.dispose()

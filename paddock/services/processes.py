@@ -1,0 +1,378 @@
+"""Supervised processes: spawn, capture output, record status, stop. Nothing outlives them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Final
+
+from paddock.domain.entities import Attempt, LogLine, Process
+from paddock.domain.entries import AgentEntry, Entry, Normaliser
+from paddock.domain.errors import Conflict, PaddockError
+from paddock.domain.logs import LogBatch
+from paddock.domain.names import new_debug_id, new_id
+from paddock.domain.secrets import secret_values
+from paddock.domain.states import LogStream, ProcessStatus, RunReason
+from paddock.runtime.entrypipe import EntrySink
+from paddock.runtime.events import SYNC
+from paddock.runtime.launcher import Launched, LaunchSpec
+from paddock.runtime.logpipe import LogSink, pump
+from paddock.services.context import Context, log
+from paddock.store import entries as entry_store
+from paddock.store import logs as log_store
+from paddock.store import processes as store
+
+# Exit codes the shell uses for a command it could not run at all.
+_SHELL_EXIT_MEANING = {126: "command not executable", 127: "command not found"}
+
+
+class EndOfLog:
+    """The process has finished and every line was delivered."""
+
+
+END: Final = EndOfLog()
+
+
+@dataclass
+class _Running:
+    launched: Launched | None = None
+    stopping: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        return f"killed by signal {-code}"
+    meaning = _SHELL_EXIT_MEANING.get(code)
+    return f"exited with code {code}" + (f" ({meaning})" if meaning else "")
+
+
+def process_env(attempt: Attempt, reason: RunReason, extra: dict[str, str]) -> dict[str, str]:
+    """The host environment without Paddock's own settings, plus the attempt's identity."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
+    env.update(
+        PADDOCK_PROJECT_ID=attempt.project_id,
+        PADDOCK_TASK_ID=attempt.task_id,
+        PADDOCK_ATTEMPT_ID=attempt.id,
+        PADDOCK_WORKTREE=attempt.worktree_path,
+        PADDOCK_BRANCH=attempt.branch,
+        PADDOCK_RUN_REASON=reason.value,
+    )
+    env.update(extra)
+    return env
+
+
+class ProcessService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._running: dict[str, _Running] = {}
+
+    async def run(
+        self,
+        attempt: Attempt,
+        reason: RunReason,
+        argv: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
+        secret_env: list[str] | None = None,
+        normaliser: Normaliser | None = None,
+        opening: Sequence[Entry] = (),
+        commit_before: str | None = None,
+    ) -> Process:
+        """Run one process of `attempt` to its end and return its final record.
+
+        With a `normaliser` (agent turns), its stdout also becomes entries, starting with
+        `opening` (e.g. the prompt as the user's message).
+        """
+        process_id = new_id()
+        full_env = process_env(attempt, reason, env or {})
+        proc = await self.ctx.db.run(
+            lambda s: store.create_process(
+                s,
+                process_id=process_id,
+                attempt_id=attempt.id,
+                reason=reason,
+                command=argv,
+                commit_before=commit_before,
+            )
+        )
+        self.ctx.publish("process.created", attempt.project_id, proc)
+        settings = self.ctx.settings
+        sink = LogSink(
+            process_id,
+            self.ctx.log_writer.persist,
+            secrets=secret_values(full_env, secret_env),
+            max_line_bytes=settings.max_line_bytes,
+            flush_seconds=settings.log_flush_seconds,
+            flush_bytes=settings.log_flush_bytes,
+        )
+        self.ctx.logs.add(sink)
+        if normaliser is not None:
+            entries = EntrySink(process_id, normaliser, self._persist_entries)
+            sink.observe(entries.observe)
+            entries.add(opening)
+            self.ctx.entries.add(entries)
+        running = self._running[process_id] = _Running()
+        try:
+            return await self._supervise(
+                attempt,
+                proc,
+                sink,
+                running,
+                LaunchSpec(
+                    argv=argv,
+                    cwd=Path(attempt.worktree_path),
+                    env=full_env,
+                    stdin=stdin,
+                    tag=process_id,
+                ),
+            )
+        finally:
+            running.done.set()
+            del self._running[process_id]
+            self.ctx.logs.remove(process_id)
+            self.ctx.entries.remove(process_id)
+
+    async def _supervise(
+        self, attempt: Attempt, proc: Process, sink: LogSink, running: _Running, spec: LaunchSpec
+    ) -> Process:
+        sink.system(f"$ {shlex.join(spec.argv)}")
+        if running.stopping:
+            return await self._finish(
+                attempt, proc, sink, ProcessStatus.killed, None, "stopped before it started"
+            )
+        try:
+            launched = await self.ctx.launcher.launch(spec)
+        except PaddockError as exc:
+            return await self._finish(attempt, proc, sink, ProcessStatus.failed, None, exc.message)
+        running.launched = launched
+        proc = await self.ctx.db.run(
+            lambda s: store.mark_running(
+                s, proc.id, pid=launched.pid, start_time=launched.start_time
+            )
+        )
+        self.ctx.publish("process.updated", attempt.project_id, proc)
+        pumps = [
+            asyncio.create_task(pump(launched.stdout, LogStream.stdout, sink)),
+            asyncio.create_task(pump(launched.stderr, LogStream.stderr, sink)),
+        ]
+        code = await launched.wait()
+        if running.stopping:
+            status = ProcessStatus.killed
+        else:
+            status = ProcessStatus.succeeded if code == 0 else ProcessStatus.failed
+        final = await self._record_end(
+            attempt, proc, status, code, None if code == 0 else describe_exit(code)
+        )
+        # Whatever the leader left behind in its group is stopped, so the pipes reach EOF.
+        await launched.reap_leftovers(self.ctx.settings.stop_grace_seconds)
+        await asyncio.gather(*pumps)
+        sink.system(describe_exit(code))
+        await self._close_log(attempt, sink)
+        return final
+
+    async def _finish(
+        self,
+        attempt: Attempt,
+        proc: Process,
+        sink: LogSink,
+        status: ProcessStatus,
+        code: int | None,
+        error: str,
+    ) -> Process:
+        final = await self._record_end(attempt, proc, status, code, error)
+        sink.system(error + (f" (debug id {final.debug_id})" if final.debug_id else ""))
+        await self._close_log(attempt, sink)
+        return final
+
+    async def _record_end(
+        self,
+        attempt: Attempt,
+        proc: Process,
+        status: ProcessStatus,
+        code: int | None,
+        error: str | None,
+    ) -> Process:
+        debug_id = None
+        if status is ProcessStatus.failed:
+            debug_id = new_debug_id()
+            log.warning(
+                "process %s (%s of attempt %s) failed: %s [debug_id=%s]",
+                proc.id,
+                proc.reason,
+                attempt.id,
+                error,
+                debug_id,
+            )
+        final = await self.ctx.db.run(
+            lambda s: store.mark_finished(
+                s, proc.id, status, exit_code=code, error=error, debug_id=debug_id
+            )
+        )
+        self.ctx.publish("process.updated", attempt.project_id, final)
+        return final
+
+    async def _close_log(self, attempt: Attempt, sink: LogSink) -> None:
+        """Close the log (and the entries) and publish the process again with its final line
+        count and agent session (the status went out earlier, as soon as the process ended)."""
+        await sink.close()
+        entries = self.ctx.entries.get(sink.process_id)
+        session = None
+        if entries is not None:
+            await entries.close()
+            session = entries.session_id
+        proc = await self.ctx.db.run(
+            lambda s: store.set_line_count(
+                s, sink.process_id, sink.line_count, agent_session=session
+            )
+        )
+        self.ctx.publish("process.updated", attempt.project_id, proc)
+
+    async def _persist_entries(self, batch: list[AgentEntry]) -> None:
+        await self.ctx.db.run(lambda s: entry_store.write_entries(s, batch))
+
+    async def stop(self, process_id: str) -> Process:
+        proc = await self.ctx.db.run(lambda s: store.get_process(s, process_id))
+        running = self._running.get(process_id)
+        if running is None:
+            if proc.status.finished:
+                return proc
+            raise Conflict(
+                f"process {process_id} is not supervised by this server", code="process_not_running"
+            )
+        running.stopping = True
+        if running.launched is not None:
+            await running.launched.stop(self.ctx.settings.stop_grace_seconds)
+        await running.done.wait()
+        return await self.ctx.db.run(lambda s: store.get_process(s, process_id))
+
+    async def stop_all(self, process_ids: list[str] | None = None) -> None:
+        ids = list(self._running) if process_ids is None else process_ids
+        await asyncio.gather(*(self.stop(pid) for pid in ids if pid in self._running))
+
+    def running_ids(self) -> list[str]:
+        return list(self._running)
+
+    async def get(self, process_id: str) -> Process:
+        return await self.ctx.db.run(lambda s: store.get_process(s, process_id))
+
+    async def list_for_attempt(self, attempt_id: str) -> list[Process]:
+        return await self.ctx.db.run(lambda s: store.list_processes(s, attempt_id))
+
+    async def read_logs(
+        self,
+        process_id: str,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        stream: LogStream | None = None,
+        q: str | None = None,
+    ) -> list[LogLine]:
+        await self.get(process_id)  # 404 for an unknown process
+        return await self.ctx.db.run(
+            lambda s: log_store.read_lines(
+                s, process_id, after=after, limit=limit, stream=stream, q=q
+            )
+        )
+
+    async def follow_logs(
+        self, process_id: str, *, after: int = 0, heartbeat: float = 15.0
+    ) -> AsyncIterator[list[LogLine] | EndOfLog | None]:
+        """Lines after `after` from the store, then live: no gap, no duplicate, then END.
+
+        Yields None when `heartbeat` seconds pass with nothing to send.
+        """
+        await self.get(process_id)
+        last = after
+        while True:
+            sink = self.ctx.logs.get(process_id)
+            upto = sink.persisted_seq if sink is not None else None
+            snapshot = sink.subscribe() if sink is not None else None
+            try:
+                async for lines in self._stored_lines(process_id, last, upto):
+                    last = lines[-1].seq
+                    yield lines
+                if snapshot is None:
+                    yield END
+                    return
+                for batch in snapshot.pending:
+                    lines = list(batch.lines(after=last))
+                    if lines:
+                        last = lines[-1].seq
+                        yield lines
+                if snapshot.closed:
+                    yield END
+                    return
+                assert sink is not None  # a snapshot comes from a live sink
+                subscription = snapshot.subscription
+                last_send = 0.0
+                while True:
+                    try:
+                        first = await subscription.get(heartbeat)
+                    except TimeoutError:
+                        yield None
+                        continue
+                    await _pace(sink, last_send)
+                    # Everything else already queued goes out with it: one write per wake-up
+                    # keeps a reader that fell a little behind from falling further.
+                    lines, stop = _unpack_live([first, *subscription.drain()], after=last)
+                    if lines:
+                        last = lines[-1].seq
+                        yield lines
+                        last_send = asyncio.get_running_loop().time()
+                    if stop is END:
+                        yield END
+                        return
+                    if stop is SYNC:
+                        break  # fell behind: read the missed lines from the store
+            finally:
+                if snapshot is not None:
+                    snapshot.subscription.close()
+
+    async def _stored_lines(
+        self, process_id: str, after: int, upto: int | None
+    ) -> AsyncIterator[list[LogLine]]:
+        while upto is None or after < upto:
+            lines = await self.ctx.db.run(
+                partial(log_store.read_lines, process_id=process_id, after=after, limit=5000)
+            )
+            if upto is not None:
+                lines = [line for line in lines if line.seq <= upto]
+            if not lines:
+                return
+            after = lines[-1].seq
+            yield lines
+
+
+# With many live readers of one process, each sends at most once per window: every send costs
+# the server a write per reader, so a chatty process followed by a hundred browsers would
+# otherwise spend its time in per-line writes. One reader (the usual case) is never held back.
+FANOUT_READERS = 8
+FANOUT_WINDOW = 0.01
+
+
+async def _pace(sink: LogSink, last_send: float) -> None:
+    if sink.reader_count > FANOUT_READERS:
+        wait = last_send + FANOUT_WINDOW - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+def _unpack_live(items: Sequence[object], *, after: int) -> tuple[list[LogLine], object]:
+    """The lines after `after` in queued live items, and what stopped them: END when the sink
+    closed (None was queued), SYNC after an overflow, else None."""
+    lines: list[LogLine] = []
+    for item in items:
+        if item is SYNC:
+            return lines, SYNC
+        if item is None:
+            return lines, END
+        assert isinstance(item, LogBatch)
+        lines.extend(item.lines(after=lines[-1].seq if lines else after))
+    return lines, None

@@ -1,0 +1,116 @@
+"""Start-up reconciliation: make the database agree with what really runs and exists on disk.
+
+Processes still marked running by an earlier server are checked by pid *and* start time:
+a process that is still alive is stopped (nothing may outlive its server unsupervised: its
+output has nowhere to go) and marked `killed`; one that is gone is marked `lost`, since its
+end was never seen. Descendants that escaped the process group are found by their
+PADDOCK_PROCESS_ID tag and stopped too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from paddock.domain.states import AttemptStatus, ProcessStatus
+from paddock.runtime import git, proctree, worktrees
+from paddock.services.context import Context, log
+from paddock.store import attempts as attempt_store
+from paddock.store import processes as process_store
+from paddock.store import projects as project_store
+
+
+@dataclass
+class ReconcileReport:
+    killed: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    interrupted_attempts: list[str] = field(default_factory=list)
+    vanished_attempts: list[str] = field(default_factory=list)
+    removed_worktrees: list[str] = field(default_factory=list)
+
+
+async def reconcile(ctx: Context) -> ReconcileReport:
+    report = ReconcileReport()
+    await _reconcile_processes(ctx, report)
+    await _reconcile_attempts(ctx, report)
+    await _reconcile_worktrees(ctx, report)
+    return report
+
+
+async def _reconcile_processes(ctx: Context, report: ReconcileReport) -> None:
+    grace = ctx.settings.stop_grace_seconds
+    for proc in await ctx.db.run(process_store.list_unfinished):
+        alive = (
+            proc.pid is not None
+            and proc.pid_start_time is not None
+            and proctree.is_alive(proc.pid, proc.pid_start_time)
+        )
+        if alive:
+            assert proc.pid is not None
+            await proctree.kill_tree(proc.pid, proc.id, grace, leader_start=proc.pid_start_time)
+            status, error = ProcessStatus.killed, "still running after a server restart: stopped"
+            report.killed.append(proc.id)
+        else:
+            status, error = (
+                ProcessStatus.lost,
+                "the server stopped while it ran; its end is unknown",
+            )
+            report.lost.append(proc.id)
+        for pid in proctree.find_tagged(proc.id):  # escaped the group; leader may be gone
+            await proctree.kill_tree(pid, proc.id, grace)
+        await ctx.db.run(
+            partial(process_store.mark_finished, process_id=proc.id, status=status, error=error)
+        )
+        log.warning("reconcile: process %s marked %s", proc.id, status)
+
+
+async def _reconcile_attempts(ctx: Context, report: ReconcileReport) -> None:
+    for attempt in await ctx.db.run(attempt_store.list_attempts):
+        if attempt.status.busy:
+            await ctx.db.run(
+                partial(
+                    attempt_store.set_attempt_status,
+                    attempt_id=attempt.id,
+                    status=AttemptStatus.failed,
+                    error="interrupted: the server stopped while it ran",
+                )
+            )
+            report.interrupted_attempts.append(attempt.id)
+        elif (
+            attempt.status is not AttemptStatus.vanished
+            and not Path(attempt.worktree_path).is_dir()
+        ):
+            await ctx.db.run(
+                partial(
+                    attempt_store.set_attempt_status,
+                    attempt_id=attempt.id,
+                    status=AttemptStatus.vanished,
+                    error="the worktree is gone from disk",
+                )
+            )
+            report.vanished_attempts.append(attempt.id)
+
+
+def _is_worktree_dir(path: Path) -> bool:
+    # A linked worktree has a `.git` *file* (gitdir: ...). Anything else is not ours to delete.
+    dot_git = path / ".git"
+    return dot_git.is_file() and dot_git.read_text(errors="replace").startswith("gitdir:")
+
+
+async def _reconcile_worktrees(ctx: Context, report: ReconcileReport) -> None:
+    attempts = await ctx.db.run(attempt_store.list_attempts)
+    known = {str(Path(a.worktree_path)) for a in attempts}
+    root = ctx.settings.worktrees
+    if root.is_dir():
+        for group in root.iterdir():
+            for candidate in group.iterdir() if group.is_dir() else ():
+                if str(candidate) not in known and _is_worktree_dir(candidate):
+                    shutil.rmtree(candidate, ignore_errors=True)
+                    report.removed_worktrees.append(str(candidate))
+    for project in await ctx.db.run(project_store.list_projects):
+        repo = Path(project.repo_path)
+        if repo.is_dir():
+            async with git.repo_lock(repo):
+                await worktrees.prune_worktrees(repo)

@@ -1,0 +1,125 @@
+"""Tasks: the cards on a project's board."""
+
+from __future__ import annotations
+
+import pydantic_core
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Task
+from paddock.domain.errors import InvalidInput
+from paddock.domain.workflow import position_between
+from paddock.services.attempts import AttemptService
+from paddock.services.context import Context
+from paddock.store import projects as project_store
+from paddock.store import tasks as store
+
+
+def _check_title(title: str) -> str:
+    title = title.strip()
+    if not title or len(title) > 500:
+        raise InvalidInput("a task title needs 1 to 500 characters", code="bad_title")
+    return title
+
+
+class TaskService:
+    def __init__(self, ctx: Context, attempts: AttemptService) -> None:
+        self.ctx = ctx
+        self.attempts = attempts
+
+    async def create(
+        self, project_id: str, *, title: str, description: str = "", step_id: str | None = None
+    ) -> Task:
+        title = _check_title(title)
+
+        def create(session: Session) -> Task:
+            project_store.get_project(session, project_id)
+            target = self._step_of(session, project_id, step_id)
+            return store.create_task(
+                session, project_id=project_id, step_id=target, title=title, description=description
+            )
+
+        task = await self.ctx.db.run(create)
+        self.ctx.publish("task.created", project_id, task)
+        return task
+
+    @staticmethod
+    def _step_of(session: Session, project_id: str, step_id: str | None) -> str:
+        if step_id is None:
+            steps = project_store.list_steps(session, project_id)
+            if not steps:
+                raise InvalidInput("the project has no workflow steps", code="no_steps")
+            return steps[0].id
+        step = project_store.get_step(session, step_id)
+        if step.project_id != project_id:
+            raise InvalidInput("that step belongs to another project", code="step_not_in_project")
+        return step.id
+
+    async def get(self, task_id: str) -> Task:
+        return await self.ctx.db.run(lambda s: store.get_task(s, task_id))
+
+    async def list_json(self, project_id: str, step_id: str | None = None) -> bytes:
+        """The project's tasks (or one step's) as the JSON of `list[Task]`, byte for byte.
+
+        Boards have thousands of cards: JSON-ready dicts straight from the rows, serialised by
+        one pydantic-core call in the worker thread, cost half of building `Task`s and letting
+        FastAPI validate and dump them (tests/store/test_tasks_json.py checks the bytes).
+        """
+
+        def query(session: Session) -> bytes:
+            tasks = store.list_task_dicts(session, project_id, step_id)
+            if not tasks:  # tasks name an existing project (a foreign key): check when empty
+                project_store.get_project(session, project_id)
+            return pydantic_core.to_json(tasks)
+
+        return await self.ctx.db.run(query)
+
+    async def update(
+        self,
+        task_id: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        step_id: str | None = None,
+        index: int | None = None,
+        below: str | None = None,
+    ) -> Task:
+        """Edit a card; `step_id` with `index` (its place in the column) or `below` (the id of
+        the card it goes under; "" for the top) move it."""
+        if title is not None:
+            title = _check_title(title)
+
+        def update(session: Session) -> Task:
+            task = store.get_task(session, task_id)
+            target = self._step_of(session, task.project_id, step_id) if step_id else None
+            position = None
+            if below is not None:
+                before, after = store.neighbours_below(
+                    session, target or task.step_id, below or None, exclude=task_id
+                )
+                position = position_between(before, after)
+            elif index is not None:
+                before, after = store.neighbour_positions(
+                    session, target or task.step_id, index, exclude=task_id
+                )
+                position = position_between(before, after)
+            return store.update_task(
+                session,
+                task_id,
+                title=title,
+                description=description,
+                step_id=target,
+                position=position,
+            )
+
+        task = await self.ctx.db.run(update)
+        self.ctx.publish("task.updated", task.project_id, task)
+        return task
+
+    async def delete(self, task_id: str) -> Task:
+        """Delete the card and its attempts (worktrees removed; branches kept)."""
+        task = await self.get(task_id)
+        for attempt in await self.attempts.list_for_task(task_id):
+            await self.attempts.delete(attempt.id)
+        await self.ctx.db.run(lambda s: store.delete_task(s, task_id))
+        self.ctx.publish("task.deleted", task.project_id, {"id": task_id})
+        return task

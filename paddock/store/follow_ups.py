@@ -1,0 +1,110 @@
+"""Follow-ups: prompts queued for an attempt's agent, run in order, durable across restarts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import FollowUp
+from paddock.domain.errors import Conflict, NotFound
+from paddock.domain.names import new_id
+from paddock.domain.states import FollowUpStatus
+from paddock.store.tables import FollowUpRow
+
+
+def to_follow_up(row: FollowUpRow) -> FollowUp:
+    return FollowUp(
+        id=row.id,
+        attempt_id=row.attempt_id,
+        prompt=row.prompt,
+        status=FollowUpStatus(row.status),
+        process_id=row.process_id,
+        created_at=row.created_at,
+    )
+
+
+def enqueue(session: Session, attempt_id: str, prompt: str) -> FollowUp:
+    row = FollowUpRow(id=new_id(), attempt_id=attempt_id, prompt=prompt, status="queued")
+    session.add(row)
+    session.flush()
+    return to_follow_up(row)
+
+
+def list_for_attempt(session: Session, attempt_id: str) -> list[FollowUp]:
+    query = (
+        select(FollowUpRow)
+        .where(FollowUpRow.attempt_id == attempt_id)
+        .order_by(FollowUpRow.created_at, FollowUpRow.id)
+    )
+    return [to_follow_up(row) for row in session.scalars(query)]
+
+
+def next_queued(session: Session, attempt_id: str) -> FollowUp | None:
+    query = (
+        select(FollowUpRow)
+        .where(FollowUpRow.attempt_id == attempt_id, FollowUpRow.status == "queued")
+        .order_by(FollowUpRow.created_at, FollowUpRow.id)
+        .limit(1)
+    )
+    row = session.scalar(query)
+    return to_follow_up(row) if row else None
+
+
+def attempts_with_queued(session: Session) -> list[str]:
+    query = select(FollowUpRow.attempt_id).where(FollowUpRow.status == "queued").distinct()
+    return list(session.scalars(query))
+
+
+def _row(session: Session, follow_up_id: str) -> FollowUpRow:
+    row = session.get(FollowUpRow, follow_up_id)
+    if row is None:
+        raise NotFound(f"no follow-up {follow_up_id}", code="follow_up_not_found")
+    return row
+
+
+def get(session: Session, follow_up_id: str) -> FollowUp:
+    return to_follow_up(_row(session, follow_up_id))
+
+
+def set_status(
+    session: Session, follow_up_id: str, status: FollowUpStatus, process_id: str | None = None
+) -> FollowUp:
+    row = _row(session, follow_up_id)
+    row.status = status.value
+    if process_id is not None:
+        row.process_id = process_id
+    session.flush()
+    return to_follow_up(row)
+
+
+def cancel(session: Session, follow_up_id: str) -> FollowUp:
+    row = _row(session, follow_up_id)
+    if row.status != "queued":
+        raise Conflict(
+            f"follow-up {follow_up_id} is {row.status}; only queued ones can be cancelled",
+            code="follow_up_not_queued",
+        )
+    row.status = FollowUpStatus.cancelled.value
+    session.flush()
+    return to_follow_up(row)
+
+
+def cancel_queued(session: Session, attempt_id: str) -> list[FollowUp]:
+    query = select(FollowUpRow).where(
+        FollowUpRow.attempt_id == attempt_id, FollowUpRow.status == "queued"
+    )
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.status = FollowUpStatus.cancelled.value
+    session.flush()
+    return [to_follow_up(row) for row in rows]
+
+
+def fail_interrupted(session: Session) -> int:
+    """Follow-ups that were running when the server stopped: their process is gone."""
+    rows = session.scalars(select(FollowUpRow).where(FollowUpRow.status == "running"))
+    count = 0
+    for row in rows:
+        row.status = FollowUpStatus.failed.value
+        count += 1
+    return count

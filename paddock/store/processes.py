@@ -1,0 +1,152 @@
+"""Processes: one supervised OS process of an attempt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Process
+from paddock.domain.errors import NotFound
+from paddock.domain.states import ProcessStatus, RunReason, check_process_move
+from paddock.store.tables import ProcessRow, utcnow
+
+
+def to_process(row: ProcessRow) -> Process:
+    return Process(
+        id=row.id,
+        attempt_id=row.attempt_id,
+        reason=RunReason(row.reason),
+        command=list(row.command),
+        status=ProcessStatus(row.status),
+        pid=row.pid,
+        pid_start_time=row.pid_start_time,
+        exit_code=row.exit_code,
+        error=row.error,
+        debug_id=row.debug_id,
+        line_count=row.line_count,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        commit_before=row.commit_before,
+        commit_after=row.commit_after,
+        agent_session=row.agent_session,
+        dropped=row.dropped,
+    )
+
+
+def create_process(
+    session: Session,
+    *,
+    process_id: str,
+    attempt_id: str,
+    reason: RunReason,
+    command: list[str],
+    commit_before: str | None = None,
+) -> Process:
+    row = ProcessRow(
+        id=process_id,
+        attempt_id=attempt_id,
+        reason=reason,
+        command=command,
+        status=ProcessStatus.queued,
+        commit_before=commit_before,
+    )
+    session.add(row)
+    session.flush()
+    return to_process(row)
+
+
+def _process_row(session: Session, process_id: str) -> ProcessRow:
+    row = session.get(ProcessRow, process_id)
+    if row is None:
+        raise NotFound(f"no process {process_id}", code="process_not_found")
+    return row
+
+
+def get_process(session: Session, process_id: str) -> Process:
+    return to_process(_process_row(session, process_id))
+
+
+def list_processes(session: Session, attempt_id: str) -> list[Process]:
+    query = (
+        select(ProcessRow)
+        .where(ProcessRow.attempt_id == attempt_id)
+        .order_by(ProcessRow.created_at)
+    )
+    return [to_process(r) for r in session.scalars(query)]
+
+
+def list_unfinished(session: Session) -> list[Process]:
+    query = select(ProcessRow).where(
+        ProcessRow.status.in_([ProcessStatus.queued, ProcessStatus.running])
+    )
+    return [to_process(r) for r in session.scalars(query)]
+
+
+def mark_running(
+    session: Session, process_id: str, *, pid: int | None, start_time: int | None
+) -> Process:
+    row = _process_row(session, process_id)
+    check_process_move(ProcessStatus(row.status), ProcessStatus.running)
+    row.status = ProcessStatus.running
+    row.pid = pid
+    row.pid_start_time = start_time
+    row.started_at = utcnow()
+    session.flush()
+    return to_process(row)
+
+
+def mark_finished(
+    session: Session,
+    process_id: str,
+    status: ProcessStatus,
+    *,
+    exit_code: int | None = None,
+    error: str | None = None,
+    debug_id: str | None = None,
+    finished_at: datetime | None = None,
+) -> Process:
+    row = _process_row(session, process_id)
+    check_process_move(ProcessStatus(row.status), status)
+    row.status = status
+    row.exit_code = exit_code
+    row.error = error
+    row.debug_id = debug_id
+    row.finished_at = finished_at or utcnow()
+    session.flush()
+    return to_process(row)
+
+
+def set_line_count(
+    session: Session, process_id: str, line_count: int, *, agent_session: str | None = None
+) -> Process:
+    row = _process_row(session, process_id)
+    row.line_count = line_count
+    if agent_session is not None:
+        row.agent_session = agent_session
+    session.flush()
+    return to_process(row)
+
+
+def set_commit_after(session: Session, process_id: str, commit: str | None) -> Process:
+    row = _process_row(session, process_id)
+    row.commit_after = commit
+    session.flush()
+    return to_process(row)
+
+
+def last_agent_session(session: Session, attempt_id: str) -> str | None:
+    """The agent's own session id of the attempt's newest turn (not rewound) that had one."""
+    query = (
+        select(ProcessRow.agent_session)
+        .where(
+            ProcessRow.attempt_id == attempt_id,
+            ProcessRow.agent_session.is_not(None),
+            ProcessRow.dropped.is_(False),
+        )
+        .order_by(ProcessRow.created_at.desc())
+        .limit(1)
+    )
+    return session.scalar(query)

@@ -1,0 +1,133 @@
+"""Projects and their workflow steps."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Project, Scripts, WorkflowStep
+from paddock.domain.errors import NotFound
+from paddock.domain.names import new_id
+from paddock.domain.workflow import DEFAULT_STEPS
+from paddock.store.tables import ProjectRow, StepRow
+
+_SCRIPT_COLUMNS = {name: f"{name}_script" for name in asdict(Scripts())}
+
+
+def to_project(row: ProjectRow) -> Project:
+    scripts = Scripts(**{name: getattr(row, col) for name, col in _SCRIPT_COLUMNS.items()})
+    return Project(
+        id=row.id,
+        name=row.name,
+        repo_path=row.repo_path,
+        default_branch=row.default_branch,
+        scripts=scripts,
+        copy_files=list(row.copy_files),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        auto_commit=row.auto_commit,
+    )
+
+
+def to_step(row: StepRow) -> WorkflowStep:
+    return WorkflowStep(row.id, row.project_id, row.name, row.position, row.color)
+
+
+def create_project(
+    session: Session,
+    *,
+    name: str,
+    repo_path: str,
+    default_branch: str,
+    scripts: Scripts,
+    copy_files: list[str],
+) -> Project:
+    row = ProjectRow(
+        id=new_id(),
+        name=name,
+        repo_path=repo_path,
+        default_branch=default_branch,
+        copy_files=copy_files,
+        **{col: getattr(scripts, name) for name, col in _SCRIPT_COLUMNS.items()},
+    )
+    session.add(row)
+    session.add_all(
+        StepRow(id=new_id(), project_id=row.id, name=step, position=i, color=color)
+        for i, (step, color) in enumerate(DEFAULT_STEPS)
+    )
+    session.flush()
+    return to_project(row)
+
+
+def _project_row(session: Session, project_id: str) -> ProjectRow:
+    row = session.get(ProjectRow, project_id)
+    if row is None:
+        raise NotFound(f"no project {project_id}", code="project_not_found")
+    return row
+
+
+def get_project(session: Session, project_id: str) -> Project:
+    return to_project(_project_row(session, project_id))
+
+
+def find_project(
+    session: Session, *, name: str | None = None, repo_path: str | None = None
+) -> Project | None:
+    query = select(ProjectRow)
+    if name is not None:
+        query = query.where(ProjectRow.name == name)
+    if repo_path is not None:
+        query = query.where(ProjectRow.repo_path == repo_path)
+    row = session.scalars(query.limit(1)).first()
+    return to_project(row) if row else None
+
+
+def list_projects(session: Session) -> list[Project]:
+    return [to_project(r) for r in session.scalars(select(ProjectRow).order_by(ProjectRow.name))]
+
+
+def count_projects(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ProjectRow)) or 0
+
+
+def update_project(
+    session: Session,
+    project_id: str,
+    *,
+    name: str | None = None,
+    default_branch: str | None = None,
+    scripts: dict[str, str] | None = None,
+    copy_files: list[str] | None = None,
+    auto_commit: bool | None = None,
+) -> Project:
+    row = _project_row(session, project_id)
+    if name is not None:
+        row.name = name
+    if default_branch is not None:
+        row.default_branch = default_branch
+    for script, value in (scripts or {}).items():
+        setattr(row, _SCRIPT_COLUMNS[script], value)
+    if copy_files is not None:
+        row.copy_files = copy_files
+    if auto_commit is not None:
+        row.auto_commit = auto_commit
+    session.flush()
+    return to_project(row)
+
+
+def delete_project(session: Session, project_id: str) -> None:
+    session.delete(_project_row(session, project_id))
+
+
+def list_steps(session: Session, project_id: str) -> list[WorkflowStep]:
+    query = select(StepRow).where(StepRow.project_id == project_id).order_by(StepRow.position)
+    return [to_step(r) for r in session.scalars(query)]
+
+
+def get_step(session: Session, step_id: str) -> WorkflowStep:
+    row = session.get(StepRow, step_id)
+    if row is None:
+        raise NotFound(f"no workflow step {step_id}", code="step_not_found")
+    return to_step(row)

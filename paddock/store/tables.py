@@ -1,0 +1,226 @@
+"""The tables. Timestamps are UTC; ids are 32-hex strings (see domain.names.new_id)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    true,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite hands back the text SQLAlchemy stored ("2026-01-02 03:04:05.678901", UTC):
+        # one C-level parse instead of a regex and a second pass (lists of tasks are hot).
+        return _parse_sqlite_utc
+
+
+def _parse_sqlite_utc(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
+
+
+# How SQLAlchemy stores a DateTime in SQLite: "2026-01-02 03:04:05.678901", always 26 characters.
+_SQLITE_DATETIME_LENGTH = 26
+
+
+def sqlite_utc_json(value: str) -> str | datetime:
+    """A stored SQLite timestamp as the API's JSON writes it, without building a datetime.
+
+    pydantic writes an aware UTC datetime as "2026-01-02T03:04:05.678901Z", and without the
+    fraction when it is zero ("2026-01-02T03:04:05Z"); from the stored text that is two string
+    replacements. Text in any other shape is parsed, and pydantic formats the datetime itself.
+    """
+    if len(value) == _SQLITE_DATETIME_LENGTH:
+        return value.replace(" ", "T", 1).replace(".000000", "", 1) + "Z"
+    parsed = _parse_sqlite_utc(value)
+    assert parsed is not None
+    return parsed
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+ID = String(32)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ProjectRow(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    repo_path: Mapped[str] = mapped_column(Text, unique=True)
+    default_branch: Mapped[str] = mapped_column(String(255))
+    setup_script: Mapped[str] = mapped_column(Text, default="")
+    dev_script: Mapped[str] = mapped_column(Text, default="")
+    cleanup_script: Mapped[str] = mapped_column(Text, default="")
+    unit_test_script: Mapped[str] = mapped_column(Text, default="")
+    e2e_test_script: Mapped[str] = mapped_column(Text, default="")
+    openapi_script: Mapped[str] = mapped_column(Text, default="")
+    copy_files: Mapped[list[Any]] = mapped_column(default=list)
+    # Commit the worktree after each agent turn, with the agent's summary as the message.
+    auto_commit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StepRow(Base):
+    __tablename__ = "workflow_steps"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    color: Mapped[str] = mapped_column(String(20))
+
+    __table_args__ = (Index("ix_steps_project_position", "project_id", "position"),)
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    step_id: Mapped[str] = mapped_column(ForeignKey("workflow_steps.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_tasks_project_step_position", "project_id", "step_id", "position"),)
+
+
+class AttemptRow(Base):
+    __tablename__ = "attempts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    branch: Mapped[str] = mapped_column(String(255))
+    base_branch: Mapped[str] = mapped_column(String(255))
+    base_commit: Mapped[str] = mapped_column(String(64), default="")
+    worktree_path: Mapped[str] = mapped_column(Text)
+    agent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    scripts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    debug_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("project_id", "branch", name="uq_attempts_branch"),)
+
+
+class ProcessRow(Base):
+    __tablename__ = "processes"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    attempt_id: Mapped[str] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(20))
+    command: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    pid: Mapped[int | None] = mapped_column(Integer, default=None)
+    pid_start_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    exit_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    debug_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    line_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Agent turns: the worktree's HEAD before and after, and the agent's own session id.
+    commit_before: Mapped[str | None] = mapped_column(String(64), default=None)
+    commit_after: Mapped[str | None] = mapped_column(String(64), default=None)
+    agent_session: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Rewound past: kept for the record, hidden by default.
+    dropped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class AgentEntryRow(Base):
+    """One normalised agent entry (domain/entries.py), numbered per process."""
+
+    __tablename__ = "agent_entries"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LogChunkRow(Base):
+    """Many consecutive log lines of one process in one row (see docs/decisions/001)."""
+
+    __tablename__ = "log_chunks"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    runs: Mapped[list[Any]] = mapped_column()
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FollowUpRow(Base):
+    """A prompt for an attempt's agent, queued while the agent runs (survives restarts)."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    attempt_id: Mapped[str] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    prompt: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    process_id: Mapped[str | None] = mapped_column(
+        ForeignKey("processes.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""HTTP: the JSON API, server-sent event streams, API docs."""

@@ -1,0 +1,62 @@
+"""/api/processes/{id}/entries: an agent process's normalised conversation, paged or live."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import StreamingResponse
+
+from paddock.domain.entries import AgentEntry, EntryKind
+from paddock.services.processes import EndOfLog
+from paddock.web.deps import EngineDep
+from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
+
+router = APIRouter(prefix="/processes", tags=["entries"])
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    entries: list[AgentEntry]
+    next_after: int  # pass as ?after= to get the next page
+
+
+@router.get("/{process_id}/entries", operation_id="get_process_entries")
+async def get_entries(
+    process_id: str,
+    engine: EngineDep,
+    after: Annotated[int, Query(ge=0, description="Only entries with seq > after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    kind: Annotated[list[EntryKind] | None, Query(description="Only these kinds")] = None,
+) -> EntryPage:
+    entries = await engine.entries.read(process_id, after=after, limit=limit, kinds=kind)
+    return EntryPage(entries, entries[-1].seq if entries else after)
+
+
+@router.get(
+    "/{process_id}/entries/stream",
+    operation_id="stream_process_entries",
+    response_class=StreamingResponse,
+)
+async def stream_entries(
+    process_id: str, request: Request, engine: EngineDep, after: int | None = Query(None, ge=0)
+) -> StreamingResponse:
+    """Server-sent events: `entry` (id = seq) replayed after Last-Event-ID or ?after=, then
+    live; `end` once the process finished and every entry was sent; a comment every 15 s."""
+    start = resume_point(request, after)
+    await engine.processes.get(process_id)
+    heartbeat = engine.settings.sse_heartbeat_seconds
+
+    async def body() -> AsyncIterator[bytes]:
+        async for item in engine.entries.follow(process_id, after=start, heartbeat=heartbeat):
+            if item is None:
+                yield HEARTBEAT
+            elif isinstance(item, EndOfLog):
+                yield sse_event("end", {"process_id": process_id})
+                return
+            else:
+                yield b"".join(sse_event("entry", asdict(e), e.seq) for e in item)
+
+    return sse_response(body())

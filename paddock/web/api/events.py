@@ -1,0 +1,67 @@
+"""/api/events: the stream of state changes, optionally for one project."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import StreamingResponse
+
+from paddock.domain.entities import Event
+from paddock.runtime.events import SYNC
+from paddock.web.deps import EngineDep
+from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
+
+router = APIRouter(tags=["events"])
+
+
+def _frame(event: Event) -> bytes:
+    return sse_event(event.type, asdict(event), event.seq)
+
+
+@router.get("/events", operation_id="stream_events", response_class=StreamingResponse)
+async def stream_events(
+    request: Request,
+    engine: EngineDep,
+    project_id: str | None = Query(None),
+    after: int | None = Query(None, ge=0),
+) -> StreamingResponse:
+    """Server-sent events, one per state change (`project.created`, `attempt.updated`,
+    `process.updated` ...). Resume with Last-Event-ID; `sync` means "re-fetch your state"."""
+    bus = engine.bus
+    heartbeat = engine.settings.sse_heartbeat_seconds
+    resume = (
+        resume_point(request, after)
+        if (after is not None or "last-event-id" in request.headers)
+        else None
+    )
+
+    async def body() -> AsyncIterator[bytes]:
+        with bus.subscribe(project_id) as sub:
+            # Subscribed before replaying, so nothing published meanwhile is missed.
+            last = bus.last_seq
+            if resume is not None:
+                missed = bus.replay(resume, project_id)
+                if missed is None:
+                    yield sse_event("sync", {"reason": "events were missed; re-fetch"}, last)
+                else:
+                    for event in missed:
+                        yield _frame(event)
+            while True:
+                try:
+                    item = await sub.get(heartbeat)
+                except TimeoutError:
+                    yield HEARTBEAT
+                    continue
+                if item is SYNC:
+                    yield sse_event(
+                        "sync", {"reason": "the client fell behind; re-fetch"}, bus.last_seq
+                    )
+                    last = bus.last_seq
+                    continue
+                assert isinstance(item, Event)
+                if item.seq > last:
+                    yield _frame(item)
+
+    return sse_response(body())

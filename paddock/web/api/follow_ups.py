@@ -1,0 +1,37 @@
+"""/api/attempts/{id}/follow-ups and /api/follow-ups/{id}: prompts queued for an agent."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from paddock.domain.entities import FollowUp
+from paddock.web.deps import EngineDep
+
+router = APIRouter(tags=["follow-ups"])
+
+
+class FollowUpCreate(BaseModel):
+    prompt: str = Field(min_length=1, description="What the agent should do next")
+
+
+@router.post(
+    "/attempts/{attempt_id}/follow-ups",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_follow_up",
+)
+async def create_follow_up(attempt_id: str, body: FollowUpCreate, engine: EngineDep) -> FollowUp:
+    """Queue a prompt for the attempt's agent. It runs when the agent is free (at once when
+    it is idle), resuming the agent's own session; the queue survives a restart."""
+    return await engine.attempts.follow_up(attempt_id, body.prompt)
+
+
+@router.get("/attempts/{attempt_id}/follow-ups", operation_id="list_follow_ups")
+async def list_follow_ups(attempt_id: str, engine: EngineDep) -> list[FollowUp]:
+    return await engine.attempts.list_follow_ups(attempt_id)
+
+
+@router.delete("/follow-ups/{follow_up_id}", operation_id="cancel_follow_up")
+async def cancel_follow_up(follow_up_id: str, engine: EngineDep) -> FollowUp:
+    """Cancel a queued follow-up (one already running is stopped with the attempt's stop)."""
+    return await engine.attempts.cancel_follow_up(follow_up_id)

@@ -1,0 +1,121 @@
+"""/api/processes: one supervised process; its logs, paged, downloaded or streamed live."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import partial
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import StreamingResponse
+
+from paddock.domain.entities import LogLine, Process
+from paddock.domain.states import LogStream
+from paddock.services.processes import EndOfLog
+from paddock.store import logs as log_store
+from paddock.web.deps import EngineDep
+from paddock.web.sse import HEARTBEAT, LogFrameCache, resume_point, sse_event, sse_response
+
+router = APIRouter(prefix="/processes", tags=["processes"])
+frame_cache = LogFrameCache()
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    lines: list[LogLine]
+    next_after: int  # pass as ?after= to get the next page
+
+
+@router.get("/{process_id}", operation_id="get_process")
+async def get_process(process_id: str, engine: EngineDep) -> Process:
+    return await engine.processes.get(process_id)
+
+
+@router.post("/{process_id}/stop", operation_id="stop_process")
+async def stop_process(process_id: str, engine: EngineDep) -> Process:
+    """SIGTERM to the process group, then SIGKILL after the grace period."""
+    return await engine.processes.stop(process_id)
+
+
+@router.get("/{process_id}/logs", operation_id="get_process_logs")
+async def get_logs(
+    process_id: str,
+    engine: EngineDep,
+    after: int = Query(0, ge=0, description="Only lines with seq > after"),
+    limit: int = Query(1000, ge=1, le=10000),
+    stream: LogStream | None = None,
+    q: str | None = Query(None, description="Text to find (ANSI colours ignored)"),
+) -> LogPage:
+    lines = await engine.processes.read_logs(
+        process_id, after=after, limit=limit, stream=stream, q=q or None
+    )
+    return LogPage(lines, lines[-1].seq if lines else after)
+
+
+@router.get(
+    "/{process_id}/logs/download",
+    operation_id="download_process_logs",
+    response_class=StreamingResponse,
+)
+async def download_logs(process_id: str, engine: EngineDep) -> StreamingResponse:
+    """The whole log as plain text."""
+    await engine.processes.get(process_id)
+    db = engine.ctx.db
+
+    async def body() -> AsyncIterator[bytes]:
+        after = 0
+        while True:
+            lines = await db.run(
+                partial(log_store.read_lines, process_id=process_id, after=after, limit=10000)
+            )
+            if not lines:
+                return
+            after = lines[-1].seq
+            # A line cut at the length limit goes on in the next one: join them back.
+            yield "".join(line.text + ("" if line.continued else "\n") for line in lines).encode()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="process-{process_id}.log"'},
+    )
+
+
+@router.get(
+    "/{process_id}/logs/stream",
+    operation_id="stream_process_logs",
+    response_class=StreamingResponse,
+)
+async def stream_logs(
+    process_id: str, request: Request, engine: EngineDep, after: int | None = Query(None, ge=0)
+) -> StreamingResponse:
+    """Server-sent events: `log` (id = seq) replayed after Last-Event-ID or ?after=, then live;
+    `end` once the process finished and every line was sent; a comment every 15 s."""
+    start = resume_point(request, after)
+    await engine.processes.get(process_id)
+    heartbeat = engine.settings.sse_heartbeat_seconds
+
+    async def body() -> AsyncIterator[bytes]:
+        last_seq = 0  # the highest seq sent
+        async for item in engine.processes.follow_logs(
+            process_id, after=start, heartbeat=heartbeat
+        ):
+            if item is None:
+                yield HEARTBEAT
+            elif isinstance(item, EndOfLog):
+                proc = await engine.processes.get(process_id)
+                yield sse_event(
+                    "end",
+                    {
+                        "status": proc.status,
+                        "exit_code": proc.exit_code,
+                        # The row's count is written just after the log closes: it may lag.
+                        "line_count": max(proc.line_count, last_seq),
+                    },
+                )
+                return
+            else:
+                last_seq = item[-1].seq
+                yield frame_cache.frames(process_id, item)
+
+    return sse_response(body())

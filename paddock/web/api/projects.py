@@ -1,0 +1,104 @@
+"""/api/projects: register or create repositories; their steps and tasks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
+
+from paddock.domain.entities import Project, Scripts, Task, WorkflowStep
+from paddock.web.deps import EngineDep
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+class ScriptsIn(BaseModel):
+    setup: str = ""
+    dev: str = ""
+    cleanup: str = ""
+    unit_test: str = ""
+    e2e_test: str = ""
+    openapi: str = ""
+
+
+class ProjectCreate(BaseModel):
+    path: str = Field(description="Path of an existing git repository, or of a new one")
+    name: str | None = Field(default=None, description="Defaults to the folder name")
+    create: bool = Field(default=False, description="Create a new repository at `path`")
+    scripts: ScriptsIn = Field(default_factory=ScriptsIn)
+    copy_files: list[str] = Field(
+        default_factory=list,
+        description="Globs copied from the main checkout into each new worktree, e.g. .env",
+    )
+
+
+class ProjectUpdate(BaseModel):
+    name: str | None = None
+    default_branch: str | None = None
+    scripts: dict[str, str] | None = None
+    copy_files: list[str] | None = None
+    auto_commit: bool | None = Field(
+        default=None, description="Commit the worktree after each agent turn"
+    )
+
+
+class TaskCreate(BaseModel):
+    title: str
+    description: str = ""
+    step_id: str | None = None
+
+
+@router.get("", operation_id="list_projects")
+async def list_projects(engine: EngineDep) -> list[Project]:
+    return await engine.projects.list_all()
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_project")
+async def create_project(body: ProjectCreate, engine: EngineDep) -> Project:
+    scripts = Scripts(**body.scripts.model_dump())
+    if body.create:
+        return await engine.projects.create_repository(
+            body.path, name=body.name, scripts=scripts, copy_files=body.copy_files
+        )
+    return await engine.projects.register(
+        body.path, name=body.name, scripts=scripts, copy_files=body.copy_files
+    )
+
+
+@router.get("/{project_id}", operation_id="get_project")
+async def get_project(project_id: str, engine: EngineDep) -> Project:
+    return await engine.projects.get(project_id)
+
+
+@router.patch("/{project_id}", operation_id="update_project")
+async def update_project(project_id: str, body: ProjectUpdate, engine: EngineDep) -> Project:
+    if body.scripts is not None:
+        ScriptsIn.model_validate(body.scripts)  # unknown script names are refused below
+    return await engine.projects.update(project_id, **body.model_dump(exclude_unset=True))
+
+
+@router.delete(
+    "/{project_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_project"
+)
+async def delete_project(project_id: str, engine: EngineDep) -> None:
+    await engine.projects.delete(project_id)
+
+
+@router.get("/{project_id}/steps", operation_id="list_steps")
+async def list_steps(project_id: str, engine: EngineDep) -> list[WorkflowStep]:
+    return await engine.projects.steps(project_id)
+
+
+@router.get("/{project_id}/tasks", operation_id="list_tasks", response_model=list[Task])
+async def list_tasks(project_id: str, engine: EngineDep, step_id: str | None = None) -> Response:
+    # Already JSON (the response model documents it): FastAPI's validate-and-dump path would
+    # cost more than the query on a board of thousands of cards.
+    return Response(
+        await engine.tasks.list_json(project_id, step_id), media_type="application/json"
+    )
+
+
+@router.post("/{project_id}/tasks", status_code=status.HTTP_201_CREATED, operation_id="create_task")
+async def create_task(project_id: str, body: TaskCreate, engine: EngineDep) -> Task:
+    return await engine.tasks.create(
+        project_id, title=body.title, description=body.description, step_id=body.step_id
+    )

@@ -1,0 +1,110 @@
+"""The ASGI app: JSON API under /api, SSE streams, API docs from local files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from paddock import __version__
+from paddock.config import Settings
+from paddock.domain.errors import Unavailable
+from paddock.runtime.launcher import Launcher
+from paddock.services.engine import Engine
+from paddock.web.api import (
+    agents,
+    attempts,
+    board,
+    entries,
+    events,
+    follow_ups,
+    health,
+    processes,
+    projects,
+    tasks,
+)
+from paddock.web.errors import install_error_handlers
+from paddock.web.ui import attempts as ui_attempts
+from paddock.web.ui import board as ui_board
+from paddock.web.ui import projects as ui_projects
+from paddock.web.ui import settings as ui_settings
+from paddock.web.ui import tasks as ui_tasks
+
+STATIC_DIR = Path(__file__).with_name("static")
+SWAGGER_DIR = STATIC_DIR / "vendor" / "swagger-ui"
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable ids, named in each router, never derived from paths.
+    return route.operation_id or route.name
+
+
+def create_app(settings: Settings | None = None, *, launcher: Launcher | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = Engine(settings, launcher=launcher)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await engine.start()
+        try:
+            yield
+        finally:
+            await engine.close()
+
+    app = FastAPI(
+        title="Paddock",
+        version=__version__,
+        summary="Coding agents on a kanban board, each attempt in its own environment.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.engine = engine
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api")
+    for module in (
+        health,
+        projects,
+        board,
+        tasks,
+        attempts,
+        follow_ups,
+        processes,
+        entries,
+        agents,
+        events,
+    ):
+        api.include_router(module.router)
+    app.include_router(api)
+    for page in (ui_projects, ui_board, ui_tasks, ui_attempts, ui_settings):
+        app.include_router(page.router)
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        if not (SWAGGER_DIR / "swagger-ui-bundle.js").is_file():
+            raise Unavailable(
+                "the API docs assets are not installed; run ./scripts/install",
+                code="assets_missing",
+            )
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/api/openapi.json",
+            title="Paddock API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )
+
+    STATIC_DIR.mkdir(exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    logging.getLogger("paddock").setLevel(settings.log_level.upper())
+    return app

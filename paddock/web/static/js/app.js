@@ -1,0 +1,191 @@
+// Paddock UI, every page: errors from the API shown where they happened, tabs, the side panel,
+// optional notifications. The API answers errors as JSON {code, message, debug_id?}.
+"use strict";
+
+const Paddock = (window.Paddock = {});
+
+Paddock.describeError = function (xhr) {
+  let body = null;
+  try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+  if (!body || !body.message) {
+    return { text: `The server answered ${xhr.status} ${xhr.statusText || ""}`.trim(), code: `http_${xhr.status}` };
+  }
+  let text = body.message;
+  if (body.debug_id) text += ` (debug id ${body.debug_id})`;
+  return { text, code: body.code };
+};
+
+Paddock.toast = function (text, kind = "error", seconds = 8) {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const toast = document.createElement("div");
+  toast.className = `toast ${kind}`;
+  toast.setAttribute("role", kind === "error" ? "alert" : "status");
+  toast.textContent = text;
+  box.appendChild(toast);
+  setTimeout(() => toast.remove(), seconds * 1000);
+};
+
+// An error answer goes into the .form-error of the form that sent it, else into a toast.
+document.addEventListener("htmx:responseError", (event) => {
+  const { text, code } = Paddock.describeError(event.detail.xhr);
+  const form = event.detail.elt.closest("form");
+  const slot = form && form.querySelector(".form-error");
+  if (slot) {
+    slot.textContent = text;
+    slot.dataset.code = code;
+  } else {
+    Paddock.toast(text);
+  }
+});
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const form = event.detail.elt.closest("form");
+  const slot = form && form.querySelector(".form-error");
+  if (slot) slot.textContent = "";
+});
+document.addEventListener("htmx:sendError", () => {
+  Paddock.toast("The Paddock server cannot be reached. Is it running?");
+});
+
+// Live pages get out-of-band swaps for elements a page may not show (a card below the loaded
+// part of a long column, a card not on the page yet): those are dropped, as decision 005 says,
+// instead of htmx logging an error for each. A card this same message inserts is a target too.
+htmx.defineExtension("paddock-live", {
+  transformResponse(text) {
+    if (!text.includes("hx-swap-oob")) return text;
+    const template = document.createElement("template");
+    template.innerHTML = text;
+    let dropped = false;
+    for (const el of template.content.querySelectorAll("[hx-swap-oob]")) {
+      const value = el.getAttribute("hx-swap-oob");
+      const colon = value.indexOf(":");
+      const selector = colon > 0 ? value.slice(colon + 1) : `#${CSS.escape(el.id)}`;
+      const style = colon > 0 ? value.slice(0, colon) : value;
+      const inserted = style !== "delete" && [...template.content.querySelectorAll(selector)]
+        .some((other) => other !== el && !other.hasAttribute("hx-swap-oob"));
+      if (!document.querySelector(selector) && !inserted) {
+        el.remove();
+        dropped = true;
+      }
+    }
+    return dropped ? template.innerHTML : text;
+  },
+});
+
+// Tabs (WAI-ARIA): click or arrow keys choose; the panel follows.
+function selectTab(tab) {
+  const list = tab.closest('[role="tablist"]');
+  for (const other of list.querySelectorAll('[role="tab"]')) {
+    const chosen = other === tab;
+    other.setAttribute("aria-selected", String(chosen));
+    other.tabIndex = chosen ? 0 : -1;
+    const panel = document.getElementById(other.getAttribute("aria-controls"));
+    if (panel) panel.hidden = !chosen;
+  }
+  tab.dispatchEvent(new CustomEvent("paddock:tab", { bubbles: true, detail: { id: tab.id } }));
+}
+document.addEventListener("click", (event) => {
+  const tab = event.target.closest('[role="tab"]');
+  if (tab) selectTab(tab);
+});
+document.addEventListener("keydown", (event) => {
+  const tab = event.target.closest && event.target.closest('[role="tab"]');
+  if (!tab || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) return;
+  const tabs = [...tab.closest('[role="tablist"]').querySelectorAll('[role="tab"]')];
+  let i = tabs.indexOf(tab);
+  if (event.key === "ArrowLeft") i = (i - 1 + tabs.length) % tabs.length;
+  if (event.key === "ArrowRight") i = (i + 1) % tabs.length;
+  if (event.key === "Home") i = 0;
+  if (event.key === "End") i = tabs.length - 1;
+  selectTab(tabs[i]);
+  tabs[i].focus();
+  event.preventDefault();
+});
+
+// The side panel opens when content arrives in it; ✕ or Escape closes it.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const panel = event.detail.target; // none for the out-of-band swaps of live pages
+  if (panel && panel.id === "panel") {
+    panel.hidden = false;
+    const title = panel.querySelector("h2");
+    if (title) { title.tabIndex = -1; title.focus(); }
+  }
+});
+function closePanel() {
+  const panel = document.getElementById("panel");
+  if (!panel || panel.hidden) return;
+  const taskId = panel.querySelector("[data-task-id]")?.dataset.taskId;
+  panel.hidden = true;
+  panel.innerHTML = "";
+  const card = taskId && document.getElementById(`card-${taskId}`);
+  if (card) card.focus();
+}
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-close-panel]")) closePanel();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") closePanel();
+});
+
+// Notifications when an attempt finishes or fails (opt-in, remembered in this browser).
+const NOTIFY_KEY = "paddock.notify";
+let notifySource = null;
+function beep() {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = 660;
+    osc.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.12);
+  } catch (_) { /* no audio here */ }
+}
+function watchAttempts(on) {
+  const button = document.getElementById("notify-toggle");
+  if (button) {
+    button.setAttribute("aria-pressed", String(on));
+    button.textContent = on ? "Notifications on" : "Notifications off";
+  }
+  if (notifySource) { notifySource.close(); notifySource = null; }
+  if (!on) return;
+  notifySource = new EventSource("/api/events");
+  const last = new Map();
+  notifySource.addEventListener("attempt.updated", (event) => {
+    const attempt = JSON.parse(event.data).data;
+    const before = last.get(attempt.id);
+    last.set(attempt.id, attempt.status);
+    const ended = before && before !== attempt.status && ["idle", "failed"].includes(attempt.status);
+    if (!ended) return;
+    const text = attempt.status === "failed" ? `Attempt failed: ${attempt.error || attempt.branch}` : `Attempt finished: ${attempt.branch}`;
+    if (window.Notification && Notification.permission === "granted") new Notification("Paddock", { body: text });
+    Paddock.toast(text, attempt.status === "failed" ? "error" : "info");
+    beep();
+  });
+}
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.getElementById("notify-toggle");
+  if (!button) return;
+  watchAttempts(localStorage.getItem(NOTIFY_KEY) === "on");
+  button.addEventListener("click", async () => {
+    const on = localStorage.getItem(NOTIFY_KEY) !== "on";
+    if (on && window.Notification && Notification.permission === "default") {
+      await Notification.requestPermission();
+    }
+    localStorage.setItem(NOTIFY_KEY, on ? "on" : "off");
+    watchAttempts(on);
+  });
+});
+
+// The new-attempt form asks for a command only when the chosen agent needs one (the script agent).
+function syncCommandField(select) {
+  const needs = select.selectedOptions[0]?.hasAttribute("data-needs-command");
+  const field = select.form && select.form.querySelector(".script-only");
+  if (field) field.hidden = !needs;
+}
+document.addEventListener("change", (event) => {
+  if (event.target.id === "attempt-agent") syncCommandField(event.target);
+});
+htmx.onLoad((root) => {
+  const select = root.querySelector && root.querySelector("#attempt-agent");
+  if (select) syncCommandField(select);
+});

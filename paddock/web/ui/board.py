@@ -1,0 +1,117 @@
+"""Pages: the board of a project, its paged columns, and the live stream that keeps it current."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+
+from paddock.domain.entities import Event
+from paddock.domain.errors import NotFound
+from paddock.services.board import Column
+from paddock.services.engine import Engine
+from paddock.web.deps import EngineDep
+from paddock.web.ui.live import fragment_stream
+from paddock.web.ui.templating import render, render_fragment
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+async def board_page(
+    request: Request, project_id: str, engine: EngineDep, q: str = ""
+) -> HTMLResponse:
+    seq = engine.bus.last_seq  # before loading: the live stream replays what comes after
+    board = await engine.board.load(project_id, query=q)
+    return render(request, "board/board.html", {"board": board, "seq": seq})
+
+
+@router.get("/ui/steps/{step_id}/cards", response_class=HTMLResponse)
+async def more_cards(
+    request: Request,
+    step_id: str,
+    engine: EngineDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    q: str = "",
+) -> HTMLResponse:
+    column = await engine.board.column(step_id, query=q, offset=offset)
+    return render(request, "board/_cards_page.html", {"column": column, "query": q})
+
+
+@router.post("/ui/projects/{project_id}/tasks")
+async def add_task(
+    project_id: str,
+    engine: EngineDep,
+    title: Annotated[str, Form()],
+    description: Annotated[str, Form()] = "",
+    step_id: Annotated[str, Form()] = "",
+) -> Response:
+    # The card appears through the board's live stream, like any other change.
+    task = await engine.tasks.create(
+        project_id, title=title, description=description, step_id=step_id or None
+    )
+    return Response(status_code=204, headers={"HX-Trigger": f'{{"taskCreated": "{task.id}"}}'})
+
+
+@router.get("/ui/projects/{project_id}/board/stream", response_class=StreamingResponse)
+async def board_stream(
+    request: Request, project_id: str, engine: EngineDep, q: str = ""
+) -> StreamingResponse:
+    await engine.projects.get(project_id)
+
+    async def render_changes(events: list[Event] | None) -> str:
+        return await _board_patch(engine, project_id, q, events)
+
+    return fragment_stream(
+        request,
+        engine.bus,
+        project_id,
+        render_changes,
+        heartbeat=engine.settings.sse_heartbeat_seconds,
+        wanted=lambda e: e.type.startswith(("task.", "attempt.")),
+    )
+
+
+async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Event] | None) -> str:
+    """Out-of-band swaps that bring a board page up to date with `events` (None: everything)."""
+    if events is None:
+        board = await engine.board.load(project_id, query=q)
+        return "".join(
+            render_fragment("board/_column.html", column=column, board=board, query=q, oob=True)
+            for column in board.columns
+        )
+    moved: dict[str, None] = {}  # created or updated tasks, in order, once each
+    deleted: set[str] = set()
+    refreshed: dict[str, None] = {}  # tasks whose attempts changed
+    for event in events:
+        if event.type in ("task.created", "task.updated"):
+            moved[event.data["id"]] = None
+        elif event.type == "task.deleted":
+            deleted.add(event.data["id"])
+        elif event.type.startswith("attempt."):
+            refreshed[event.data["task_id"]] = None
+    parts = [render_fragment("board/_card_delete.html", task_id=tid) for tid in deleted]
+    for task_id in moved:
+        if task_id in deleted:
+            continue
+        parts.append(render_fragment("board/_card_delete.html", task_id=task_id))
+        try:
+            placement = await engine.board.placement(task_id, query=q)
+        except NotFound:
+            continue
+        if placement is not None:
+            parts.append(render_fragment("board/_card_insert.html", placement=placement))
+    for task_id in refreshed:
+        if task_id in moved or task_id in deleted:
+            continue
+        try:
+            card = await engine.board.card(task_id)
+        except NotFound:
+            continue
+        parts.append(render_fragment("board/_card.html", card=card, oob=True))
+    if moved or deleted:
+        for step, total in await engine.board.counts(project_id, query=q):
+            column = Column(step, [], total, 0)
+            parts.append(render_fragment("board/_count.html", column=column, oob=True))
+    return "".join(parts)

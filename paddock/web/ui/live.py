@@ -1,0 +1,80 @@
+"""Live pages: a bus subscription turned into server-sent HTML fragments.
+
+A page connects with htmx's SSE extension (`sse-connect`, `sse-swap="patch"`, `hx-swap="none"`);
+every message is a set of out-of-band swaps (`hx-swap-oob`) that htmx applies in order. Events
+that arrive together are rendered together, so a burst costs one render, not one per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import Request
+from starlette.responses import StreamingResponse
+
+from paddock.domain.entities import Event
+from paddock.runtime.events import SYNC, EventBus
+from paddock.web.sse import HEARTBEAT, sse_response
+
+# Render what changed in these events; None means "everything may have changed" (after a gap).
+Renderer = Callable[[list[Event] | None], Awaitable[str]]
+
+BURST_SECONDS = 0.05  # events this close together are rendered as one message
+
+
+def html_event(event: str, html: str, event_id: int | None = None) -> bytes:
+    """An SSE message carrying HTML: each line of it its own `data:` line."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    data = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+    return f"{head}event: {event}\n{data}\n".encode()
+
+
+def fragment_stream(
+    request: Request,
+    bus: EventBus,
+    project_id: str | None,
+    render: Renderer,
+    *,
+    heartbeat: float,
+    wanted: Callable[[Event], bool] = lambda _e: True,
+) -> StreamingResponse:
+    """Stream `patch` messages rendered from the events `wanted` picks.
+
+    A reconnecting EventSource sends Last-Event-ID: the events it missed are replayed when the
+    bus still holds them, otherwise the page is re-rendered whole. A first connection gives
+    `?after=`, the bus position when its page was rendered, so nothing that happens between
+    the render and the connection is lost.
+    """
+    header = request.headers.get("last-event-id", "")
+    after = request.query_params.get("after", "")
+    resume = int(header) if header.isdigit() else int(after) if after.isdigit() else None
+
+    async def body() -> AsyncIterator[bytes]:
+        with bus.subscribe(project_id) as sub:
+            last = bus.last_seq
+            if resume is not None:
+                missed = bus.replay(resume, project_id)
+                events = None if missed is None else [e for e in missed if wanted(e)]
+                if events is None or events:
+                    yield html_event("patch", await render(events), last)
+            while True:
+                try:
+                    first = await sub.get(heartbeat)
+                except TimeoutError:
+                    yield HEARTBEAT
+                    continue
+                await asyncio.sleep(BURST_SECONDS)
+                items = [first, *sub.drain()]
+                if any(item is SYNC for item in items):
+                    last = bus.last_seq
+                    yield html_event("patch", await render(None), last)
+                    continue
+                events = [e for e in items if isinstance(e, Event) and e.seq > last]
+                if events:
+                    last = events[-1].seq
+                    chosen = [e for e in events if wanted(e)]
+                    if chosen:
+                        yield html_event("patch", await render(chosen), last)
+
+    return sse_response(body())

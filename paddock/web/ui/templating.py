@@ -1,0 +1,78 @@
+"""The Jinja2 environment of the UI: templates, filters, and static URLs that change with the
+package version so browsers never run stale scripts after an upgrade."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from paddock import __version__
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """ "3 min ago" and the like: short, for cards and lists."""
+    if value is None:
+        return ""
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None:
+        return ""
+    seconds = ((end or datetime.now(UTC)) - start).total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 120:
+        return f"{minutes} min {secs} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def iso(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def static_url(path: str) -> str:
+    return f"/static/{path}?v={__version__}"
+
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.filters.update(ago=ago, duration=duration, iso=iso)
+templates.env.globals.update(static=static_url, version=__version__)
+# Templates ship with the package: no stat() of every included file on every render.
+templates.env.auto_reload = False
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, name, context or {}, status_code=status_code, headers=headers
+    )
+
+
+def render_fragment(name: str, **context: Any) -> str:
+    """A template as a string, for server-sent fragments (no request around them)."""
+    return templates.env.get_template(name).render(**context)

@@ -1,0 +1,387 @@
+"""The Codex adapter: its command line, its normaliser on recorded output, and real runs.
+
+The transcripts in transcripts/codex/ are the real CLI's stdout from the live tests below; set
+PADDOCK_RECORD_TRANSCRIPTS=1 to record them again (then update the expected entries).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from paddock.agents.base import Credentials, Permission, TurnContext, Variant
+from paddock.agents.codex import ADAPTER, KEY_ENV, Codex
+from paddock.domain.entries import (
+    Entry,
+    EntryKind,
+    ToolAction,
+    error,
+    raw,
+    session,
+    text_entry,
+    tool_call,
+    tool_result,
+    usage,
+)
+from tests.agents.conftest import installed_cli
+from tests.agents.dialects.openai_responses import OpenAIResponses, conversation
+from tests.agents.fake_model import Conversation, FakeModel, Reply, RunShell, Say, WriteFile
+
+TRANSCRIPTS = Path(__file__).parent / "transcripts" / "codex"
+RECORD = os.environ.get("PADDOCK_RECORD_TRANSCRIPTS") == "1"
+TIMEOUT = 120
+# No retries against the fake: a failure shows at once.
+NO_RETRIES = (
+    "-c",
+    "model_providers.paddock.request_max_retries=0",
+    "-c",
+    "model_providers.paddock.stream_max_retries=0",
+)
+
+
+def normalise(lines: list[str]) -> list[Entry]:
+    normaliser = ADAPTER.normaliser()
+    entries = [e for line in lines for e in normaliser.feed(line)]
+    return entries + normaliser.finish()
+
+
+def transcript(name: str) -> list[str]:
+    return (TRANSCRIPTS / name).read_text().splitlines()
+
+
+def record(name: str, stdout: str) -> None:
+    if RECORD:
+        TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
+        (TRANSCRIPTS / name).write_text(stdout)
+
+
+def ctx(tmp: Path, prompt: str = "go", **kwargs: object) -> TurnContext:
+    values: dict[str, object] = {
+        "prompt": prompt,
+        "worktree": tmp / "repo",
+        "home": tmp / "home",
+        "executable": "/bin/codex",
+        "variant": Variant(),
+        "credentials": Credentials(),
+    }
+    values.update(kwargs)
+    return TurnContext(**values)  # type: ignore[arg-type]
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def test_command_first_turn_with_fake_provider(tmp_path: Path) -> None:
+    run = ADAPTER.command(
+        ctx(
+            tmp_path,
+            "do it",
+            variant=Variant(model="gpt-5.5", extra_args=("--foo",), env={"X": "1"}),
+            credentials=Credentials(openai_api_key="sk-1", openai_base_url="http://h:1/v1"),
+        )
+    )
+    assert run.argv[:4] == ["/bin/codex", "exec", "--json", "--skip-git-repo-check"]
+    assert "--dangerously-bypass-approvals-and-sandbox" in run.argv
+    assert run.argv[run.argv.index("-m") + 1] == "gpt-5.5"
+    assert "model_provider=paddock" in run.argv
+    provider = next(a for a in run.argv if a.startswith("model_providers.paddock="))
+    assert 'base_url="http://h:1/v1"' in provider
+    assert f'env_key="{KEY_ENV}"' in provider
+    assert run.argv[-3:] == ["--foo", "--", "do it"]
+    assert "resume" not in run.argv
+    assert run.env == {
+        "HOME": str(tmp_path / "home"),
+        "CODEX_HOME": str(tmp_path / "home" / ".codex"),
+        KEY_ENV: "sk-1",
+        "X": "1",
+    }
+    assert run.stdin is None
+
+
+def test_command_follow_up_and_permissions(tmp_path: Path) -> None:
+    run = ADAPTER.command(ctx(tmp_path, "more", resume="thread-1"))
+    assert run.argv[-4:] == ["resume", "thread-1", "--", "more"]
+    assert not any(a.startswith("model_provider") for a in run.argv)  # the CLI's own login
+    plan = ADAPTER.command(ctx(tmp_path, variant=Variant(permission=Permission.plan))).argv
+    assert 'sandbox_mode="read-only"' in plan
+    assert "--dangerously-bypass-approvals-and-sandbox" not in plan
+    ask = ADAPTER.command(ctx(tmp_path, variant=Variant(permission=Permission.ask))).argv
+    assert 'sandbox_mode="workspace-write"' in ask
+
+
+def test_prepare_home_is_idempotent(tmp_path: Path) -> None:
+    context = ctx(tmp_path)
+    ADAPTER.prepare_home(context)
+    ADAPTER.prepare_home(context)
+    assert (tmp_path / "home" / ".codex").is_dir()
+    assert isinstance(ADAPTER, Codex)
+    assert not ADAPTER.needs_command()
+
+
+# --- normaliser on recorded output ------------------------------------------------------------
+
+
+def test_normalises_first_turn() -> None:
+    lines = transcript("first_turn.jsonl")
+    thread = json.loads(lines[0])["thread_id"]
+    path = json.loads(lines[2])["item"]["changes"][0]["path"]
+    assert path.endswith("/hello.txt")
+    changes = [{"path": path, "kind": "add"}]
+    assert normalise(lines) == [
+        session(thread),
+        tool_call("item_0", "apply_patch", ToolAction.write, [path], {"changes": changes}),
+        tool_result("item_0", True, f"add {path}"),
+        text_entry(EntryKind.assistant_message, "Wrote hello.txt"),
+        usage(220, 50),
+    ]
+
+
+def test_normalises_follow_up_with_a_shell_command() -> None:
+    lines = transcript("follow_up.jsonl")
+    thread = json.loads(lines[0])["thread_id"]
+    assert thread == json.loads(transcript("first_turn.jsonl")[0])["thread_id"]
+    command = json.loads(lines[2])["item"]["command"]
+    assert "cat hello.txt" in command
+    assert normalise(lines) == [
+        session(thread),
+        tool_call("item_0", "shell", ToolAction.shell, [], {"command": command}),
+        tool_result("item_0", True, "hi from codex\n"),
+        text_entry(EntryKind.assistant_message, "hello.txt says: hi from codex"),
+        usage(490, 110),  # the thread's running total: 220 + 100 + 170 in, 50 + 20 + 40 out
+    ]
+
+
+def test_normalises_unreachable_model() -> None:
+    lines = transcript("unreachable.jsonl")
+    entries = normalise(lines)
+    assert entries[0] == session(json.loads(lines[0])["thread_id"])
+    assert entries[1:] == [
+        error("Reconnecting... waiting for network (Connection failed: error sending request)")
+    ]
+
+
+def test_normalises_api_failure() -> None:
+    """The fake answers 500: Codex says so once as `error`, then `turn.failed` (one entry)."""
+    lines = transcript("api_error.jsonl")
+    message = json.loads(lines[2])["message"]
+    assert json.loads(lines[3])["error"]["message"] == message
+    assert normalise(lines) == [session(json.loads(lines[0])["thread_id"]), error(message)]
+
+
+def test_normalises_other_items() -> None:
+    events = [
+        {"type": "item.completed", "item": {"id": "r", "type": "reasoning", "text": "hmm"}},
+        {
+            "type": "item.started",
+            "item": {"id": "c", "type": "command_execution", "command": "false"},
+        },
+        {
+            "type": "item.completed",
+            "item": {
+                "id": "c",
+                "type": "command_execution",
+                "command": "false",
+                "aggregated_output": "x" * 30_000,
+                "exit_code": 1,
+                "status": "failed",
+            },
+        },
+        {
+            "type": "item.completed",
+            "item": {
+                "id": "e",
+                "type": "file_change",
+                "changes": [{"path": "a.py", "kind": "update"}, {"path": "b.py", "kind": "add"}],
+                "status": "completed",
+            },
+        },
+        {
+            "type": "item.completed",
+            "item": {
+                "id": "m",
+                "type": "mcp_tool_call",
+                "server": "docs",
+                "tool": "lookup",
+                "arguments": {"q": 1},
+                "result": {"content": []},
+                "status": "completed",
+            },
+        },
+        {"type": "item.completed", "item": {"id": "w", "type": "web_search", "query": "x"}},
+        {"type": "turn.failed", "error": {"message": "quota exceeded"}},
+    ]
+    entries = normalise([json.dumps(e) for e in events])
+    failed = tool_result("c", False, "x" * 30_000)
+    assert failed.payload["truncated"] is True
+    changes = events[3]["item"]["changes"]  # type: ignore[index]
+    assert entries == [
+        text_entry(EntryKind.thinking, "hmm"),
+        tool_call("c", "shell", ToolAction.shell, [], {"command": "false"}),
+        failed,
+        tool_call("e", "apply_patch", ToolAction.edit, ["a.py", "b.py"], {"changes": changes}),
+        tool_result("e", True, "update a.py\nadd b.py"),
+        tool_call("m", "docs.lookup", ToolAction.other, [], {"q": 1}),
+        tool_result("m", True, '{"content": []}'),
+        tool_call("w", "web_search", ToolAction.web, [], {"query": "x"}),
+        tool_result("w", True, ""),
+        error("quota exceeded"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "not json at all",
+        '{"type":"item.completed","item":{"id":"x","type":"agent_me',  # truncated
+        '{"type":"something.new","x":1}',
+        "[1, 2, 3]",
+        '{"type":"item.completed"}',
+        '{"type":"item.completed","item":5}',
+        '{"type":"item.completed","item":{"type":"agent_message"}}',
+        '{"type":"item.completed","item":{"id":"z","type":"brand_new_item"}}',
+        '{"type":"turn.completed","usage":"lots"}',
+        "\x00\xff garbage",
+    ],
+)
+def test_bad_lines_become_raw(line: str) -> None:
+    assert normalise([line]) == [raw(line)]
+
+
+def test_blank_lines_are_skipped() -> None:
+    assert normalise(["", "  ", "\n"]) == []
+
+
+# --- real runs against the fake model --------------------------------------------------------
+
+
+def script(conv: Conversation) -> Reply:
+    if conv.last_user_text.startswith("Show"):
+        if conv.tool_results == 0:
+            return RunShell("cat hello.txt")
+        return Say("hello.txt says: hi from codex", input_tokens=170, output_tokens=40)
+    if conv.tool_results == 0:
+        return WriteFile("hello.txt", "hi from codex\n")
+    return Say("Wrote hello.txt")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    return path
+
+
+def turn(repo: Path, url: str, prompt: str, resume: str | None = None) -> TurnContext:
+    return TurnContext(
+        prompt=prompt,
+        worktree=repo,
+        home=repo.parent / "home",
+        executable=installed_cli(ADAPTER),
+        variant=Variant(model="gpt-5.5", extra_args=NO_RETRIES),
+        credentials=Credentials(openai_api_key="fake-key", openai_base_url=f"{url}/v1"),
+        resume=resume,
+    )
+
+
+def run_turn(context: TurnContext) -> subprocess.CompletedProcess[str]:
+    ADAPTER.prepare_home(context)
+    run = ADAPTER.command(context)
+    return subprocess.run(
+        run.argv,
+        env={"PATH": os.environ["PATH"], **run.env},
+        cwd=context.worktree,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def test_live_write_then_follow_up(repo: Path) -> None:
+    with FakeModel(script, [OpenAIResponses()], str(repo)) as fake:
+        first = run_turn(turn(repo, fake.url, "Create hello.txt saying hi"))
+        assert first.returncode == 0, first.stderr
+        record("first_turn.jsonl", first.stdout)
+        entries = normalise(first.stdout.splitlines())
+
+        assert (repo / "hello.txt").read_text() == "hi from codex\n"
+        sessions = [e for e in entries if e.kind is EntryKind.session]
+        assert sessions and sessions[0].payload["session_id"]
+        thread = sessions[0].payload["session_id"]
+        call = next(e for e in entries if e.kind is EntryKind.tool_call)
+        assert call.payload["action"] == "write"
+        assert call.payload["paths"] == [str(repo / "hello.txt")]
+        result = next(e for e in entries if e.kind is EntryKind.tool_result)
+        assert result.payload["id"] == call.payload["id"] and result.payload["ok"]
+        assert text_entry(EntryKind.assistant_message, "Wrote hello.txt") in entries
+        assert any(e.kind is EntryKind.usage for e in entries)
+        assert not any(e.kind in (EntryKind.raw, EntryKind.error) for e in entries)
+
+        second = run_turn(turn(repo, fake.url, "Show me hello.txt", resume=thread))
+        assert second.returncode == 0, second.stderr
+        record("follow_up.jsonl", second.stdout)
+        history = conversation(fake.posts("/responses")[-1].json())
+        assert history.mentions("Create hello.txt saying hi")
+        assert history.mentions("Wrote hello.txt")
+        later = normalise(second.stdout.splitlines())
+        assert session(thread) in later
+        assert text_entry(EntryKind.assistant_message, "hello.txt says: hi from codex") in later
+        shell = next(e for e in later if e.kind is EntryKind.tool_result)
+        assert shell.payload["output"] == "hi from codex\n"
+
+
+def test_live_api_failure(repo: Path) -> None:
+    def broken(conv: Conversation) -> Reply:
+        raise RuntimeError("model down")  # the fake answers 500
+
+    with FakeModel(broken, [OpenAIResponses()], str(repo)) as fake:
+        done = run_turn(turn(repo, fake.url, "Create hello.txt"))
+    record("api_error.jsonl", done.stdout)
+    assert done.returncode != 0
+    assert any(e.kind is EntryKind.error for e in normalise(done.stdout.splitlines()))
+
+
+def test_live_unreachable_model(repo: Path) -> None:
+    """A closed port: Codex reports "waiting for network" and would wait on; its own
+    interrupt (SIGINT) then ends it."""
+    context = turn(repo, "http://127.0.0.1:9", "Create hello.txt")
+    ADAPTER.prepare_home(context)
+    run = ADAPTER.command(context)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        run.argv,
+        env={"PATH": os.environ["PATH"], **run.env},
+        cwd=repo,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    watchdog = threading.Timer(TIMEOUT, proc.kill)
+    watchdog.start()
+    lines: list[str] = []
+    normaliser = ADAPTER.normaliser()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if any(e.kind is EntryKind.error for e in normaliser.feed(line)):
+                proc.send_signal(ADAPTER.interrupt)
+                break
+        lines += proc.stdout.readlines()
+        code = proc.wait(timeout=30)
+    finally:
+        watchdog.cancel()
+        proc.kill()
+    record("unreachable.jsonl", "".join(lines))
+    assert time.monotonic() - started < TIMEOUT
+    assert code != 0
+    assert any(e.kind is EntryKind.error for e in normalise(lines))

@@ -1,0 +1,71 @@
+"""Shared fixtures. `database` runs a test against SQLite and against a throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paddock.store.db import Database
+from tests.pg import PgServer, PgUnavailableError
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of this test session's own, started on first use.
+
+    Missing binaries fail the test rather than skip it: CI must never silently lose the
+    PostgreSQL half of the suite.
+    """
+    try:
+        server = PgServer.start()
+    except PgUnavailableError as exc:
+        error = str(exc)
+    else:
+        error = ""
+    if error:  # failed outside the except block, so the report shows the message only once
+        pytest.fail(f"cannot start the test PostgreSQL server: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(pg_server: PgServer) -> str:
+    """URL of the throwaway server's maintenance database, e.g. for end-to-end tests."""
+    return pg_server.url
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database: a SQLite file, or a fresh database on the test server."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'paddock.db'}")
+        db.migrate()
+        yield db
+        db.dispose()
+        return
+
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = server.create_database()
+    try:
+        db = Database(server.url_for(name))
+        try:
+            db.migrate()
+            yield db
+        finally:
+            db.dispose()
+    finally:
+        server.drop_database(name)

@@ -1,0 +1,32 @@
+import pytest
+
+from paddock.domain.entities import Scripts
+from paddock.domain.errors import InvalidInput
+from paddock.domain.project_config import effective_scripts, parse_repo_config
+
+
+def test_repo_config_overrides_project_scripts():
+    config = parse_repo_config('copy_files = [".env"]\n[scripts]\nsetup = "make deps"\n')
+    scripts = effective_scripts(Scripts(setup="old", dev="npm run dev"), config)
+    assert scripts == Scripts(setup="make deps", dev="npm run dev")
+    assert config.copy_files == [".env"]
+
+
+def test_no_repo_config_keeps_project_scripts():
+    assert effective_scripts(Scripts(dev="x"), None) == Scripts(dev="x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not toml [",
+        "[scripts]\nbuild = 'x'\n",  # unknown script name
+        "[scripts]\nsetup = 3\n",
+        "copy_files = 'x'\n",
+        "colour = 'red'\n",  # unknown key
+    ],
+)
+def test_bad_repo_config_is_refused_with_a_code(text):
+    with pytest.raises(InvalidInput) as info:
+        parse_repo_config(text)
+    assert info.value.code == "bad_repo_config"

@@ -1,0 +1,35 @@
+from paddock.domain.secrets import is_secret_name, mask_env, secret_values
+from paddock.domain.workflow import position_between
+
+
+def test_secret_names():
+    for name in ("OPENAI_API_KEY", "GITHUB_TOKEN", "db_password", "CLIENT_SECRET"):
+        assert is_secret_name(name)
+    for name in ("PATH", "HOME", "PORT"):
+        assert not is_secret_name(name)
+
+
+def test_secret_values_longest_first_and_marked():
+    env = {
+        "API_KEY": "abcd",
+        "LONG_TOKEN": "abcdefgh",
+        "PLAIN": "visible",
+        "MINE": "hidden1",
+        "SHORT_KEY": "ab",
+    }
+    assert secret_values(env, ["MINE"]) == ["abcdefgh", "hidden1", "abcd"]
+
+
+def test_mask_env():
+    assert mask_env({"API_KEY": "x", "A": "b", "M": "c"}, ["M"]) == {
+        "API_KEY": "********",
+        "A": "b",
+        "M": "********",
+    }
+
+
+def test_positions_fall_between_neighbours():
+    assert position_between(None, None) > 0
+    assert position_between(1.0, 2.0) == 1.5
+    assert position_between(None, 5.0) < 5.0
+    assert position_between(5.0, None) > 5.0

@@ -1,0 +1,127 @@
+"""Starting an attempt, driven through the engine on SQLite and PostgreSQL: what it costs on the
+way to the agent (git processes, database round trips), its statuses and events, and that a
+refused start leaves nothing behind."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paddock.domain.entities import AgentSpec, Scripts
+from paddock.domain.errors import InvalidInput
+from paddock.domain.states import AttemptStatus
+from paddock.runtime import git
+from paddock.services.engine import Engine
+from tests.e2e.server import make_repo
+
+pytestmark = pytest.mark.anyio
+
+
+def sh_git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {f"src/f{i}.txt": f"{i}\n" for i in range(20)})
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> tuple[list[str], list[str]]:
+    """Record each git process (its subcommand) and each database round trip from now on."""
+    git_calls: list[str] = []
+    db_calls: list[str] = []
+    run_git, db_run = git.run_git, engine.ctx.db.run
+
+    async def counted_git(cwd: Any, *args: str, **kwargs: Any) -> git.GitResult:
+        git_calls.append(args[0])
+        return await run_git(cwd, *args, **kwargs)
+
+    async def counted_db(fn: Callable[..., Any]) -> Any:
+        db_calls.append(getattr(fn, "__qualname__", repr(fn)))
+        return await db_run(fn)
+
+    monkeypatch.setattr(git, "run_git", counted_git)
+    monkeypatch.setattr("paddock.runtime.worktrees.run_git", counted_git)
+    monkeypatch.setattr(engine.ctx.db, "run", counted_db)
+    return git_calls, db_calls
+
+
+def events_since(engine: Engine, seq: int) -> list[str]:
+    events = engine.bus.replay(seq) or []
+    return [f"{e.type}({e.data.get('status', '')})" for e in events]
+
+
+async def test_start_takes_two_git_processes_and_two_round_trips(
+    engine: Engine, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = await engine.projects.register(str(repo))
+    task = await engine.tasks.create(project.id, title="Fast start")
+    git_calls, db_calls = count_calls(monkeypatch, engine)
+    seq = engine.bus.last_seq
+
+    attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="true"))
+
+    # The branch check and the base commit come from one process, then `worktree add`.
+    assert git_calls == ["cat-file", "worktree"]
+    # Load + insert in one transaction; base commit, scripts and status in another.
+    assert len(db_calls) == 2
+    assert attempt.status is AttemptStatus.running  # no setup script: straight to running
+    assert attempt.base_commit == sh_git(repo, "rev-parse", "main")
+    assert sh_git(Path(attempt.worktree_path), "rev-parse", "--abbrev-ref", "HEAD") == (
+        attempt.branch
+    )
+    await engine.attempts.wait(attempt.id)
+    assert events_since(engine, seq) == [
+        "attempt.created(creating)",
+        "attempt.updated(running)",
+        "process.created(queued)",
+        "process.updated(running)",
+        "process.updated(succeeded)",
+        "process.updated(succeeded)",  # again with its line count
+        "process.updated(succeeded)",  # and with the commit after the turn
+        "attempt.updated(idle)",
+    ]
+    assert (await engine.attempts.get(attempt.id)).status is AttemptStatus.idle
+
+
+async def test_start_with_setup_goes_through_setting_up(engine: Engine, repo: Path) -> None:
+    project = await engine.projects.register(str(repo), scripts=Scripts(setup="true"))
+    task = await engine.tasks.create(project.id, title="With setup")
+    seq = engine.bus.last_seq
+
+    attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="true"))
+
+    assert attempt.status is AttemptStatus.setting_up
+    await engine.attempts.wait(attempt.id)
+    statuses = [e for e in events_since(engine, seq) if e.startswith("attempt.")]
+    assert statuses == [
+        "attempt.created(creating)",
+        "attempt.updated(setting_up)",
+        "attempt.updated(running)",
+        "attempt.updated(idle)",
+    ]
+    reasons = [p.reason for p in await engine.processes.list_for_attempt(attempt.id)]
+    assert reasons == ["setup", "agent"]
+
+
+async def test_bad_repo_config_leaves_nothing_behind(engine: Engine, repo: Path) -> None:
+    (repo / ".paddock.toml").write_text("[scripts]\nsetpu = 'typo'\n")
+    sh_git(repo, "add", ".paddock.toml")
+    sh_git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "bad config")
+    project = await engine.projects.register(str(repo))
+    task = await engine.tasks.create(project.id, title="Bad config")
+
+    with pytest.raises(InvalidInput) as err:
+        await engine.attempts.start(task.id, agent=AgentSpec(command="true"), branch="bad-cfg")
+
+    assert err.value.code == "bad_repo_config"
+    assert await engine.attempts.list_for_task(task.id) == []
+    assert sh_git(repo, "branch", "--list", "bad-cfg") == ""
+    assert len(sh_git(repo, "worktree", "list", "--porcelain").split("\n\n")) == 1
+    assert not any(engine.settings.worktrees.glob("*/bad-cfg"))

@@ -1,0 +1,135 @@
+"""ProcessService.follow_logs when its reader falls behind: the live queue overflows, the reader
+gets SYNC and re-reads the store, and still sees every line exactly once (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from paddock.config import Settings
+from paddock.domain.entities import AgentSpec, LogLine
+from paddock.domain.states import LogStream, ProcessStatus
+from paddock.runtime.events import Subscription
+from paddock.services import processes as processes_service
+from paddock.services.engine import Engine
+from paddock.services.processes import EndOfLog
+from tests.e2e.server import make_repo
+
+pytestmark = pytest.mark.anyio
+
+WRITES = 3000  # far more batches than a subscriber's queue holds (1024)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    while True:
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def running_process(engine: Engine, attempt_id: str) -> str:
+    while True:
+        procs = await engine.processes.list_for_attempt(attempt_id)
+        if procs and procs[0].status is ProcessStatus.running:
+            return procs[0].id
+        await asyncio.sleep(0.01)
+
+
+async def test_a_reader_that_falls_behind_resyncs_from_the_store(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    overflows = []
+    original = Subscription._overflow
+
+    def counting_overflow(self: Subscription[object]) -> None:
+        overflows.append(self)
+        original(self)
+
+    monkeypatch.setattr(Subscription, "_overflow", counting_overflow)
+    engine = Engine(settings)
+    await engine.start()
+    try:
+        project = await engine.projects.register(str(make_repo(tmp_path / "repo")))
+        task = await engine.tasks.create(project.id, title="t")
+        attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="sleep 30"))
+
+        process_id = await asyncio.wait_for(running_process(engine, attempt.id), 30)
+        sink = engine.ctx.logs.get(process_id)
+        assert sink is not None
+        follow = engine.processes.follow_logs(process_id, heartbeat=30)
+        first = await anext(follow)
+        assert isinstance(first, list) and first[0].text == "$ bash -c 'sleep 30'"
+        seqs = [line.seq for line in first]
+
+        # The reader is subscribed and not reading: one batch per write floods its queue.
+        for i in range(WRITES):
+            sink.write(LogStream.stdout, f"written {i}\n".encode())
+        assert overflows, "the reader's queue should have overflowed"
+        texts: list[str] = []
+        stopped = False
+        async for item in follow:
+            if isinstance(item, EndOfLog):
+                break
+            assert isinstance(item, list)
+            lines: list[LogLine] = item
+            seqs += [line.seq for line in lines]
+            texts += [line.text for line in lines]
+            if not stopped and len(seqs) == WRITES + 1:
+                stopped = True
+                stop = await engine.processes.stop(process_id)
+                assert stop.status is ProcessStatus.killed
+        assert stopped
+        assert seqs == list(range(1, len(seqs) + 1))  # no gap, no duplicate
+        assert texts[:WRITES] == [f"written {i}" for i in range(WRITES)]
+        assert texts[-1] == "killed by signal 15"
+        # What the reader saw is what the store holds.
+        stored = await engine.processes.read_logs(process_id, limit=10000)
+        assert [line.seq for line in stored] == seqs
+    finally:
+        await engine.close()
+
+
+async def test_many_readers_each_get_every_line_in_few_sends(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    # A wide window makes the pacing visible without depending on this machine's speed.
+    monkeypatch.setattr(processes_service, "FANOUT_WINDOW", 0.5)
+    readers = processes_service.FANOUT_READERS + 4
+    engine = Engine(settings)
+    await engine.start()
+    try:
+        project = await engine.projects.register(str(make_repo(tmp_path / "repo")))
+        task = await engine.tasks.create(project.id, title="t")
+        attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="sleep 30"))
+        process_id = await asyncio.wait_for(running_process(engine, attempt.id), 30)
+        sink = engine.ctx.logs.get(process_id)
+        assert sink is not None
+
+        async def read() -> tuple[list[int], int]:
+            seqs: list[int] = []
+            sends = 0
+            async for item in engine.processes.follow_logs(process_id, heartbeat=30):
+                if isinstance(item, EndOfLog):
+                    return seqs, sends
+                assert isinstance(item, list)
+                sends += 1
+                seqs += [line.seq for line in item]
+            raise AssertionError("the stream ended without END")
+
+        followers = [asyncio.create_task(read()) for _ in range(readers)]
+        await asyncio.wait_for(until(lambda: sink.reader_count == readers), 30)
+        for i in range(200):  # 200 live batches, one per loop turn
+            sink.write(LogStream.stdout, f"line {i}\n".encode())
+            await asyncio.sleep(0)
+        await engine.processes.stop(process_id)
+        results = await asyncio.wait_for(asyncio.gather(*followers), 30)
+        total = (await engine.processes.get(process_id)).line_count
+        for seqs, sends in results:
+            assert seqs == list(range(1, total + 1))  # every line, once, in order
+            assert sends < 20  # paced: far fewer sends than the 200 batches
+    finally:
+        await engine.close()

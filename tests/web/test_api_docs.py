@@ -1,0 +1,181 @@
+"""The API's own description and its contracts, through the real server: stable operation ids,
+docs served from local files only, JSON errors, lists that are never null."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.server import ServerProcess, make_repo, wait_for
+
+OPERATION_IDS = {
+    "health",
+    "list_projects",
+    "create_project",
+    "get_project",
+    "update_project",
+    "delete_project",
+    "list_steps",
+    "list_tasks",
+    "create_task",
+    "get_task",
+    "update_task",
+    "delete_task",
+    "list_attempts",
+    "start_attempt",
+    "get_attempt",
+    "delete_attempt",
+    "stop_attempt",
+    "list_processes",
+    "get_process",
+    "stop_process",
+    "get_process_logs",
+    "download_process_logs",
+    "stream_process_logs",
+    "stream_events",
+    "get_board",
+    "list_step_cards",
+    "get_process_entries",
+    "stream_process_entries",
+    "list_agents",
+    "install_agent",
+    "create_follow_up",
+    "list_follow_ups",
+    "cancel_follow_up",
+}
+HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess(tmp_path_factory.mktemp("api-docs") / "data") as srv:
+        yield srv
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+def test_operation_ids_are_stable_and_unique(server: ServerProcess):
+    spec = server.api("GET", "/api/openapi.json")
+    assert spec["openapi"].startswith("3.")
+    assert spec["info"]["title"] == "Paddock"
+    operations = [
+        (method, path, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    ]
+    ids = [op["operationId"] for _, _, op in operations]
+    assert len(ids) == len(set(ids)), sorted(ids)
+    assert set(ids) == OPERATION_IDS
+    by_id = {op["operationId"]: (method, path) for method, path, op in operations}
+    assert by_id["start_attempt"] == ("post", "/api/tasks/{task_id}/attempts")
+    assert by_id["stream_process_logs"] == ("get", "/api/processes/{process_id}/logs/stream")
+    assert by_id["delete_attempt"] == ("delete", "/api/attempts/{attempt_id}")
+    # The docs page itself is not an operation of the API.
+    assert "/api/docs" not in spec["paths"]
+    # The schema of a list endpoint says "array", so generated clients expect [] (not null).
+    list_schema = spec["paths"]["/api/projects"]["get"]["responses"]["200"]["content"]
+    assert list_schema["application/json"]["schema"]["type"] == "array"
+
+
+def test_docs_page_loads_only_local_assets(server: ServerProcess):
+    response = server.client.get("/api/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert "/api/openapi.json" in html
+    assert re.findall(r"https?://", html) == []  # no CDN, nothing fetched from elsewhere
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert "/static/vendor/swagger-ui/swagger-ui.css" in assets
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        served = server.client.get(asset)
+        assert served.status_code == 200, asset
+        assert served.content, asset
+    bundle = server.client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js")
+    assert "javascript" in bundle.headers["content-type"]
+    assert "SwaggerUIBundle" in bundle.text
+
+
+def _assert_json_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+def test_errors_are_json_with_code_and_message(server: ServerProcess, tmp_path: Path):
+    client = server.client
+    missing = "0" * 32
+    _assert_json_error(client.get(f"/api/projects/{missing}"), 404, "project_not_found")
+    _assert_json_error(client.get(f"/api/tasks/{missing}"), 404, "task_not_found")
+    _assert_json_error(client.get(f"/api/attempts/{missing}"), 404, "attempt_not_found")
+    _assert_json_error(client.get(f"/api/processes/{missing}"), 404, "process_not_found")
+    # A stream of an unknown process answers with a JSON error, not an empty event stream.
+    _assert_json_error(
+        client.get(f"/api/processes/{missing}/logs/stream"), 404, "process_not_found"
+    )
+    _assert_json_error(
+        client.post(f"/api/tasks/{missing}/attempts", json={"agent": {"command": "true"}}),
+        404,
+        "task_not_found",
+    )
+    _assert_json_error(
+        client.post(f"/api/tasks/{missing}/attempts", json={}), 422, "agent_command_missing"
+    )
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    _assert_json_error(
+        client.post("/api/projects", json={"path": str(plain)}), 422, "not_a_git_repo"
+    )
+    body = _assert_json_error(client.post("/api/projects", json={}), 422, "validation_error")
+    assert body["details"] == [{"location": "body.path", "message": "Field required"}]
+    _assert_json_error(
+        client.post(
+            "/api/projects", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+        "validation_error",
+    )
+    _assert_json_error(
+        client.get(f"/api/processes/{missing}/logs", params={"limit": 0}), 422, "validation_error"
+    )
+    _assert_json_error(client.get("/api/no-such-thing"), 404, "not_found")
+    _assert_json_error(client.delete("/api/health"), 405, "method_not_allowed")
+    _assert_json_error(client.get("/static/vendor/no-such-file.js"), 404, "not_found")
+
+
+def test_lists_are_empty_arrays_never_null(server: ServerProcess, repo: Path):
+    project = server.api("POST", "/api/projects", json={"path": str(repo)})
+    assert project["copy_files"] == []
+    assert server.api("GET", f"/api/projects/{project['id']}/tasks") == []
+    steps = server.api("GET", f"/api/projects/{project['id']}/steps")
+    assert [s["name"] for s in steps][:1] == ["To do"]
+    assert server.api("GET", f"/api/projects/{project['id']}/tasks", params={"step_id": "x"}) == []
+    task = server.api("POST", f"/api/projects/{project['id']}/tasks", json={"title": "t"})
+    assert server.api("GET", f"/api/tasks/{task['id']}/attempts") == []
+    attempt = server.api(
+        "POST", f"/api/tasks/{task['id']}/attempts", json={"agent": {"command": "true"}}
+    )
+    assert attempt["agent"]["env"] == {} and attempt["agent"]["secret_env"] == []
+    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    (proc,) = server.api("GET", f"/api/attempts/{attempt['id']}/processes")
+    page = server.api("GET", f"/api/processes/{proc['id']}/logs", params={"after": 10**6})
+    assert page == {"lines": [], "next_after": 10**6}
+    assert server.api("GET", f"/api/processes/{proc['id']}/logs", params={"q": "nothing"}) == {
+        "lines": [],
+        "next_after": 0,
+    }
+    server.api("DELETE", f"/api/attempts/{attempt['id']}", params={"delete_branch": True})
+    assert server.api("GET", f"/api/tasks/{task['id']}/attempts") == []
