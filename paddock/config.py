@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     worktrees_dir: Path | None = None  # None: <data_dir>/worktrees
     log_level: str = "info"
     stop_grace_seconds: float = 5.0
+    # A stopped agent first gets its CLI's own interrupt (e.g. SIGINT) and this long to finish.
+    interrupt_grace_seconds: float = 3.0
     # Log batches are written when either bound is reached, whichever comes first.
     log_flush_seconds: float = 0.05
     log_flush_bytes: int = 1 << 20

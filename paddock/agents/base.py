@@ -94,8 +94,9 @@ class AgentAdapter(Protocol):
         ...
 
     @property
-    def interrupt(self) -> signal.Signals:
-        """The CLI's own "stop now" signal, sent before the process group is stopped."""
+    def interrupt(self) -> signal.Signals | None:
+        """The CLI's own "stop now" signal, sent to it alone before the process group is
+        stopped; None: straight to the group stop."""
         ...
 
     def needs_command(self) -> bool:

@@ -17,10 +17,15 @@ with `-c` (Codex ignores OPENAI_BASE_URL): `base_url` (the given one or api.open
 key in PADDOCK_OPENAI_API_KEY, spoken over the Responses API. Without either, the CLI uses its
 own login (`codex login` state in CODEX_HOME).
 
+Stall guard: by default Codex never gives up on a model it cannot connect to (its feature
+`unbounded_connection_retries`: "Reconnecting... waiting for network", every 5 s to 5 min,
+forever). Paddock turns that feature off (`-c features.unbounded_connection_retries=false`) and
+gives its provider `request_max_retries` / `stream_max_retries` of MAX_RETRIES, so an unreachable
+model fails the turn within seconds ("Reconnecting... 1/3" errors, then `turn.failed`, exit 1).
+A variant's extra args come later on the command line and can set either again.
+
 Output quirks: `turn.completed` usage is the thread's running total (a resumed turn includes the
-earlier turns), and no event names the model, so session entries carry model None. When the model
-cannot be reached, Codex prints `error` events ("Reconnecting... waiting for network") and waits
-for the network indefinitely; Paddock's stop (SIGINT) ends it with exit code 1.
+earlier turns), and no event names the model, so session entries carry model None.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from paddock.domain.entries import (
 _PACKAGE = Package("npm", "@openai/codex")
 KEY_ENV = "PADDOCK_OPENAI_API_KEY"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+MAX_RETRIES = 3  # per request and per stream (Codex's own defaults: 4 and 5)
+NO_ENDLESS_RETRIES = ["-c", "features.unbounded_connection_retries=false"]
 
 _PERMISSION_ARGS: dict[Permission, list[str]] = {
     Permission.full: ["--dangerously-bypass-approvals-and-sandbox"],
@@ -92,7 +99,8 @@ class CodexNormaliser:
             return []
         if kind == "turn.completed":
             tokens = event.get("usage") or {}
-            return [usage(_int(tokens.get("input_tokens")), _int(tokens.get("output_tokens")))]
+            spent = _int(tokens.get("input_tokens")), _int(tokens.get("output_tokens"))
+            return [usage(*spent, cumulative=True)]
         if kind == "turn.failed":
             message = str((event.get("error") or {}).get("message") or "Codex turn failed")
             return [] if message == self._last_error else [error(message)]  # said just before
@@ -191,7 +199,7 @@ class Codex:
         (ctx.home / ".codex").mkdir(parents=True, exist_ok=True)
 
     def command(self, ctx: TurnContext, command: str = "") -> AgentRun:
-        argv = [ctx.executable, "exec", "--json", "--skip-git-repo-check"]
+        argv = [ctx.executable, "exec", "--json", "--skip-git-repo-check", *NO_ENDLESS_RETRIES]
         argv += _PERMISSION_ARGS[ctx.variant.permission]
         if ctx.variant.model:
             argv += ["-m", ctx.variant.model]
@@ -200,7 +208,8 @@ class Codex:
         if creds.openai_api_key or creds.openai_base_url:
             base_url = _toml(creds.openai_base_url or DEFAULT_BASE_URL)
             provider = (
-                f'{{name="paddock",base_url={base_url},env_key="{KEY_ENV}",wire_api="responses"}}'
+                f'{{name="paddock",base_url={base_url},env_key="{KEY_ENV}",wire_api="responses",'
+                f"request_max_retries={MAX_RETRIES},stream_max_retries={MAX_RETRIES}}}"
             )
             argv += ["-c", "model_provider=paddock", "-c", f"model_providers.paddock={provider}"]
             env[KEY_ENV] = creds.openai_api_key or "unset"

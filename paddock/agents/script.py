@@ -32,7 +32,9 @@ class ScriptAgent:
     fixed_command: str = ""  # a fixed command; empty means the attempt supplies one
     program: str = "bash"
     package: Package | None = None
-    interrupt: signal.Signals = signal.SIGTERM
+    # A shell waits for its foreground command before it handles a signal: the group stop
+    # (SIGTERM to every process) is the script's interrupt.
+    interrupt: signal.Signals | None = None
 
     def needs_command(self) -> bool:
         return not self.fixed_command

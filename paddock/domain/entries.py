@@ -24,7 +24,9 @@ class EntryKind(StrEnum):
     tool_call = "tool_call"  # {id, tool, action, paths, input}
     tool_result = "tool_result"  # {id, ok, output, truncated}
     error = "error"  # {message}
-    usage = "usage"  # {input_tokens, output_tokens, cost_usd (None when not reported)}
+    # {input_tokens, output_tokens, cost_usd (None when not reported), cumulative: the session's
+    # running total rather than this run's (domain/usage.py)}
+    usage = "usage"
     session = "session"  # {session_id, model}
     raw = "raw"  # {text}: a line the normaliser did not understand, kept as it was
 
@@ -94,11 +96,21 @@ def tool_result(call_id: str, ok: bool, output: str) -> Entry:
     )
 
 
-def usage(input_tokens: int, output_tokens: int, cost_usd: float | None = None) -> Entry:
-    return Entry(
-        EntryKind.usage,
-        {"input_tokens": input_tokens, "output_tokens": output_tokens, "cost_usd": cost_usd},
-    )
+def usage(
+    input_tokens: int,
+    output_tokens: int,
+    cost_usd: float | None = None,
+    *,
+    cumulative: bool = False,
+) -> Entry:
+    payload: dict[str, Any] = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cost_usd": cost_usd,
+    }
+    if cumulative:
+        payload["cumulative"] = True
+    return Entry(EntryKind.usage, payload)
 
 
 def session(session_id: str, model: str | None = None) -> Entry:

@@ -297,6 +297,13 @@ async def commit_all(worktree: Path | str, message: str) -> str | None:
     return await rev_parse(worktree, "HEAD")
 
 
+async def reset_to(worktree: Path | str, commit: str) -> None:
+    """Put the worktree (its branch, index and files) back to `commit`. Untracked files go too;
+    ignored ones (dependencies, .env) stay."""
+    await run_git(worktree, "reset", "-q", "--hard", commit)
+    await run_git(worktree, "clean", "-q", "-fd")
+
+
 # --- file system (small synchronous checks) ----------------------------------------------------
 
 

@@ -51,6 +51,10 @@ class Launched(Protocol):
         """Stop the whole tree: SIGTERM, up to `grace` seconds, then SIGKILL."""
         ...
 
+    def send(self, sig: int) -> None:
+        """Send `sig` to the leader alone (a CLI's own "stop now"); nothing if it is gone."""
+        ...
+
     async def reap_leftovers(self, grace: float) -> None:
         """After the leader exited: stop whatever it left behind, so the pipes reach EOF."""
         ...
@@ -107,6 +111,11 @@ class PlainProcess:
 
     async def stop(self, grace: float) -> None:
         await self._kill_tree(grace)
+
+    def send(self, sig: int) -> None:
+        if self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(sig)
 
     async def reap_leftovers(self, grace: float) -> None:
         await self._kill_tree(grace)

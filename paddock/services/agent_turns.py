@@ -36,6 +36,21 @@ def commit_message(summary: str | None, prompt: str, reason: RunReason) -> str:
     return f"{subject}\n\n{body}" if body else subject
 
 
+REWOUND_NOTE = (
+    "[Paddock] The user rewound this worktree: files are back to how they were before one of "
+    "your earlier turns, and the changes of that turn and later ones are gone. Read files "
+    "again before you change them."
+)
+
+
+def _resume_point(session: Session, attempt_id: str) -> tuple[str | None, bool]:
+    """The agent session to resume, and whether a rewind happened since that turn."""
+    return (
+        process_store.last_agent_session(session, attempt_id),
+        process_store.rewound_since_last_turn(session, attempt_id),
+    )
+
+
 class AgentTurns:
     def __init__(self, ctx: Context, processes: ProcessService, agents: AgentService) -> None:
         self.ctx = ctx
@@ -48,14 +63,15 @@ class AgentTurns:
         return self.ctx.settings.data_dir / "agent-homes" / attempt.id
 
     async def run(self, attempt: Attempt, prompt: str, reason: RunReason) -> Process:
-        resume = None
+        resume, rewound = None, False
         if reason is RunReason.follow_up:
-            resume = await self.ctx.db.run(
-                lambda s: process_store.last_agent_session(s, attempt.id)
-            )
+            resume, rewound = await self.ctx.db.run(lambda s: _resume_point(s, attempt.id))
         worktree = Path(attempt.worktree_path)
+        # The CLI's session may still remember turns a rewind undid: say so in the prompt it
+        # gets (the conversation shows the user's own words).
+        told = f"{REWOUND_NOTE}\n\n{prompt}" if resume and rewound else prompt
         profile, turn = self.agents.turn(
-            attempt.agent, prompt=prompt, worktree=worktree, home=self.home(attempt), resume=resume
+            attempt.agent, prompt=told, worktree=worktree, home=self.home(attempt), resume=resume
         )
         await anyio.to_thread.run_sync(profile.adapter.prepare_home, turn)
         run = profile.adapter.command(turn, attempt.agent.command)
@@ -70,6 +86,7 @@ class AgentTurns:
             normaliser=profile.adapter.normaliser(),
             opening=[text_entry(EntryKind.user_message, prompt)],
             commit_before=before,
+            interrupt=profile.adapter.interrupt,
         )
         return await self._record_commit(attempt, proc, prompt, reason)
 

@@ -82,6 +82,15 @@ class AgentService:
         await anyio.to_thread.run_sync(self.installs.install, profile.adapter)
         return await anyio.to_thread.run_sync(lambda: self._info(profile, with_version=True))
 
+    async def save_variant(self, name: str, variant: Variant) -> AgentInfo:
+        """Add or change a variant of profile `name` (in the data dir's agents.toml)."""
+        profile = await anyio.to_thread.run_sync(self.registry.save_variant, name, variant)
+        return await anyio.to_thread.run_sync(lambda: self._info(profile, with_version=True))
+
+    async def delete_variant(self, name: str, variant: str) -> AgentInfo:
+        profile = await anyio.to_thread.run_sync(self.registry.delete_variant, name, variant)
+        return await anyio.to_thread.run_sync(lambda: self._info(profile, with_version=True))
+
     def check(self, spec: AgentSpec) -> None:
         """Raise when `spec` cannot run: unknown profile or variant, no command, not installed."""
         profile, _variant = self.registry.resolve(spec)

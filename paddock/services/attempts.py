@@ -30,6 +30,7 @@ from paddock.services.context import Context, log
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as store
 from paddock.store import follow_ups as follow_up_store
+from paddock.store import processes as process_store
 from paddock.store import projects as project_store
 from paddock.store import tasks as task_store
 
@@ -66,6 +67,23 @@ def configure_worktree(project: Project, worktree: Path) -> Scripts:
         patterns = repo_config.copy_files
     copy_into_worktree(Path(project.repo_path), worktree, patterns)
     return effective_scripts(project.scripts, repo_config)
+
+
+def check_rewind(attempt: Attempt, turn: Process) -> None:
+    """Whether the attempt can be rewound to before `turn`."""
+    if turn.attempt_id != attempt.id:
+        raise InvalidInput(
+            f"process {turn.id} belongs to another attempt", code="process_not_in_attempt"
+        )
+    if turn.reason not in (RunReason.agent, RunReason.follow_up):
+        raise InvalidInput(
+            f"process {turn.id} is a {turn.reason.value} run, not an agent turn",
+            code="not_an_agent_turn",
+        )
+    if turn.commit_before is None:
+        raise Conflict(
+            f"no commit was recorded before process {turn.id}", code="no_commit_recorded"
+        )
 
 
 class AttemptService:
@@ -307,6 +325,30 @@ class AttemptService:
         )
         self.ctx.publish("attempt.updated", attempt.project_id, attempt)
         return attempt
+
+    # -- rewind -------------------------------------------------------------------------------
+
+    async def rewind(self, attempt_id: str, process_id: str) -> Attempt:
+        """Put the worktree back to how it was before the agent turn `process_id`; that turn
+        and every later process are marked dropped (kept for the record)."""
+        attempt = await self.get(attempt_id)
+        turn = await self.processes.get(process_id)
+        check_rewind(attempt, turn)
+        if attempt_id in self._runs or any(
+            not p.status.finished for p in await self.processes.list_for_attempt(attempt_id)
+        ):
+            raise Conflict(
+                f"attempt {attempt_id} is running; stop it before rewinding", code="attempt_busy"
+            )
+        assert turn.commit_before is not None  # check_rewind
+        project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
+        async with git.repo_lock(Path(project.repo_path)):  # moves the attempt's branch
+            await git.reset_to(Path(attempt.worktree_path), turn.commit_before)
+        dropped = await self.ctx.db.run(lambda s: process_store.drop_from(s, process_id))
+        for proc in dropped:
+            self.ctx.publish("process.updated", attempt.project_id, proc)
+        log.info("attempt %s: rewound to %s (before %s)", attempt_id, turn.commit_before, turn.id)
+        return await self._set_status(attempt, AttemptStatus.idle)
 
     async def get(self, attempt_id: str) -> Attempt:
         return await self.ctx.db.run(lambda s: store.get_attempt(s, attempt_id))

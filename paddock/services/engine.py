@@ -20,6 +20,7 @@ from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
 from paddock.services.reconcile import ReconcileReport, reconcile
 from paddock.services.tasks import TaskService
+from paddock.services.usage import UsageService
 from paddock.store.db import Database
 from paddock.store.logs import LogWriter
 from paddock.store.projects import count_projects
@@ -47,6 +48,7 @@ class Engine:
         self.projects = ProjectService(self.ctx)
         self.tasks = TaskService(self.ctx, self.attempts)
         self.board = BoardService(self.ctx)
+        self.usage = UsageService(self.ctx)
         self.last_reconcile = ReconcileReport()
 
     @property

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
+import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,6 +42,7 @@ END: Final = EndOfLog()
 
 @dataclass
 class _Running:
+    interrupt: signal.Signals | None = None  # the CLI's own "stop now", tried first
     launched: Launched | None = None
     stopping: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -84,11 +87,14 @@ class ProcessService:
         normaliser: Normaliser | None = None,
         opening: Sequence[Entry] = (),
         commit_before: str | None = None,
+        interrupt: signal.Signals | None = None,
     ) -> Process:
         """Run one process of `attempt` to its end and return its final record.
 
         With a `normaliser` (agent turns), its stdout also becomes entries, starting with
-        `opening` (e.g. the prompt as the user's message).
+        `opening` (e.g. the prompt as the user's message). A stop sends `interrupt` to the
+        process first, when given, and stops the whole group only if it is still running after
+        `interrupt_grace_seconds`.
         """
         process_id = new_id()
         full_env = process_env(attempt, reason, env or {})
@@ -118,7 +124,7 @@ class ProcessService:
             sink.observe(entries.observe)
             entries.add(opening)
             self.ctx.entries.add(entries)
-        running = self._running[process_id] = _Running()
+        running = self._running[process_id] = _Running(interrupt)
         try:
             return await self._supervise(
                 attempt,
@@ -247,8 +253,16 @@ class ProcessService:
                 f"process {process_id} is not supervised by this server", code="process_not_running"
             )
         running.stopping = True
-        if running.launched is not None:
-            await running.launched.stop(self.ctx.settings.stop_grace_seconds)
+        launched = running.launched
+        if launched is not None:
+            if running.interrupt is not None:
+                launched.send(running.interrupt)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        launched.wait(), self.ctx.settings.interrupt_grace_seconds
+                    )
+            # Whatever is left (the CLI ignored its interrupt, or its children) is stopped.
+            await launched.stop(self.ctx.settings.stop_grace_seconds)
         await running.done.wait()
         return await self.ctx.db.run(lambda s: store.get_process(s, process_id))
 
@@ -262,8 +276,13 @@ class ProcessService:
     async def get(self, process_id: str) -> Process:
         return await self.ctx.db.run(lambda s: store.get_process(s, process_id))
 
-    async def list_for_attempt(self, attempt_id: str) -> list[Process]:
-        return await self.ctx.db.run(lambda s: store.list_processes(s, attempt_id))
+    async def list_for_attempt(
+        self, attempt_id: str, *, include_dropped: bool = False
+    ) -> list[Process]:
+        """The attempt's processes, oldest first; turns rewound past only when asked for."""
+        return await self.ctx.db.run(
+            lambda s: store.list_processes(s, attempt_id, include_dropped=include_dropped)
+        )
 
     async def read_logs(
         self,

@@ -8,6 +8,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from paddock.domain.entries import AgentEntry, EntryKind
+from paddock.domain.usage import UsageReport
 from paddock.store.tables import AgentEntryRow, AttemptRow, ProcessRow
 
 
@@ -53,23 +54,28 @@ def last_seq(session: Session, process_id: str) -> int:
     return session.scalar(query) or 0
 
 
-def usage_entries(
+def usage_reports(
     session: Session, *, attempt_id: str | None = None, project_id: str | None = None
-) -> list[dict[str, object]]:
-    """The payloads of every `usage` entry of an attempt's or a project's processes."""
-
+) -> list[UsageReport]:
+    """Every `usage` entry of an attempt's or a project's turns, in the order they ran."""
     query = (
-        select(AgentEntryRow.payload)
+        select(
+            AgentEntryRow.process_id,
+            AttemptRow.id,
+            AttemptRow.task_id,
+            ProcessRow.agent_session,
+            AgentEntryRow.payload,
+        )
         .join(ProcessRow, ProcessRow.id == AgentEntryRow.process_id)
+        .join(AttemptRow, AttemptRow.id == ProcessRow.attempt_id)
         .where(AgentEntryRow.kind == EntryKind.usage.value)
+        .order_by(ProcessRow.created_at, ProcessRow.id, AgentEntryRow.seq)
     )
     if attempt_id is not None:
         query = query.where(ProcessRow.attempt_id == attempt_id)
     if project_id is not None:
-        query = query.join(AttemptRow, AttemptRow.id == ProcessRow.attempt_id).where(
-            AttemptRow.project_id == project_id
-        )
-    return list(session.scalars(query))
+        query = query.where(AttemptRow.project_id == project_id)
+    return [UsageReport(*row) for row in session.execute(query)]
 
 
 def last_text(session: Session, process_id: str, kind: EntryKind) -> str | None:

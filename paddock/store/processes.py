@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Process
@@ -69,13 +69,54 @@ def get_process(session: Session, process_id: str) -> Process:
     return to_process(_process_row(session, process_id))
 
 
-def list_processes(session: Session, attempt_id: str) -> list[Process]:
+def list_processes(
+    session: Session, attempt_id: str, *, include_dropped: bool = True
+) -> list[Process]:
     query = (
         select(ProcessRow)
         .where(ProcessRow.attempt_id == attempt_id)
-        .order_by(ProcessRow.created_at)
+        .order_by(ProcessRow.created_at, ProcessRow.id)
     )
+    if not include_dropped:
+        query = query.where(ProcessRow.dropped.is_(False))
     return [to_process(r) for r in session.scalars(query)]
+
+
+def drop_from(session: Session, process_id: str) -> list[Process]:
+    """Mark the process and every later process of its attempt dropped (rewound past)."""
+    first = _process_row(session, process_id)
+    query = select(ProcessRow).where(
+        ProcessRow.attempt_id == first.attempt_id,
+        ProcessRow.created_at >= first.created_at,
+        ProcessRow.dropped.is_(False),
+    )
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.dropped = True
+    session.flush()
+    return [to_process(row) for row in rows]
+
+
+def rewound_since_last_turn(session: Session, attempt_id: str) -> bool:
+    """Whether a turn was rewound after the attempt's newest kept agent turn: the agent's
+    own session may still remember what the rewind undid."""
+    turns = (RunReason.agent.value, RunReason.follow_up.value)
+    newest_kept = (
+        select(func.max(ProcessRow.created_at))
+        .where(
+            ProcessRow.attempt_id == attempt_id,
+            ProcessRow.reason.in_(turns),
+            ProcessRow.dropped.is_(False),
+        )
+        .scalar_subquery()
+    )
+    query = select(ProcessRow.id).where(
+        ProcessRow.attempt_id == attempt_id,
+        ProcessRow.reason.in_(turns),
+        ProcessRow.dropped.is_(True),
+        ProcessRow.created_at > func.coalesce(newest_kept, ProcessRow.created_at),
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def list_unfinished(session: Session) -> list[Process]:

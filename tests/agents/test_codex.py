@@ -138,7 +138,7 @@ def test_normalises_first_turn() -> None:
         tool_call("item_0", "apply_patch", ToolAction.write, [path], {"changes": changes}),
         tool_result("item_0", True, f"add {path}"),
         text_entry(EntryKind.assistant_message, "Wrote hello.txt"),
-        usage(220, 50),
+        usage(220, 50, cumulative=True),
     ]
 
 
@@ -153,7 +153,8 @@ def test_normalises_follow_up_with_a_shell_command() -> None:
         tool_call("item_0", "shell", ToolAction.shell, [], {"command": command}),
         tool_result("item_0", True, "hi from codex\n"),
         text_entry(EntryKind.assistant_message, "hello.txt says: hi from codex"),
-        usage(490, 110),  # the thread's running total: 220 + 100 + 170 in, 50 + 20 + 40 out
+        # the thread's running total: 220 + 100 + 170 in, 50 + 20 + 40 out
+        usage(490, 110, cumulative=True),
     ]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
 
 from paddock.domain.entities import Attempt, Process
+from paddock.domain.usage import Usage
 from paddock.web.api.tasks import public_attempt
 from paddock.web.deps import EngineDep
 
@@ -30,6 +32,31 @@ async def stop_attempt(attempt_id: str, engine: EngineDep) -> Attempt:
 
 
 @router.get("/{attempt_id}/processes", operation_id="list_processes")
-async def list_processes(attempt_id: str, engine: EngineDep) -> list[Process]:
+async def list_processes(
+    attempt_id: str,
+    engine: EngineDep,
+    include_dropped: bool = Query(False, description="Also the turns rewound past"),
+) -> list[Process]:
     await engine.attempts.get(attempt_id)
-    return await engine.processes.list_for_attempt(attempt_id)
+    return await engine.processes.list_for_attempt(attempt_id, include_dropped=include_dropped)
+
+
+class RewindIn(BaseModel):
+    process_id: str = Field(description="The agent turn to undo, with every process after it")
+
+
+@router.post("/{attempt_id}/rewind", operation_id="rewind_attempt")
+async def rewind_attempt(attempt_id: str, body: RewindIn, engine: EngineDep) -> Attempt:
+    """Reset the worktree to the commit recorded before that agent turn (untracked files are
+    removed, ignored ones kept). The turn and every later process are marked `dropped`: kept
+    for the record, left out of process lists unless `include_dropped=true`. The next
+    follow-up resumes the agent's session from the newest kept turn and is told about the
+    rewind. 409 `attempt_busy` while something runs."""
+    return public_attempt(await engine.attempts.rewind(attempt_id, body.process_id))
+
+
+@router.get("/{attempt_id}/usage", operation_id="get_attempt_usage")
+async def get_attempt_usage(attempt_id: str, engine: EngineDep) -> Usage:
+    """Tokens and cost of every agent turn of the attempt (rewound ones too: they were spent).
+    `cost_usd` is null when no turn's CLI reported a cost."""
+    return await engine.usage.for_attempt(attempt_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from paddock.domain.entities import Project, Scripts, Task, WorkflowStep
+from paddock.services.usage import ProjectUsage
 from paddock.web.deps import EngineDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -81,6 +82,12 @@ async def update_project(project_id: str, body: ProjectUpdate, engine: EngineDep
 )
 async def delete_project(project_id: str, engine: EngineDep) -> None:
     await engine.projects.delete(project_id)
+
+
+@router.get("/{project_id}/usage", operation_id="get_project_usage")
+async def get_project_usage(project_id: str, engine: EngineDep) -> ProjectUsage:
+    """Tokens and cost of the project's agent turns, in total and per attempt."""
+    return await engine.usage.for_project(project_id)
 
 
 @router.get("/{project_id}/steps", operation_id="list_steps")
