@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from paddock.domain.sandbox import Limits, Network, SandboxConfig
+
 SETTINGS_FILE = "paddock.toml"
 
 
@@ -46,6 +48,24 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     gemini_api_key: SecretStr | None = None
     gemini_base_url: str | None = None
+    # Container sandbox: the Docker Engine API (Docker, or Podman's compatible service) as a
+    # DOCKER_HOST-style URL; None: $DOCKER_HOST, else /run/podman/podman.sock, else
+    # /var/run/docker.sock. The image runs when a project names none (scripts/install builds it).
+    container_socket: str | None = None
+    container_image: str = "paddock-base:bookworm"
+
+    # Sandboxes (docs/sandboxes.md): the defaults a project, then an attempt, may override.
+    # auto (bwrap on Linux when it works, else none) | none | bwrap | container
+    sandbox_provider: str = "auto"
+    sandbox_network: Network = Network.host
+    sandbox_memory_mb: int | None = 8192
+    sandbox_swap_mb: int | None = 0
+    sandbox_cpus: float | None = None
+    sandbox_pids: int | None = 4096
+    sandbox_timeout_s: float | None = None
+    sandbox_tmp_mb: int = 512  # the size of a sandbox's private /tmp
+    sandbox_user: str = "paddock-sandbox"  # who sandboxes run as when Paddock runs as root
+    stats_interval_seconds: float = 1.0  # how often a running process's resource use is sampled
 
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:
@@ -57,6 +77,20 @@ class Settings(BaseSettings):
         if self.agents_dir is None:
             self.agents_dir = self.data_dir / "agents"
         return self
+
+    @property
+    def sandbox_defaults(self) -> SandboxConfig:
+        return SandboxConfig(
+            provider=None,  # resolved by the engine: "auto" depends on the machine
+            network=self.sandbox_network,
+            limits=Limits(
+                memory_mb=self.sandbox_memory_mb,
+                swap_mb=self.sandbox_swap_mb,
+                cpus=self.sandbox_cpus,
+                pids=self.sandbox_pids,
+                timeout_s=self.sandbox_timeout_s,
+            ),
+        )
 
     @property
     def worktrees(self) -> Path:

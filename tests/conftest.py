@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,13 @@ import pytest
 
 from paddock.store.db import Database
 from tests.pg import PgServer, PgUnavailableError
+
+# Run as root (as CI is), Paddock hands each worktree to its sandbox user, and the tests' own
+# `git` in a worktree would refuse it as "dubious ownership", as it would for a root user.
+if os.geteuid() == 0 and "GIT_CONFIG_COUNT" not in os.environ:
+    os.environ.update(
+        GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="safe.directory", GIT_CONFIG_VALUE_0="*"
+    )
 
 
 @pytest.fixture

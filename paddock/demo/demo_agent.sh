@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Paddock's demo agent: a scripted stand-in that calls no model. It reads the task prompt,
 # "thinks" aloud for a few seconds so the log visibly streams, then changes the greeting of
-# the demo app and commits the change on the attempt's branch.
+# the demo app. Paddock commits the change on the attempt's branch when the turn ends (in a
+# sandbox the repository is read-only to agents).
 set -euo pipefail
 say() { printf '%s\n' "$*"; sleep "${DEMO_AGENT_DELAY:-0.4}"; }
 
@@ -14,9 +15,5 @@ say "demo agent: editing public/index.html"
 stamp=$(date -u +%H:%M:%S)
 sed -i "s|<h1 id=\"greeting\">.*</h1>|<h1 id=\"greeting\">Hello from Paddock's demo agent (${stamp} UTC)</h1>|" public/index.html
 grep -n 'greeting' public/index.html
-say "demo agent: committing"
-git add -A
-git -c user.name="Paddock demo agent" -c user.email=demo@paddock.localhost \
-    commit -q -m "Change the greeting (demo agent)"
-git log --oneline -1
-say "demo agent: done"
+git status --short
+say "demo agent: done (Paddock commits the change)"

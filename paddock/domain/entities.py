@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import (
     AttemptStatus,
     FollowUpStatus,
@@ -38,6 +39,8 @@ class Project:
     created_at: datetime
     updated_at: datetime
     auto_commit: bool = True  # commit the worktree after each agent turn
+    # what the project's attempts default to
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ class Attempt:
     debug_id: str | None
     created_at: datetime
     updated_at: datetime
+    # resolved at start: settings ← project ← request
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,20 @@ class Process:
     commit_after: str | None = None
     agent_session: str | None = None  # the agent CLI's own session id (for follow-ups)
     dropped: bool = False  # rewound past: kept for the record, hidden by default
+    provider: str = "none"  # the sandbox provider it ran in
+    failure: str | None = None  # a sandbox limit that ended it (LimitHit), else None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSample:
+    """A process's (its sandbox's) resource use at one moment."""
+
+    seq: int
+    ts: datetime
+    cpu_percent: float  # of one core since the previous sample (200 = two cores busy)
+    memory_bytes: int
+    peak_bytes: int
+    pids: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,16 @@ from pathlib import Path, PurePosixPath
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError, Unavailable
 from paddock.domain.names import is_valid_branch_name
 
-SAFETY_CONFIG: tuple[str, ...] = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+# Paddock's own git runs no hook and no fsmonitor. A worktree may belong to the sandbox's user
+# (git would refuse it as "dubious ownership"): Paddock names the repository itself (Worktree).
+SAFETY_CONFIG: tuple[str, ...] = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "safe.directory=*",
+)
 FALLBACK_IDENTITY = {"user.name": "Paddock", "user.email": "paddock@localhost"}
 
 # Variables that would redirect git to another repository, index or config than the one we name.
@@ -73,6 +82,19 @@ class GitResult:
     stderr: str
 
 
+@dataclass(frozen=True, slots=True)
+class Worktree:
+    """A linked worktree with its admin dir in the main repository. Git run on it never reads
+    the worktree's own `.git` file: whatever ran in the worktree could have replaced it with a
+    repository whose config runs commands (core.fsmonitor, filters, aliases)."""
+
+    path: Path
+    git_dir: Path
+
+
+Where = Path | str | Worktree
+
+
 @dataclass(frozen=True)
 class RepoInfo:
     top_level: Path
@@ -88,11 +110,14 @@ def _env() -> dict[str, str]:
 
 
 async def run_git(
-    cwd: Path | str | None, *args: str, check: bool = True, input: str | None = None
+    cwd: Where | None, *args: str, check: bool = True, input: str | None = None
 ) -> GitResult:
     """Run `git <args>` in `cwd`, with `input` on stdin (else none). Raises GitError on a
     non-zero exit unless `check` is False."""
     command = [*SAFETY_CONFIG, *args]
+    if isinstance(cwd, Worktree):
+        command = [*SAFETY_CONFIG, f"--git-dir={cwd.git_dir}", f"--work-tree={cwd.path}", *args]
+        cwd = cwd.path
     try:
         proc = await asyncio.create_subprocess_exec(
             "git",
@@ -203,7 +228,7 @@ async def list_branches(repo: Path | str) -> list[str]:
     return [line for line in result.stdout.splitlines() if line]
 
 
-async def rev_parse(repo: Path | str, rev: str) -> str:
+async def rev_parse(repo: Where, rev: str) -> str:
     """The commit sha `rev` names. InvalidInput `unknown_ref` when it names no commit."""
     result = await run_git(
         repo, "rev-parse", "--verify", "-q", "--end-of-options", f"{rev}^{{commit}}", check=False
@@ -246,7 +271,7 @@ def check_branch_name(name: str) -> None:
         raise InvalidInput(f"invalid branch name {name!r}", code="invalid_branch", branch=name)
 
 
-async def _identity_args(cwd: Path | str) -> list[str]:
+async def _identity_args(cwd: Where) -> list[str]:
     """`-c user.name=... -c user.email=...` for whichever of the two git has no value for."""
     args: list[str] = []
     for key, fallback in FALLBACK_IDENTITY.items():
@@ -284,7 +309,7 @@ async def delete_branch(repo: Path | str, name: str, force: bool = False) -> boo
     return True
 
 
-async def commit_all(worktree: Path | str, message: str) -> str | None:
+async def commit_all(worktree: Where, message: str) -> str | None:
     """Stage everything and commit it. Returns the new sha, or None when nothing changed."""
     await run_git(worktree, "add", "-A")
     diff = await run_git(worktree, "diff", "--cached", "--quiet", check=False)
@@ -297,7 +322,7 @@ async def commit_all(worktree: Path | str, message: str) -> str | None:
     return await rev_parse(worktree, "HEAD")
 
 
-async def reset_to(worktree: Path | str, commit: str) -> None:
+async def reset_to(worktree: Where, commit: str) -> None:
     """Put the worktree (its branch, index and files) back to `commit`. Untracked files go too;
     ignored ones (dependencies, .env) stay."""
     await run_git(worktree, "reset", "-q", "--hard", commit)

@@ -15,7 +15,9 @@ from typing import Protocol
 
 from paddock.domain.errors import PaddockError
 from paddock.domain.names import new_id
+from paddock.domain.sandbox import LimitHit, Limits, Network, Provider
 from paddock.runtime import proctree
+from paddock.runtime.cgroups import Sample
 from paddock.runtime.proctree import TAG_VARIABLE
 
 DEFAULT_STREAM_LIMIT = 1024 * 1024  # StreamReader buffer: the longest line readline() accepts
@@ -27,6 +29,19 @@ class LaunchError(PaddockError):
     code = "spawn_failed"
 
 
+@dataclass(frozen=True, slots=True)
+class SandboxSpec:
+    """What a sandboxed process may see and use."""
+
+    provider: Provider
+    network: Network = Network.host
+    limits: Limits = field(default_factory=Limits)
+    writable: tuple[Path, ...] = ()  # the worktree, the agent's HOME
+    readable: tuple[Path, ...] = ()  # e.g. the repository's .git, the agent CLIs' dir
+    hidden: tuple[Path, ...] = ()  # e.g. Paddock's data dir, every attempt's worktrees
+    pass_env: frozenset[str] = frozenset()  # variables Paddock sets; the host's are dropped
+
+
 @dataclass
 class LaunchSpec:
     argv: list[str]
@@ -34,6 +49,7 @@ class LaunchSpec:
     env: dict[str, str]  # the complete environment; the launcher adds the tag
     stdin: bytes | None = None  # written then closed; None: /dev/null
     tag: str = field(default_factory=new_id)  # the process id, as PADDOCK_PROCESS_ID
+    sandbox: SandboxSpec | None = None  # None: a plain process
 
 
 class Launched(Protocol):
@@ -52,7 +68,15 @@ class Launched(Protocol):
         ...
 
     def send(self, sig: int) -> None:
-        """Send `sig` to the leader alone (a CLI's own "stop now"); nothing if it is gone."""
+        """Send `sig` to the command alone (a CLI's own "stop now"); nothing if it is gone."""
+        ...
+
+    def limit_hit(self) -> LimitHit | None:
+        """After the exit: which sandbox limit ended it, if one did."""
+        ...
+
+    def sample(self) -> Sample | None:
+        """The tree's resource use now; None when not measured."""
         ...
 
     async def reap_leftovers(self, grace: float) -> None:
@@ -116,6 +140,12 @@ class PlainProcess:
         if self._proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._proc.send_signal(sig)
+
+    def limit_hit(self) -> LimitHit | None:
+        return None
+
+    def sample(self) -> Sample | None:
+        return None
 
     async def reap_leftovers(self, grace: float) -> None:
         await self._kill_tree(grace)

@@ -157,3 +157,12 @@ async def kill_tree(
             return
         _signal_all(leader_pid, pids, signal.SIGKILL, group)
         await asyncio.sleep(0.01)
+
+
+def command_name(pid: int) -> str | None:
+    """The process's command name (/proc/<pid>/comm); None once it is gone."""
+    try:
+        with open(f"{_PROC}/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None

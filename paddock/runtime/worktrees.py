@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from paddock.domain.errors import Conflict, InvalidInput
 from paddock.runtime.git import (
     GitError,
+    Worktree,
     branch_exists,
     check_branch_name,
     path_exists,
@@ -141,3 +143,33 @@ def _worktree_link(target: Path) -> Path | None:
     if not link.startswith("gitdir:"):
         return None
     return _resolve(target / link.removeprefix("gitdir:").strip())
+
+
+def linked(repo: Path | str, worktree: Path | str) -> Worktree:
+    """The worktree with its admin dir, found from the main repository's side (each admin dir's
+    `gitdir` file names its worktree), never from the worktree's own `.git` file."""
+    target = _resolve(worktree)
+    admin_dirs = Path(repo) / ".git" / "worktrees"
+    with contextlib.suppress(OSError):
+        for admin in admin_dirs.iterdir():
+            with contextlib.suppress(OSError):
+                named = Path((admin / "gitdir").read_text().strip())
+                if named.parent == target or _resolve(named.parent) == target:
+                    return Worktree(target, admin)
+    raise Conflict(f"{target} is not a worktree of {repo}", code="worktree_missing")
+
+
+def restore_link(worktree: Worktree) -> bool:
+    """Put the worktree's `.git` file back when something replaced it (so the user's own git
+    in the worktree finds the real repository). True when it had to."""
+    link = worktree.path / ".git"
+    expected = f"gitdir: {worktree.git_dir}\n"
+    with contextlib.suppress(OSError):
+        if link.is_file() and not link.is_symlink() and link.read_text() == expected:
+            return False
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link)
+    else:
+        link.unlink(missing_ok=True)
+    link.write_text(expected)
+    return True

@@ -12,7 +12,7 @@ from paddock.domain.entities import Attempt, Process
 from paddock.domain.entries import EntryKind, text_entry
 from paddock.domain.errors import PaddockError
 from paddock.domain.states import RunReason
-from paddock.runtime import git
+from paddock.runtime import git, worktrees
 from paddock.services.agents import AgentService
 from paddock.services.context import Context, log
 from paddock.services.processes import ProcessService
@@ -51,6 +51,14 @@ def _resume_point(session: Session, attempt_id: str) -> tuple[str | None, bool]:
     )
 
 
+async def attempt_worktree(ctx: Context, attempt: Attempt) -> git.Worktree:
+    """The attempt's worktree as Paddock's own git must name it (see git.Worktree)."""
+    project = await ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
+    return await anyio.to_thread.run_sync(
+        worktrees.linked, project.repo_path, attempt.worktree_path
+    )
+
+
 class AgentTurns:
     def __init__(self, ctx: Context, processes: ProcessService, agents: AgentService) -> None:
         self.ctx = ctx
@@ -73,9 +81,12 @@ class AgentTurns:
         profile, turn = self.agents.turn(
             attempt.agent, prompt=told, worktree=worktree, home=self.home(attempt), resume=resume
         )
+        turn.home.mkdir(parents=True, exist_ok=True)
         await anyio.to_thread.run_sync(profile.adapter.prepare_home, turn)
+        await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, turn.home)
         run = profile.adapter.command(turn, attempt.agent.command)
-        before = await git.rev_parse(worktree, "HEAD")
+        tree = await attempt_worktree(self.ctx, attempt)
+        before = await git.rev_parse(tree, "HEAD")
         proc = await self.processes.run(
             attempt,
             reason,
@@ -87,24 +98,27 @@ class AgentTurns:
             opening=[text_entry(EntryKind.user_message, prompt)],
             commit_before=before,
             interrupt=profile.adapter.interrupt,
+            writable=[turn.home],
+            # The CLI itself, wherever it is installed (its prefix: npm's lib/ comes along).
+            readable=[self.ctx.settings.agents, Path(turn.executable).resolve().parent.parent],
         )
-        return await self._record_commit(attempt, proc, prompt, reason)
+        return await self._record_commit(attempt, tree, proc, prompt, reason)
 
     async def _record_commit(
-        self, attempt: Attempt, proc: Process, prompt: str, reason: RunReason
+        self, attempt: Attempt, tree: git.Worktree, proc: Process, prompt: str, reason: RunReason
     ) -> Process:
-        worktree = Path(attempt.worktree_path)
-
         def load(session: Session) -> tuple[bool, str | None]:
             project = project_store.get_project(session, attempt.project_id)
             summary = entry_store.last_text(session, proc.id, EntryKind.assistant_message)
             return project.auto_commit, summary
 
         auto_commit, summary = await self.ctx.db.run(load)
+        if await anyio.to_thread.run_sync(worktrees.restore_link, tree):
+            log.warning("attempt %s: %s replaced the worktree .git; restored", attempt.id, proc.id)
         try:
             if auto_commit:
-                await git.commit_all(worktree, commit_message(summary, prompt, reason))
-            after: str | None = await git.rev_parse(worktree, "HEAD")
+                await git.commit_all(tree, commit_message(summary, prompt, reason))
+            after: str | None = await git.rev_parse(tree, "HEAD")
         except PaddockError as exc:  # the turn's own result stands; say why nothing was committed
             log.warning("attempt %s: auto-commit after %s failed: %s", attempt.id, proc.id, exc)
             after = None

@@ -7,6 +7,7 @@ import glob
 import shutil
 from pathlib import Path
 
+import anyio.to_thread
 from sqlalchemy.orm import Session
 
 from paddock.agents.script import shell_argv
@@ -22,9 +23,10 @@ from paddock.domain.entities import (
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.names import attempt_branch, is_valid_branch_name, new_id, short_id, slugify
 from paddock.domain.project_config import CONFIG_FILE, effective_scripts, parse_repo_config
+from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
 from paddock.runtime import git, worktrees
-from paddock.services.agent_turns import AgentTurns
+from paddock.services.agent_turns import AgentTurns, attempt_worktree
 from paddock.services.agents import AgentService
 from paddock.services.context import Context, log
 from paddock.services.processes import ProcessService
@@ -104,9 +106,10 @@ class AttemptService:
         prompt: str | None = None,
         base_branch: str | None = None,
         branch: str | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> Attempt:
         """Create the branch and worktree now (so their errors answer the request), then run
-        setup and the agent in the background."""
+        setup and the agent in the background. `sandbox` overrides the project's choice."""
         self.agents.check(agent)
         if branch is not None and not is_valid_branch_name(branch):
             raise InvalidInput(f"{branch!r} is not a valid branch name", code="bad_branch_name")
@@ -117,6 +120,7 @@ class AttemptService:
             # round trip to the database before git starts.
             task = task_store.get_task(session, task_id)
             project = project_store.get_project(session, task.project_id)
+            chosen = self._choose_sandbox(sandbox or SandboxConfig(), project)
             name = branch or attempt_branch(attempt_id, task.title)
             if store.branch_taken(session, project.id, name):
                 raise Conflict(f"branch {name!r} is used by another attempt", code="branch_exists")
@@ -130,6 +134,7 @@ class AttemptService:
                 worktree_path=str(self._worktree_path(project, name)),
                 agent=agent,
                 prompt=prompt if prompt is not None else default_prompt(task),
+                sandbox=chosen,
             )
             return attempt, project
 
@@ -143,6 +148,19 @@ class AttemptService:
             raise exc from None
         self._runs[attempt.id] = asyncio.create_task(self._run(attempt))
         return attempt
+
+    def _choose_sandbox(self, requested: SandboxConfig, project: Project) -> SandboxConfig:
+        """The attempt's sandbox: the request over the project's choice over the settings,
+        with the provider resolved (so the attempt keeps it). Refused when it cannot run."""
+        chosen = requested.over(project.sandbox)
+        provider = self.ctx.sandboxes.resolve(chosen.provider)
+        problem = self.ctx.sandboxes.problem(provider)
+        if problem is not None:
+            raise InvalidInput(
+                f"sandbox provider {provider.value} cannot run here: {problem}",
+                code="sandbox_unavailable",
+            )
+        return SandboxConfig(provider, chosen.network, chosen.limits)
 
     def _worktree_path(self, project: Project, branch: str) -> Path:
         group = f"{slugify(project.name)}-{short_id(project.id)}"
@@ -160,6 +178,8 @@ class AttemptService:
             )
         try:
             scripts = configure_worktree(project, worktree)
+            if attempt.sandbox.provider is not None and attempt.sandbox.provider != "none":
+                await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, worktree)
         except PaddockError:  # e.g. a bad .paddock.toml: leave nothing half-made behind
             async with git.repo_lock(repo):
                 await worktrees.remove_worktree(repo, worktree)
@@ -341,9 +361,11 @@ class AttemptService:
                 f"attempt {attempt_id} is running; stop it before rewinding", code="attempt_busy"
             )
         assert turn.commit_before is not None  # check_rewind
-        project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
-        async with git.repo_lock(Path(project.repo_path)):  # moves the attempt's branch
-            await git.reset_to(Path(attempt.worktree_path), turn.commit_before)
+        tree = await attempt_worktree(self.ctx, attempt)
+        async with git.repo_lock(tree.git_dir.parent.parent.parent):  # moves the branch
+            await anyio.to_thread.run_sync(worktrees.restore_link, tree)
+            await git.reset_to(tree, turn.commit_before)
+        await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, Path(attempt.worktree_path))
         dropped = await self.ctx.db.run(lambda s: process_store.drop_from(s, process_id))
         for proc in dropped:
             self.ctx.publish("process.updated", attempt.project_id, proc)

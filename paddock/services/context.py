@@ -13,6 +13,7 @@ from paddock.runtime.entrypipe import EntryHub
 from paddock.runtime.events import EventBus
 from paddock.runtime.launcher import Launcher
 from paddock.runtime.logpipe import LogHub
+from paddock.runtime.sandboxes import Sandboxes
 from paddock.store.db import Database
 from paddock.store.logs import LogWriter
 
@@ -27,6 +28,7 @@ class Context:
     logs: LogHub
     log_writer: LogWriter
     launcher: Launcher
+    sandboxes: Sandboxes
     entries: EntryHub = field(default_factory=EntryHub)
 
     def publish(self, type_: str, project_id: str | None, entity: Any) -> None:

@@ -8,8 +8,9 @@ import anyio.to_thread
 
 from paddock.config import Settings
 from paddock.runtime.events import EventBus
-from paddock.runtime.launcher import Launcher, PlainLauncher
+from paddock.runtime.launcher import Launcher
 from paddock.runtime.logpipe import LogHub
+from paddock.runtime.sandboxes import Sandboxes
 from paddock.services.agents import AgentService
 from paddock.services.attempts import AttemptService
 from paddock.services.board import BoardService
@@ -33,13 +34,19 @@ DEMO_MARKER = ".demo-created"
 class Engine:
     def __init__(self, settings: Settings, launcher: Launcher | None = None) -> None:
         db = Database(settings.database_url)
+        sandboxes = Sandboxes(
+            default=settings.sandbox_provider,
+            user=settings.sandbox_user,
+            tmp_mb=settings.sandbox_tmp_mb,
+        )
         self.ctx = Context(
             settings=settings,
             db=db,
             bus=EventBus(),
             logs=LogHub(),
             log_writer=LogWriter(db),
-            launcher=launcher or PlainLauncher(),
+            launcher=launcher or sandboxes,
+            sandboxes=sandboxes,
         )
         self.processes = ProcessService(self.ctx)
         self.entries = EntryService(self.ctx)

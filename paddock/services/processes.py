@@ -13,11 +13,14 @@ from functools import partial
 from pathlib import Path
 from typing import Final
 
-from paddock.domain.entities import Attempt, LogLine, Process
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Attempt, LogLine, Process, Project
 from paddock.domain.entries import AgentEntry, Entry, Normaliser
 from paddock.domain.errors import Conflict, PaddockError
 from paddock.domain.logs import LogBatch
 from paddock.domain.names import new_debug_id, new_id
+from paddock.domain.sandbox import LimitHit, Limits
 from paddock.domain.secrets import secret_values
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
@@ -25,9 +28,12 @@ from paddock.runtime.events import SYNC
 from paddock.runtime.launcher import Launched, LaunchSpec
 from paddock.runtime.logpipe import LogSink, pump
 from paddock.services.context import Context, log
+from paddock.services.sandboxing import sandbox_spec
+from paddock.services.stats import Sampler
 from paddock.store import entries as entry_store
 from paddock.store import logs as log_store
 from paddock.store import processes as store
+from paddock.store import projects as project_store
 
 # Exit codes the shell uses for a command it could not run at all.
 _SHELL_EXIT_MEANING = {126: "command not executable", 127: "command not found"}
@@ -55,19 +61,33 @@ def describe_exit(code: int) -> str:
     return f"exited with code {code}" + (f" ({meaning})" if meaning else "")
 
 
-def process_env(attempt: Attempt, reason: RunReason, extra: dict[str, str]) -> dict[str, str]:
-    """The host environment without Paddock's own settings, plus the attempt's identity."""
+def given_env(attempt: Attempt, reason: RunReason, extra: dict[str, str]) -> dict[str, str]:
+    """What Paddock gives a process: the attempt's identity, plus `extra`."""
+    return {
+        "PADDOCK_PROJECT_ID": attempt.project_id,
+        "PADDOCK_TASK_ID": attempt.task_id,
+        "PADDOCK_ATTEMPT_ID": attempt.id,
+        "PADDOCK_WORKTREE": attempt.worktree_path,
+        "PADDOCK_BRANCH": attempt.branch,
+        "PADDOCK_RUN_REASON": reason.value,
+        **extra,
+    }
+
+
+def process_env(given: dict[str, str]) -> dict[str, str]:
+    """The host environment without Paddock's own settings, plus what Paddock gives. (A
+    sandbox keeps only whitelisted host variables: see runtime/bwrap.py.)"""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
-    env.update(
-        PADDOCK_PROJECT_ID=attempt.project_id,
-        PADDOCK_TASK_ID=attempt.task_id,
-        PADDOCK_ATTEMPT_ID=attempt.id,
-        PADDOCK_WORKTREE=attempt.worktree_path,
-        PADDOCK_BRANCH=attempt.branch,
-        PADDOCK_RUN_REASON=reason.value,
-    )
-    env.update(extra)
+    env.update(given)
     return env
+
+
+def describe_limit(hit: LimitHit, limits: Limits) -> str:
+    if hit is LimitHit.oom_killed:
+        return f"killed: out of memory (limit {limits.memory_mb} MB)"
+    if hit is LimitHit.pids_limit:
+        return f"stopped: too many processes (limit {limits.pids})"
+    return f"stopped: ran past its time limit ({limits.timeout_s:g} s)"
 
 
 class ProcessService:
@@ -88,25 +108,38 @@ class ProcessService:
         opening: Sequence[Entry] = (),
         commit_before: str | None = None,
         interrupt: signal.Signals | None = None,
+        writable: Sequence[Path] = (),
+        readable: Sequence[Path] = (),
     ) -> Process:
         """Run one process of `attempt` to its end and return its final record.
 
         With a `normaliser` (agent turns), its stdout also becomes entries, starting with
         `opening` (e.g. the prompt as the user's message). A stop sends `interrupt` to the
         process first, when given, and stops the whole group only if it is still running after
-        `interrupt_grace_seconds`.
+        `interrupt_grace_seconds`. In a sandbox, the worktree and `writable` are writable,
+        `readable` can be read too.
         """
         process_id = new_id()
-        full_env = process_env(attempt, reason, env or {})
-        proc = await self.ctx.db.run(
-            lambda s: store.create_process(
-                s,
+        given = given_env(attempt, reason, env or {})
+        full_env = process_env(given)
+        provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
+
+        def create(session: Session) -> tuple[Project, Process]:
+            project = project_store.get_project(session, attempt.project_id)
+            proc = store.create_process(
+                session,
                 process_id=process_id,
                 attempt_id=attempt.id,
                 reason=reason,
                 command=argv,
                 commit_before=commit_before,
+                provider=provider.value,
             )
+            return project, proc
+
+        project, proc = await self.ctx.db.run(create)
+        sandbox = sandbox_spec(
+            self.ctx.settings, attempt, project, provider, given, argv, writable, readable
         )
         self.ctx.publish("process.created", attempt.project_id, proc)
         settings = self.ctx.settings
@@ -137,6 +170,7 @@ class ProcessService:
                     env=full_env,
                     stdin=stdin,
                     tag=process_id,
+                    sandbox=sandbox,
                 ),
             )
         finally:
@@ -168,20 +202,39 @@ class ProcessService:
             asyncio.create_task(pump(launched.stdout, LogStream.stdout, sink)),
             asyncio.create_task(pump(launched.stderr, LogStream.stderr, sink)),
         ]
-        code = await launched.wait()
-        if running.stopping:
-            status = ProcessStatus.killed
+        sampler = Sampler(self.ctx, attempt, proc.id, launched)
+        sampler.start()
+        limits = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).limits
+        code, hit = await self._wait(launched, running, limits.timeout_s)
+        await sampler.stop()
+        if hit is None and code != 0 and not running.stopping:
+            hit = launched.limit_hit()
+        error: str | None
+        if hit is not None:
+            status, error = ProcessStatus.failed, describe_limit(hit, limits)
+        elif running.stopping:
+            status, error = ProcessStatus.killed, describe_exit(code)
         else:
             status = ProcessStatus.succeeded if code == 0 else ProcessStatus.failed
-        final = await self._record_end(
-            attempt, proc, status, code, None if code == 0 else describe_exit(code)
-        )
+            error = None if code == 0 else describe_exit(code)
+        final = await self._record_end(attempt, proc, status, code, error, hit)
         # Whatever the leader left behind in its group is stopped, so the pipes reach EOF.
         await launched.reap_leftovers(self.ctx.settings.stop_grace_seconds)
         await asyncio.gather(*pumps)
         sink.system(describe_exit(code))
         await self._close_log(attempt, sink)
         return final
+
+    async def _wait(
+        self, launched: Launched, running: _Running, timeout: float | None
+    ) -> tuple[int, LimitHit | None]:
+        """The exit code; a process past its wall-clock limit is stopped (LimitHit.timeout)."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(launched.wait()), timeout), None
+        except TimeoutError:
+            running.stopping = True
+            await launched.stop(self.ctx.settings.stop_grace_seconds)
+            return await launched.wait(), LimitHit.timeout
 
     async def _finish(
         self,
@@ -204,6 +257,7 @@ class ProcessService:
         status: ProcessStatus,
         code: int | None,
         error: str | None,
+        hit: LimitHit | None = None,
     ) -> Process:
         debug_id = None
         if status is ProcessStatus.failed:
@@ -218,7 +272,13 @@ class ProcessService:
             )
         final = await self.ctx.db.run(
             lambda s: store.mark_finished(
-                s, proc.id, status, exit_code=code, error=error, debug_id=debug_id
+                s,
+                proc.id,
+                status,
+                exit_code=code,
+                error=error,
+                debug_id=debug_id,
+                failure=hit.value if hit else None,
             )
         )
         self.ctx.publish("process.updated", attempt.project_id, final)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Project, Scripts, WorkflowStep
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus
 from paddock.runtime import git
 from paddock.services.context import Context
@@ -79,10 +80,11 @@ class ProjectService:
         name: str | None = None,
         scripts: Scripts | None = None,
         copy_files: list[str] | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> Project:
         """Register an existing git repository (its main checkout) by path."""
         info = await git.inspect_repo(Path(path).expanduser())
-        return await self._create(info, name, scripts, copy_files)
+        return await self._create(info, name, scripts, copy_files, sandbox)
 
     async def create_repository(
         self,
@@ -92,6 +94,7 @@ class ProjectService:
         scripts: Scripts | None = None,
         copy_files: list[str] | None = None,
         files: dict[str, str] | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> Project:
         """Create a new repository with an initial commit and register it."""
         target = Path(path).expanduser()
@@ -99,7 +102,7 @@ class ProjectService:
             raise Conflict(f"{target} exists and is not empty", code="path_not_empty")
         readme = {"README.md": f"# {name or target.name}\n"}
         info = await git.init_repo(target, files=files or readme)
-        return await self._create(info, name, scripts, copy_files)
+        return await self._create(info, name, scripts, copy_files, sandbox)
 
     async def _create(
         self,
@@ -107,6 +110,7 @@ class ProjectService:
         name: str | None,
         scripts: Scripts | None,
         copy_files: list[str] | None,
+        sandbox: SandboxConfig | None,
     ) -> Project:
         repo_path = str(info.top_level)
         project_name = _check_name(name or info.top_level.name)
@@ -125,6 +129,7 @@ class ProjectService:
                 default_branch=info.default_branch,
                 scripts=scripts or Scripts(),
                 copy_files=copy_files or [],
+                sandbox=sandbox,
             )
 
         project = await self.ctx.db.run(create)
@@ -163,6 +168,7 @@ class ProjectService:
         scripts: dict[str, str] | None = None,
         copy_files: list[str] | None = None,
         auto_commit: bool | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> Project:
         project = await self.get(project_id)
         if default_branch is not None and not await git.branch_exists(
@@ -185,6 +191,7 @@ class ProjectService:
                 scripts=scripts,
                 copy_files=copy_files,
                 auto_commit=auto_commit,
+                sandbox=sandbox,
             )
 
         project = await self.ctx.db.run(update)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import AgentSpec, Attempt, Scripts
 from paddock.domain.errors import NotFound
+from paddock.domain.sandbox import SandboxConfig, parse_sandbox
 from paddock.domain.states import AttemptStatus, check_attempt_move
 from paddock.store.tables import AttemptRow
 
@@ -32,6 +33,7 @@ def to_attempt(row: AttemptRow) -> Attempt:
         debug_id=row.debug_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        sandbox=parse_sandbox(row.sandbox),
     )
 
 
@@ -46,6 +48,7 @@ def create_attempt(
     worktree_path: str,
     agent: AgentSpec,
     prompt: str,
+    sandbox: SandboxConfig | None = None,
 ) -> Attempt:
     row = AttemptRow(
         id=attempt_id,
@@ -58,6 +61,7 @@ def create_attempt(
         agent=asdict(agent),
         prompt=prompt,
         scripts=asdict(Scripts()),
+        sandbox=(sandbox or SandboxConfig()).to_json(),
     )
     session.add(row)
     session.flush()

@@ -33,6 +33,8 @@ def to_process(row: ProcessRow) -> Process:
         commit_after=row.commit_after,
         agent_session=row.agent_session,
         dropped=row.dropped,
+        provider=row.provider,
+        failure=row.failure,
     )
 
 
@@ -44,8 +46,10 @@ def create_process(
     reason: RunReason,
     command: list[str],
     commit_before: str | None = None,
+    provider: str = "none",
 ) -> Process:
     row = ProcessRow(
+        provider=provider,
         id=process_id,
         attempt_id=attempt_id,
         reason=reason,
@@ -148,6 +152,7 @@ def mark_finished(
     error: str | None = None,
     debug_id: str | None = None,
     finished_at: datetime | None = None,
+    failure: str | None = None,
 ) -> Process:
     row = _process_row(session, process_id)
     check_process_move(ProcessStatus(row.status), status)
@@ -155,6 +160,7 @@ def mark_finished(
     row.exit_code = exit_code
     row.error = error
     row.debug_id = debug_id
+    row.failure = failure
     row.finished_at = finished_at or utcnow()
     session.flush()
     return to_process(row)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Project, Scripts, WorkflowStep
 from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
+from paddock.domain.sandbox import SandboxConfig, parse_sandbox
 from paddock.domain.workflow import DEFAULT_STEPS
 from paddock.store.tables import ProjectRow, StepRow
 
@@ -28,6 +29,7 @@ def to_project(row: ProjectRow) -> Project:
         created_at=row.created_at,
         updated_at=row.updated_at,
         auto_commit=row.auto_commit,
+        sandbox=parse_sandbox(row.sandbox),
     )
 
 
@@ -43,6 +45,7 @@ def create_project(
     default_branch: str,
     scripts: Scripts,
     copy_files: list[str],
+    sandbox: SandboxConfig | None = None,
 ) -> Project:
     row = ProjectRow(
         id=new_id(),
@@ -50,6 +53,7 @@ def create_project(
         repo_path=repo_path,
         default_branch=default_branch,
         copy_files=copy_files,
+        sandbox=(sandbox or SandboxConfig()).to_json(),
         **{col: getattr(scripts, name) for name, col in _SCRIPT_COLUMNS.items()},
     )
     session.add(row)
@@ -101,6 +105,7 @@ def update_project(
     scripts: dict[str, str] | None = None,
     copy_files: list[str] | None = None,
     auto_commit: bool | None = None,
+    sandbox: SandboxConfig | None = None,
 ) -> Project:
     row = _project_row(session, project_id)
     if name is not None:
@@ -113,6 +118,8 @@ def update_project(
         row.copy_files = copy_files
     if auto_commit is not None:
         row.auto_commit = auto_commit
+    if sandbox is not None:
+        row.sandbox = sandbox.to_json()
     session.flush()
     return to_project(row)
 

@@ -101,6 +101,7 @@ class ProjectRow(Base):
     copy_files: Mapped[list[Any]] = mapped_column(default=list)
     # Commit the worktree after each agent turn, with the agent's summary as the message.
     auto_commit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    sandbox: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -146,6 +147,7 @@ class AttemptRow(Base):
     agent: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prompt: Mapped[str] = mapped_column(Text, default="")
     scripts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sandbox: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     debug_id: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -179,6 +181,24 @@ class ProcessRow(Base):
     agent_session: Mapped[str | None] = mapped_column(String(200), default=None)
     # Rewound past: kept for the record, hidden by default.
     dropped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    provider: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
+    failure: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class ResourceSampleRow(Base):
+    """One sample of a process's resource use (a small time series per process)."""
+
+    __tablename__ = "resource_samples"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    cpu_percent: Mapped[float] = mapped_column(Float)
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    peak_bytes: Mapped[int] = mapped_column(BigInteger)
+    pids: Mapped[int] = mapped_column(Integer)
 
 
 class AgentEntryRow(Base):

@@ -140,12 +140,14 @@ def test_secret_env_values_never_reach_the_log(server, repo):
 
 
 def test_stop_kills_the_whole_tree(server, repo, tmp_path):
+    """Sandbox "none": the process group and the tag find the tree (in a sandbox its pid
+    namespace does; tests/security covers that)."""
     pidfile = tmp_path / "grandchild.pid"
     command = (
         f"(sleep 300 & echo $! > {pidfile}; wait) & "
         "trap '' TERM; echo started; while true; do sleep 1; done"
     )
-    attempt = start_attempt(server, repo, command)
+    attempt = start_attempt(server, repo, command, sandbox={"provider": "none"})
     proc = agent_process(server, attempt["id"])
     wait_for(pidfile.exists)
     grandchild = int(wait_for(lambda: pidfile.read_text().strip()))

@@ -58,14 +58,15 @@ def test_demo_project_runs_once(tmp_path: Path):
             line["text"] for line in server.api("GET", f"/api/processes/{proc['id']}/logs")["lines"]
         ]
         assert "demo agent: this is a scripted demo, no AI model is called" in texts
-        assert texts[-2] == "demo agent: done"
+        assert texts[-2] == "demo agent: done (Paddock commits the change)"
 
         worktree = Path(attempt["worktree_path"])
         page = (worktree / "public" / "index.html").read_text()
         assert "Hello from Paddock's demo agent" in page and "Hello, world" not in page
-        assert git(worktree, "log", "-1", "--format=%s") == "Change the greeting (demo agent)\n"
+        # Paddock's auto-commit, named after the turn (the demo agent prints no summary).
+        assert git(worktree, "log", "-1", "--format=%s") == f"agent: {DEMO_TASK}\n"
         assert git(worktree, "rev-parse", "HEAD^") == attempt["base_commit"] + "\n"
-        assert git(repo, "log", "-1", "--format=%s", attempt["branch"]).startswith("Change the")
+        assert git(repo, "log", "-1", "--format=%s", attempt["branch"]).startswith("agent: ")
         assert git(worktree, "status", "--porcelain") == ""  # everything was committed
         # The main checkout is untouched: the agent worked in the attempt's worktree only.
         assert '<h1 id="greeting">Hello, world</h1>' in (repo / "public/index.html").read_text()

@@ -10,12 +10,14 @@ from tests.e2e.test_attempt_flow import agent_process
 # shows which turns ran and in which order. It waits for a gate file before the first turn ends.
 AGENT = (
     'read -r prompt; echo "turn: $prompt" >> turns.txt; '
-    'if [ "$prompt" = "first" ]; then while [ ! -f ../GO ]; do sleep 0.05; done; fi; '
+    'if [ "$prompt" = "first" ]; then while [ ! -f GO ]; do sleep 0.05; done; fi; '
     'echo "done: $prompt"'
 )
 
 
 def start(server: ServerProcess, repo: Path) -> dict:
+    # The gate file lives in the worktree (a sandbox sees nothing else), ignored by git.
+    (repo / ".git" / "info" / "exclude").write_text("GO\n")
     project = server.api("POST", "/api/projects", json={"path": str(repo)})
     task = server.api("POST", f"/api/projects/{project['id']}/tasks", json={"title": "first"})
     return server.api(
@@ -43,7 +45,7 @@ def test_queued_follow_ups_run_in_order_and_commit(server: ServerProcess, repo: 
     assert second["status"] == third["status"] == "queued"
     cancelled = server.api("DELETE", f"/api/follow-ups/{dropped['id']}")
     assert cancelled["status"] == "cancelled"
-    (worktree.parent / "GO").write_text("")
+    (worktree / "GO").write_text("")  # ignored: never committed
 
     wait_for(
         lambda: [f["status"] for f in follow_ups(server, attempt)] == ["done", "done", "cancelled"]

@@ -8,10 +8,10 @@ from pathlib import Path
 from tests.e2e.server import ServerProcess, make_repo, wait_for
 
 # Each turn appends its prompt (stdin) to turns.txt and writes a file named after it; the turn
-# "wait" holds until a gate file appears, so a test can act while an agent runs.
+# "wait" holds until a gate file GO appears in the worktree, so a test can act while it runs.
 AGENT = (
     'read -r prompt; echo "turn: $prompt" >> turns.txt; echo "$prompt" > "$prompt.txt"; '
-    'if [ "$prompt" = "wait" ]; then while [ ! -f ../GO ]; do sleep 0.05; done; fi'
+    'if [ "$prompt" = "wait" ]; then while [ ! -f GO ]; do sleep 0.05; done; fi'
 )
 
 
@@ -21,6 +21,8 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def start(server: ServerProcess, repo: Path, title: str = "first", setup: str = "") -> dict:
+    # The gate file lives in the worktree (a sandbox sees nothing else), ignored by git.
+    (repo / ".git" / "info" / "exclude").write_text("GO\n")
     body = {"path": str(repo), "scripts": {"setup": setup}}
     project = server.api("POST", "/api/projects", json=body)
     task = server.api("POST", f"/api/projects/{project['id']}/tasks", json={"title": title})
@@ -121,7 +123,7 @@ def test_rewind_refusals(server: ServerProcess, repo: Path) -> None:
     busy = rewind(server, attempt, running["id"])
     assert (busy.status_code, busy.json()["code"]) == (409, "attempt_busy")
     assert "stop it" in busy.json()["message"]
-    (worktree.parent / "GO").write_text("")
+    (worktree / "GO").write_text("")  # ignored: never committed
     setup, agent = settle(server, attempt, 1)
 
     not_a_turn = rewind(server, attempt, setup["id"])

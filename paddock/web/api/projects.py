@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from paddock.domain.entities import Project, Scripts, Task, WorkflowStep
 from paddock.services.usage import ProjectUsage
+from paddock.web.api.sandbox_models import SandboxIn
 from paddock.web.deps import EngineDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -30,6 +31,9 @@ class ProjectCreate(BaseModel):
         default_factory=list,
         description="Globs copied from the main checkout into each new worktree, e.g. .env",
     )
+    sandbox: SandboxIn = Field(
+        default_factory=SandboxIn, description="What the project's attempts run in"
+    )
 
 
 class ProjectUpdate(BaseModel):
@@ -39,6 +43,9 @@ class ProjectUpdate(BaseModel):
     copy_files: list[str] | None = None
     auto_commit: bool | None = Field(
         default=None, description="Commit the worktree after each agent turn"
+    )
+    sandbox: SandboxIn | None = Field(
+        default=None, description="Replaces the project's sandbox choice (new attempts)"
     )
 
 
@@ -56,12 +63,13 @@ async def list_projects(engine: EngineDep) -> list[Project]:
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_project")
 async def create_project(body: ProjectCreate, engine: EngineDep) -> Project:
     scripts = Scripts(**body.scripts.model_dump())
-    if body.create:
-        return await engine.projects.create_repository(
-            body.path, name=body.name, scripts=scripts, copy_files=body.copy_files
-        )
-    return await engine.projects.register(
-        body.path, name=body.name, scripts=scripts, copy_files=body.copy_files
+    create = engine.projects.create_repository if body.create else engine.projects.register
+    return await create(
+        body.path,
+        name=body.name,
+        scripts=scripts,
+        copy_files=body.copy_files,
+        sandbox=body.sandbox.to_config(),
     )
 
 
@@ -74,7 +82,10 @@ async def get_project(project_id: str, engine: EngineDep) -> Project:
 async def update_project(project_id: str, body: ProjectUpdate, engine: EngineDep) -> Project:
     if body.scripts is not None:
         ScriptsIn.model_validate(body.scripts)  # unknown script names are refused below
-    return await engine.projects.update(project_id, **body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True, exclude={"sandbox"})
+    if body.sandbox is not None:
+        changes["sandbox"] = body.sandbox.to_config()
+    return await engine.projects.update(project_id, **changes)
 
 
 @router.delete(

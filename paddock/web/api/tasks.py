@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from paddock.domain.entities import AgentSpec, Attempt, Task
 from paddock.domain.secrets import mask_env
+from paddock.web.api.sandbox_models import SandboxIn
 from paddock.web.deps import EngineDep
 
 router = APIRouter(tags=["tasks"])
@@ -41,6 +42,9 @@ class AttemptCreate(BaseModel):
     prompt: str | None = Field(default=None, description="Defaults to the task's text")
     base_branch: str | None = None
     branch: str | None = Field(default=None, description="Defaults to paddock/<id>-<slug>")
+    sandbox: SandboxIn | None = Field(
+        default=None, description="Overrides the project's sandbox choice for this attempt"
+    )
 
 
 def public_attempt(attempt: Attempt) -> Attempt:
@@ -81,5 +85,6 @@ async def start_attempt(task_id: str, body: AttemptCreate, engine: EngineDep) ->
         prompt=body.prompt,
         base_branch=body.base_branch,
         branch=body.branch,
+        sandbox=body.sandbox.to_config() if body.sandbox else None,
     )
     return public_attempt(attempt)

@@ -1,0 +1,319 @@
+"""Sandbox "bwrap": bubblewrap namespaces, a cgroup of its own for limits, an unprivileged uid.
+
+The host's root is mounted read-only; /tmp (size-bounded), /run, /home, /root, Paddock's data
+dir and the worktrees dir are private or hidden; the sandbox's own paths (the worktree, the
+agent's HOME) are bound read-write and a few (the repository's .git, the agent CLIs) read-only.
+Own pid, ipc, uts and cgroup namespaces (and net with network "none"), no new privileges, no
+capabilities, only whitelisted and Paddock-given variables.
+
+Run by a user, bwrap makes its namespaces in a user namespace of its own (and forbids nested
+ones). Run by root, the command must not stay root: bwrap (as root, so it can bind paths under
+0700 directories such as /root or pytest's temp dirs) sets up the namespaces and mounts, then
+`setpriv` inside drops to a dedicated unprivileged user, clears every capability and sets no new
+privileges; that user's files are its only host identity (it cannot read /etc/shadow).
+
+The chain is `sh` (joins the cgroup) → `bwrap` → (`setpriv` →) the command; each execs the
+next, so the supervised pid is bwrap's. `--die-with-parent` and the pid namespace take the whole
+tree down when the supervisor dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pwd
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from paddock.domain.sandbox import LimitHit, Network
+from paddock.runtime import proctree
+from paddock.runtime.cgroups import Cgroup, CgroupLimits, Hierarchy, Sample, attach_argv
+from paddock.runtime.launcher import (
+    LaunchError,
+    LaunchSpec,
+    PlainLauncher,
+    PlainProcess,
+    SandboxSpec,
+)
+
+# Host variables a sandboxed process keeps; everything else must be given by Paddock.
+ENV_WHITELIST = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR"})
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/root", "/home")
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxUser:
+    name: str
+    uid: int
+    gid: int
+
+
+def find_user(name: str) -> SandboxUser | None:
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return SandboxUser(name, entry.pw_uid, entry.pw_gid)
+
+
+def sandbox_env(spec: LaunchSpec, home: str) -> dict[str, str]:
+    assert spec.sandbox is not None
+    keep = ENV_WHITELIST | spec.sandbox.pass_env
+    env = {k: v for k, v in spec.env.items() if k in keep or k.startswith("LC_")}
+    env["HOME"] = home
+    # The worktree belongs to the sandbox's user, the repository it links to does not: git
+    # would refuse it as "dubious ownership". Inside the sandbox that check protects nothing.
+    env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="safe.directory", GIT_CONFIG_VALUE_0="*")
+    return env
+
+
+def sandbox_home(spec: LaunchSpec) -> str:
+    """The given HOME when it is one of the sandbox's own writable paths, else /tmp."""
+    assert spec.sandbox is not None
+    home = spec.env.get("HOME")
+    if home and any(Path(home).is_relative_to(p) for p in spec.sandbox.writable):
+        return home
+    return "/tmp"
+
+
+def bwrap_args(sandbox: SandboxSpec, cwd: Path, tmp_mb: int, *, as_root: bool) -> list[str]:
+    """bubblewrap's options for `sandbox`, up to (not including) `--`."""
+    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    for private in PRIVATE_DIRS:
+        if private == "/tmp":
+            args += ["--size", str(tmp_mb * MIB)]
+        args += ["--tmpfs", private]
+    # bwrap applies its options in order: read-only binds, then hidden paths become empty, then
+    # what lies inside a hidden path is bound again, then the sandbox's own paths read-write.
+    emptied = [Path(p) for p in PRIVATE_DIRS] + [p for p in sandbox.hidden if p.is_dir()]
+    for path in sandbox.readable:
+        args += [*_open_way(path, emptied), "--ro-bind-try", str(path), str(path)]
+    for path in sandbox.hidden:
+        if path.is_dir():
+            args += ["--tmpfs", str(path)]
+    for path in sandbox.readable:
+        if any(path.is_relative_to(hidden) for hidden in sandbox.hidden):
+            args += [*_open_way(path, emptied), "--ro-bind-try", str(path), str(path)]
+    for path in sandbox.writable:
+        args += [*_open_way(path, emptied), "--bind", str(path), str(path)]
+    args += [
+        "--chdir",
+        str(cwd),
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup",
+        "--hostname",
+        "sandbox",
+        "--die-with-parent",
+        "--new-session",
+    ]
+    if not as_root:  # as root, setpriv drops the capabilities (it needs CAP_SETUID first)
+        args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+    if sandbox.network is Network.none:
+        args.append("--unshare-net")
+    return args
+
+
+def _open_way(path: Path, emptied: list[Path]) -> list[str]:
+    """bwrap makes the missing parents of a bind's destination with the modes of the host's
+    (a 0700 root-owned parent would lock the sandbox's user out): make them 0755 first."""
+    args: list[str] = []
+    for parent in reversed(path.parents):
+        if any(parent != root and parent.is_relative_to(root) for root in emptied):
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def setpriv_args(user: SandboxUser) -> list[str]:
+    return [
+        f"--reuid={user.uid}",
+        f"--regid={user.gid}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+    ]
+
+
+class SandboxedProcess:
+    """A bwrap sandbox as the supervisor sees it: the plain process, plus its cgroup."""
+
+    def __init__(self, inner: PlainProcess, group: Cgroup | None) -> None:
+        self._inner = inner
+        self._group = group
+        self.pid = inner.pid
+        self.start_time = inner.start_time
+        self.stdout = inner.stdout
+        self.stderr = inner.stderr
+        self._removal: asyncio.Task[None] | None = None
+
+    async def wait(self) -> int:
+        return await self._inner.wait()
+
+    async def stop(self, grace: float) -> None:
+        await self._inner.stop(grace)
+        self._end_group()
+
+    async def reap_leftovers(self, grace: float) -> None:
+        await self._inner.reap_leftovers(grace)
+        self._end_group()
+
+    def send(self, sig: int) -> None:
+        """To the command and its children, not to bwrap: bwrap forwards no signals, and its
+        pid 1 dying would kill the sandbox at once (like Ctrl-C in a terminal)."""
+        for pid in proctree.find_tagged(self._inner.tag):
+            if proctree.command_name(pid) != "bwrap":
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+
+    def limit_hit(self) -> LimitHit | None:
+        return self._group.limit_hit() if self._group is not None else None
+
+    def sample(self) -> Sample | None:
+        return self._group.sample() if self._group is not None else None
+
+    def _end_group(self) -> None:
+        group = self._group
+        if group is None or self._removal is not None:
+            return
+        group.kill()  # what the tree kill could not find (a process that cleared its env)
+        self._removal = asyncio.get_running_loop().create_task(_remove(group))
+
+
+def _walk(root: Path) -> list[os.DirEntry[str]]:
+    """Every entry under `root` and `root` itself (as an entry of its parent), no symlink
+    followed."""
+    found: list[os.DirEntry[str]] = []
+    with os.scandir(root.parent) as siblings:
+        found += [e for e in siblings if e.name == root.name]
+    pending = [root]
+    while pending:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(
+            pending.pop()
+        ) as entries:
+            for entry in entries:
+                found.append(entry)
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+    return found
+
+
+async def _remove(group: Cgroup) -> None:
+    """The kernel frees a pid namespace's last pid a little after it exits: retry a while;
+    a group still there is removed at the next start-up."""
+    for _ in range(100):
+        if group.remove():
+            return
+        await asyncio.sleep(0.05)
+
+
+class BwrapLauncher:
+    name = "bwrap"
+
+    def __init__(
+        self,
+        *,
+        user: SandboxUser | None,
+        hierarchy: Hierarchy | None,
+        tmp_mb: int = 512,
+        plain: PlainLauncher | None = None,
+    ) -> None:
+        self.user = user
+        self.hierarchy = hierarchy
+        self.tmp_mb = tmp_mb
+        self.plain = plain or PlainLauncher()
+        self.bwrap = shutil.which("bwrap")
+        self.setpriv = shutil.which("setpriv")
+
+    def problem(self) -> str | None:
+        """Why this machine cannot run bwrap sandboxes; None when it can."""
+        if self.bwrap is None:
+            return "bubblewrap (bwrap) is not installed"
+        if os.geteuid() == 0:
+            if self.setpriv is None:
+                return "setpriv is not installed (util-linux)"
+            if self.user is None:
+                return "the sandbox user does not exist (scripts/install creates it)"
+        probe = subprocess.run(
+            [self.bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--", *self._drop(), "true"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode != 0:
+            return f"bwrap cannot create a sandbox here: {probe.stderr.strip()[:300]}"
+        return None
+
+    def hand_over(self, path: Path) -> None:
+        """Make `path` (a tree) the sandbox user's, so a sandbox can change what the server
+        wrote there (worktree checkouts, a rewind, the agent's config). Only as root."""
+        user = self.user
+        if user is None or os.geteuid() != 0:
+            return
+        for entry in _walk(path):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat(follow_symlinks=False).st_uid != user.uid:
+                    os.lchown(entry.path, user.uid, user.gid)
+
+    def _drop(self) -> list[str]:
+        """What runs inside the sandbox before the command: as root, setpriv to the user."""
+        if os.geteuid() == 0 and self.user is not None and self.setpriv is not None:
+            return [self.setpriv, *setpriv_args(self.user), "--"]
+        return []
+
+    async def launch(self, spec: LaunchSpec) -> SandboxedProcess:
+        sandbox = spec.sandbox
+        assert sandbox is not None
+        if self.bwrap is None:
+            raise LaunchError("bubblewrap (bwrap) is not installed", code="sandbox_unavailable")
+        if os.geteuid() == 0 and (self.user is None or self.setpriv is None):
+            raise LaunchError(
+                "the bwrap sandbox needs its unprivileged user when Paddock runs as root: "
+                "run scripts/install, or choose sandbox provider none",
+                code="sandbox_unavailable",
+            )
+        program = spec.argv[0] if spec.argv else ""
+        if not shutil.which(program, path=spec.env.get("PATH")):
+            raise LaunchError(f"command not found: {program}", program=program)
+        group = self._cgroup(spec)
+        options = bwrap_args(sandbox, spec.cwd, self.tmp_mb, as_root=os.geteuid() == 0)
+        argv = [self.bwrap, *options, "--", *self._drop(), *spec.argv]
+        inner_spec = LaunchSpec(
+            argv=attach_argv(group, argv) if group is not None else argv,
+            cwd=spec.cwd,
+            env=sandbox_env(spec, sandbox_home(spec)),
+            stdin=spec.stdin,
+            tag=spec.tag,
+        )
+        try:
+            inner = await self.plain.launch(inner_spec)
+        except LaunchError:
+            if group is not None:
+                group.remove()
+            raise
+        return SandboxedProcess(inner, group)
+
+    def _cgroup(self, spec: LaunchSpec) -> Cgroup | None:
+        if self.hierarchy is None or not self.hierarchy.available:
+            return None
+        assert spec.sandbox is not None
+        limits = spec.sandbox.limits
+        try:
+            return self.hierarchy.create(
+                spec.tag,
+                CgroupLimits(
+                    memory_bytes=limits.memory_mb * MIB if limits.memory_mb else None,
+                    swap_bytes=(limits.swap_mb or 0) * MIB,
+                    cpus=limits.cpus,
+                    pids=limits.pids,
+                ),
+            )
+        except OSError as exc:
+            raise LaunchError(
+                f"cannot create the sandbox's cgroup: {exc}", code="sandbox_unavailable"
+            ) from exc

@@ -1,0 +1,76 @@
+"""What a process of an attempt may see and use in its sandbox, from the attempt's choice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from paddock.config import Settings
+from paddock.domain.entities import Attempt, Project
+from paddock.domain.sandbox import Network, Provider
+from paddock.runtime.launcher import SandboxSpec
+
+
+def home_tool_dir(path: Path) -> Path | None:
+    """For a path inside a home directory (hidden in a sandbox), the top-level directory of
+    that home it lies in (`/root/.pyenv/shims` → `/root/.pyenv`, `/home/u/.nvm/versions/…` →
+    `/home/u/.nvm`): tools installed per user still run in the sandbox, read-only. Never a
+    whole home directory; None outside homes."""
+    for homes in (Path("/root"), Path("/home")):
+        if not path.is_relative_to(homes) or path == homes:
+            continue
+        parts = path.relative_to(homes).parts
+        depth = 1 if homes.name == "root" else 2  # /root/X, /home/<user>/X
+        return homes.joinpath(*parts[:depth]) if len(parts) > depth else path
+    return None
+
+
+def tool_dirs(path_variable: str | None, program: str | None = None) -> list[Path]:
+    """What to show a sandbox read-only so the host's per-user tools work: the home tool
+    dirs of the PATH entries, and of the program itself (symlinks followed: a venv's python)."""
+    candidates = [Path(entry) for entry in (path_variable or "").split(os.pathsep) if entry]
+    if program:
+        found = shutil.which(program, path=path_variable)
+        if found:
+            candidates += [Path(found), Path(found).resolve()]
+    dirs: list[Path] = []
+    for candidate in candidates:
+        top = home_tool_dir(candidate) if candidate.is_absolute() else None
+        if top is not None and top.exists() and top not in dirs:
+            dirs.append(top)
+    return dirs
+
+
+def sandbox_spec(
+    settings: Settings,
+    attempt: Attempt,
+    project: Project,
+    provider: Provider,
+    given: dict[str, str],
+    argv: Sequence[str] = (),
+    writable: Sequence[Path] = (),
+    readable: Sequence[Path] = (),
+) -> SandboxSpec | None:
+    """The sandbox of one process of `attempt`; None for provider none (a plain process).
+
+    The repository's .git is readable (git works in the worktree, read-only: Paddock commits
+    for the agent); Paddock's data dir and every worktree are hidden but the attempt's own.
+    """
+    if provider is Provider.none:
+        return None
+    choice = attempt.sandbox.over(settings.sandbox_defaults)
+    return SandboxSpec(
+        provider=provider,
+        network=choice.network or Network.host,
+        limits=choice.limits,
+        writable=(Path(attempt.worktree_path), *writable),
+        readable=(
+            Path(project.repo_path) / ".git",
+            *tool_dirs(os.environ.get("PATH"), argv[0] if argv else None),
+            *readable,
+        ),
+        hidden=(settings.data_dir, settings.worktrees),
+        pass_env=frozenset(given),
+    )

@@ -1,0 +1,29 @@
+"""The sandbox choice as API bodies take it (projects and attempts)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from paddock.domain.sandbox import Limits, Network, Provider, SandboxConfig
+
+
+class LimitsIn(BaseModel):
+    memory_mb: int | None = Field(None, ge=16, description="Memory limit in MiB")
+    swap_mb: int | None = Field(None, ge=0, description="Swap on top of memory, MiB")
+    cpus: float | None = Field(None, gt=0, description="CPU quota in cores, e.g. 1.5")
+    pids: int | None = Field(None, ge=8, description="Most processes at once")
+    timeout_s: float | None = Field(None, ge=1, description="Wall clock per process, seconds")
+
+
+class SandboxIn(BaseModel):
+    provider: Literal["auto", "none", "bwrap", "container"] | None = Field(
+        None, description="auto: bwrap on Linux when it works, else none. null: inherit"
+    )
+    network: Network | None = Field(None, description="host, or none (loopback only)")
+    limits: LimitsIn = Field(default_factory=LimitsIn, description="null fields: inherit")
+
+    def to_config(self) -> SandboxConfig:
+        provider = None if self.provider in (None, "auto") else Provider(self.provider)
+        return SandboxConfig(provider, self.network, Limits(**self.limits.model_dump()))
