@@ -53,12 +53,14 @@ class SandboxConfig:
     provider: Provider | None = None
     network: Network | None = None
     limits: Limits = field(default_factory=Limits)
+    image: str | None = None  # the container provider's image (None: Paddock's base image)
 
     def over(self, base: SandboxConfig) -> SandboxConfig:
         return SandboxConfig(
             provider=self.provider or base.provider,
             network=self.network or base.network,
             limits=self.limits.over(base.limits),
+            image=self.image or base.image,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -67,6 +69,7 @@ class SandboxConfig:
             "provider": self.provider.value if self.provider else None,
             "network": self.network.value if self.network else None,
             "limits": {k: v for k, v in limits.items() if v is not None},
+            "image": self.image,
         }
 
 
@@ -93,9 +96,7 @@ def parse_limits(raw: dict[str, Any] | None) -> Limits:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidInput(f"limit {name} must be a number", code="bad_limits")
         if value < _MINIMUM[name]:
-            raise InvalidInput(
-                f"limit {name} must be at least {_MINIMUM[name]}", code="bad_limits"
-            )
+            raise InvalidInput(f"limit {name} must be at least {_MINIMUM[name]}", code="bad_limits")
         values[name] = kind(value)
     return Limits(**values)
 
@@ -103,7 +104,7 @@ def parse_limits(raw: dict[str, Any] | None) -> Limits:
 def parse_sandbox(raw: dict[str, Any] | None) -> SandboxConfig:
     """A sandbox choice from JSON (API bodies, stored rows); clear errors for bad values."""
     raw = raw or {}
-    unknown = set(raw) - {"provider", "network", "limits"}
+    unknown = set(raw) - {"provider", "network", "limits", "image"}
     if unknown:
         raise InvalidInput(f"unknown sandbox keys {sorted(unknown)}", code="bad_sandbox")
     try:
@@ -120,4 +121,7 @@ def parse_sandbox(raw: dict[str, Any] | None) -> SandboxConfig:
         raise InvalidInput(
             f"unknown network mode {raw['network']!r} (host or none)", code="bad_network"
         ) from None
-    return SandboxConfig(provider, network, parse_limits(raw.get("limits")))
+    image = raw.get("image") or None
+    if image is not None and (not isinstance(image, str) or not image.strip()):
+        raise InvalidInput("a sandbox image must be a name such as debian:12", code="bad_sandbox")
+    return SandboxConfig(provider, network, parse_limits(raw.get("limits")), image)

@@ -42,6 +42,8 @@ from paddock.runtime.launcher import (
 # Host variables a sandboxed process keeps; everything else must be given by Paddock.
 ENV_WHITELIST = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR"})
 PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/root", "/home")
+# Writable by every user, sticky, as on a host (bwrap run as root makes a tmpfs root's, 0755).
+SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 MIB = 1024 * 1024
 
 
@@ -83,10 +85,13 @@ def sandbox_home(spec: LaunchSpec) -> str:
 def bwrap_args(sandbox: SandboxSpec, cwd: Path, tmp_mb: int, *, as_root: bool) -> list[str]:
     """bubblewrap's options for `sandbox`, up to (not including) `--`."""
     args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # Every tmpfs is bounded: its pages count against the sandbox's memory limit, but a
+    # sandbox may have none, and an unbounded tmpfs may take half the host's memory.
+    size = ["--size", str(tmp_mb * MIB)]
     for private in PRIVATE_DIRS:
-        if private == "/tmp":
-            args += ["--size", str(tmp_mb * MIB)]
-        args += ["--tmpfs", private]
+        if private in SHARED_TMP_DIRS:
+            args += ["--perms", "1777"]
+        args += [*size, "--tmpfs", private]
     # bwrap applies its options in order: read-only binds, then hidden paths become empty, then
     # what lies inside a hidden path is bound again, then the sandbox's own paths read-write.
     emptied = [Path(p) for p in PRIVATE_DIRS] + [p for p in sandbox.hidden if p.is_dir()]
@@ -94,7 +99,7 @@ def bwrap_args(sandbox: SandboxSpec, cwd: Path, tmp_mb: int, *, as_root: bool) -
         args += [*_open_way(path, emptied), "--ro-bind-try", str(path), str(path)]
     for path in sandbox.hidden:
         if path.is_dir():
-            args += ["--tmpfs", str(path)]
+            args += [*size, "--tmpfs", str(path)]
     for path in sandbox.readable:
         if any(path.is_relative_to(hidden) for hidden in sandbox.hidden):
             args += [*_open_way(path, emptied), "--ro-bind-try", str(path), str(path)]
@@ -171,6 +176,15 @@ class SandboxedProcess:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, sig)
 
+    def inside_pid(self) -> int | None:
+        """A process inside the sandbox's namespaces (bwrap itself stays outside), e.g. for a
+        network bridge; None once the sandbox is gone."""
+        own = _namespace("self", "pid")
+        for pid in sorted(proctree.find_tagged(self._inner.tag)):
+            if pid != self.pid and _namespace(str(pid), "pid") not in (None, own):
+                return pid
+        return None
+
     def limit_hit(self) -> LimitHit | None:
         return self._group.limit_hit() if self._group is not None else None
 
@@ -185,6 +199,13 @@ class SandboxedProcess:
         self._removal = asyncio.get_running_loop().create_task(_remove(group))
 
 
+def _namespace(pid: str, kind: str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/{kind}").st_ino
+    except OSError:
+        return None
+
+
 def _walk(root: Path) -> list[os.DirEntry[str]]:
     """Every entry under `root` and `root` itself (as an entry of its parent), no symlink
     followed."""
@@ -193,9 +214,10 @@ def _walk(root: Path) -> list[os.DirEntry[str]]:
         found += [e for e in siblings if e.name == root.name]
     pending = [root]
     while pending:
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(
-            pending.pop()
-        ) as entries:
+        with (
+            contextlib.suppress(FileNotFoundError, NotADirectoryError),
+            os.scandir(pending.pop()) as entries,
+        ):
             for entry in entries:
                 found.append(entry)
                 if entry.is_dir(follow_symlinks=False):

@@ -40,6 +40,7 @@ class SandboxSpec:
     readable: tuple[Path, ...] = ()  # e.g. the repository's .git, the agent CLIs' dir
     hidden: tuple[Path, ...] = ()  # e.g. Paddock's data dir, every attempt's worktrees
     pass_env: frozenset[str] = frozenset()  # variables Paddock sets; the host's are dropped
+    image: str | None = None  # the container provider's image; None: its default
 
 
 @dataclass

@@ -26,6 +26,12 @@ class ProviderLauncher(Protocol):
 
     async def launch(self, spec: LaunchSpec) -> Launched: ...
 
+    def reap_stale(self) -> list[str]: ...
+
+    def engine_running(self) -> bool: ...
+
+    def close(self) -> None: ...
+
 
 class Sandboxes:
     name = "sandboxes"
@@ -98,5 +104,13 @@ class Sandboxes:
             self.bwrap.hand_over(path)
 
     def reap_stale(self) -> list[str]:
-        """At start-up: the cgroups left by servers that are gone."""
-        return self.hierarchy.reap_stale()
+        """At start-up (blocking): the cgroups and containers left by servers that are gone."""
+        removed = self.hierarchy.reap_stale()
+        # Containers only where an engine runs already: a server start never starts one.
+        if self.container is not None and self.container.engine_running():
+            removed += self.container.reap_stale()
+        return removed
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.container.close()

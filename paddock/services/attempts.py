@@ -160,7 +160,7 @@ class AttemptService:
                 f"sandbox provider {provider.value} cannot run here: {problem}",
                 code="sandbox_unavailable",
             )
-        return SandboxConfig(provider, chosen.network, chosen.limits)
+        return SandboxConfig(provider, chosen.network, chosen.limits, chosen.image)
 
     def _worktree_path(self, project: Project, branch: str) -> Path:
         group = f"{slugify(project.name)}-{short_id(project.id)}"

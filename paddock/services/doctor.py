@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from paddock.config import Settings
+from paddock.domain.sandbox import Provider
 from paddock.services.agents import AgentService
+from paddock.services.sandboxing import make_sandboxes
 from paddock.store.db import make_engine
 
 # (binary, what it is for). Agent CLIs are checked by check_agents.
@@ -97,8 +99,32 @@ def check_agents(settings: Settings) -> list[Check]:
     return checks
 
 
+def check_sandboxes(settings: Settings) -> list[Check]:
+    """One row per sandbox provider (none always works), then which one attempts get."""
+    sandboxes = make_sandboxes(settings)
+    checks = []
+    for provider in Provider:
+        problem = sandboxes.problem(provider)
+        if problem is None and provider is not Provider.none:
+            limits = "limits enforced" if sandboxes.limits_enforced(provider) else "NO limits"
+            detail = f"works ({limits}"
+            if provider is Provider.bwrap and sandboxes.hierarchy.version:
+                detail += f", cgroup v{sandboxes.hierarchy.version}"
+            detail += ")"
+        else:
+            detail = problem or "plain processes: no isolation, no limits"
+        checks.append(Check(f"sandbox {provider.value}", problem is None, detail, False))
+    sandboxes.close()  # a Podman service started to find out is stopped again
+    chosen = sandboxes.resolve(None)
+    checks.append(
+        Check("sandbox default", True, f"{chosen.value} ({settings.sandbox_provider})", False)
+    )
+    return checks
+
+
 def run_checks(settings: Settings) -> list[Check]:
     checks = check_tools()
+    checks += check_sandboxes(settings)
     checks += check_agents(settings)
     checks.append(check_data_dir(settings))
     if os.access(settings.data_dir, os.W_OK) or not settings.is_sqlite:

@@ -10,7 +10,6 @@ from paddock.config import Settings
 from paddock.runtime.events import EventBus
 from paddock.runtime.launcher import Launcher
 from paddock.runtime.logpipe import LogHub
-from paddock.runtime.sandboxes import Sandboxes
 from paddock.services.agents import AgentService
 from paddock.services.attempts import AttemptService
 from paddock.services.board import BoardService
@@ -20,6 +19,7 @@ from paddock.services.entries import EntryService
 from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
 from paddock.services.reconcile import ReconcileReport, reconcile
+from paddock.services.sandboxing import make_sandboxes
 from paddock.services.tasks import TaskService
 from paddock.services.usage import UsageService
 from paddock.store.db import Database
@@ -34,11 +34,7 @@ DEMO_MARKER = ".demo-created"
 class Engine:
     def __init__(self, settings: Settings, launcher: Launcher | None = None) -> None:
         db = Database(settings.database_url)
-        sandboxes = Sandboxes(
-            default=settings.sandbox_provider,
-            user=settings.sandbox_user,
-            tmp_mb=settings.sandbox_tmp_mb,
-        )
+        sandboxes = make_sandboxes(settings)
         self.ctx = Context(
             settings=settings,
             db=db,
@@ -72,6 +68,9 @@ class Engine:
         settings.worktrees.mkdir(parents=True, exist_ok=True)
         await anyio.to_thread.run_sync(self.ctx.db.migrate_in_child)
         self.last_reconcile = await reconcile(self.ctx)
+        stale = await anyio.to_thread.run_sync(self.ctx.sandboxes.reap_stale)
+        if stale:
+            log.info("removed %d cgroups left by servers that are gone", len(stale))
         await self.attempts.resume_queues()
         if settings.demo:
             await self._create_demo_once()
@@ -90,4 +89,5 @@ class Engine:
         await self.attempts.stop_all()
         await self.processes.stop_all()  # processes not started by an attempt run
         self.ctx.log_writer.close()
+        await anyio.to_thread.run_sync(self.ctx.sandboxes.close)
         self.ctx.db.dispose()

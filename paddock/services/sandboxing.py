@@ -10,7 +10,26 @@ from pathlib import Path
 from paddock.config import Settings
 from paddock.domain.entities import Attempt, Project
 from paddock.domain.sandbox import Network, Provider
+from paddock.runtime.bwrap import find_user
+from paddock.runtime.container import ContainerLauncher
 from paddock.runtime.launcher import SandboxSpec
+from paddock.runtime.sandboxes import Sandboxes
+
+
+def make_sandboxes(settings: Settings) -> Sandboxes:
+    container = ContainerLauncher(
+        url=settings.container_socket,
+        image=settings.container_image,
+        user=find_user(settings.sandbox_user),
+        tmp_mb=settings.sandbox_tmp_mb,
+        own_socket=settings.data_dir / "podman.sock",
+    )
+    return Sandboxes(
+        default=settings.sandbox_provider,
+        user=settings.sandbox_user,
+        tmp_mb=settings.sandbox_tmp_mb,
+        container=container,
+    )
 
 
 def home_tool_dir(path: Path) -> Path | None:
@@ -73,4 +92,5 @@ def sandbox_spec(
         ),
         hidden=(settings.data_dir, settings.worktrees),
         pass_env=frozenset(given),
+        image=choice.image,
     )

@@ -34,6 +34,7 @@ OPERATION_IDS = {
     "list_processes",
     "get_process",
     "stop_process",
+    "get_process_stats",
     "get_process_logs",
     "download_process_logs",
     "stream_process_logs",

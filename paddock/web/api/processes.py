@@ -9,9 +9,10 @@ from functools import partial
 from fastapi import APIRouter, Query, Request
 from starlette.responses import StreamingResponse
 
-from paddock.domain.entities import LogLine, Process
+from paddock.domain.entities import LogLine, Process, ResourceSample
 from paddock.domain.states import LogStream
 from paddock.services.processes import EndOfLog
+from paddock.services.stats import read_samples
 from paddock.store import logs as log_store
 from paddock.web.deps import EngineDep
 from paddock.web.sse import HEARTBEAT, LogFrameCache, resume_point, sse_event, sse_response
@@ -29,6 +30,18 @@ class LogPage:
 @router.get("/{process_id}", operation_id="get_process")
 async def get_process(process_id: str, engine: EngineDep) -> Process:
     return await engine.processes.get(process_id)
+
+
+@router.get("/{process_id}/stats", operation_id="get_process_stats")
+async def get_process_stats(
+    process_id: str,
+    engine: EngineDep,
+    after: int = Query(0, ge=0, description="Only samples with seq > after"),
+) -> list[ResourceSample]:
+    """The process's resource use over time (its sandbox's cgroup), one sample per
+    `stats_interval_seconds`: CPU % of one core since the previous sample, memory now and at
+    its peak, processes. Live ones also arrive as `resource_usage` events."""
+    return await read_samples(engine.ctx, process_id, after)
 
 
 @router.post("/{process_id}/stop", operation_id="stop_process")

@@ -23,7 +23,11 @@ class SandboxIn(BaseModel):
     )
     network: Network | None = Field(None, description="host, or none (loopback only)")
     limits: LimitsIn = Field(default_factory=LimitsIn, description="null fields: inherit")
+    image: str | None = Field(
+        None, min_length=1, description="Container provider: the image (null: Paddock's base)"
+    )
 
     def to_config(self) -> SandboxConfig:
         provider = None if self.provider in (None, "auto") else Provider(self.provider)
-        return SandboxConfig(provider, self.network, Limits(**self.limits.model_dump()))
+        limits = Limits(**self.limits.model_dump())
+        return SandboxConfig(provider, self.network, limits, self.image)

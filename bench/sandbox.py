@@ -1,0 +1,183 @@
+"""Sandbox spawn overhead: launch → exit of `true` per provider, versus a plain spawn.
+
+Each measurement drives the engine's own launchers (paddock.runtime) the way the process
+service does: build the LaunchSpec, `launch()`, read stdout and stderr to EOF, `wait()`, then
+`reap_leftovers()` (for bwrap that also ends its cgroup). Baselines in the same run:
+`subprocess.Popen(["true"]).wait()` and Paddock's plain launcher ("none"). Runs alternate between
+the variants so drift hits all alike.
+
+- bwrap: the full sandbox (namespaces, mounts, setpriv as root) with a cgroup (limits).
+- bwrap, no cgroup: the same without the cgroup, to show what the limits cost.
+- container: when the container provider works here (Podman/Docker), fewer runs.
+
+Target: bwrap ≤ plain + 10 ms per process (median).
+
+    .venv/bin/python bench/sandbox.py [--quick | --full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _harness import Row, git, make_repo, median, report, small_files, step
+
+from paddock.config import Settings
+from paddock.domain.sandbox import Limits, Network, Provider
+from paddock.runtime.bwrap import BwrapLauncher, find_user
+from paddock.runtime.cgroups import Hierarchy
+from paddock.runtime.launcher import Launched, LaunchSpec, PlainLauncher, SandboxSpec
+
+TARGET_MS = 10.0
+
+
+async def run_once(launcher: Any, spec: LaunchSpec) -> float:
+    start = time.perf_counter()
+    launched: Launched = await launcher.launch(spec)
+    await asyncio.gather(launched.stdout.read(), launched.stderr.read())
+    code = await launched.wait()
+    elapsed = time.perf_counter() - start
+    await launched.reap_leftovers(1.0)
+    if code != 0:
+        raise RuntimeError(f"{launcher.name}: `true` exited {code}")
+    return elapsed * 1000
+
+
+def raw_once(cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.Popen(["true"], cwd=cwd).wait()
+    return (time.perf_counter() - start) * 1000
+
+
+def container_launcher(settings: Settings) -> Any | None:
+    """The container provider when it is built and works here, else None (and why)."""
+    try:
+        from paddock.runtime.container import ContainerLauncher
+    except ImportError as exc:
+        step(f"container provider not available: {exc}")
+        return None
+    try:
+        launcher = ContainerLauncher.from_settings(settings)  # type: ignore[attr-defined]
+    except Exception as exc:
+        step(f"container provider not available: {exc}")
+        return None
+    problem = launcher.problem()
+    if problem:
+        step(f"container provider not available: {problem}")
+        return None
+    return launcher
+
+
+async def measure(runs: int, container_runs: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="paddock-bench-sandbox-", dir="/var/tmp"))
+    worktree = make_repo(tmp / "worktree", small_files())
+    settings = Settings(data_dir=tmp / "data", demo=False)
+    user = find_user(settings.sandbox_user)
+    with_cgroup = BwrapLauncher(user=user, hierarchy=Hierarchy())
+    without_cgroup = BwrapLauncher(user=user, hierarchy=None)
+    problem = with_cgroup.problem()
+    if problem:
+        raise SystemExit(f"bwrap does not work here: {problem}")
+    plain = PlainLauncher()
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    limits = Limits(memory_mb=1024, pids=512)
+
+    def spec(provider: Provider | None) -> LaunchSpec:
+        sandbox = None
+        if provider is not None:
+            sandbox = SandboxSpec(provider, Network.host, limits, writable=(worktree,))
+        return LaunchSpec(["true"], worktree, dict(env), sandbox=sandbox)
+
+    container = container_launcher(settings)
+    samples: dict[str, list[float]] = {
+        "raw": [],
+        "none": [],
+        "bwrap": [],
+        "bwrap_no_cgroup": [],
+        "container": [],
+    }
+    step(f"{runs} runs of each, alternating")
+    for _ in range(3):  # warm up page cache and binaries
+        raw_once(worktree)
+        await run_once(with_cgroup, spec(Provider.bwrap))
+    for i in range(runs):
+        samples["raw"].append(raw_once(worktree))
+        samples["none"].append(await run_once(plain, spec(None)))
+        samples["bwrap"].append(await run_once(with_cgroup, spec(Provider.bwrap)))
+        samples["bwrap_no_cgroup"].append(await run_once(without_cgroup, spec(Provider.bwrap)))
+        if container is not None and i < container_runs:
+            samples["container"].append(await run_once(container, spec(Provider.container)))
+
+    base = median(samples["none"])
+    rows = [
+        Row(
+            "plain spawn (`none`), launch → exit",
+            base,
+            median(samples["raw"]),
+            f"+{base - median(samples['raw']):.2f} ms",
+            "-",
+            None,
+            "ms",
+        ),
+    ]
+    for key, label in (("bwrap", "bwrap + cgroup"), ("bwrap_no_cgroup", "bwrap, no cgroup")):
+        value = median(samples[key])
+        delta = value - base
+        rows.append(
+            Row(
+                f"{label}, launch → exit",
+                value,
+                base,
+                f"+{delta:.2f} ms",
+                f"≤ +{TARGET_MS:g} ms",
+                delta <= TARGET_MS if key == "bwrap" else None,
+                "ms",
+            )
+        )
+    notes = [
+        "baseline column: Paddock's plain launcher (provider none) of the same run; its own "
+        "baseline is subprocess.Popen(['true']).wait()",
+        f"bwrap runs as root here: bwrap, then setpriv to {settings.sandbox_user}"
+        if user is not None
+        else "bwrap runs unprivileged (user namespace)",
+    ]
+    if samples["container"]:
+        value = median(samples["container"])
+        rows.append(
+            Row(
+                "container start → exit",
+                value,
+                base,
+                f"+{value - base:.0f} ms",
+                "report",
+                None,
+                "ms",
+            )
+        )
+    else:
+        notes.append("container: not measured (the provider does not work here; see above)")
+    report(
+        "sandbox",
+        rows,
+        {"samples_ms": samples, "git": git(worktree, "--version").stdout.decode().strip()},
+        notes,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--full", action="store_true")
+    args = parser.parse_args()
+    runs = 20 if args.quick else 200 if args.full else 60
+    container_runs = 3 if args.quick else 20 if args.full else 8
+    asyncio.run(measure(runs, container_runs))
+
+
+if __name__ == "__main__":
+    main()

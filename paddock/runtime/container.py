@@ -1,0 +1,438 @@
+"""Sandbox "container": one container per process, through the Docker Engine API.
+
+Works with Docker and with Podman's Docker-compatible service (`podman system service`), via
+the `docker` SDK. Each process gets a container of the project's image (default: Paddock's
+locally built base image, see `container_image`) with:
+
+- a read-only root filesystem; size-bounded tmpfs on /tmp, /var/tmp, /run, /root and /home;
+  the sandbox's writable paths (the worktree, the agent's HOME) bind-mounted read-write at the
+  same paths, its readable paths read-only; hidden paths are not mounted (and covered by an
+  empty read-only directory where they lie inside a mounted path);
+- all capabilities dropped, no new privileges, an init as pid 1 (it forwards signals, reaps
+  orphans, and its exit takes every process of the container down);
+- the sandbox user's uid:gid when the server runs as root (the worktree's files end up owned as
+  under bwrap), else the server's own;
+- memory (+swap), CPU and pids limits, network "none" (loopback only) or "host";
+- the whitelisted host variables plus the ones Paddock passes (as bwrap), PADDOCK_PROCESS_ID,
+  and labels naming the process, the server (pid and start time) and the host, so a server
+  that starts removes the containers of servers that are gone (`reap_stale`).
+
+Output comes from the attach stream (`container_streams`), exit codes from the engine's wait,
+resource use and limit hits from the container's cgroup read on the host
+(`container_cgroup`), or from the engine's stats where that cgroup is out of reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from paddock.domain.sandbox import Network
+from paddock.runtime.bwrap import SandboxUser, sandbox_env, sandbox_home
+from paddock.runtime.cgroups import server_name
+from paddock.runtime.container_cgroup import kernel_log
+from paddock.runtime.container_engine import (
+    PodmanService,
+    PodmanServiceError,
+    answers,
+    connect,
+    explain,
+    sdk_missing,
+    socket_url,
+)
+from paddock.runtime.container_image import DEFAULT_IMAGE
+from paddock.runtime.container_process import ContainerProcess
+from paddock.runtime.launcher import DEFAULT_STREAM_LIMIT, LaunchError, LaunchSpec
+from paddock.runtime.proctree import TAG_VARIABLE
+
+log = logging.getLogger("paddock.runtime.container")
+
+LABEL_PROCESS = "paddock.process"
+LABEL_SERVER = "paddock.server"
+LABEL_HOST = "paddock.host"
+STANDARD_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/run", "/root", "/home")
+MIB = 1024 * 1024
+
+
+def _server_alive(name: str) -> bool:
+    pid = name.partition("-")[0]
+    return pid.isdigit() and server_name(int(pid)) == name
+
+
+class ContainerLauncher:
+    name = "container"
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        image: str = DEFAULT_IMAGE,
+        user: SandboxUser | None = None,
+        tmp_mb: int = 512,
+        stream_limit: int = DEFAULT_STREAM_LIMIT,
+        server: str | None = None,
+        own_socket: Path | None = None,
+    ) -> None:
+        self.url = socket_url(url)
+        # With no engine socket configured or found, Paddock starts Podman's service here
+        # (when podman is installed) and stops it when it closes.
+        self.own_socket = own_socket if url is None else None
+        self._service: PodmanService | None = None
+        self.image = image
+        self.user = user
+        self.tmp_mb = tmp_mb
+        self.stream_limit = stream_limit
+        self.server = server or server_name()
+        self.host = socket.gethostname()
+        self._client: Any = None
+        self._empty: Path | None = None
+
+    def client(self) -> Any:
+        """The SDK client, connected on first use (blocking: call it in a thread)."""
+        if self._client is None:
+            self._client = connect(self.url)
+        return self._client
+
+    def problem(self) -> str | None:
+        """Why this machine cannot run container sandboxes; None when it can."""
+        if sdk_missing():
+            return "the docker Python package is not installed (pip install 'docker>=7')"
+        self._start_own_service()
+        if self.url.startswith("unix://") and not Path(self.url[7:]).exists():
+            path = self.url[7:]
+            return (
+                f"no container engine socket at {path}: start Docker, or Podman's service "
+                f"(podman system service --time=0 unix://{path}), or set container_socket"
+            )
+        if os.geteuid() == 0 and self.user is None:
+            return "the sandbox user does not exist (scripts/install creates it)"
+        try:
+            client = self.client()
+            client.ping()
+        except Exception as exc:
+            self._client = None
+            return f"the container engine at {self.url} does not answer: {explain(exc)[:300]}"
+        try:
+            client.api.inspect_image(self.image)
+        except Exception as exc:
+            if getattr(exc, "status_code", None) == 404:
+                return (
+                    f"the container image {self.image} is missing: build it with "
+                    f"`python -m paddock.runtime.container_image build --socket {self.url}` "
+                    "(scripts/install --dev does it with Podman)"
+                )
+            return f"cannot inspect the container image {self.image}: {explain(exc)[:300]}"
+        return None
+
+    def _start_own_service(self) -> None:
+        missing = self.url.startswith("unix://") and not Path(self.url[7:]).exists()
+        if not missing or self.own_socket is None or shutil.which("podman") is None:
+            return
+        if answers(self.own_socket):  # left by an earlier server: reuse it
+            self.url = f"unix://{self.own_socket}"
+            return
+        try:
+            self._service = PodmanService.start(self.own_socket)
+        except PodmanServiceError as exc:
+            log.warning("could not start Podman's API service: %s", exc)
+            return
+        self.url = self._service.url
+        log.info("started Podman's API service at %s", self.url)
+
+    def engine_running(self) -> bool:
+        """Whether an engine answers already (nothing is started to find out)."""
+        if self.url.startswith("unix://") and answers(Path(self.url[7:])):
+            return True
+        if self.own_socket is not None and answers(self.own_socket):
+            self.url = f"unix://{self.own_socket}"
+            return True
+        return False
+
+    def close(self) -> None:
+        """Stop the Podman service this launcher started, if it did (blocking)."""
+        if self._service is not None:
+            self._service.stop()
+            self._service = None
+
+    def image_for(self, spec: LaunchSpec) -> str:
+        return (spec.sandbox.image if spec.sandbox else None) or self.image
+
+    def run_as(self) -> str:
+        if os.geteuid() == 0:
+            assert self.user is not None
+            return f"{self.user.uid}:{self.user.gid}"
+        return f"{os.getuid()}:{os.getgid()}"
+
+    def environment(self, spec: LaunchSpec) -> dict[str, str]:
+        env = sandbox_env(spec, sandbox_home(spec))
+        # The host's PATH may name none of the image's directories: keep the standard ones.
+        path = [p for p in env.get("PATH", "").split(":") if p]
+        env["PATH"] = ":".join(path + [p for p in STANDARD_PATH if p not in path])
+        env[TAG_VARIABLE] = spec.tag
+        return env
+
+    def mounts(self, spec: LaunchSpec) -> list[Any]:
+        """Every mount, parents before children (engines sort by depth too)."""
+        from docker.types import Mount  # type: ignore[import-untyped]
+
+        sandbox = spec.sandbox
+        assert sandbox is not None
+        entries: list[tuple[int, int, Any]] = []
+
+        def add(path: Path, order: int, mount: Any) -> None:
+            entries.append((len(path.parts), order, mount))
+
+        for private in PRIVATE_DIRS:
+            mode = 0o1777 if private.endswith("tmp") else 0o755
+            size = self.tmp_mb * MIB
+            tmpfs = Mount(private, None, type="tmpfs", tmpfs_size=size, tmpfs_mode=mode)
+            add(Path(private), 0, tmpfs)
+        writable = {Path(p) for p in sandbox.writable}
+        for path in sandbox.writable:
+            if not path.exists():
+                raise LaunchError(
+                    f"the sandbox's writable path {path} does not exist", code="cwd_missing"
+                )
+            add(path, 3, Mount(str(path), str(path), type="bind", read_only=False))
+        mounted = list(writable)
+        for path in sandbox.readable:
+            if path in writable or not path.exists():
+                continue
+            add(path, 1, Mount(str(path), str(path), type="bind", read_only=True))
+            mounted.append(path)
+        # A hidden path inside a mounted one is covered by an empty directory (or /dev/null),
+        # bound read-only: not a tmpfs, which Podman fills with what it covers ("tmpcopyup").
+        for path in sandbox.hidden:
+            inside = any(path != m and path.is_relative_to(m) for m in mounted)
+            if not inside or path in writable or not path.exists():
+                continue
+            cover = str(self.empty_dir()) if path.is_dir() else os.devnull
+            add(path, 2, Mount(str(path), cover, type="bind", read_only=True))
+        return [mount for _, _, mount in sorted(entries, key=lambda e: (e[0], e[1]))]
+
+    def empty_dir(self) -> Path:
+        """An empty directory of this server's, to cover hidden paths with."""
+        if self._empty is None or not _is_empty_and_ours(self._empty):
+            path = Path(tempfile.gettempdir()) / f"paddock-empty-{os.geteuid()}"
+            with contextlib.suppress(FileExistsError):
+                path.mkdir(mode=0o755)
+            if not _is_empty_and_ours(path):
+                path = Path(tempfile.mkdtemp(prefix="paddock-empty-"))
+                path.chmod(0o755)
+            self._empty = path
+        return self._empty
+
+    def create_args(self, spec: LaunchSpec) -> dict[str, Any]:
+        """The engine's container configuration for `spec` (without the host config)."""
+        sandbox = spec.sandbox
+        assert sandbox is not None
+        return {
+            "image": self.image_for(spec),
+            "entrypoint": list(spec.argv),  # exactly the command, whatever the image says
+            "working_dir": str(spec.cwd),
+            "user": self.run_as(),
+            "environment": self.environment(spec),
+            "hostname": "sandbox",
+            "stdin_open": spec.stdin is not None,
+            "labels": {
+                LABEL_PROCESS: spec.tag,
+                LABEL_SERVER: self.server,
+                LABEL_HOST: self.host,
+            },
+            "name": f"paddock-{spec.tag}",
+        }
+
+    def host_config(self, api: Any, spec: LaunchSpec) -> Any:
+        sandbox = spec.sandbox
+        assert sandbox is not None
+        limits = sandbox.limits
+        options: dict[str, Any] = {
+            "mounts": self.mounts(spec),
+            "read_only": True,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "init": True,
+            "network_mode": "none" if sandbox.network is Network.none else "host",
+        }
+        if limits.memory_mb is not None:
+            options["mem_limit"] = limits.memory_mb * MIB
+            options["memswap_limit"] = (limits.memory_mb + (limits.swap_mb or 0)) * MIB
+        if limits.cpus is not None:
+            options["nano_cpus"] = int(limits.cpus * 1_000_000_000)
+        if limits.pids is not None:
+            options["pids_limit"] = limits.pids
+        return api.create_host_config(**options)
+
+    async def launch(self, spec: LaunchSpec) -> ContainerProcess:
+        from paddock.runtime.container_streams import AttachedOutput
+
+        sandbox = spec.sandbox
+        assert sandbox is not None
+        if not spec.argv:
+            raise LaunchError("empty command")
+        if not spec.cwd.is_dir():
+            raise LaunchError(f"working directory {spec.cwd} does not exist", code="cwd_missing")
+        if sdk_missing():
+            raise LaunchError(
+                "the docker Python package is not installed", code="sandbox_unavailable"
+            )
+        if os.geteuid() == 0 and self.user is None:
+            raise LaunchError(
+                "the container sandbox needs its unprivileged user when Paddock runs as root: "
+                "run scripts/install, or choose another sandbox provider",
+                code="sandbox_unavailable",
+            )
+        try:
+            api = (await asyncio.to_thread(self.client)).api
+        except Exception as exc:
+            raise LaunchError(
+                f"the container engine at {self.url} does not answer: {explain(exc)}",
+                code="sandbox_unavailable",
+            ) from exc
+        args = self.create_args(spec)
+        args["host_config"] = self.host_config(api, spec)
+        container_id = await self._create(api, args)
+        loop = asyncio.get_running_loop()
+        output: AttachedOutput | None = None
+        kmsg: int | None = None
+        try:
+            path = args["environment"]["PATH"]
+            if not await asyncio.to_thread(self._program_found, api, container_id, spec, path):
+                program = spec.argv[0]
+                raise LaunchError(f"command not found: {program}", program=program)
+            params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": int(spec.stdin is not None)}
+            sock = await asyncio.to_thread(api.attach_socket, container_id, params)
+            output = AttachedOutput(sock, self.stream_limit, loop)
+            kmsg = kernel_log()  # from before the start: a limit hit at once is seen too
+            await asyncio.to_thread(api.start, container_id)
+            state = (await asyncio.to_thread(api.inspect_container, container_id))["State"]
+            pid = state.get("Pid") or None
+            process = ContainerProcess(api, container_id, spec, output, pid=pid, kmsg=kmsg)
+        except BaseException as exc:
+            if kmsg is not None:
+                os.close(kmsg)
+            if output is not None:
+                output.close()
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(api.remove_container, container_id, force=True)
+            if isinstance(exc, Exception) and not isinstance(exc, LaunchError):
+                raise _start_error(exc, spec.argv[0]) from exc
+            raise
+        if spec.stdin is not None:
+            process.feed(spec.stdin)
+        return process
+
+    def _program_found(self, api: Any, container_id: str, spec: LaunchSpec, path: str) -> bool:
+        """Whether the command exists in the created container (blocking). The init runs it,
+        so a missing one would otherwise show as the init's error and exit code, not as a
+        launch error. Mounted paths are looked up on the host, the rest in the image (the
+        engine's archive HEAD works before the start); an engine that cannot tell: True."""
+        sandbox = spec.sandbox
+        assert sandbox is not None
+        program = spec.argv[0]
+        if "/" in program:
+            candidates = [spec.cwd / program]
+        else:
+            candidates = [Path(d) / program for d in path.split(":") if d.startswith("/")]
+        mounted = [*sandbox.writable, *sandbox.readable]
+        for candidate in candidates:
+            if any(candidate.is_relative_to(m) for m in mounted):
+                if candidate.exists():
+                    return True
+                continue
+            if any(candidate.is_relative_to(d) for d in PRIVATE_DIRS):
+                continue  # an empty tmpfs at the start
+            try:
+                url = api._url("/containers/{0}/archive", container_id)
+                status = api.head(url, params={"path": str(candidate)}).status_code
+            except Exception:
+                return True
+            if status == 200:
+                return True
+            if status != 404:
+                return True
+        return False
+
+    async def _create(self, api: Any, args: dict[str, Any]) -> str:
+        try:
+            created = await asyncio.to_thread(lambda: api.create_container(**args))
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if status == 404:
+                raise LaunchError(
+                    f"the container image {args['image']} is missing (scripts/install --dev "
+                    "builds Paddock's base image)",
+                    code="sandbox_unavailable",
+                ) from exc
+            if status is None:
+                raise LaunchError(
+                    f"the container engine at {self.url} does not answer: {explain(exc)}",
+                    code="sandbox_unavailable",
+                ) from exc
+            raise LaunchError(f"cannot create the container: {explain(exc)}") from exc
+        return str(created["Id"])
+
+    def reap_stale(self) -> list[str]:
+        """At start-up: remove the containers of servers on this host that are gone (blocking).
+        Returns their names."""
+        if sdk_missing():
+            return []
+        try:
+            api = self.client().api
+            found = api.containers(all=True, filters={"label": LABEL_SERVER})
+        except Exception as exc:
+            log.info("container reaping skipped: %s", explain(exc))
+            return []
+        removed = []
+        for info in found:
+            labels = info.get("Labels") or {}
+            server = labels.get(LABEL_SERVER, "")
+            if labels.get(LABEL_HOST, self.host) != self.host:
+                continue  # another machine's server, sharing this engine
+            if server == self.server or _server_alive(server):
+                continue
+            try:
+                api.remove_container(info["Id"], force=True)
+            except Exception as exc:
+                if getattr(exc, "status_code", None) != 404:
+                    log.warning("cannot remove stale container %s: %s", info["Id"], exc)
+                    continue
+            names = info.get("Names") or [info["Id"][:12]]
+            removed.append(str(names[0]).lstrip("/"))
+        return removed
+
+
+def _is_empty_and_ours(path: Path) -> bool:
+    try:
+        info = path.lstat()
+        return (
+            stat.S_ISDIR(info.st_mode)
+            and info.st_uid == os.geteuid()
+            and not info.st_mode & 0o022
+            and not any(path.iterdir())
+        )
+    except OSError:
+        return False
+
+
+def _start_error(exc: Exception, program: str) -> LaunchError:
+    message = explain(exc)
+    lowered = message.lower()
+    if "executable file not found" in lowered or (
+        "no such file or directory" in lowered and "exec" in lowered
+    ):
+        return LaunchError(f"command not found: {program}", program=program)
+    if "permission denied" in lowered and "exec" in lowered:
+        return LaunchError(f"permission denied running {program}", program=program)
+    if getattr(exc, "status_code", None) is None:
+        return LaunchError(f"the container engine failed: {message}", code="sandbox_unavailable")
+    return LaunchError(f"cannot start the container: {message}", program=program)

@@ -1,0 +1,74 @@
+"""A dev server in a sandbox with network "none" is reached through the bridge, and only so."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paddock.domain.sandbox import Network, Provider
+from paddock.runtime.bwrap import BwrapLauncher, SandboxedProcess, find_user
+from paddock.runtime.launcher import LaunchSpec, SandboxSpec
+from paddock.runtime.netbridge import Bridge
+
+pytestmark = pytest.mark.anyio
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def get_through(path: Path, url_path: str) -> httpx.Response:
+    transport = httpx.AsyncHTTPTransport(uds=str(path))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+        return await client.get(url_path)
+
+
+async def test_a_server_in_a_none_sandbox_is_reached_through_the_bridge(tmp_path: Path) -> None:
+    launcher = BwrapLauncher(user=find_user("paddock-sandbox"), hierarchy=None)
+    problem = launcher.problem()
+    assert problem is None, problem
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("hello from inside\n")
+    os.chmod(tmp_path, 0o755)
+    port = free_port()
+    # The system's Python: the test's own may live under /root, which a sandbox hides.
+    server = ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    spec = LaunchSpec(
+        server,
+        site,
+        {"PATH": "/usr/bin:/bin"},
+        sandbox=SandboxSpec(Provider.bwrap, Network.none, writable=(site,)),
+    )
+    launched = await launcher.launch(spec)
+    assert isinstance(launched, SandboxedProcess)
+    bridge = None
+    try:
+        inside = None
+        for _ in range(500):
+            inside = launched.inside_pid()
+            if inside is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert inside is not None
+        bridge = await Bridge.open(inside, port, tmp_path / "bridge.sock")
+        response = None
+        for _ in range(500):  # until the server inside listens
+            response = await get_through(bridge.path, "/index.html")
+            if response.status_code != 502:
+                break
+        assert response is not None and response.text == "hello from inside\n"
+        # The host's own 127.0.0.1:PORT is not the sandbox's: nothing listens there.
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
+            pass
+    finally:
+        if bridge is not None:
+            await bridge.close()
+        await launched.stop(1.0)
