@@ -25,7 +25,7 @@ from typing import Any
 
 import tomlkit
 
-from paddock.agents import aider, claude_code, codex, gemini
+from paddock.agents import aider, claude_code, codex, gemini, opencode
 from paddock.agents.base import AgentAdapter, Permission, Variant
 from paddock.agents.script import ScriptAgent
 from paddock.domain.entities import AgentSpec
@@ -44,6 +44,7 @@ BUILT_IN: tuple[AgentAdapter, ...] = (
     codex.ADAPTER,
     gemini.ADAPTER,
     aider.ADAPTER,
+    opencode.ADAPTER,
 )
 
 OVERRIDES_FILE = "agents.toml"

@@ -10,7 +10,9 @@ file name, then the whole file in a fence). So when a request offers no `tools`,
 reply is written as such a block, a RunShell as a ```bash block (which Aider only proposes),
 and the script is asked again with a `tool` turn appended, until it says something (Say): all
 of it becomes one streamed assistant message. When the request offers tools, WriteFile and
-RunShell become `tool_calls` (`write_file {path, content}` / `bash {command}`) instead.
+RunShell become `tool_calls` instead, named after the tools offered: OpenCode's
+`write {filePath, content}` when it offers one, else `write_file {path, content}`, and
+`bash {command}`. Paths are absolute (under the fake's root).
 
 Replies are SSE `chat.completion.chunk`s: the role, the content (or tool calls), a final chunk
 with `finish_reason` and `usage`, then `data: [DONE]`.
@@ -96,7 +98,7 @@ class OpenAIChat:
         convo = conversation(body)
         reply = script(convo)
         if body.get("tools") and isinstance(reply, WriteFile | RunShell):
-            return self._tool_call(reply, model, root)
+            return self._tool_call(reply, model, root, _tool_names(body["tools"]))
         parts: list[str] = []
         for _ in range(MAX_CHAINED_REPLIES):
             if isinstance(reply, Say):
@@ -120,11 +122,16 @@ class OpenAIChat:
         events.append(b"data: [DONE]\n\n")
         return Response.sse(events)
 
-    def _tool_call(self, reply: WriteFile | RunShell, model: str, root: str) -> Response:
+    def _tool_call(
+        self, reply: WriteFile | RunShell, model: str, root: str, offered: set[str]
+    ) -> Response:
         chunk_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         if isinstance(reply, WriteFile):
             path = f"{root.rstrip('/')}/{reply.path}" if root else reply.path
-            name, arguments = "write_file", {"path": path, "content": reply.content}
+            if "write" in offered:  # OpenCode's tool
+                name, arguments = "write", {"filePath": path, "content": reply.content}
+            else:
+                name, arguments = "write_file", {"path": path, "content": reply.content}
         else:
             name, arguments = "bash", {"command": reply.command}
         call = {
@@ -140,6 +147,17 @@ class OpenAIChat:
             b"data: [DONE]\n\n",
         ]
         return Response.sse(events)
+
+
+def _tool_names(tools: Any) -> set[str]:
+    """The names of the functions a request offers."""
+    if not isinstance(tools, list):
+        return set()
+    return {
+        str((tool.get("function") or {}).get("name", ""))
+        for tool in tools
+        if isinstance(tool, dict)
+    }
 
 
 def _pieces(text: str) -> list[str]:
