@@ -2,10 +2,17 @@
 stream-json`, one process per turn, stdin closed.
 
 Its HOME is the attempt's own: `$HOME/.gemini/settings.json` selects API-key auth (without it
-the CLI exits 41), turns off telemetry, usage statistics and auto-update, and caps API attempts
-(`general.maxAttempts`, default 10 with backoff up to 30 s: an unreachable model then took over
-five minutes). Sessions live under `$HOME/.gemini/tmp/<project>/chats/`; a follow-up passes
+the CLI exits 41), turns off telemetry, usage statistics and auto-update, and guards against
+stalls. Sessions live under `$HOME/.gemini/tmp/<project>/chats/`; a follow-up passes
 `--resume <session id>` (the id of the `init` event, which a resumed run keeps).
+
+Stall guard: the CLI retries with a backoff of 5 s doubling to 30 s. `general.maxAttempts`
+(default 10: an unreachable model took over five minutes) caps the chat model's attempts at
+MAX_ATTEMPTS, but its model router (the default model `auto` asks a classifier model first) makes
+five attempts of its own whatever that setting says, so an unreachable model still took about
+90 s. `general.retryFetchErrors: false` stops retrying a request that could not be sent at all
+("fetch failed sending request"): such a turn fails within seconds, while answers the API gives
+(429, 5xx) are still retried up to MAX_ATTEMPTS times.
 
 Credentials: `GEMINI_API_KEY`; a base URL goes to `GOOGLE_GEMINI_BASE_URL`.
 
@@ -49,7 +56,7 @@ SETTINGS: dict[str, Any] = {
     "security": {"auth": {"selectedType": "gemini-api-key"}},
     "privacy": {"usageStatisticsEnabled": False},
     "telemetry": {"enabled": False},
-    "general": {"disableAutoUpdate": True, "maxAttempts": MAX_ATTEMPTS},
+    "general": {"disableAutoUpdate": True, "maxAttempts": MAX_ATTEMPTS, "retryFetchErrors": False},
 }
 APPROVAL = {Permission.full: "yolo", Permission.plan: "plan", Permission.ask: "default"}
 ACTIONS = {

@@ -95,16 +95,17 @@ def bwrap_args(sandbox: SandboxSpec, cwd: Path, tmp_mb: int, *, as_root: bool) -
     # bwrap applies its options in order: read-only binds, then hidden paths become empty, then
     # what lies inside a hidden path is bound again, then the sandbox's own paths read-write.
     emptied = [Path(p) for p in PRIVATE_DIRS] + [p for p in sandbox.hidden if p.is_dir()]
+    bound = [*sandbox.readable, *sandbox.writable]
     for path in sandbox.readable:
-        args += [*_open_way(path, emptied), "--ro-bind-try", str(path), str(path)]
+        args += [*_open_way(path, emptied, bound), "--ro-bind-try", str(path), str(path)]
     for path in sandbox.hidden:
         if path.is_dir():
             args += [*size, "--tmpfs", str(path)]
     for path in sandbox.readable:
         if any(path.is_relative_to(hidden) for hidden in sandbox.hidden):
-            args += [*_open_way(path, emptied), "--ro-bind-try", str(path), str(path)]
+            args += [*_open_way(path, emptied, bound), "--ro-bind-try", str(path), str(path)]
     for path in sandbox.writable:
-        args += [*_open_way(path, emptied), "--bind", str(path), str(path)]
+        args += [*_open_way(path, emptied, bound), "--bind", str(path), str(path)]
     args += [
         "--chdir",
         str(cwd),
@@ -124,11 +125,14 @@ def bwrap_args(sandbox: SandboxSpec, cwd: Path, tmp_mb: int, *, as_root: bool) -
     return args
 
 
-def _open_way(path: Path, emptied: list[Path]) -> list[str]:
+def _open_way(path: Path, emptied: list[Path], bound: list[Path]) -> list[str]:
     """bwrap makes the missing parents of a bind's destination with the modes of the host's
-    (a 0700 root-owned parent would lock the sandbox's user out): make them 0755 first."""
+    (a 0700 root-owned parent would lock the sandbox's user out): make them 0755 first. Only
+    parents inside an emptied dir (a tmpfs) and not inside another bind (the host's dirs)."""
     args: list[str] = []
     for parent in reversed(path.parents):
+        if any(parent.is_relative_to(other) for other in bound if other != path):
+            continue
         if any(parent != root and parent.is_relative_to(root) for root in emptied):
             args += ["--perms", "0755", "--dir", str(parent)]
     return args

@@ -3,6 +3,7 @@ the worktree's commit recorded before and after, and the result auto-committed."
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import anyio.to_thread
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Attempt, Process
 from paddock.domain.entries import EntryKind, text_entry
 from paddock.domain.errors import PaddockError
+from paddock.domain.sandbox import Provider
 from paddock.domain.states import RunReason
 from paddock.runtime import git, worktrees
 from paddock.services.agents import AgentService
@@ -51,6 +53,24 @@ def _resume_point(session: Session, attempt_id: str) -> tuple[str | None, bool]:
     )
 
 
+def git_overlay(home: Path, tree: git.Worktree) -> dict[str, str]:
+    """Git variables for an agent in a sandbox, where the repository is read-only: its index
+    and new objects go to a private copy in its HOME, so `git add` and `git status` work as
+    usual while commits, refs and config stay out of reach (`git commit` fails to lock HEAD).
+    Paddock commits the turn on the host, from the real index."""
+    overlay = home / ".paddock-git"
+    (overlay / "objects").mkdir(parents=True, exist_ok=True)
+    index = tree.git_dir / "index"
+    if index.exists():
+        shutil.copyfile(index, overlay / "index")
+    common = (tree.git_dir / (tree.git_dir / "commondir").read_text().strip()).resolve()
+    return {
+        "GIT_INDEX_FILE": str(overlay / "index"),
+        "GIT_OBJECT_DIRECTORY": str(overlay / "objects"),
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(common / "objects"),
+    }
+
+
 async def attempt_worktree(ctx: Context, attempt: Attempt) -> git.Worktree:
     """The attempt's worktree as Paddock's own git must name it (see git.Worktree)."""
     project = await ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
@@ -83,15 +103,17 @@ class AgentTurns:
         )
         turn.home.mkdir(parents=True, exist_ok=True)
         await anyio.to_thread.run_sync(profile.adapter.prepare_home, turn)
-        await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, turn.home)
         run = profile.adapter.command(turn, attempt.agent.command)
         tree = await attempt_worktree(self.ctx, attempt)
+        sandboxed = self.ctx.sandboxes.resolve(attempt.sandbox.provider) is not Provider.none
+        overlay = git_overlay(turn.home, tree) if sandboxed else {}
+        await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, turn.home)
         before = await git.rev_parse(tree, "HEAD")
         proc = await self.processes.run(
             attempt,
             reason,
             run.argv,
-            env={**run.env, **attempt.agent.env},  # the attempt's own variables win
+            env={**run.env, **overlay, **attempt.agent.env},  # the attempt's own win
             stdin=run.stdin,
             secret_env=attempt.agent.secret_env,
             normaliser=profile.adapter.normaliser(),

@@ -57,9 +57,17 @@ def tool_dirs(path_variable: str | None, program: str | None = None) -> list[Pat
     dirs: list[Path] = []
     for candidate in candidates:
         top = home_tool_dir(candidate) if candidate.is_absolute() else None
-        if top is not None and top.exists() and top not in dirs:
+        # A private dir (~/.cache, 0700) is no tool dir, and its owner's eyes only.
+        if top is not None and _open_to_others(top) and top not in dirs:
             dirs.append(top)
     return dirs
+
+
+def _open_to_others(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o005 == 0o005)
+    except OSError:
+        return False
 
 
 def sandbox_spec(

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from paddock.agents.aider import ADAPTER, CHAT_HISTORY, Aider
+from paddock.agents.aider import ADAPTER, CHAT_HISTORY, GUARD, REQUEST_TIMEOUT, Aider, guard
 from paddock.agents.base import Credentials, Permission, TurnContext, Variant
 from paddock.domain.entries import (
     Entry,
@@ -116,8 +118,9 @@ def test_command_maps_variant_credentials_and_resume(tmp_path: Path) -> None:
     ctx = context(tmp_path, "do it", "http://127.0.0.1:9/v1", variant=variant)
     run = Aider().command(ctx)
     assert run.stdin is None
-    assert run.argv[0] == "aider"
+    assert run.argv[:4] == [sys.executable, "-m", GUARD, "aider"]  # Aider under its guard
     assert run.argv[-2:] == ["--message", "do it"]
+    assert run.argv[run.argv.index("--timeout") + 1] == str(REQUEST_TIMEOUT)
     assert run.argv[run.argv.index("--model") + 1] == "openai/gpt-x"  # sent to the base URL
     assert "--yes-always" in run.argv and "--no-pretty" in run.argv
     assert "--restore-chat-history" not in run.argv
@@ -151,6 +154,52 @@ def test_prepare_home_seeds_the_price_cache(tmp_path: Path) -> None:
     ADAPTER.prepare_home(ctx)  # idempotent
     prices = tmp_path / "home" / ".aider" / "caches" / "model_prices_and_context_window.json"
     assert json.loads(prices.read_text())  # non-empty: an empty cache is fetched again
+
+
+def test_prepare_home_keeps_the_repo_map_cache_out_of_git(tmp_path: Path) -> None:
+    main = tmp_path / "main"
+    main.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(main)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "init"], cwd=main, check=True)
+    worktree = tmp_path / "repo"  # a linked worktree, as Paddock makes one per attempt
+    subprocess.run([*git, "worktree", "add", "-q", "-b", "b", str(worktree)], cwd=main, check=True)
+    (worktree / ".aider.tags.cache.v4").mkdir()
+    (worktree / ".aider.tags.cache.v4" / "cache.db").write_text("x")
+    (worktree / "real.txt").write_text("y")
+    ctx = context(tmp_path, "p", "")
+    ADAPTER.prepare_home(ctx)
+    ADAPTER.prepare_home(ctx)  # idempotent: the pattern is added once
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=worktree,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert status == "?? real.txt\n"
+    exclude = (main / ".git" / "info" / "exclude").read_text().splitlines()
+    assert exclude.count("/.aider.tags.cache.v*/") == 1
+    ADAPTER.prepare_home(context(tmp_path / "elsewhere", "p", ""))  # no repository: no error
+
+
+def test_prepare_home_gives_git_an_identity(tmp_path: Path) -> None:
+    """Without one, Aider writes "Your Name" into the repository's own config."""
+    config = tmp_path / "home" / ".gitconfig"
+    config.parent.mkdir()
+    config.write_text("[user]\n\tname = Someone\n")
+
+    def get(key: str) -> str:
+        return subprocess.run(
+            ["git", "config", "--file", str(config), key],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    ADAPTER.prepare_home(context(tmp_path, "p", ""))
+    ADAPTER.prepare_home(context(tmp_path, "p", ""))
+    assert (get("user.name"), get("user.email")) == ("Someone", "paddock@localhost")
 
 
 # --- the normaliser on recorded output ---------------------------------------------------
@@ -209,6 +258,104 @@ def test_normalises_an_unreachable_model() -> None:
     assert [e for e in entries if e.kind is EntryKind.error] == [error(failure)]
     assert entries[-1] == error(failure)
     assert raw("Retrying in 32.0 seconds...") in entries
+
+
+def test_failure_is_the_error_the_output_ended_on() -> None:
+    def failure(lines: list[str]) -> str | None:
+        normaliser = ADAPTER.normaliser()
+        for line in lines:
+            normaliser.feed(line)
+        normaliser.finish()
+        return normaliser.failure
+
+    assert failure(transcript("unreachable.jsonl")) == (
+        "litellm.InternalServerError: InternalServerError: OpenAIException - Connection error."
+        "\nThe API provider's servers are down or overloaded."
+    )
+    assert failure(transcript("write_file.jsonl")) is None
+    assert failure(transcript("follow_up.jsonl")) is None
+    # A failure Aider retried, then a reply: Aider went on.
+    retried = [
+        "Model: openai/m with whole edit format",
+        "litellm.APIConnectionError: Connection error.",
+        "Retrying in 0.2 seconds...",
+        "All done.",
+        "Tokens: 10 sent, 5 received.",
+    ]
+    assert failure(retried) is None
+    # An error after the reply (an edit Aider could not write) ends the turn on it.
+    assert failure([*retried, "Unable to write file a.py"]) == "Unable to write file a.py"
+
+
+def test_a_git_failure_is_one_error_with_its_details() -> None:
+    """Aider stages a new file before writing it; when `git add` fails it writes nothing."""
+    lines = [
+        "Model: openai/m with whole edit format",
+        "Wrote hello.txt",
+        "Tokens: 772 sent, 23 received.",
+        "",
+        "hello.txt",
+        "Cmd('git') failed due to: exit code(128)",
+        "  cmdline: git add /w/hello.txt",
+        "  stderr: 'fatal: Unable to create '/r/.git/index.lock': Read-only file system'",
+    ]
+    normaliser = ADAPTER.normaliser()
+    entries = [e for line in lines for e in normaliser.feed(line)] + normaliser.finish()
+    message = "\n".join(line.strip() for line in lines[-3:])
+    assert entries[-1] == error(message)
+    assert [e.kind for e in entries[1:-1]] == [
+        EntryKind.assistant_message,
+        EntryKind.usage,
+        EntryKind.raw,  # the file Aider was about to create
+    ]
+    assert normaliser.failure == message
+
+
+def test_guard_passes_output_and_exit_code_through() -> None:
+    def run(script: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", GUARD, "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+
+    done = run("echo 'Model: m with whole edit format'; printf 'Done.'; echo oops >&2; exit 3")
+    assert done.stdout == "Model: m with whole edit format\nDone."  # as it came, unfinished line
+    assert done.stderr == "oops\n" and done.returncode == 3
+    gave_up = "echo 'Model: m with whole edit format'; echo 'litellm.APIConnectionError: down'"
+    done = run(gave_up)  # Aider would exit 0 here
+    assert done.returncode == 1
+    assert (
+        done.stderr == "paddock: Aider's turn ended on an error: litellm.APIConnectionError: down\n"
+    )
+    went_on = f"{gave_up}; echo 'Retrying in 0.2 seconds...'; echo 'Tokens: 1 sent, 1 received.'"
+    assert run(went_on).returncode == 0
+    assert run("kill -TERM $$").returncode == -15  # a signal's end is kept too
+    assert guard(["sh", "-c", "exit 0"]) == 0
+    assert guard(["/nonexistent/aider"]) == 127  # as a shell says "command not found"
+
+
+def test_guard_passes_an_interrupt_on_to_aider() -> None:
+    """Paddock's stop sends the CLI's interrupt to the process it started (the guard) alone."""
+    child = "trap 'echo interrupted; exit 5' INT; echo ready; while :; do sleep 0.05; done"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", GUARD, "sh", "-c", child],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline() == "interrupted\n"
+        assert proc.wait(timeout=30) == 5
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_normalises_usage_with_cost_and_thousands() -> None:
@@ -356,5 +503,7 @@ def test_unreachable_model_reports_an_error(repo: Path, tmp_path: Path) -> None:
     assert took < TIMEOUT
     entries = normalise(done.stdout.splitlines())
     errors = [e for e in entries if e.kind is EntryKind.error]
-    assert done.returncode != 0 or errors
     assert errors and "Connection error" in errors[-1].payload["message"]
+    # Aider itself exits 0; its guard makes the give-up a failure, and says why.
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "paddock: Aider's turn ended on an error: litellm." in done.stderr

@@ -6,17 +6,16 @@ PADDOCK_RECORD_TRANSCRIPTS=1 to record them again (then update the expected entr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from paddock.agents.base import Credentials, Permission, TurnContext, Variant
-from paddock.agents.codex import ADAPTER, KEY_ENV, Codex
+from paddock.agents.codex import ADAPTER, KEY_ENV, MAX_RETRIES, Codex
 from paddock.domain.entries import (
     Entry,
     EntryKind,
@@ -93,6 +92,9 @@ def test_command_first_turn_with_fake_provider(tmp_path: Path) -> None:
     provider = next(a for a in run.argv if a.startswith("model_providers.paddock="))
     assert 'base_url="http://h:1/v1"' in provider
     assert f'env_key="{KEY_ENV}"' in provider
+    # The stall guard: bounded retries, and no endless wait for the network.
+    assert f"request_max_retries={MAX_RETRIES},stream_max_retries={MAX_RETRIES}" in provider
+    assert run.argv[run.argv.index("features.unbounded_connection_retries=false") - 1] == "-c"
     assert run.argv[-3:] == ["--foo", "--", "do it"]
     assert "resume" not in run.argv
     assert run.env == {
@@ -107,6 +109,7 @@ def test_command_first_turn_with_fake_provider(tmp_path: Path) -> None:
 def test_command_follow_up_and_permissions(tmp_path: Path) -> None:
     run = ADAPTER.command(ctx(tmp_path, "more", resume="thread-1"))
     assert run.argv[-4:] == ["resume", "thread-1", "--", "more"]
+    assert "features.unbounded_connection_retries=false" in run.argv  # its own login too
     assert not any(a.startswith("model_provider") for a in run.argv)  # the CLI's own login
     plan = ADAPTER.command(ctx(tmp_path, variant=Variant(permission=Permission.plan))).argv
     assert 'sandbox_mode="read-only"' in plan
@@ -165,6 +168,18 @@ def test_normalises_unreachable_model() -> None:
     assert entries[1:] == [
         error("Reconnecting... waiting for network (Connection failed: error sending request)")
     ]
+
+
+def test_normalises_a_model_it_gave_up_on() -> None:
+    """Unreachable with Paddock's stall guard: retries counted out, then `turn.failed`."""
+    lines = transcript("gave_up.jsonl")
+    entries = normalise(lines)
+    assert entries[0] == session(json.loads(lines[0])["thread_id"])
+    errors = [e.payload["message"] for e in entries[1:]]
+    assert [e.kind for e in entries[1:]] == [EntryKind.error] * (MAX_RETRIES + 1)
+    assert errors[0].startswith(f"Reconnecting... 1/{MAX_RETRIES} (Connection failed")
+    assert errors[-1] == json.loads(lines[-1])["error"]["message"]  # said once, not twice
+    assert errors[-1].startswith("Connection failed")
 
 
 def test_normalises_api_failure() -> None:
@@ -351,38 +366,14 @@ def test_live_api_failure(repo: Path) -> None:
 
 
 def test_live_unreachable_model(repo: Path) -> None:
-    """A closed port: Codex reports "waiting for network" and would wait on; its own
-    interrupt (SIGINT) then ends it."""
+    """A closed port, with Paddock's default retries: Codex counts its retries out and fails
+    the turn by itself (without the stall guard it waits for the network forever)."""
     context = turn(repo, "http://127.0.0.1:9", "Create hello.txt")
-    ADAPTER.prepare_home(context)
-    run = ADAPTER.command(context)
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        run.argv,
-        env={"PATH": os.environ["PATH"], **run.env},
-        cwd=repo,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    watchdog = threading.Timer(TIMEOUT, proc.kill)
-    watchdog.start()
-    lines: list[str] = []
-    normaliser = ADAPTER.normaliser()
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if any(e.kind is EntryKind.error for e in normaliser.feed(line)):
-                proc.send_signal(ADAPTER.interrupt)
-                break
-        lines += proc.stdout.readlines()
-        code = proc.wait(timeout=30)
-    finally:
-        watchdog.cancel()
-        proc.kill()
-    record("unreachable.jsonl", "".join(lines))
-    assert time.monotonic() - started < TIMEOUT
-    assert code != 0
-    assert any(e.kind is EntryKind.error for e in normalise(lines))
+    context = dataclasses.replace(context, variant=Variant(model="gpt-5.5"))  # no NO_RETRIES
+    done = run_turn(context)
+    record("gave_up.jsonl", done.stdout)
+    assert done.returncode == 1, done.stdout + done.stderr
+    entries = normalise(done.stdout.splitlines())
+    errors = [e.payload["message"] for e in entries if e.kind is EntryKind.error]
+    assert errors and errors[-1].startswith("Connection failed")
+    assert json.loads(done.stdout.splitlines()[-1])["type"] == "turn.failed"

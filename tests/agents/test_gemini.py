@@ -114,6 +114,7 @@ def test_prepare_home_is_idempotent_and_keeps_other_settings(tmp_path: Path) -> 
         "vimMode": True,
         "disableAutoUpdate": True,
         "maxAttempts": MAX_ATTEMPTS,
+        "retryFetchErrors": False,  # the stall guard: a request that cannot be sent fails now
     }
     assert data["ui"] == {"theme": "x"}
     settings.write_text("{broken")

@@ -1,59 +1,34 @@
 """Real agent CLIs run by Paddock (the real server) against the fake model in tests/agents:
 the file really changes in the worktree, entries are normalised, a follow-up resumes the
 agent's own session, the turn is auto-committed with the agent's summary, the API key never
-reaches a log, and an unreachable model fails the turn with a clear error instead of hanging."""
+reaches a log, and an unreachable model fails the turn with a clear error instead of hanging.
+
+This module runs Claude Code; test_real_codex.py, test_real_gemini.py and test_real_aider.py do
+the same for the other CLIs, with the shared steps in agent_helpers.py."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from pathlib import Path
 
 from paddock.agents import claude_code
-from tests.agents.conftest import AGENTS_CACHE, installed_cli
+from tests.agents.conftest import installed_cli
 from tests.agents.dialects.anthropic import AnthropicDialect
 from tests.agents.fake_model import Conversation, FakeModel, Reply, Say, WriteFile
-from tests.e2e.server import ServerProcess, free_port, wait_for
+from tests.e2e.agent_helpers import agent_server, git, settled, start_attempt, unreachable_url
+from tests.e2e.server import ServerProcess, wait_for
 
 API_KEY = "sk-ant-test-0123456789"
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
 def claude_server(data: Path, base_url: str) -> ServerProcess:
-    env = {
-        "PADDOCK_AGENTS_DIR": str(AGENTS_CACHE),
-        "PADDOCK_ANTHROPIC_BASE_URL": base_url,
-        "PADDOCK_ANTHROPIC_API_KEY": API_KEY,
-    }
-    return ServerProcess(data, env=env)
+    return agent_server(
+        data, {"PADDOCK_ANTHROPIC_BASE_URL": base_url, "PADDOCK_ANTHROPIC_API_KEY": API_KEY}
+    )
 
 
 def start_claude(server: ServerProcess, repo: Path, variant: str = "default") -> dict:
-    project = server.api("POST", "/api/projects", json={"path": str(repo)})
-    task = server.api(
-        "POST", f"/api/projects/{project['id']}/tasks", json={"title": "Say hello in a file"}
-    )
-    return server.api(
-        "POST",
-        f"/api/tasks/{task['id']}/attempts",
-        json={"agent": {"profile": "claude-code", "variant": variant}},
-    )
-
-
-def settled(server: ServerProcess, attempt: dict) -> dict:
-    return wait_for(
-        lambda: (
-            (a := server.api("GET", f"/api/attempts/{attempt['id']}"))["status"]
-            in ("idle", "failed")
-            and a
-        ),
-        timeout=180,
-    )
+    return start_attempt(server, repo, "claude-code", variant)
 
 
 def test_claude_code_turn_and_follow_up(tmp_path: Path, repo: Path):
@@ -129,7 +104,7 @@ def test_claude_code_with_an_unreachable_model_fails_clearly(tmp_path: Path, rep
     (data / "agents.toml").write_text(
         '[claude-code.variants.quick]\nenv = { CLAUDE_CODE_MAX_RETRIES = "1" }\n'
     )
-    with claude_server(data, f"http://127.0.0.1:{free_port()}") as server:
+    with claude_server(data, unreachable_url()) as server:
         attempt = start_claude(server, repo, variant="quick")
         done = settled(server, attempt)
         assert done["status"] == "failed" and "agent failed" in done["error"]
