@@ -4,6 +4,7 @@ from their registry (npm packages with `npm --prefix`, Python ones in a venv of 
 from __future__ import annotations
 
 import fcntl
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ _VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?(?:[-.+][0-9A-Za-z.]+)?")
 class AgentInstalls:
     def __init__(self, root: Path) -> None:
         self.root = root  # <data dir>/agents by default
+        self._versions: dict[str, tuple[int, str | None]] = {}  # executable → (mtime, version)
 
     def npm_prefix(self) -> Path:
         return self.root / "npm"
@@ -37,7 +39,21 @@ class AgentInstalls:
         return shutil.which(adapter.program)
 
     def version(self, executable: str) -> str | None:
-        """What `<cli> --version` says (its first version-looking word), or None."""
+        """What `<cli> --version` says (its first version-looking word), or None. Asked once
+        per file as it is (an install or upgrade changes its mtime): a Node CLI can take
+        seconds to answer."""
+        try:
+            stamp = os.stat(executable).st_mtime_ns
+        except OSError:
+            return None
+        cached = self._versions.get(executable)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        version = self._ask_version(executable)
+        self._versions[executable] = (stamp, version)
+        return version
+
+    def _ask_version(self, executable: str) -> str | None:
         try:
             done = subprocess.run(
                 [executable, "--version"],

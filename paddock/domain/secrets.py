@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+# KEY, TOKEN and AUTH count as whole words of the name (API_KEY, GITHUB_TOKEN), so settings
+# such as MAX_THINKING_TOKENS or KEYBOARD_LAYOUT stay readable.
+_SECRET_NAME = re.compile(
+    r"SECRET|PASSWORD|PASSWD|CREDENTIAL|(^|_)(API_?KEY|KEY|TOKEN|AUTH)(_|$)", re.IGNORECASE
+)
 
 REDACTED = "[REDACTED]"
 

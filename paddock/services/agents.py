@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,8 +75,10 @@ class AgentService:
         return await anyio.to_thread.run_sync(self.list_with_versions)
 
     def list_with_versions(self) -> list[AgentInfo]:
-        """Blocking: runs each installed CLI's `--version`."""
-        return [self._info(p, with_version=True) for p in self.registry.profiles()]
+        """Blocking: runs each installed CLI's `--version` (all at once; each file once)."""
+        profiles = self.registry.profiles()
+        with ThreadPoolExecutor(max_workers=len(profiles) or 1) as pool:
+            return list(pool.map(lambda p: self._info(p, with_version=True), profiles))
 
     async def install(self, name: str) -> AgentInfo:
         profile = self.registry.get(name)

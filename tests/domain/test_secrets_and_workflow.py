@@ -3,9 +3,9 @@ from paddock.domain.workflow import position_between
 
 
 def test_secret_names():
-    for name in ("OPENAI_API_KEY", "GITHUB_TOKEN", "db_password", "CLIENT_SECRET"):
+    for name in ("OPENAI_API_KEY", "GITHUB_TOKEN", "db_password", "CLIENT_SECRET", "PGPASSWORD"):
         assert is_secret_name(name)
-    for name in ("PATH", "HOME", "PORT"):
+    for name in ("PATH", "HOME", "PORT", "MAX_THINKING_TOKENS", "KEYBOARD_LAYOUT"):
         assert not is_secret_name(name)
 
 

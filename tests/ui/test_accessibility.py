@@ -103,6 +103,9 @@ def test_board_panel_and_workspace_controls_are_named(
     page.get_by_role("tab", name="Processes").click()
     expect(page.get_by_role("tabpanel", name="Processes")).to_be_visible()
     assert_every_control_named(page)
+    page.get_by_role("tab", name="Agent").click()
+    expect(page.get_by_role("tabpanel", name="Agent")).to_be_visible()
+    assert_every_control_named(page)
 
 
 def test_the_board_works_by_keyboard(server: ServerProcess, repo: Path, page: Page) -> None:

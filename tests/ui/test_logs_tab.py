@@ -41,14 +41,20 @@ def row_of(page: Page, text: str):
     )
 
 
-def test_lines_stream_in_live(server: ServerProcess, repo: Path, page: Page, tmp_path: Path):
-    gate = tmp_path / "GO"
+def gated(repo: Path) -> None:
+    """Gate files live in the worktree (a sandbox sees nothing else), ignored by git."""
+    (repo / ".git" / "info" / "exclude").write_text("*GO\n")
+
+
+def test_lines_stream_in_live(server: ServerProcess, repo: Path, page: Page):
+    gated(repo)
     command = (
         "echo first line; echo second line; "
-        f"while [ ! -f {gate} ]; do sleep 0.05; done; "
+        "while [ ! -f GO ]; do sleep 0.05; done; "
         "echo after the gate; echo last line"
     )
     attempt = start_attempt(server, repo, command)
+    gate = Path(attempt["worktree_path"]) / "GO"
     proc = agent_process(server, attempt["id"])
 
     page.goto(f"{server.url}/attempts/{attempt['id']}")
@@ -170,17 +176,15 @@ def test_download_link_points_at_the_process_log(server: ServerProcess, repo: Pa
 
 
 def test_the_view_follows_the_agent_until_the_user_picks(
-    server: ServerProcess, repo: Path, page: Page, tmp_path: Path
+    server: ServerProcess, repo: Path, page: Page
 ):
-    setup_gate, agent_gate = tmp_path / "SETUP-GO", tmp_path / "AGENT-GO"
+    gated(repo)
     project = server.api(
         "POST",
         "/api/projects",
         json={
             "path": str(repo),
-            "scripts": {
-                "setup": f"echo setting up; while [ ! -f {setup_gate} ]; do sleep 0.05; done"
-            },
+            "scripts": {"setup": "echo setting up; while [ ! -f SETUP-GO ]; do sleep 0.05; done"},
         },
     )
     task = server.api("POST", f"/api/projects/{project['id']}/tasks", json={"title": "Two logs"})
@@ -188,11 +192,11 @@ def test_the_view_follows_the_agent_until_the_user_picks(
         "POST",
         f"/api/tasks/{task['id']}/attempts",
         json={
-            "agent": {
-                "command": f"echo agent at work; while [ ! -f {agent_gate} ]; do sleep 0.05; done"
-            }
+            "agent": {"command": "echo agent at work; while [ ! -f AGENT-GO ]; do sleep 0.05; done"}
         },
     )
+    worktree = Path(attempt["worktree_path"])
+    setup_gate, agent_gate = worktree / "SETUP-GO", worktree / "AGENT-GO"
     page.goto(f"{server.url}/attempts/{attempt['id']}")
     expect(row_text(page, "setting up")).to_be_visible()
     setup = page.locator('.process-pick[data-reason="setup"]')
@@ -223,11 +227,12 @@ def test_the_view_follows_the_agent_until_the_user_picks(
 
 
 def test_a_dropped_stream_resumes_without_repeating_lines(
-    server: ServerProcess, repo: Path, page: Page, tmp_path: Path
+    server: ServerProcess, repo: Path, page: Page
 ):
-    gate = tmp_path / "GO"
-    command = f"echo one; echo two; while [ ! -f {gate} ]; do sleep 0.05; done; echo three"
+    gated(repo)
+    command = "echo one; echo two; while [ ! -f GO ]; do sleep 0.05; done; echo three"
     attempt = start_attempt(server, repo, command)
+    gate = Path(attempt["worktree_path"]) / "GO"
     proc = agent_process(server, attempt["id"])
     # Stored before the page loads, so the page holds them before the stream starts.
     wait_for(lambda: len(server.api("GET", f"/api/processes/{proc['id']}/logs")["lines"]) >= 3)
@@ -265,3 +270,22 @@ def test_a_dropped_stream_resumes_without_repeating_lines(
     streams = [r for r in requests if stream.search(r.url)]
     assert len(streams) == 2
     assert streams[1].all_headers().get("last-event-id") == "3"
+
+
+def test_the_view_moves_to_a_follow_up(server: ServerProcess, repo: Path, page: Page):
+    attempt = start_attempt(server, repo, 'echo "turn: $PADDOCK_PROMPT"')
+    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    expect(row_text(page, "turn: Watch the log")).to_be_visible()
+
+    # A follow-up is an agent turn too: its log takes the view, as the first turn's did.
+    server.api("POST", f"/api/attempts/{attempt['id']}/follow-ups", json={"prompt": "again"})
+    follow_up = page.locator('.process-pick[data-reason="follow_up"]')
+    expect(follow_up).to_have_attribute("aria-pressed", "true")
+    expect(row_text(page, "turn: again")).to_be_visible()
+    expect(row_text(page, "turn: Watch the log")).to_have_count(0)
+
+    # The Agent tab lists both turns with their prompts (a script reports nothing more).
+    page.get_by_role("tab", name="Agent").click()
+    prompts = page.locator("#turns .turn .entry-user_message")
+    expect(prompts).to_have_text([re.compile("Watch the log"), re.compile("again")])

@@ -1,39 +1,79 @@
-"""The attempt workspace: its state, its processes and their logs, live."""
+"""The attempt workspace: its state, the agent's conversation, its processes and their logs,
+all live; follow-ups, stop and rewind."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from collections.abc import AsyncIterator, Collection
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
-from paddock.domain.entities import Attempt, Event
-from paddock.domain.states import RunReason
+from paddock.domain.entities import Attempt, Event, Process
+from paddock.domain.entries import EntryKind
 from paddock.services.engine import Engine
+from paddock.services.processes import EndOfLog
 from paddock.web.deps import EngineDep
-from paddock.web.ui.live import fragment_stream
+from paddock.web.sse import HEARTBEAT, resume_point, sse_response
+from paddock.web.ui.conversation import TURN_REASONS, load_turns, pair
+from paddock.web.ui.live import fragment_stream, html_event
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
 
 
+def default_process(processes: list[Process]) -> Process | None:
+    """The log shown first: the newest agent turn (first prompt or follow-up), else the newest
+    process."""
+    turns = [p for p in processes if p.reason in TURN_REASONS]
+    return (turns or processes)[-1] if processes else None
+
+
+def _agent_first(engine: Engine, attempt: Attempt) -> bool:
+    """Whether the Agent tab is the one shown first: for agents that report a conversation
+    (the CLIs Paddock installs), not for shell scripts whose log is their whole record."""
+    info = next((a for a in engine.agents.list_quick() if a.name == attempt.agent.profile), None)
+    return info is not None and info.installable
+
+
+async def _agent_parts(
+    engine: Engine, attempt: Attempt, *, whole: Collection[str] | None = None
+) -> dict[str, Any]:
+    """What the Agent tab shows: every turn (dropped ones too; those in `whole`, or all, with
+    their entries), the attempt's usage, its follow-ups."""
+    every = await engine.processes.list_for_attempt(attempt.id, include_dropped=True)
+    turns = await load_turns(engine, attempt, every, whole=whole)
+    return {
+        "turns": turns,
+        "dropped_count": sum(1 for t in turns if t.process.dropped),
+        "usage": await engine.usage.for_attempt(attempt.id),
+        "follow_ups": await engine.attempts.list_follow_ups(attempt.id),
+    }
+
+
 async def _workspace(engine: Engine, attempt: Attempt) -> dict[str, object]:
     processes = await engine.processes.list_for_attempt(attempt.id)
-    agents = [p for p in processes if p.reason is RunReason.agent]
     return {
         "attempt": attempt,
         "task": await engine.tasks.get(attempt.task_id),
         "project": await engine.projects.get(attempt.project_id),
         "processes": processes,
-        # The log shown first: the newest agent run, else the newest process.
-        "selected": (agents or processes)[-1] if processes else None,
+        "selected": default_process(processes),
     }
 
 
 @router.get("/attempts/{attempt_id}", response_class=HTMLResponse)
 async def workspace_page(request: Request, attempt_id: str, engine: EngineDep) -> HTMLResponse:
     seq = engine.bus.last_seq  # before loading: the live stream replays what comes after
-    context = await _workspace(engine, await engine.attempts.get(attempt_id))
-    return render(request, "attempts/workspace.html", {**context, "seq": seq})
+    attempt = await engine.attempts.get(attempt_id)
+    context = {
+        **await _workspace(engine, attempt),
+        **await _agent_parts(engine, attempt),
+        "agent_first": _agent_first(engine, attempt),
+        "seq": seq,
+    }
+    return render(request, "attempts/workspace.html", context)
 
 
 @router.get("/ui/attempts/{attempt_id}/stream", response_class=StreamingResponse)
@@ -45,21 +85,43 @@ async def workspace_stream(
     def concerns_attempt(event: Event) -> bool:
         if event.type.startswith("attempt."):
             return bool(event.data.get("id") == attempt_id)
-        if event.type.startswith("process."):
+        if event.type.startswith(("process.", "follow_up.")):
             return bool(event.data.get("attempt_id") == attempt_id)
         return False
 
-    async def render_changes(_events: list[Event] | None) -> str:
+    async def render_changes(events: list[Event] | None) -> str:
         current = await engine.attempts.get(attempt_id)
         context = await _workspace(engine, current)
-        return "".join(
+        parts = [
             render_fragment(name, **context, oob=True)
             for name in (
                 "attempts/_header.html",
                 "attempts/_process_list.html",
                 "attempts/_process_rows.html",
             )
-        )
+        ]
+        if events is None:  # after a gap: every turn again, whole
+            agent = await _agent_parts(engine, current)
+        else:  # new turns come whole (their first entries and their live stream), others' heads
+            created = {
+                e.data["id"]
+                for e in events
+                if e.type == "process.created" and e.data.get("reason") in TURN_REASONS
+            }
+            agent = await _agent_parts(engine, current, whole=created)
+        parts += [
+            render_fragment(name, **context, **agent, oob=True)
+            for name in ("attempts/_agent_bar.html", "attempts/_follow_ups.html")
+        ]
+        if events is None:
+            parts.append(render_fragment("attempts/_turns.html", **context, **agent, oob=True))
+            return "".join(parts)
+        for turn in agent["turns"]:
+            if turn.id in created:
+                parts.append(render_fragment("attempts/_turn_insert.html", turn=turn, **context))
+            else:
+                parts.append(render_fragment("attempts/_turn_head.html", turn=turn, oob=True))
+        return "".join(parts)
 
     return fragment_stream(
         request,
@@ -71,9 +133,77 @@ async def workspace_stream(
     )
 
 
+@router.get("/ui/processes/{process_id}/entries/stream", response_class=StreamingResponse)
+async def entries_stream(
+    request: Request,
+    process_id: str,
+    engine: EngineDep,
+    after: Annotated[int | None, Query(ge=0)] = None,
+) -> StreamingResponse:
+    """A running turn's new entries as HTML fragments that append to it (`entries`, id = the
+    last entry's seq, so a reconnection resumes), then `end`."""
+    start = resume_point(request, after)
+    proc = await engine.processes.get(process_id)
+    attempt = await engine.attempts.get(proc.attempt_id)
+    # Tool calls already on the page: their results go into them.
+    earlier = await engine.entries.read(process_id, limit=100_000, kinds=[EntryKind.tool_call])
+    calls = {str(e.payload.get("id", "")) for e in earlier if e.seq <= start}
+
+    async def body() -> AsyncIterator[bytes]:
+        follow = engine.entries.follow(
+            process_id, after=start, heartbeat=engine.settings.sse_heartbeat_seconds
+        )
+        async for batch in follow:
+            if batch is None:
+                yield HEARTBEAT
+            elif isinstance(batch, EndOfLog):
+                yield html_event("end", "")
+                return
+            else:
+                items = pair(batch, calls)
+                calls.update(
+                    str(e.payload.get("id", "")) for e in batch if e.kind is EntryKind.tool_call
+                )
+                html = render_fragment(
+                    "attempts/_entries_patch.html",
+                    items=items,
+                    process_id=process_id,
+                    reason=proc.reason.value,
+                    root=attempt.worktree_path,
+                )
+                yield html_event("entries", html, batch[-1].seq)
+
+    return sse_response(body())
+
+
 @router.post("/ui/attempts/{attempt_id}/stop")
 async def stop_attempt(attempt_id: str, engine: EngineDep) -> Response:
     await engine.attempts.stop(attempt_id)
+    return Response(status_code=204)
+
+
+@router.post("/ui/attempts/{attempt_id}/follow-ups")
+async def add_follow_up(
+    attempt_id: str, engine: EngineDep, prompt: Annotated[str, Form()] = ""
+) -> Response:
+    # The queue and the new turn appear through the workspace's live stream.
+    follow_up = await engine.attempts.follow_up(attempt_id, prompt)
+    return Response(
+        status_code=204, headers={"HX-Trigger": f'{{"followUpQueued": "{follow_up.id}"}}'}
+    )
+
+
+@router.post("/ui/follow-ups/{follow_up_id}/cancel")
+async def cancel_follow_up(follow_up_id: str, engine: EngineDep) -> Response:
+    await engine.attempts.cancel_follow_up(follow_up_id)
+    return Response(status_code=204)
+
+
+@router.post("/ui/attempts/{attempt_id}/rewind")
+async def rewind_attempt(
+    attempt_id: str, engine: EngineDep, process_id: Annotated[str, Form()]
+) -> Response:
+    await engine.attempts.rewind(attempt_id, process_id)
     return Response(status_code=204)
 
 

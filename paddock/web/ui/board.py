@@ -12,6 +12,7 @@ from paddock.domain.errors import NotFound
 from paddock.services.board import Column
 from paddock.services.engine import Engine
 from paddock.web.deps import EngineDep
+from paddock.web.ui.agent_views import with_versions
 from paddock.web.ui.live import fragment_stream
 from paddock.web.ui.templating import render, render_fragment
 
@@ -24,7 +25,9 @@ async def board_page(
 ) -> HTMLResponse:
     seq = engine.bus.last_seq  # before loading: the live stream replays what comes after
     board = await engine.board.load(project_id, query=q)
-    return render(request, "board/board.html", {"board": board, "seq": seq})
+    costs = await engine.usage.by_task(project_id)
+    await with_versions(engine)  # asked in the background, for the task panel's agent picker
+    return render(request, "board/board.html", {"board": board, "seq": seq, "costs": costs})
 
 
 @router.get("/ui/steps/{step_id}/cards", response_class=HTMLResponse)
@@ -36,7 +39,9 @@ async def more_cards(
     q: str = "",
 ) -> HTMLResponse:
     column = await engine.board.column(step_id, query=q, offset=offset)
-    return render(request, "board/_cards_page.html", {"column": column, "query": q})
+    costs = await engine.usage.by_task(column.step.project_id)
+    context = {"column": column, "query": q, "costs": costs}
+    return render(request, "board/_cards_page.html", context)
 
 
 @router.post("/ui/projects/{project_id}/tasks")
@@ -75,10 +80,13 @@ async def board_stream(
 
 async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Event] | None) -> str:
     """Out-of-band swaps that bring a board page up to date with `events` (None: everything)."""
+    costs = await engine.usage.by_task(project_id)  # "cost so far" on the cards
     if events is None:
         board = await engine.board.load(project_id, query=q)
         return "".join(
-            render_fragment("board/_column.html", column=column, board=board, query=q, oob=True)
+            render_fragment(
+                "board/_column.html", column=column, board=board, query=q, costs=costs, oob=True
+            )
             for column in board.columns
         )
     moved: dict[str, None] = {}  # created or updated tasks, in order, once each
@@ -101,7 +109,9 @@ async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Eve
         except NotFound:
             continue
         if placement is not None:
-            parts.append(render_fragment("board/_card_insert.html", placement=placement))
+            parts.append(
+                render_fragment("board/_card_insert.html", placement=placement, costs=costs)
+            )
     for task_id in refreshed:
         if task_id in moved or task_id in deleted:
             continue
@@ -109,7 +119,7 @@ async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Eve
             card = await engine.board.card(task_id)
         except NotFound:
             continue
-        parts.append(render_fragment("board/_card.html", card=card, oob=True))
+        parts.append(render_fragment("board/_card.html", card=card, costs=costs, oob=True))
     if moved or deleted:
         for step, total in await engine.board.counts(project_id, query=q):
             column = Column(step, [], total, 0)

@@ -11,6 +11,7 @@ from paddock.domain.entities import AgentSpec, Task
 from paddock.services.attempts import default_prompt
 from paddock.services.engine import Engine
 from paddock.web.deps import EngineDep
+from paddock.web.ui.agent_views import with_versions
 from paddock.web.ui.forms import env_lines
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.templating import render
@@ -18,6 +19,9 @@ from paddock.web.ui.templating import render
 router = APIRouter(include_in_schema=False)
 
 DEFAULT_AGENT = "demo"
+# Seconds the panel waits for CLIs not asked for their version yet (the board page asks them
+# first, in the background); a version still unknown then is left out.
+PANEL_VERSION_WAIT = 2.0
 
 
 async def _panel(
@@ -29,7 +33,7 @@ async def _panel(
         "project": project,
         "steps": await engine.projects.steps(task.project_id),
         "attempts": await engine.attempts.list_for_task(task.id),
-        "agents": engine.agents.list_quick(),
+        "agents": await with_versions(engine, wait=PANEL_VERSION_WAIT),
         "default_agent": DEFAULT_AGENT,
         "branches": await engine.projects.branches(project.id),
         "prompt": default_prompt(task),
@@ -71,6 +75,7 @@ async def start_attempt(
     task_id: str,
     engine: EngineDep,
     profile: Annotated[str, Form()],
+    variant: Annotated[str, Form()] = "default",
     command: Annotated[str, Form()] = "",
     prompt: Annotated[str, Form()] = "",
     base_branch: Annotated[str, Form()] = "",
@@ -83,6 +88,7 @@ async def start_attempt(
         task_id,
         agent=AgentSpec(
             profile=profile,
+            variant=variant.strip() or "default",
             command=command.strip(),
             env={**plain, **secret},
             secret_env=sorted(secret),

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from paddock import __version__
+from paddock.web.ui import present
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -52,7 +53,16 @@ def static_url(path: str) -> str:
 
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
-templates.env.filters.update(ago=ago, duration=duration, iso=iso)
+templates.env.filters.update(
+    ago=ago,
+    duration=duration,
+    iso=iso,
+    money=present.money,
+    tokens=present.tokens,
+    relative_path=present.relative_path,
+    call_subject=present.call_subject,
+    pretty_input=present.pretty_input,
+)
 templates.env.globals.update(static=static_url, version=__version__)
 # Templates ship with the package: no stat() of every included file on every render.
 templates.env.auto_reload = False

@@ -50,12 +50,20 @@ document.addEventListener("htmx:sendError", () => {
 // Live pages get out-of-band swaps for elements a page may not show (a card below the loaded
 // part of a long column, a card not on the page yet): those are dropped, as decision 005 says,
 // instead of htmx logging an error for each. A card this same message inserts is a target too.
+// An insertion marked `data-skip-present` leaves out the elements whose id the page already
+// has (a stream that replays after a reconnection, a turn the page was rendered with).
 htmx.defineExtension("paddock-live", {
   transformResponse(text) {
     if (!text.includes("hx-swap-oob")) return text;
     const template = document.createElement("template");
     template.innerHTML = text;
     let dropped = false;
+    for (const el of template.content.querySelectorAll("[data-skip-present]")) {
+      for (const child of [...el.children]) {
+        if (child.id && document.getElementById(child.id)) { child.remove(); dropped = true; }
+      }
+      if (!el.children.length) el.remove();
+    }
     for (const el of template.content.querySelectorAll("[hx-swap-oob]")) {
       const value = el.getAttribute("hx-swap-oob");
       const colon = value.indexOf(":");
@@ -176,16 +184,29 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// The new-attempt form asks for a command only when the chosen agent needs one (the script agent).
-function syncCommandField(select) {
-  const needs = select.selectedOptions[0]?.hasAttribute("data-needs-command");
-  const field = select.form && select.form.querySelector(".script-only");
-  if (field) field.hidden = !needs;
+// The new-attempt form follows the chosen agent: its installed state and version, its variants
+// (each profile's are in a <template>), and a command field only for the script agent.
+function syncAgentFields(select) {
+  const option = select.selectedOptions[0];
+  const form = select.form;
+  if (!option || !form) return;
+  const field = form.querySelector(".script-only");
+  if (field) field.hidden = !option.hasAttribute("data-needs-command");
+  const info = form.querySelector("#attempt-agent-info");
+  if (info) info.textContent = option.dataset.info || "";
+  const variantField = form.querySelector(".variant-field");
+  if (variantField) variantField.hidden = !option.hasAttribute("data-cli"); // a script has none
+  const variants = form.querySelector("#attempt-variant");
+  const template = form.querySelector(`template[data-variants-for="${CSS.escape(option.value)}"]`);
+  if (variants && template && variants.dataset.profile !== option.value) {
+    variants.replaceChildren(template.content.cloneNode(true));
+    variants.dataset.profile = option.value;
+  }
 }
 document.addEventListener("change", (event) => {
-  if (event.target.id === "attempt-agent") syncCommandField(event.target);
+  if (event.target.id === "attempt-agent") syncAgentFields(event.target);
 });
 htmx.onLoad((root) => {
   const select = root.querySelector && root.querySelector("#attempt-agent");
-  if (select) syncCommandField(select);
+  if (select) syncAgentFields(select);
 });

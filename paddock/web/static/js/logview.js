@@ -496,9 +496,11 @@
     }
   }
 
-  // The server's rule for the log shown first: the newest agent run, else the newest process.
+  // The server's rule for the log shown first: the newest agent turn (its first prompt or a
+  // follow-up), else the newest process.
+  const TURN_REASONS = ["agent", "follow_up"];
   function defaultProcess(buttons) {
-    const agents = buttons.filter((b) => b.dataset.reason === "agent");
+    const agents = buttons.filter((b) => TURN_REASONS.includes(b.dataset.reason));
     const pick = (agents.length ? agents : buttons).at(-1);
     return pick ? pick.dataset.processId : "";
   }
