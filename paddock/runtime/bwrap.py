@@ -286,6 +286,18 @@ class BwrapLauncher:
                 if entry.stat(follow_symlinks=False).st_uid != user.uid:
                     os.lchown(entry.path, user.uid, user.gid)
 
+    def clear_links(self, path: Path) -> int:
+        """Remove every symlink under `path`, a sandbox's own dir, before the server writes
+        there: no link a sandbox left can lead the server's writes (as root) to a host file.
+        Run while no sandbox can write there. Returns how many were removed."""
+        removed = 0
+        for entry in _walk(path):
+            if entry.is_symlink() and Path(entry.path) != path:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
+
     def _drop(self) -> list[str]:
         """What runs inside the sandbox before the command: as root, setpriv to the user."""
         if os.geteuid() == 0 and self.user is not None and self.setpriv is not None:

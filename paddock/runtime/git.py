@@ -310,8 +310,12 @@ async def delete_branch(repo: Path | str, name: str, force: bool = False) -> boo
 
 
 async def commit_all(worktree: Where, message: str) -> str | None:
-    """Stage everything and commit it. Returns the new sha, or None when nothing changed."""
+    """Stage everything and commit it. Returns the new sha, or None when nothing changed.
+
+    A repository made inside the worktree is never committed (as a gitlink, the user's own
+    git would run its hooks and fsmonitor when it looks into it): it stays untracked."""
     await run_git(worktree, "add", "-A")
+    await _unstage_new_gitlinks(worktree)
     diff = await run_git(worktree, "diff", "--cached", "--quiet", check=False)
     if diff.returncode == 0:
         return None
@@ -320,6 +324,19 @@ async def commit_all(worktree: Where, message: str) -> str | None:
     identity = await _identity_args(worktree)
     await run_git(worktree, *identity, "commit", "-q", "--no-verify", "-m", message)
     return await rev_parse(worktree, "HEAD")
+
+
+async def _unstage_new_gitlinks(worktree: Where) -> None:
+    raw = await run_git(worktree, "diff", "--cached", "--raw", "-z", "--diff-filter=A")
+    fields = raw.stdout.split("\0")
+    # -z --raw: ":<old mode> <new mode> <old sha> <new sha> A", then the path.
+    gitlinks = [
+        path
+        for meta, path in zip(fields[::2], fields[1::2], strict=False)
+        if meta.split(" ")[1:2] == ["160000"]
+    ]
+    if gitlinks:
+        await run_git(worktree, "reset", "-q", "--", *gitlinks)
 
 
 async def reset_to(worktree: Where, commit: str) -> None:

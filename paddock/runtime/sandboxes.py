@@ -7,6 +7,7 @@ it); `auto` picks bwrap on Linux when it works, else none.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Protocol
@@ -97,6 +98,16 @@ class Sandboxes:
             return await self.bwrap.launch(spec)
         assert self.container is not None  # problem() said it is set up
         return await self.container.launch(spec)
+
+    def sandbox_uid(self) -> int | None:
+        """The uid sandboxes run as when it is not the server's own (the server runs as
+        root): a process of that uid is in a sandbox."""
+        user = self.bwrap.user
+        return user.uid if user is not None and os.geteuid() == 0 else None
+
+    def clear_links(self, path: Path) -> int:
+        """Blocking: remove the symlinks a sandbox left under `path` (see BwrapLauncher)."""
+        return self.bwrap.clear_links(path) if path.exists() else 0
 
     def hand_over(self, path: Path) -> None:
         """Blocking: make what the server wrote under `path` the sandbox user's (as root)."""

@@ -101,13 +101,24 @@ class AgentTurns:
         profile, turn = self.agents.turn(
             attempt.agent, prompt=told, worktree=worktree, home=self.home(attempt), resume=resume
         )
-        turn.home.mkdir(parents=True, exist_ok=True)
-        await anyio.to_thread.run_sync(profile.adapter.prepare_home, turn)
-        run = profile.adapter.command(turn, attempt.agent.command)
         tree = await attempt_worktree(self.ctx, attempt)
         sandboxed = self.ctx.sandboxes.resolve(attempt.sandbox.provider) is not Provider.none
-        overlay = git_overlay(turn.home, tree) if sandboxed else {}
-        await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, turn.home)
+        turn.home.mkdir(parents=True, exist_ok=True)
+
+        def prepare() -> dict[str, str]:
+            if not sandboxed:
+                profile.adapter.prepare_home(turn)
+                return {}
+            # The HOME was the last turn's sandbox's: no link it left there may lead the
+            # server's writes elsewhere (between turns no sandbox can write there).
+            self.ctx.sandboxes.clear_links(turn.home)
+            profile.adapter.prepare_home(turn)
+            overlay = git_overlay(turn.home, tree)
+            self.ctx.sandboxes.hand_over(turn.home)
+            return overlay
+
+        overlay = await anyio.to_thread.run_sync(prepare)
+        run = profile.adapter.command(turn, attempt.agent.command)
         before = await git.rev_parse(tree, "HEAD")
         proc = await self.processes.run(
             attempt,

@@ -21,7 +21,14 @@ from paddock.domain.entities import (
     Task,
 )
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
-from paddock.domain.names import attempt_branch, is_valid_branch_name, new_id, short_id, slugify
+from paddock.domain.names import (
+    attempt_branch,
+    is_valid_branch_name,
+    new_debug_id,
+    new_id,
+    short_id,
+    slugify,
+)
 from paddock.domain.project_config import CONFIG_FILE, effective_scripts, parse_repo_config
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
@@ -210,7 +217,9 @@ class AttemptService:
                 return
             if attempt.status is not AttemptStatus.running:
                 attempt = await self._set_status(attempt, AttemptStatus.running)
-            agent = await self.turns.run(attempt, attempt.prompt, RunReason.agent)
+            agent = await self._turn(attempt, attempt.prompt, RunReason.agent)
+            if agent is None:
+                return
             attempt = await self._after_turn(attempt, agent, "agent")
             await self._run_queue(attempt)
         except Exception:
@@ -294,11 +303,37 @@ class AttemptService:
                 return
             follow_up = await self._set_follow_up(attempt, follow_up, FollowUpStatus.running)
             attempt = await self._set_status(attempt, AttemptStatus.running)
-            proc = await self.turns.run(attempt, follow_up.prompt, RunReason.follow_up)
+            proc = await self._turn(attempt, follow_up.prompt, RunReason.follow_up)
+            if proc is None:
+                await self._set_follow_up(attempt, follow_up, FollowUpStatus.failed)
+                return
             ok = proc.status is ProcessStatus.succeeded
             status = FollowUpStatus.done if ok else FollowUpStatus.failed
             await self._set_follow_up(attempt, follow_up, status, proc.id)
             attempt = await self._after_turn(attempt, proc, "follow-up")
+
+    async def _turn(self, attempt: Attempt, prompt: str, reason: RunReason) -> Process | None:
+        """One agent turn; None when it could not even start (the attempt is then failed,
+        with the reason and a debug id that is also in the server log)."""
+        try:
+            return await self.turns.run(attempt, prompt, reason)
+        except (PaddockError, OSError) as exc:
+            debug_id = new_debug_id()
+            message = exc.message if isinstance(exc, PaddockError) else str(exc)
+            log.warning(
+                "attempt %s: the %s could not start: %s [debug_id=%s]",
+                attempt.id,
+                reason.value,
+                message,
+                debug_id,
+            )
+            await self._set_status(
+                attempt,
+                AttemptStatus.failed,
+                error=f"the {reason.value.replace('_', '-')} could not start: {message}",
+                debug_id=debug_id,
+            )
+            return None
 
     async def _set_follow_up(
         self,

@@ -31,6 +31,7 @@ from paddock.web.api import (
     tasks,
 )
 from paddock.web.errors import install_error_handlers
+from paddock.web.guard import SandboxGuard
 from paddock.web.ui import attempts as ui_attempts
 from paddock.web.ui import board as ui_board
 from paddock.web.ui import projects as ui_projects
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
     )
     app.state.engine = engine
     install_error_handlers(app)
+    app.add_middleware(SandboxGuard, sandbox_uid=engine.ctx.sandboxes.sandbox_uid())
 
     api = APIRouter(prefix="/api")
     for module in (

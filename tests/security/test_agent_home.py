@@ -14,17 +14,9 @@ import pytest
 
 from paddock.agents.base import AgentAdapter, Credentials, TurnContext, Variant
 from paddock.agents.registry import BUILT_IN
+from paddock.runtime.bwrap import BwrapLauncher, find_user
 from tests.e2e.server import ServerProcess, make_repo, wait_for
 from tests.security.helpers import Bench, file_state, token
-
-# Adapters whose prepare_home writes files with plain open()/write_text(), following links.
-WRITES_THROUGH_LINKS = {"gemini", "aider", "opencode"}
-HOME_HOLE = (
-    "KNOWN HOLE (not in the sandbox code): {what} writes into the agent's HOME on the host, "
-    "as the server's user (root here), following symlinks the agent left there in an earlier "
-    "turn: any host file can be overwritten. Fix: write there as the sandbox's user, or with "
-    "O_NOFOLLOW/dir fds, or remove the agent's links first."
-)
 
 
 @pytest.fixture
@@ -55,10 +47,6 @@ find "$home" -mindepth 1 -printf '%p -> %l\\n'
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=HOME_HOLE.format(what="the git overlay of a sandboxed turn (agent_turns.git_overlay)"),
-)
 def test_paddock_never_writes_through_links_in_the_agents_home(
     bench: Bench, server: ServerProcess, provider: str, victims: tuple[Path, Path]
 ) -> None:
@@ -102,29 +90,13 @@ def _turn(adapter: AgentAdapter, home: Path, worktree: Path) -> TurnContext:
     )
 
 
-def _adapter_params() -> list[object]:
-    return [
-        pytest.param(
-            adapter,
-            id=adapter.name,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True, reason=HOME_HOLE.format(what=f"{adapter.name}.prepare_home")
-                )
-            ]
-            if adapter.name in WRITES_THROUGH_LINKS
-            else [],
-        )
-        for adapter in BUILT_IN
-    ]
-
-
-@pytest.mark.parametrize("adapter", _adapter_params())
+@pytest.mark.parametrize("adapter", [pytest.param(a, id=a.name) for a in BUILT_IN])
 def test_no_adapter_prepares_a_home_through_links(
     adapter: AgentAdapter, tmp_path: Path, victims: tuple[Path, Path]
 ) -> None:
     """What each agent CLI's `prepare_home` writes, turned into links by the agent of an
-    earlier turn: a file link to the victim file, a directory link to the victim dir."""
+    earlier turn (a file link to the victim file, a directory link to the victim dir), then
+    prepared again the way a turn does it: the links cleared first (AgentTurns)."""
     victim, victim_dir = victims
     before = file_state(victim)
     worktree = make_repo(tmp_path / "worktree")
@@ -147,8 +119,12 @@ def test_no_adapter_prepares_a_home_through_links(
     for top in {relative.parts[0] for relative in written}:
         if (learn / top).is_dir():
             (dirs_home / top).symlink_to(victim_dir)
+    launcher = BwrapLauncher(user=find_user("paddock-sandbox"), hierarchy=None)
+    cleared = 0
     for home in (files_home, dirs_home):
+        cleared += launcher.clear_links(home)
         with contextlib.suppress(OSError):  # refusing is fine; writing through a link is not
             adapter.prepare_home(_turn(adapter, home, worktree))
+    assert cleared > 0
     assert file_state(victim) == before, f"{adapter.name} wrote through a link to a host file"
     assert os.listdir(victim_dir) == [], f"{adapter.name} wrote through a link to a host dir"

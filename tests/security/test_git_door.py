@@ -8,8 +8,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.security.helpers import Bench, Run, file_state, git, token
 
 REFUSED = ("Read-only file system", "Permission denied")
@@ -133,14 +131,6 @@ def test_the_users_git_in_a_restored_worktree_runs_nothing_planted(
     assert markers_in(markers) == [], "the user's git ran the agent's code on the host"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN HOLE (not in the sandbox code): the auto-commit stores a repository the "
-    "agent made inside the worktree as a gitlink; the user's own `git status`/`git diff` in "
-    "the worktree then runs that repository's core.fsmonitor and hooks on the host (Paddock's "
-    "own git is safe: it passes -c core.fsmonitor=false -c core.hooksPath=/dev/null). Fix: "
-    "never auto-commit embedded repositories (git.commit_all).",
-)
 def test_the_users_git_never_runs_a_nested_repository_the_agent_made(
     bench: Bench, provider: str, host_dir: Path
 ) -> None:

@@ -10,7 +10,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -170,31 +169,18 @@ probe escape post "/api/tasks/$PADDOCK_TASK_ID/attempts" '{body}'
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN HOLE (not fixable in the sandbox code): with network 'host' (the default) "
-    "a sandbox shares the host's loopback, where the Paddock API listens without "
-    "authentication; an agent can start an attempt with sandbox 'none' and run any command on "
-    "the host as the server's user (root here). Needs an API credential the sandbox does not "
-    "get, or a loopback filter for the sandbox (e.g. a cgroup connect hook).",
-)
 def test_the_paddock_api_cannot_be_used_to_leave_a_host_network_sandbox(
     bench: Bench, server: ServerProcess, provider: str, host_dir: Path
 ) -> None:
+    """The sandbox shares the host's loopback (network "host"), where the API listens: its
+    requests are refused (its socket belongs to the sandbox's user; web/guard.py)."""
     marker = host_dir / f"escaped-through-api-{token()}"
     run = bench.run(_escape_through_the_api(bench, server, marker), provider=provider)
-    task_id = run.attempt["task_id"]
-
-    def others_done() -> tuple[list[dict[str, Any]]] | None:
-        attempts = [
-            a
-            for a in server.api("GET", f"/api/tasks/{task_id}/attempts")
-            if a["id"] != run.attempt["id"]
-        ]
-        settled = all(a["status"] in ("idle", "failed") for a in attempts)
-        return (attempts,) if settled else None
-
-    (spawned,) = wait_for(others_done)
-    assert not marker.exists(), (
-        f"an agent left its sandbox through the API: {run.probe('escape').out}; {spawned}"
-    )
+    assert run.probe("escape").out.startswith("HTTP/1.1 403"), run.text
+    others = [
+        a
+        for a in server.api("GET", f"/api/tasks/{run.attempt['task_id']}/attempts")
+        if a["id"] != run.attempt["id"]
+    ]
+    assert others == [], "an agent started an attempt through the API"
+    assert not marker.exists(), "an agent left its sandbox through the API"
