@@ -142,7 +142,7 @@ class ContainerLauncher:
             return
         try:
             self._service = PodmanService.start(self.own_socket)
-        except PodmanServiceError as exc:
+        except (PodmanServiceError, OSError) as exc:
             log.warning("could not start Podman's API service: %s", exc)
             return
         self.url = self._service.url

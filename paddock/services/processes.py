@@ -221,7 +221,7 @@ class ProcessService:
         # Whatever the leader left behind in its group is stopped, so the pipes reach EOF.
         await launched.reap_leftovers(self.ctx.settings.stop_grace_seconds)
         await asyncio.gather(*pumps)
-        sink.system(describe_exit(code))
+        sink.system(f"{describe_exit(code)} ({error})" if hit is not None else describe_exit(code))
         await self._close_log(attempt, sink)
         return final
 

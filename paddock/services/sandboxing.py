@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import paddock
 from paddock.config import Settings
 from paddock.domain.entities import Attempt, Project
 from paddock.domain.sandbox import Network, Provider
@@ -63,6 +65,14 @@ def tool_dirs(path_variable: str | None, program: str | None = None) -> list[Pat
     return dirs
 
 
+def paddock_itself() -> list[Path]:
+    """Paddock's own code and Python, read-only: what runs in a sandbox may be Paddock's (the
+    demo agent's script, the Aider wrapper), and a clone may live anywhere, /tmp or a home
+    included, which a sandbox makes private."""
+    package_root = Path(paddock.__file__).resolve().parent.parent
+    return [Path(sys.prefix), Path(sys.base_prefix).resolve(), package_root]
+
+
 def _open_to_others(path: Path) -> bool:
     try:
         return bool(path.stat().st_mode & 0o005 == 0o005)
@@ -96,6 +106,7 @@ def sandbox_spec(
         readable=(
             Path(project.repo_path) / ".git",
             *tool_dirs(os.environ.get("PATH"), argv[0] if argv else None),
+            *paddock_itself(),
             *readable,
         ),
         hidden=(settings.data_dir, settings.worktrees),

@@ -104,3 +104,8 @@ async def read_samples(ctx: Context, process_id: str, after: int = 0) -> list[Re
         return store.read_samples(session, process_id, after=after)
 
     return await ctx.db.run(query)
+
+
+async def latest_samples(ctx: Context, process_ids: list[str]) -> dict[str, ResourceSample]:
+    """The newest sample of each process (for lists of processes)."""
+    return await ctx.db.run(lambda s: store.latest_samples(s, process_ids))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import ResourceSample
@@ -36,3 +36,26 @@ def read_samples(
         ResourceSample(r.seq, r.ts, r.cpu_percent, r.memory_bytes, r.peak_bytes, r.pids)
         for r in session.scalars(query)
     ]
+
+
+def latest_samples(session: Session, process_ids: list[str]) -> dict[str, ResourceSample]:
+    """The newest sample of each of the processes that has one."""
+    if not process_ids:
+        return {}
+    newest = (
+        select(ResourceSampleRow.process_id, func.max(ResourceSampleRow.seq).label("seq"))
+        .where(ResourceSampleRow.process_id.in_(process_ids))
+        .group_by(ResourceSampleRow.process_id)
+        .subquery()
+    )
+    query = select(ResourceSampleRow).join(
+        newest,
+        (ResourceSampleRow.process_id == newest.c.process_id)
+        & (ResourceSampleRow.seq == newest.c.seq),
+    )
+    return {
+        r.process_id: ResourceSample(
+            r.seq, r.ts, r.cpu_percent, r.memory_bytes, r.peak_bytes, r.pids
+        )
+        for r in session.scalars(query)
+    }

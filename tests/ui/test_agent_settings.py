@@ -4,6 +4,7 @@ credentials, variants added, changed and deleted) and the variant picker of a ne
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,13 @@ def agents(server: ServerProcess) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     profiles: list[dict[str, Any]] = response.json()
     return profiles
+
+
+def stored_env(server: ServerProcess, agent: str, variant: str) -> dict[str, str]:
+    """A variant's env as kept in the data dir's agents.toml (the API masks secrets)."""
+    overrides = tomllib.loads((server.data_dir / "agents.toml").read_text())
+    env: dict[str, str] = overrides[agent]["variants"][variant].get("env", {})
+    return env
 
 
 def variants(server: ServerProcess, agent: str) -> dict[str, dict[str, Any]]:
@@ -103,7 +111,9 @@ def change_variants_in_the_page(server: ServerProcess, page: Page) -> None:
     saved = variants(server, "claude-code")["careful"]
     assert saved["model"] == "opus" and saved["permission"] == "plan"
     assert saved["extra_args"] == ["--max-turns", "30", "--append-system-prompt", "be brief"]
-    assert saved["env"] == {"CLAUDE_CODE_MAX_RETRIES": "2", "MY_API_TOKEN": "tok-very-secret"}
+    # The API masks a secret-looking value; the overrides file keeps it.
+    assert saved["env"] == {"CLAUDE_CODE_MAX_RETRIES": "2", "MY_API_TOKEN": "********"}
+    assert stored_env(server, "claude-code", "careful")["MY_API_TOKEN"] == "tok-very-secret"
     assert "tok-very-secret" not in page.content()  # a secret-looking value stays masked
 
     # Changed in its edit form; the masked secret, sent back untouched, keeps its value.
@@ -118,7 +128,7 @@ def change_variants_in_the_page(server: ServerProcess, page: Page) -> None:
     expect(row.locator(".variant-permission")).to_have_text("ask")
     saved = variants(server, "claude-code")["careful"]
     assert saved["permission"] == "ask" and saved["model"] is None
-    assert saved["env"]["MY_API_TOKEN"] == "tok-very-secret"
+    assert stored_env(server, "claude-code", "careful")["MY_API_TOKEN"] == "tok-very-secret"
 
     # A bad line is refused where it was typed.
     claude.get_by_text("Add a variant to claude-code").click()

@@ -18,6 +18,7 @@ from paddock.web.sse import HEARTBEAT, resume_point, sse_response
 from paddock.web.ui.conversation import TURN_REASONS, load_turns, pair
 from paddock.web.ui.live import fragment_stream, html_event
 from paddock.web.ui.projects import redirect
+from paddock.web.ui.sandbox_views import latest_usage, summary, usage_events
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
@@ -60,6 +61,8 @@ async def _workspace(engine: Engine, attempt: Attempt) -> dict[str, object]:
         "project": await engine.projects.get(attempt.project_id),
         "processes": processes,
         "selected": default_process(processes),
+        "sandbox": summary(engine, attempt.sandbox),
+        "resources": await latest_usage(engine, processes),
     }
 
 
@@ -85,11 +88,21 @@ async def workspace_stream(
     def concerns_attempt(event: Event) -> bool:
         if event.type.startswith("attempt."):
             return bool(event.data.get("id") == attempt_id)
-        if event.type.startswith(("process.", "follow_up.")):
+        if event.type.startswith(("process.", "follow_up.")) or event.type == "resource_usage":
             return bool(event.data.get("attempt_id") == attempt_id)
         return False
 
     async def render_changes(events: list[Event] | None) -> str:
+        if events is None:
+            return await render_whole(None)
+        changes = [e for e in events if e.type != "resource_usage"]
+        if changes:  # the whole render shows the latest stored samples too
+            return await render_whole(changes)
+        # Resource use alone (about once a second per running process) patches its figures
+        # only: no database read, no other part re-rendered.
+        return render_fragment("attempts/_resources_patch.html", updates=usage_events(events))
+
+    async def render_whole(events: list[Event] | None) -> str:
         current = await engine.attempts.get(attempt_id)
         context = await _workspace(engine, current)
         parts = [
@@ -97,7 +110,7 @@ async def workspace_stream(
             for name in (
                 "attempts/_header.html",
                 "attempts/_process_list.html",
-                "attempts/_process_rows.html",
+                "attempts/_process_table.html",
             )
         ]
         if events is None:  # after a gap: every turn again, whole

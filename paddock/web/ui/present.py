@@ -33,6 +33,23 @@ def tokens(value: int) -> str:
     return f"{value:,}"
 
 
+def megabytes(value: int | None) -> str:
+    """Memory as limits are given: MB of 2^20 bytes ("48.2 MB", "512 MB", "1.5 GB")."""
+    if value is None:
+        return ""
+    mb = value / 2**20
+    if mb >= 1024:
+        return f"{mb / 1024:.1f} GB"
+    return f"{mb:.0f} MB" if mb >= 100 else f"{mb:.1f} MB"
+
+
+def percent(value: float | None) -> str:
+    """CPU use, of one core (200% = two cores busy)."""
+    if value is None:
+        return ""
+    return f"{value:.0f}%" if value >= 10 else f"{value:.1f}%"
+
+
 def relative_path(path: str, root: str) -> str:
     """A path as the worktree sees it: relative when inside it."""
     try:

@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, Response
 
 from paddock.web.deps import EngineDep
 from paddock.web.ui.forms import lines
+from paddock.web.ui.sandbox_views import project_form, sandbox_from_form
 from paddock.web.ui.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +60,11 @@ async def add_project(
 @router.get("/projects/{project_id}/settings", response_class=HTMLResponse)
 async def settings_page(request: Request, project_id: str, engine: EngineDep) -> HTMLResponse:
     project = await engine.projects.get(project_id)
-    context = {"project": project, "script_fields": SCRIPT_FIELDS}
+    context = {
+        "project": project,
+        "script_fields": SCRIPT_FIELDS,
+        "sandbox": await project_form(engine, project.sandbox),
+    }
     return render(request, "projects/settings.html", context)
 
 
@@ -73,6 +78,7 @@ async def save_settings(request: Request, project_id: str, engine: EngineDep) ->
         default_branch=str(form.get("default_branch", "")).strip(),
         scripts=scripts,
         copy_files=lines(str(form.get("copy_files", ""))),
+        sandbox=sandbox_from_form(form, image=True),  # what PATCH /api/projects/{id} does
     )
     return HTMLResponse('<span class="ok" role="status">Saved</span>')
 

@@ -14,6 +14,7 @@ from paddock.web.deps import EngineDep
 from paddock.web.ui.agent_views import with_versions
 from paddock.web.ui.forms import env_lines
 from paddock.web.ui.projects import redirect
+from paddock.web.ui.sandbox_views import attempt_form, sandbox_from_form
 from paddock.web.ui.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +38,7 @@ async def _panel(
         "default_agent": DEFAULT_AGENT,
         "branches": await engine.projects.branches(project.id),
         "prompt": default_prompt(task),
+        "sandbox": await attempt_form(engine, project.sandbox),
         "saved": saved,
     }
     return render(request, "tasks/_panel.html", context)
@@ -72,6 +74,7 @@ async def delete_task(task_id: str, engine: EngineDep) -> HTMLResponse:
 
 @router.post("/ui/tasks/{task_id}/attempts")
 async def start_attempt(
+    request: Request,
     task_id: str,
     engine: EngineDep,
     profile: Annotated[str, Form()],
@@ -84,6 +87,8 @@ async def start_attempt(
 ) -> Response:
     plain = env_lines(env, "Environment variables")
     secret = env_lines(secret_env, "Secret variables")
+    # The "Sandbox" section: blank fields keep the project's choice (as the API's `sandbox`).
+    sandbox = sandbox_from_form(await request.form())
     attempt = await engine.attempts.start(
         task_id,
         agent=AgentSpec(
@@ -95,5 +100,6 @@ async def start_attempt(
         ),
         prompt=prompt.strip() or None,
         base_branch=base_branch.strip() or None,
+        sandbox=sandbox,
     )
     return redirect(f"/attempts/{attempt.id}")

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from paddock import __version__
-from paddock.web.ui import present
+from paddock.web.ui import present, sandbox_views
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -62,8 +62,14 @@ templates.env.filters.update(
     relative_path=present.relative_path,
     call_subject=present.call_subject,
     pretty_input=present.pretty_input,
+    megabytes=present.megabytes,
+    percent=present.percent,
+    limit_hit=sandbox_views.limit_hit,
+    limit_label=sandbox_views.limit_label,
 )
-templates.env.globals.update(static=static_url, version=__version__)
+templates.env.globals.update(
+    static=static_url, version=__version__, limit_fields=sandbox_views.LIMIT_FIELDS
+)
 # Templates ship with the package: no stat() of every included file on every render.
 templates.env.auto_reload = False
 templates.env.trim_blocks = True

@@ -12,7 +12,7 @@ Paddock.describeError = function (xhr) {
   }
   let text = body.message;
   if (body.debug_id) text += ` (debug id ${body.debug_id})`;
-  return { text, code: body.code };
+  return { text, code: body.code, field: body.field };
 };
 
 Paddock.toast = function (text, kind = "error", seconds = 8) {
@@ -26,14 +26,25 @@ Paddock.toast = function (text, kind = "error", seconds = 8) {
   setTimeout(() => toast.remove(), seconds * 1000);
 };
 
-// An error answer goes into the .form-error of the form that sent it, else into a toast.
+// An error answer goes into the .form-error of the form that sent it, else into a toast. When
+// it names one of the form's fields (`field`), that field is marked invalid and focused (a
+// collapsed section around it is opened).
 document.addEventListener("htmx:responseError", (event) => {
-  const { text, code } = Paddock.describeError(event.detail.xhr);
+  const { text, code, field } = Paddock.describeError(event.detail.xhr);
   const form = event.detail.elt.closest("form");
   const slot = form && form.querySelector(".form-error");
   if (slot) {
     slot.textContent = text;
     slot.dataset.code = code;
+    const input = field && form.elements.namedItem(field);
+    const target = input instanceof RadioNodeList ? input[0] : input;
+    if (target && target.setAttribute) {
+      target.setAttribute("aria-invalid", "true");
+      if (slot.id) target.setAttribute("aria-errormessage", slot.id);
+      const section = target.closest("details");
+      if (section) section.open = true;
+      target.focus();
+    }
   } else {
     Paddock.toast(text);
   }
@@ -42,6 +53,7 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const form = event.detail.elt.closest("form");
   const slot = form && form.querySelector(".form-error");
   if (slot) slot.textContent = "";
+  if (form) for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
 });
 document.addEventListener("htmx:sendError", () => {
   Paddock.toast("The Paddock server cannot be reached. Is it running?");
