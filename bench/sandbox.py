@@ -32,6 +32,7 @@ from paddock.domain.sandbox import Limits, Network, Provider
 from paddock.runtime.bwrap import BwrapLauncher, find_user
 from paddock.runtime.cgroups import Hierarchy
 from paddock.runtime.launcher import Launched, LaunchSpec, PlainLauncher, SandboxSpec
+from paddock.services.sandboxing import make_sandboxes
 
 TARGET_MS = 10.0
 
@@ -56,15 +57,8 @@ def raw_once(cwd: Path) -> float:
 
 def container_launcher(settings: Settings) -> Any | None:
     """The container provider when it is built and works here, else None (and why)."""
-    try:
-        from paddock.runtime.container import ContainerLauncher
-    except ImportError as exc:
-        step(f"container provider not available: {exc}")
-        return None
-    try:
-        launcher = ContainerLauncher.from_settings(settings)  # type: ignore[attr-defined]
-    except Exception as exc:
-        step(f"container provider not available: {exc}")
+    launcher = make_sandboxes(settings).container
+    if launcher is None:
         return None
     problem = launcher.problem()
     if problem:
@@ -161,6 +155,8 @@ async def measure(runs: int, container_runs: int) -> None:
         )
     else:
         notes.append("container: not measured (the provider does not work here; see above)")
+    if container is not None:
+        container.close()
     report(
         "sandbox",
         rows,

@@ -7,14 +7,15 @@ a normaliser that turns the CLI's machine-readable output into entries (domain/e
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from paddock.domain.entries import Normaliser
+from paddock.domain.entries import Entry, Normaliser, raw
 
 
 class Permission(StrEnum):
@@ -74,6 +75,29 @@ class Package:
 
     registry: Literal["npm", "pypi"]
     spec: str  # e.g. "@anthropic-ai/claude-code" or "aider-chat"
+
+
+class JsonLinesNormaliser:
+    """For CLIs that print one JSON object per line: `_event` turns one object into entries
+    (None: not understood). Blank lines are skipped; a line that is not a JSON object, or that
+    `_event` does not understand or chokes on, is kept as a raw entry: never an exception."""
+
+    def feed(self, line: str) -> list[Entry]:
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            return []
+        try:
+            event = json.loads(text)
+            entries = self._event(event) if isinstance(event, dict) else None
+        except Exception:  # never raise on what the CLI prints
+            entries = None
+        return [raw(text)] if entries is None else entries
+
+    def finish(self) -> list[Entry]:
+        return []
+
+    def _event(self, event: dict[str, Any]) -> list[Entry] | None:
+        raise NotImplementedError
 
 
 class AgentAdapter(Protocol):

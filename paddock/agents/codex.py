@@ -35,13 +35,12 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from paddock.agents.base import AgentRun, Package, Permission, TurnContext
+from paddock.agents.base import AgentRun, JsonLinesNormaliser, Package, Permission, TurnContext
 from paddock.domain.entries import (
     Entry,
     EntryKind,
     ToolAction,
     error,
-    raw,
     session,
     text_entry,
     tool_call,
@@ -70,26 +69,12 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-class CodexNormaliser:
+class CodexNormaliser(JsonLinesNormaliser):
     """`codex exec --json` events → entries; anything unexpected is kept as a raw entry."""
 
     def __init__(self) -> None:
         self._started: set[str] = set()  # items whose call entry is out, awaiting a result
         self._last_error = ""
-
-    def feed(self, line: str) -> list[Entry]:
-        text = line.rstrip("\r\n")
-        if not text.strip():
-            return []
-        try:
-            event = json.loads(text)
-            entries = self._event(event) if isinstance(event, dict) else None
-        except Exception:  # never raise on what the CLI prints
-            entries = None
-        return [raw(text)] if entries is None else entries
-
-    def finish(self) -> list[Entry]:
-        return []
 
     def _event(self, event: dict[str, Any]) -> list[Entry] | None:
         kind = event.get("type")

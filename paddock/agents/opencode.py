@@ -34,13 +34,12 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from paddock.agents.base import AgentRun, Package, Permission, TurnContext
+from paddock.agents.base import AgentRun, JsonLinesNormaliser, Package, Permission, TurnContext
 from paddock.domain.entries import (
     Entry,
     EntryKind,
     ToolAction,
     error,
-    raw,
     session,
     text_entry,
     tool_call,
@@ -95,25 +94,11 @@ def _message(problem: Any) -> str:
     return "OpenCode failed" if problem in (None, "", {}) else json.dumps(problem)
 
 
-class OpenCodeNormaliser:
+class OpenCodeNormaliser(JsonLinesNormaliser):
     """`opencode run --format json` events → entries; anything unexpected is kept raw."""
 
     def __init__(self) -> None:
         self._session: str | None = None
-
-    def feed(self, line: str) -> list[Entry]:
-        text = line.rstrip("\r\n")
-        if not text.strip():
-            return []
-        try:
-            event = json.loads(text)
-            entries = self._event(event) if isinstance(event, dict) else None
-        except Exception:  # never raise on what the CLI prints
-            entries = None
-        return [raw(text)] if entries is None else entries
-
-    def finish(self) -> list[Entry]:
-        return []
 
     def _event(self, event: dict[str, Any]) -> list[Entry] | None:
         kind, part = event.get("type"), event.get("part")
