@@ -132,8 +132,9 @@ async def workspace_stream(
         for turn in agent["turns"]:
             if turn.id in created:
                 parts.append(render_fragment("attempts/_turn_insert.html", turn=turn, **context))
-            else:
-                parts.append(render_fragment("attempts/_turn_head.html", turn=turn, oob=True))
+            # Also for a new turn: a page loaded just after the turn was created has it already
+            # and skips the insert, but its head must still move on (queued → running).
+            parts.append(render_fragment("attempts/_turn_head.html", turn=turn, oob=True))
         return "".join(parts)
 
     return fragment_stream(
