@@ -12,8 +12,9 @@ ones). Run by root, the command must not stay root: bwrap (as root, so it can bi
 `setpriv` inside drops to a dedicated unprivileged user, clears every capability and sets no new
 privileges; that user's files are its only host identity (it cannot read /etc/shadow).
 
-The chain is `sh` (joins the cgroup) → `bwrap` → (`setpriv` →) the command; each execs the
-next, so the supervised pid is bwrap's. `--die-with-parent` and the pid namespace take the whole
+The chain is a shell that joins the cgroup (a spare one joined it ahead of time, see
+`spares`) → `bwrap` → (`setpriv` →) the command; each execs the next, so the supervised pid is
+bwrap's. `--die-with-parent` and the pid namespace take the whole
 tree down when the supervisor dies.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import pwd
 import shutil
@@ -30,7 +32,14 @@ from pathlib import Path
 
 from paddock.domain.sandbox import LimitHit, Network
 from paddock.runtime import proctree
-from paddock.runtime.cgroups import Cgroup, CgroupLimits, Hierarchy, Sample, attach_argv
+from paddock.runtime.cgroups import (
+    Cgroup,
+    CgroupLimits,
+    Hierarchy,
+    Sample,
+    attach_argv,
+    remove_when_free,
+)
 from paddock.runtime.launcher import (
     LaunchError,
     LaunchSpec,
@@ -38,6 +47,9 @@ from paddock.runtime.launcher import (
     PlainProcess,
     SandboxSpec,
 )
+from paddock.runtime.spares import SparePool
+
+log = logging.getLogger(__name__)
 
 # Host variables a sandboxed process keeps; everything else must be given by Paddock.
 ENV_WHITELIST = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR"})
@@ -200,7 +212,7 @@ class SandboxedProcess:
         if group is None or self._removal is not None:
             return
         group.kill()  # what the tree kill could not find (a process that cleared its env)
-        self._removal = asyncio.get_running_loop().create_task(_remove(group))
+        self._removal = asyncio.get_running_loop().create_task(remove_when_free(group))
 
 
 def _namespace(pid: str, kind: str) -> int | None:
@@ -229,15 +241,6 @@ def _walk(root: Path) -> list[os.DirEntry[str]]:
     return found
 
 
-async def _remove(group: Cgroup) -> None:
-    """The kernel frees a pid namespace's last pid a little after it exits: retry a while;
-    a group still there is removed at the next start-up."""
-    for _ in range(100):
-        if group.remove():
-            return
-        await asyncio.sleep(0.05)
-
-
 class BwrapLauncher:
     name = "bwrap"
 
@@ -248,11 +251,15 @@ class BwrapLauncher:
         hierarchy: Hierarchy | None,
         tmp_mb: int = 512,
         plain: PlainLauncher | None = None,
+        spares: bool = True,
     ) -> None:
         self.user = user
         self.hierarchy = hierarchy
         self.tmp_mb = tmp_mb
         self.plain = plain or PlainLauncher()
+        self.spares: SparePool | None = None
+        if spares and hierarchy is not None and hierarchy.available:
+            self.spares = SparePool(hierarchy, self.plain)
         self.bwrap = shutil.which("bwrap")
         self.setpriv = shutil.which("setpriv")
 
@@ -318,40 +325,67 @@ class BwrapLauncher:
         program = spec.argv[0] if spec.argv else ""
         if not shutil.which(program, path=spec.env.get("PATH")):
             raise LaunchError(f"command not found: {program}", program=program)
-        group = self._cgroup(spec)
         options = bwrap_args(sandbox, spec.cwd, self.tmp_mb, as_root=os.geteuid() == 0)
-        argv = [self.bwrap, *options, "--", *self._drop(), *spec.argv]
         inner_spec = LaunchSpec(
-            argv=attach_argv(group, argv) if group is not None else argv,
+            argv=[self.bwrap, *options, "--", *self._drop(), *spec.argv],
             cwd=spec.cwd,
             env=sandbox_env(spec, sandbox_home(spec)),
             stdin=spec.stdin,
             tag=spec.tag,
         )
+        if self.hierarchy is None or not self.hierarchy.available:
+            return SandboxedProcess(await self.plain.launch(inner_spec), None)
+        limits = cgroup_limits(sandbox)
+        spared = self._start_in_spare(inner_spec, limits)
+        if spared is not None:
+            return spared
+        group = self._cgroup(spec.tag, limits)
+        inner_spec.argv = attach_argv(group, inner_spec.argv)
         try:
             inner = await self.plain.launch(inner_spec)
         except LaunchError:
-            if group is not None:
-                group.remove()
+            group.remove()
             raise
         return SandboxedProcess(inner, group)
 
-    def _cgroup(self, spec: LaunchSpec) -> Cgroup | None:
-        if self.hierarchy is None or not self.hierarchy.available:
+    def _start_in_spare(self, spec: LaunchSpec, limits: CgroupLimits) -> SandboxedProcess | None:
+        """`spec` started by a ready spare (its cgroup joined already); None when there is
+        none, or it failed (then the launch joins a group of its own on the way)."""
+        pool = self.spares
+        spare = pool.take() if pool is not None else None
+        if pool is None or spare is None:
             return None
-        assert spec.sandbox is not None
-        limits = spec.sandbox.limits
+        if not spec.cwd.is_dir():
+            pool.drop(spare)
+            raise LaunchError(f"working directory {spec.cwd} does not exist", code="cwd_missing")
+        assert pool.env_program is not None
         try:
-            return self.hierarchy.create(
-                spec.tag,
-                CgroupLimits(
-                    memory_bytes=limits.memory_mb * MIB if limits.memory_mb else None,
-                    swap_bytes=(limits.swap_mb or 0) * MIB,
-                    cpus=limits.cpus,
-                    pids=limits.pids,
-                ),
-            )
+            return SandboxedProcess(spare.start(spec, limits, pool.env_program), spare.group)
+        except OSError as exc:
+            log.warning("a spare sandbox shell could not start %s: %s", spec.tag, exc)
+            pool.drop(spare)
+            return None
+
+    def _cgroup(self, tag: str, limits: CgroupLimits) -> Cgroup:
+        assert self.hierarchy is not None
+        try:
+            return self.hierarchy.create(tag, limits)
         except OSError as exc:
             raise LaunchError(
                 f"cannot create the sandbox's cgroup: {exc}", code="sandbox_unavailable"
             ) from exc
+
+    def close(self) -> None:
+        """End the spare shells (blocking; at shutdown)."""
+        if self.spares is not None:
+            self.spares.close()
+
+
+def cgroup_limits(sandbox: SandboxSpec) -> CgroupLimits:
+    limits = sandbox.limits
+    return CgroupLimits(
+        memory_bytes=limits.memory_mb * MIB if limits.memory_mb else None,
+        swap_bytes=(limits.swap_mb or 0) * MIB,
+        cpus=limits.cpus,
+        pids=limits.pids,
+    )

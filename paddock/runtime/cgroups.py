@@ -12,6 +12,7 @@ can start outside the limits.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -63,6 +64,10 @@ class Cgroup(Protocol):
         ...
 
     def limit_hit(self) -> LimitHit | None: ...
+
+    def forget_usage(self) -> None:
+        """Start the CPU and peak-memory counters again where the kernel allows it (v1)."""
+        ...
 
     def kill(self) -> None:
         """SIGKILL every process in the group, none able to fork meanwhile."""
@@ -153,6 +158,12 @@ class V1Cgroup:
             return LimitHit.pids_limit
         return None
 
+    def forget_usage(self) -> None:
+        with contextlib.suppress(OSError):
+            _write(self.dirs["memory"] / "memory.max_usage_in_bytes", "0")
+        with contextlib.suppress(OSError):
+            _write(self.dirs["cpuacct"] / "cpuacct.usage", "0")
+
     def kill(self) -> None:
         freezer = self.dirs["freezer"] / "freezer.state"
         frozen = False
@@ -229,6 +240,9 @@ class V2Cgroup:
         if _keyed(self.dir / "pids.events").get("max", 0) > 0:
             return LimitHit.pids_limit
         return None
+
+    def forget_usage(self) -> None:
+        """v2 counters cannot be reset: a spare's own start stays in them (a few ms, ~2 MB)."""
 
     def kill(self) -> None:
         try:
@@ -328,7 +342,7 @@ class Hierarchy:
                 continue
             for group in groups:
                 group.kill()
-                if _remove_soon(group):
+                if remove_soon(group):
                     removed.append(group.name)
             for controller in V1_CONTROLLERS if self.version == 1 else ("",):
                 with contextlib.suppress(OSError):
@@ -336,13 +350,23 @@ class Hierarchy:
         return removed
 
 
-def _remove_soon(group: Cgroup, tries: int = 50) -> bool:
-    """Remove a group whose processes were just killed: the kernel frees it shortly after."""
+def remove_soon(group: Cgroup, tries: int = 50) -> bool:
+    """Remove a group whose processes were just killed: the kernel frees it shortly after
+    (blocking)."""
     for _ in range(tries):
         if group.remove():
             return True
         time.sleep(0.05)
     return False
+
+
+async def remove_when_free(group: Cgroup, tries: int = 100) -> None:
+    """Remove a group once the kernel lets go of it: a pid namespace's last pid is freed a
+    little after it exits. A group still there is removed at the next start-up."""
+    for _ in range(tries):
+        if group.remove():
+            return
+        await asyncio.sleep(0.05)
 
 
 def attach_argv(group: Cgroup, argv: list[str]) -> list[str]:

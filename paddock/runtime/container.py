@@ -32,6 +32,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -314,8 +315,7 @@ class ContainerLauncher:
             output = AttachedOutput(sock, self.stream_limit, loop)
             kmsg = kernel_log()  # from before the start: a limit hit at once is seen too
             await asyncio.to_thread(api.start, container_id)
-            state = (await asyncio.to_thread(api.inspect_container, container_id))["State"]
-            pid = state.get("Pid") or None
+            pid = await asyncio.to_thread(_init_pid, api, container_id)
             process = ContainerProcess(api, container_id, spec, output, pid=pid, kmsg=kmsg)
         except BaseException as exc:
             if kmsg is not None:
@@ -422,6 +422,22 @@ def _is_empty_and_ours(path: Path) -> bool:
         )
     except OSError:
         return False
+
+
+def _init_pid(api: Any, container_id: str, tries: int = 5) -> int | None:
+    """The host pid of a started container's init; None once it has exited. Podman answers a
+    container that exits while it is inspected with an error ("read /proc/N/cgroup: no such
+    process"): asked again, it reports the exit."""
+    for attempt in range(tries):
+        try:
+            state = api.inspect_container(container_id)["State"]
+        except Exception:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.02)
+            continue
+        return int(state.get("Pid") or 0) or None
+    return None
 
 
 def _start_error(exc: Exception, program: str) -> LaunchError:

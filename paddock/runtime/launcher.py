@@ -91,7 +91,7 @@ class Launcher(Protocol):
     async def launch(self, spec: LaunchSpec) -> Launched: ...
 
 
-class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+class ExitWatch(asyncio.subprocess.SubprocessStreamProtocol):
     """asyncio's stream protocol, plus an event set when the process itself exits.
 
     `Process.wait()` only returns once the output pipes are closed too, which never happens while
@@ -109,7 +109,7 @@ class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
 class PlainProcess:
     """A child process in its own session, stopped as a tree via `proctree`."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, protocol: _Protocol, tag: str) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, protocol: ExitWatch, tag: str) -> None:
         assert proc.stdout is not None and proc.stderr is not None
         self._proc = proc
         self._protocol = protocol
@@ -192,32 +192,49 @@ class PlainLauncher:
     async def launch(self, spec: LaunchSpec) -> PlainProcess:
         if not spec.argv:
             raise LaunchError("empty command")
-        if not _is_dir(spec.cwd):
-            raise LaunchError(f"working directory {spec.cwd} does not exist", code="cwd_missing")
         env = {**spec.env, TAG_VARIABLE: spec.tag}
+        stdin_pipe = spec.stdin is not None
+        proc, protocol = await self.spawn(spec.argv, spec.cwd, env, stdin_pipe=stdin_pipe)
+        launched = PlainProcess(proc, protocol, spec.tag)
+        if spec.stdin is not None:
+            launched.feed(spec.stdin)
+        return launched
+
+    async def spawn(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        *,
+        stdin_pipe: bool,
+        pass_fds: tuple[int, ...] = (),
+    ) -> tuple[asyncio.subprocess.Process, ExitWatch]:
+        """Start `argv` in a new session, output piped; errors as `LaunchError`."""
+        if not _is_dir(cwd):
+            raise LaunchError(f"working directory {cwd} does not exist", code="cwd_missing")
         loop = asyncio.get_running_loop()
         limit = self.stream_limit
 
-        def protocol_factory() -> _Protocol:
-            return _Protocol(limit, loop)
+        def protocol_factory() -> ExitWatch:
+            return ExitWatch(limit, loop)
 
-        program = spec.argv[0]
-        stdin = asyncio.subprocess.DEVNULL if spec.stdin is None else asyncio.subprocess.PIPE
+        program = argv[0]
         try:
             transport, protocol = await loop.subprocess_exec(
                 protocol_factory,
-                *spec.argv,
-                cwd=spec.cwd,
+                *argv,
+                cwd=cwd,
                 env=env,
-                stdin=stdin,
+                stdin=asyncio.subprocess.PIPE if stdin_pipe else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                pass_fds=pass_fds,
             )
         except FileNotFoundError as exc:
-            if not _is_dir(spec.cwd):
+            if not _is_dir(cwd):
                 raise LaunchError(
-                    f"working directory {spec.cwd} does not exist", code="cwd_missing"
+                    f"working directory {cwd} does not exist", code="cwd_missing"
                 ) from exc
             raise LaunchError(f"command not found: {program}", program=program) from exc
         except PermissionError as exc:
@@ -226,12 +243,7 @@ class PlainLauncher:
             raise LaunchError(
                 f"cannot run {program}: {exc.strerror or exc}", program=program
             ) from exc
-        launched = PlainProcess(
-            asyncio.subprocess.Process(transport, protocol, loop), protocol, spec.tag
-        )
-        if spec.stdin is not None:
-            launched.feed(spec.stdin)
-        return launched
+        return asyncio.subprocess.Process(transport, protocol, loop), protocol
 
 
 def _is_dir(path: Path) -> bool:

@@ -123,5 +123,6 @@ class Sandboxes:
         return removed
 
     def close(self) -> None:
+        self.bwrap.close()
         if self.container is not None:
             self.container.close()
