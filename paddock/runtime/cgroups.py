@@ -269,7 +269,7 @@ def server_name(pid: int | None = None) -> str:
     return f"{pid}-{proctree.start_time(pid) or 0}"
 
 
-def _server_alive(name: str) -> bool:
+def server_alive(name: str) -> bool:
     pid = name.partition("-")[0]
     return pid.isdigit() and server_name(int(pid)) == name
 
@@ -338,7 +338,7 @@ class Hierarchy:
             return []
         removed = []
         for server, groups in self._servers():
-            if server == self.server or _server_alive(server):
+            if server == self.server or server_alive(server):
                 continue
             for group in groups:
                 group.kill()

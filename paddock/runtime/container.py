@@ -30,16 +30,19 @@ import logging
 import os
 import shutil
 import socket
-import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from paddock.domain.sandbox import Network
-from paddock.runtime.bwrap import SandboxUser, sandbox_env, sandbox_home
-from paddock.runtime.cgroups import server_name
+from paddock.runtime.bwrap import SandboxUser
+from paddock.runtime.cgroups import server_alive, server_name
 from paddock.runtime.container_cgroup import kernel_log
+from paddock.runtime.container_config import (
+    LABEL_HOST,
+    LABEL_SERVER,
+    PRIVATE_DIRS,
+    ContainerConfig,
+)
 from paddock.runtime.container_engine import (
     PodmanService,
     PodmanServiceError,
@@ -52,21 +55,8 @@ from paddock.runtime.container_engine import (
 from paddock.runtime.container_image import DEFAULT_IMAGE
 from paddock.runtime.container_process import ContainerProcess
 from paddock.runtime.launcher import DEFAULT_STREAM_LIMIT, LaunchError, LaunchSpec
-from paddock.runtime.proctree import TAG_VARIABLE
 
 log = logging.getLogger("paddock.runtime.container")
-
-LABEL_PROCESS = "paddock.process"
-LABEL_SERVER = "paddock.server"
-LABEL_HOST = "paddock.host"
-STANDARD_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-PRIVATE_DIRS = ("/tmp", "/var/tmp", "/run", "/root", "/home")
-MIB = 1024 * 1024
-
-
-def _server_alive(name: str) -> bool:
-    pid = name.partition("-")[0]
-    return pid.isdigit() and server_name(int(pid)) == name
 
 
 class ContainerLauncher:
@@ -88,14 +78,11 @@ class ContainerLauncher:
         # (when podman is installed) and stops it when it closes.
         self.own_socket = own_socket if url is None else None
         self._service: PodmanService | None = None
-        self.image = image
         self.user = user
-        self.tmp_mb = tmp_mb
         self.stream_limit = stream_limit
         self.server = server or server_name()
-        self.host = socket.gethostname()
+        self.config = ContainerConfig(image, user, tmp_mb, self.server, socket.gethostname())
         self._client: Any = None
-        self._empty: Path | None = None
 
     def client(self) -> Any:
         """The SDK client, connected on first use (blocking: call it in a thread)."""
@@ -123,15 +110,15 @@ class ContainerLauncher:
             self._client = None
             return f"the container engine at {self.url} does not answer: {explain(exc)[:300]}"
         try:
-            client.api.inspect_image(self.image)
+            client.api.inspect_image(self.config.image)
         except Exception as exc:
             if getattr(exc, "status_code", None) == 404:
                 return (
-                    f"the container image {self.image} is missing: build it with "
+                    f"the container image {self.config.image} is missing: build it with "
                     f"`python -m paddock.runtime.container_image build --socket {self.url}` "
                     "(scripts/install --dev does it with Podman)"
                 )
-            return f"cannot inspect the container image {self.image}: {explain(exc)[:300]}"
+            return f"cannot inspect the container image {self.config.image}: {explain(exc)[:300]}"
         return None
 
     def _start_own_service(self) -> None:
@@ -164,115 +151,6 @@ class ContainerLauncher:
             self._service.stop()
             self._service = None
 
-    def image_for(self, spec: LaunchSpec) -> str:
-        return (spec.sandbox.image if spec.sandbox else None) or self.image
-
-    def run_as(self) -> str:
-        if os.geteuid() == 0:
-            assert self.user is not None
-            return f"{self.user.uid}:{self.user.gid}"
-        return f"{os.getuid()}:{os.getgid()}"
-
-    def environment(self, spec: LaunchSpec) -> dict[str, str]:
-        env = sandbox_env(spec, sandbox_home(spec))
-        # The host's PATH may name none of the image's directories: keep the standard ones.
-        path = [p for p in env.get("PATH", "").split(":") if p]
-        env["PATH"] = ":".join(path + [p for p in STANDARD_PATH if p not in path])
-        env[TAG_VARIABLE] = spec.tag
-        return env
-
-    def mounts(self, spec: LaunchSpec) -> list[Any]:
-        """Every mount, parents before children (engines sort by depth too)."""
-        from docker.types import Mount  # type: ignore[import-untyped]
-
-        sandbox = spec.sandbox
-        assert sandbox is not None
-        entries: list[tuple[int, int, Any]] = []
-
-        def add(path: Path, order: int, mount: Any) -> None:
-            entries.append((len(path.parts), order, mount))
-
-        for private in PRIVATE_DIRS:
-            mode = 0o1777 if private.endswith("tmp") else 0o755
-            size = self.tmp_mb * MIB
-            tmpfs = Mount(private, None, type="tmpfs", tmpfs_size=size, tmpfs_mode=mode)
-            add(Path(private), 0, tmpfs)
-        writable = {Path(p) for p in sandbox.writable}
-        for path in sandbox.writable:
-            if not path.exists():
-                raise LaunchError(
-                    f"the sandbox's writable path {path} does not exist", code="cwd_missing"
-                )
-            add(path, 3, Mount(str(path), str(path), type="bind", read_only=False))
-        mounted = list(writable)
-        for path in sandbox.readable:
-            if path in writable or not path.exists():
-                continue
-            add(path, 1, Mount(str(path), str(path), type="bind", read_only=True))
-            mounted.append(path)
-        # A hidden path inside a mounted one is covered by an empty directory (or /dev/null),
-        # bound read-only: not a tmpfs, which Podman fills with what it covers ("tmpcopyup").
-        for path in sandbox.hidden:
-            inside = any(path != m and path.is_relative_to(m) for m in mounted)
-            if not inside or path in writable or not path.exists():
-                continue
-            cover = str(self.empty_dir()) if path.is_dir() else os.devnull
-            add(path, 2, Mount(str(path), cover, type="bind", read_only=True))
-        return [mount for _, _, mount in sorted(entries, key=lambda e: (e[0], e[1]))]
-
-    def empty_dir(self) -> Path:
-        """An empty directory of this server's, to cover hidden paths with."""
-        if self._empty is None or not _is_empty_and_ours(self._empty):
-            path = Path(tempfile.gettempdir()) / f"paddock-empty-{os.geteuid()}"
-            with contextlib.suppress(FileExistsError):
-                path.mkdir(mode=0o755)
-            if not _is_empty_and_ours(path):
-                path = Path(tempfile.mkdtemp(prefix="paddock-empty-"))
-                path.chmod(0o755)
-            self._empty = path
-        return self._empty
-
-    def create_args(self, spec: LaunchSpec) -> dict[str, Any]:
-        """The engine's container configuration for `spec` (without the host config)."""
-        sandbox = spec.sandbox
-        assert sandbox is not None
-        return {
-            "image": self.image_for(spec),
-            "entrypoint": list(spec.argv),  # exactly the command, whatever the image says
-            "working_dir": str(spec.cwd),
-            "user": self.run_as(),
-            "environment": self.environment(spec),
-            "hostname": "sandbox",
-            "stdin_open": spec.stdin is not None,
-            "labels": {
-                LABEL_PROCESS: spec.tag,
-                LABEL_SERVER: self.server,
-                LABEL_HOST: self.host,
-            },
-            "name": f"paddock-{spec.tag}",
-        }
-
-    def host_config(self, api: Any, spec: LaunchSpec) -> Any:
-        sandbox = spec.sandbox
-        assert sandbox is not None
-        limits = sandbox.limits
-        options: dict[str, Any] = {
-            "mounts": self.mounts(spec),
-            "read_only": True,
-            "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"],
-            "init": True,
-            "network_mode": "none" if sandbox.network is Network.none else "host",
-        }
-        if limits.memory_mb is not None:
-            options["mem_limit"] = limits.memory_mb * MIB
-            options["memswap_limit"] = (limits.memory_mb + (limits.swap_mb or 0)) * MIB
-        if limits.cpus is not None:
-            options["nano_cpus"] = int(limits.cpus * 1_000_000_000)
-        if limits.pids is not None:
-            options["pids_limit"] = limits.pids
-        return api.create_host_config(**options)
-
     async def launch(self, spec: LaunchSpec) -> ContainerProcess:
         from paddock.runtime.container_streams import AttachedOutput
 
@@ -299,8 +177,8 @@ class ContainerLauncher:
                 f"the container engine at {self.url} does not answer: {explain(exc)}",
                 code="sandbox_unavailable",
             ) from exc
-        args = self.create_args(spec)
-        args["host_config"] = self.host_config(api, spec)
+        args = self.config.create_args(spec)
+        args["host_config"] = self.config.host_config(api, spec)
         container_id = await self._create(api, args)
         loop = asyncio.get_running_loop()
         output: AttachedOutput | None = None
@@ -396,9 +274,9 @@ class ContainerLauncher:
         for info in found:
             labels = info.get("Labels") or {}
             server = labels.get(LABEL_SERVER, "")
-            if labels.get(LABEL_HOST, self.host) != self.host:
+            if labels.get(LABEL_HOST, self.config.host) != self.config.host:
                 continue  # another machine's server, sharing this engine
-            if server == self.server or _server_alive(server):
+            if server == self.server or server_alive(server):
                 continue
             try:
                 api.remove_container(info["Id"], force=True)
@@ -409,19 +287,6 @@ class ContainerLauncher:
             names = info.get("Names") or [info["Id"][:12]]
             removed.append(str(names[0]).lstrip("/"))
         return removed
-
-
-def _is_empty_and_ours(path: Path) -> bool:
-    try:
-        info = path.lstat()
-        return (
-            stat.S_ISDIR(info.st_mode)
-            and info.st_uid == os.geteuid()
-            and not info.st_mode & 0o022
-            and not any(path.iterdir())
-        )
-    except OSError:
-        return False
 
 
 def _init_pid(api: Any, container_id: str, tries: int = 5) -> int | None:

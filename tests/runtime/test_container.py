@@ -335,7 +335,7 @@ async def test_stale_containers_of_a_dead_server_are_reaped(
 ) -> None:
     dead = ContainerLauncher(
         url=container_launcher.url,
-        image=container_launcher.image,
+        image=container_launcher.config.image,
         user=container_launcher.user,
         server="999999999-1",  # no such pid: a server that is gone
     )
