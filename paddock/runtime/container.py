@@ -125,8 +125,9 @@ class ContainerLauncher:
         missing = self.url.startswith("unix://") and not Path(self.url[7:]).exists()
         if not missing or self.own_socket is None or shutil.which("podman") is None:
             return
-        if answers(self.own_socket):  # left by an earlier server: reuse it
+        if answers(self.own_socket):  # left by a server that is gone: reuse it, stop it later
             self.url = f"unix://{self.own_socket}"
+            self._service = PodmanService.take_over(self.own_socket)
             return
         try:
             self._service = PodmanService.start(self.own_socket)
@@ -142,6 +143,8 @@ class ContainerLauncher:
             return True
         if self.own_socket is not None and answers(self.own_socket):
             self.url = f"unix://{self.own_socket}"
+            if self._service is None:
+                self._service = PodmanService.take_over(self.own_socket)
             return True
         return False
 

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from paddock.runtime import proctree
+
 SOCKETS = ("/run/podman/podman.sock", "/var/run/docker.sock")
 _VERSIONS: dict[str, str] = {}  # the API version each engine answered
 
@@ -85,14 +87,24 @@ def answers(path: Path, timeout: float = 2.0) -> bool:
 
 
 class PodmanService:
-    def __init__(self, proc: subprocess.Popen[bytes], path: Path, log: Path) -> None:
-        self.proc = proc
+    """A `podman system service` of Paddock's own, known by its pid and start time (written
+    next to its socket, so a server that follows a crashed one can take it over and stop it)."""
+
+    def __init__(
+        self, pid: int, start_time: int | None, path: Path, proc: subprocess.Popen[bytes] | None
+    ) -> None:
+        self.pid = pid
+        self.start_time = start_time
         self.path = path
-        self.log = log
+        self.proc = proc  # None: taken over from a server that is gone
 
     @property
     def url(self) -> str:
         return f"unix://{self.path}"
+
+    @staticmethod
+    def pid_file(path: Path) -> Path:
+        return path.with_name(path.name + ".pid")
 
     @classmethod
     def start(cls, path: Path, timeout: float = 30.0) -> PodmanService:
@@ -112,7 +124,8 @@ class PodmanService:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        service = cls(proc, path, log)
+        service = cls(proc.pid, proctree.start_time(proc.pid), path, proc)
+        cls.pid_file(path).write_text(f"{service.pid} {service.start_time or 0}\n")
         deadline = time.monotonic() + timeout
         while not answers(path):
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -122,13 +135,40 @@ class PodmanService:
             time.sleep(0.05)
         return service
 
+    @classmethod
+    def take_over(cls, path: Path) -> PodmanService | None:
+        """The service a server that is gone started on `path`, if it still runs."""
+        try:
+            pid_text, _, start_text = cls.pid_file(path).read_text().partition(" ")
+            pid, start_time = int(pid_text), int(start_text)
+        except (OSError, ValueError):
+            return None
+        if not proctree.is_alive(pid, start_time) or proctree.command_name(pid) != "podman":
+            return None
+        return cls(pid, start_time, path, None)
+
     def stop(self, grace: float = 10.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(grace)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        else:
+            self._stop_adopted(grace)
+        for leftover in (self.path, self.pid_file(self.path)):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+    def _stop_adopted(self, grace: float) -> None:
+        """Not our child: signal it by pid (checked against its start time), poll its end."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            if not proctree.is_alive(self.pid, self.start_time):
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+            deadline = time.monotonic() + wait
+            while proctree.is_alive(self.pid, self.start_time) and time.monotonic() < deadline:
+                time.sleep(0.05)

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from paddock.domain.sandbox import LimitHit, Limits, Network, Provider
+from paddock.runtime import proctree
 from paddock.runtime.container import LABEL_SERVER, ContainerLauncher, ContainerProcess
+from paddock.runtime.container_engine import PodmanService
 from paddock.runtime.container_image import import_with_api
 from paddock.runtime.launcher import LaunchError, LaunchSpec, SandboxSpec
 from paddock.runtime.proctree import TAG_VARIABLE
@@ -384,3 +386,21 @@ def test_problem_names_a_missing_image(container_launcher: ContainerLauncher) ->
     problem = launcher.problem()
     assert problem is not None
     assert "the container image paddock-no-such-image:x is missing" in problem
+
+
+def test_a_podman_service_left_by_a_dead_server_is_taken_over_and_stopped(
+    tmp_path: Path, podman_service: PodmanService
+) -> None:
+    path = tmp_path / "podman.sock"
+    left = PodmanService.start(path)  # as a server that is killed next would have
+    try:
+        taken = PodmanService.take_over(path)
+        assert taken is not None and taken.pid == left.pid and taken.proc is None
+        taken.stop()
+        assert not proctree.is_alive(left.pid, left.start_time)
+        assert not path.exists() and not PodmanService.pid_file(path).exists()
+    finally:
+        left.stop()
+    # A pid file naming some other process is not taken for the service.
+    PodmanService.pid_file(path).write_text(f"{os.getpid()} {proctree.start_time(os.getpid())}\n")
+    assert PodmanService.take_over(path) is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -28,12 +29,12 @@ def host_sentinel() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     drop: list[str] = []
     if os.geteuid() == 0:
         drop = ["setpriv", "--reuid=paddock-sandbox", "--regid=paddock-sandbox", "--clear-groups"]
-    proc = subprocess.Popen([*drop, "bash", "-c", "sleep 600 & wait", name])
+    proc = subprocess.Popen([*drop, "bash", "-c", "sleep 600 & wait", name], start_new_session=True)
     wait_for(lambda: host_processes_with(name))
     try:
         yield name, proc
     finally:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)  # the sleep too
         proc.wait()
 
 
