@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     sandbox_tmp_mb: int = 512  # the size of a sandbox's private /tmp
     sandbox_user: str = "paddock-sandbox"  # who sandboxes run as when Paddock runs as root
     stats_interval_seconds: float = 1.0  # how often a running process's resource use is sampled
+    # Previews: dev servers get ports from this range; the proxy serves each at
+    # <host>.<preview_domain>:<preview_public_port or port>.
+    preview_ports: str = "42000-42999"
+    preview_domain: str = "preview.localhost"
+    preview_public_port: int | None = None  # the port browsers use (a front proxy's); None: port
+    preview_scheme: str = "http"
+    preview_ready_timeout_s: float = 120.0
+    preview_ready_path: str = "/"
+    preview_ready_statuses: list[int] = Field(default_factory=list)  # empty: any answer
+    preview_idle_minutes: float = 60.0  # stop a preview this long after its last request; 0: never
+    preview_ticket_seconds: float = 120.0  # how long an Open link's one-time ticket is valid
+    preview_postgres_url: str = ""  # where per-attempt schemas go; empty: database_url if PG
+    # Signs preview cookies; empty: a random key kept in <data_dir>/secret.key. Servers sharing
+    # one database must share it.
+    secret_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:

@@ -41,6 +41,9 @@ class Project:
     auto_commit: bool = True  # commit the worktree after each agent turn
     # what the project's attempts default to
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    # dev services besides the dev script ("web"): {name: command}
+    services: dict[str, str] = field(default_factory=dict)
+    database: str = "none"  # what each attempt's preview gets: none, sqlite, postgres
 
 
 @dataclass(frozen=True, slots=True)

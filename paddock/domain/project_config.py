@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 from paddock.domain.entities import Scripts
 from paddock.domain.errors import InvalidInput
+from paddock.domain.preview import check_service_name
 
 CONFIG_FILE = ".paddock.toml"
 SCRIPT_NAMES = tuple(f.name for f in fields(Scripts))
@@ -16,6 +17,7 @@ SCRIPT_NAMES = tuple(f.name for f in fields(Scripts))
 class RepoConfig:
     scripts: dict[str, str]
     copy_files: list[str] | None
+    services: dict[str, str] = field(default_factory=dict)  # dev services besides "web"
 
 
 def parse_repo_config(text: str) -> RepoConfig:
@@ -26,7 +28,7 @@ def parse_repo_config(text: str) -> RepoConfig:
         raise InvalidInput(
             f"{CONFIG_FILE} is not valid TOML: {exc}", code="bad_repo_config"
         ) from exc
-    unknown = set(data) - {"scripts", "copy_files"}
+    unknown = set(data) - {"scripts", "copy_files", "services"}
     if unknown:
         raise InvalidInput(
             f"{CONFIG_FILE} has unknown keys: {', '.join(sorted(unknown))}", code="bad_repo_config"
@@ -50,7 +52,15 @@ def parse_repo_config(text: str) -> RepoConfig:
         raise InvalidInput(
             f"copy_files in {CONFIG_FILE} must be a list of globs", code="bad_repo_config"
         )
-    return RepoConfig(scripts=scripts, copy_files=copy_files)
+    services = data.get("services", {})
+    if not isinstance(services, dict) or not all(isinstance(v, str) for v in services.values()):
+        raise InvalidInput(
+            f"[services] in {CONFIG_FILE} must map service names to commands",
+            code="bad_repo_config",
+        )
+    for name in services:
+        check_service_name(name)
+    return RepoConfig(scripts=scripts, copy_files=copy_files, services=services)
 
 
 def effective_scripts(project_scripts: Scripts, repo: RepoConfig | None) -> Scripts:

@@ -4,8 +4,10 @@ read from the kernel's socket tables (/proc/net/tcp, tcp6)."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import struct
+from collections.abc import Iterator
 
 _TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 
@@ -23,6 +25,18 @@ def _hex_address(host: str, port: int) -> str | None:
     return f"{struct.pack('<4I', *words).hex().upper()}:{port:04X}"
 
 
+def _sockets() -> Iterator[list[str]]:
+    """The fields of every line of the kernel's TCP socket tables (IPv4, then IPv6)."""
+    for table in _TABLES:
+        try:
+            with open(table) as fh:
+                next(fh, None)
+                for line in fh:
+                    yield line.split()
+        except OSError:
+            continue
+
+
 def socket_owner(host: str, port: int) -> int | None:
     """The uid owning the TCP socket bound to host:port on this machine (the client's side
     of a connection to us), or None when it is not a local socket."""
@@ -30,16 +44,9 @@ def socket_owner(host: str, port: int) -> int | None:
     if "." in host:  # a client of an IPv6 listener shows as ::ffff:a.b.c.d in tcp6
         wanted.add(_hex_address(f"::ffff:{host}", port))
     wanted.discard(None)
-    for table in _TABLES:
-        try:
-            with open(table) as fh:
-                next(fh, None)
-                for line in fh:
-                    fields = line.split()
-                    if len(fields) > 7 and fields[1] in wanted:
-                        return int(fields[7])
-        except OSError:
-            continue
+    for fields in _sockets():
+        if len(fields) > 7 and fields[1] in wanted:
+            return int(fields[7])
     return None
 
 
@@ -48,3 +55,39 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost" or host == socket.gethostname()
+
+
+_LISTEN = "0A"
+
+
+def listening_inodes(port: int) -> set[int]:
+    """The socket inodes of every TCP listener on `port` (any address) on this machine."""
+    suffix = f":{port:04X}"
+    return {
+        int(fields[9])
+        for fields in _sockets()
+        if len(fields) > 9 and fields[3] == _LISTEN and fields[1].endswith(suffix)
+    }
+
+
+def socket_inodes(pid: int) -> set[int]:
+    """The inodes of the sockets process `pid` holds open."""
+    inodes: set[int] = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def listens_on(port: int, pids: list[int]) -> bool:
+    """Whether one of `pids` holds a TCP listener on `port`."""
+    wanted = listening_inodes(port)
+    return bool(wanted) and any(wanted & socket_inodes(pid) for pid in pids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio.to_thread
@@ -104,6 +105,8 @@ class AttemptService:
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[str] = set()  # attempts whose pending steps must not start
         self._rewake: set[str] = set()  # follow-ups queued while a run was finishing
+        # What else goes with an attempt (its previews, their database), before its worktree.
+        self.before_delete: list[Callable[[Attempt], Awaitable[None]]] = []
 
     async def start(
         self,
@@ -430,7 +433,14 @@ class AttemptService:
             )
             for follow_up in cancelled:
                 self.ctx.publish("follow_up.updated", attempt.project_id, follow_up)
-            await self.processes.stop_all([p.id for p in processes if not p.status.finished])
+            # Its previews' dev servers keep running: they go with the attempt, or when stopped.
+            await self.processes.stop_all(
+                [
+                    p.id
+                    for p in processes
+                    if not p.status.finished and p.reason is not RunReason.dev_server
+                ]
+            )
             if run is not None:
                 await asyncio.wait([run])
         finally:
@@ -441,6 +451,8 @@ class AttemptService:
     async def delete(self, attempt_id: str, *, delete_branch: bool = False) -> None:
         """Stop its processes, run the cleanup script, remove the worktree (and the branch)."""
         attempt = await self.stop(attempt_id)
+        for hook in self.before_delete:
+            await hook(attempt)
         project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
         worktree = Path(attempt.worktree_path)
         if attempt.scripts.cleanup.strip() and worktree.is_dir():

@@ -16,6 +16,7 @@ from paddock.services.board import BoardService
 from paddock.services.context import Context
 from paddock.services.demo import create_demo
 from paddock.services.entries import EntryService
+from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
 from paddock.services.reconcile import ReconcileReport, reconcile
@@ -48,6 +49,8 @@ class Engine:
         self.entries = EntryService(self.ctx)
         self.agents = AgentService(settings)
         self.attempts = AttemptService(self.ctx, self.processes, self.agents)
+        self.previews = PreviewService(self.ctx, self.processes)
+        self.attempts.before_delete.append(self.previews.forget_attempt)
         self.projects = ProjectService(self.ctx)
         self.tasks = TaskService(self.ctx, self.attempts)
         self.board = BoardService(self.ctx)
@@ -71,6 +74,8 @@ class Engine:
         stale = await anyio.to_thread.run_sync(self.ctx.sandboxes.reap_stale)
         if stale:
             log.info("removed %d cgroups left by servers that are gone", len(stale))
+        await self.previews.reconcile()
+        self.previews.start_loop()
         await self.attempts.resume_queues()
         if settings.demo:
             await self._create_demo_once()
@@ -86,6 +91,7 @@ class Engine:
 
     async def close(self) -> None:
         """Stop every process this server supervises (nothing outlives it), then the store."""
+        await self.previews.close()
         await self.attempts.stop_all()
         await self.processes.stop_all()  # processes not started by an attempt run
         self.ctx.log_writer.close()

@@ -7,7 +7,7 @@ import contextlib
 import os
 import shlex
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -26,6 +26,7 @@ from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
 from paddock.runtime.events import SYNC
 from paddock.runtime.launcher import Launched, LaunchSpec
+from paddock.runtime.linesplit import Piece
 from paddock.runtime.logpipe import LogSink, pump
 from paddock.services.context import Context, log
 from paddock.services.sandboxing import sandbox_spec
@@ -110,6 +111,8 @@ class ProcessService:
         interrupt: signal.Signals | None = None,
         writable: Sequence[Path] = (),
         readable: Sequence[Path] = (),
+        process_id: str | None = None,
+        observer: Callable[[LogStream, list[Piece]], None] | None = None,
     ) -> Process:
         """Run one process of `attempt` to its end and return its final record.
 
@@ -117,9 +120,10 @@ class ProcessService:
         `opening` (e.g. the prompt as the user's message). A stop sends `interrupt` to the
         process first, when given, and stops the whole group only if it is still running after
         `interrupt_grace_seconds`. In a sandbox, the worktree and `writable` are writable,
-        `readable` can be read too.
+        `readable` can be read too. A caller that must know the process early gives its
+        `process_id`; an `observer` sees its log lines as they come (redacted).
         """
-        process_id = new_id()
+        process_id = process_id or new_id()
         given = given_env(attempt, reason, env or {})
         full_env = process_env(given)
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
@@ -152,6 +156,8 @@ class ProcessService:
             flush_bytes=settings.log_flush_bytes,
         )
         self.ctx.logs.add(sink)
+        if observer is not None:
+            sink.observe(observer)
         if normaliser is not None:
             entries = EntrySink(process_id, normaliser, self._persist_entries)
             sink.observe(entries.observe)
@@ -333,6 +339,13 @@ class ProcessService:
     def running_ids(self) -> list[str]:
         return list(self._running)
 
+    def inside_pid(self, process_id: str) -> int | None:
+        """A process inside the sandbox of a running process (to reach its network), if any."""
+        running = self._running.get(process_id)
+        launched = running.launched if running is not None else None
+        find = getattr(launched, "inside_pid", None)
+        return find() if find is not None else None
+
     async def get(self, process_id: str) -> Process:
         return await self.ctx.db.run(lambda s: store.get_process(s, process_id))
 
@@ -358,6 +371,14 @@ class ProcessService:
             lambda s: log_store.read_lines(
                 s, process_id, after=after, limit=limit, stream=stream, q=q
             )
+        )
+
+    async def tail_logs(self, process_id: str, count: int) -> list[LogLine]:
+        """The last `count` stored lines of a process's log."""
+        proc = await self.get(process_id)
+        after = max(0, proc.line_count - count)
+        return await self.ctx.db.run(
+            lambda s: log_store.read_lines(s, process_id, after=after, limit=count)
         )
 
     async def follow_logs(

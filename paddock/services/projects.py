@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Project, Scripts, WorkflowStep
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.preview import check_service_name
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus
 from paddock.runtime import git
 from paddock.services.context import Context
+from paddock.services.preview_database import check_database
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as store
 from paddock.store import tasks as task_store
@@ -169,8 +171,14 @@ class ProjectService:
         copy_files: list[str] | None = None,
         auto_commit: bool | None = None,
         sandbox: SandboxConfig | None = None,
+        services: dict[str, str] | None = None,
+        database: str | None = None,
     ) -> Project:
         project = await self.get(project_id)
+        for service in services or {}:
+            check_service_name(service)
+        if database is not None:
+            check_database(database)
         if default_branch is not None and not await git.branch_exists(
             Path(project.repo_path), default_branch
         ):
@@ -192,6 +200,8 @@ class ProjectService:
                 copy_files=copy_files,
                 auto_commit=auto_commit,
                 sandbox=sandbox,
+                services=services,
+                database=database,
             )
 
         project = await self.ctx.db.run(update)

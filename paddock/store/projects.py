@@ -30,6 +30,8 @@ def to_project(row: ProjectRow) -> Project:
         updated_at=row.updated_at,
         auto_commit=row.auto_commit,
         sandbox=parse_sandbox(row.sandbox),
+        services=dict(row.services),
+        database=row.database,
     )
 
 
@@ -46,8 +48,12 @@ def create_project(
     scripts: Scripts,
     copy_files: list[str],
     sandbox: SandboxConfig | None = None,
+    services: dict[str, str] | None = None,
+    database: str = "none",
 ) -> Project:
     row = ProjectRow(
+        services=services or {},
+        database=database,
         id=new_id(),
         name=name,
         repo_path=repo_path,
@@ -106,6 +112,8 @@ def update_project(
     copy_files: list[str] | None = None,
     auto_commit: bool | None = None,
     sandbox: SandboxConfig | None = None,
+    services: dict[str, str] | None = None,
+    database: str | None = None,
 ) -> Project:
     row = _project_row(session, project_id)
     if name is not None:
@@ -120,6 +128,10 @@ def update_project(
         row.auto_commit = auto_commit
     if sandbox is not None:
         row.sandbox = sandbox.to_json()
+    if services is not None:
+        row.services = services
+    if database is not None:
+        row.database = database
     session.flush()
     return to_project(row)
 

@@ -26,12 +26,14 @@ from paddock.web.api import (
     events,
     follow_ups,
     health,
+    previews,
     processes,
     projects,
     tasks,
 )
 from paddock.web.errors import install_error_handlers
 from paddock.web.guard import SandboxGuard
+from paddock.web.proxy.routing import PreviewProxy
 from paddock.web.ui import attempts as ui_attempts
 from paddock.web.ui import board as ui_board
 from paddock.web.ui import projects as ui_projects
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
     app.state.engine = engine
     install_error_handlers(app)
     app.add_middleware(SandboxGuard, sandbox_uid=engine.ctx.sandboxes.sandbox_uid())
+    # Outside the guard: a sandbox (an e2e test run) may reach a preview, never Paddock's API.
+    app.add_middleware(PreviewProxy, engine=engine)
 
     api = APIRouter(prefix="/api")
     for module in (
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         attempts,
         follow_ups,
         processes,
+        previews,
         entries,
         agents,
         events,

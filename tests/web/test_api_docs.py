@@ -53,6 +53,12 @@ OPERATION_IDS = {
     "create_follow_up",
     "list_follow_ups",
     "cancel_follow_up",
+    "start_previews",
+    "list_previews",
+    "get_preview",
+    "stop_preview",
+    "restart_preview",
+    "open_preview",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
@@ -46,6 +48,14 @@ class ProjectUpdate(BaseModel):
     )
     sandbox: SandboxIn | None = Field(
         default=None, description="Replaces the project's sandbox choice (new attempts)"
+    )
+    services: dict[str, str] | None = Field(
+        default=None,
+        description="Dev services besides the dev script (`web`), {name: command}; each gets "
+        "its own port and preview host",
+    )
+    database: Literal["none", "sqlite", "postgres"] | None = Field(
+        default=None, description="The database each attempt's preview gets as DATABASE_URL"
     )
 
 

@@ -1,0 +1,97 @@
+"""Who may see a preview: a one-time ticket in the UI's Open link, redeemed for a cookie.
+
+The cookie (host-only, HttpOnly, SameSite=Lax) holds an HMAC of the preview's id and token
+hash under the server's secret key: nothing per browser is stored, and it stays valid while the
+preview keeps its token. Clients without a browser send the same value in a header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from paddock.config import Settings
+from paddock.domain.preview import Preview
+from paddock.store import previews as store
+from paddock.store.db import Database
+from paddock.store.tables import utcnow
+
+TICKET_PARAM = "paddock_ticket"
+COOKIE = "paddock_preview"
+KEY_HEADER = "x-paddock-preview-key"  # the cookie's value, for clients without cookies
+SECRET_FILE = "secret.key"
+
+
+def load_secret(settings: Settings) -> bytes:
+    """The key that signs preview cookies: the setting, else `<data_dir>/secret.key` (made
+    once, readable by the server's user only)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = settings.data_dir / SECRET_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_bytes(32)
+    _write_private(path, key)
+    return path.read_bytes()  # another server on the data dir may have won the race
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """A preview token and the hash that is stored."""
+    token = secrets.token_urlsafe(32)
+    return token, digest(token)
+
+
+class PreviewAccess:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self._secret: bytes | None = None
+
+    @property
+    def secret(self) -> bytes:
+        if self._secret is None:
+            self._secret = load_secret(self.settings)
+        return self._secret
+
+    def key(self, preview: Preview) -> str:
+        """The cookie's (and the header's) value for `preview`."""
+        message = f"{preview.id}:{preview.token_hash}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def allows(self, preview: Preview, presented: str | None) -> bool:
+        return presented is not None and hmac.compare_digest(presented, self.key(preview))
+
+    async def issue_ticket(self, preview: Preview) -> str:
+        ticket = secrets.token_urlsafe(24)
+        expires = utcnow() + timedelta(seconds=self.settings.preview_ticket_seconds)
+        await self.db.run(lambda s: store.add_ticket(s, preview.id, digest(ticket), expires))
+        return ticket
+
+    async def redeem(self, preview: Preview, ticket: str) -> bool:
+        """True once per ticket, within its lifetime, for its own preview."""
+        hashed = digest(ticket)
+        return await self.db.run(lambda s: store.redeem_ticket(s, hashed, preview.id))
+
+    async def forget_expired(self) -> None:
+        cutoff = utcnow() - timedelta(minutes=10)
+        await self.db.run(lambda s: store.forget_tickets(s, cutoff))

@@ -1,0 +1,400 @@
+"""Previews: an attempt's dev services, each behind the proxy at a stable host of its own.
+
+`start` prepares the attempt's previews (all its services, or one), reserves their ports (so
+each service is told the others' URLs), and runs each (see preview_run.py); readiness is
+waited for in the background unless the caller asks to wait. A preview idle longer than
+`preview_idle_minutes` is stopped; deleting its attempt stops it; at start-up previews left
+active by a server that is gone are marked stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from collections import defaultdict
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Attempt, Project
+from paddock.domain.errors import InvalidInput, NotFound
+from paddock.domain.preview import (
+    DEFAULT_SERVICE,
+    Preview,
+    PreviewStatus,
+    Service,
+    host_label,
+    service_env_name,
+)
+from paddock.domain.project_config import CONFIG_FILE, parse_repo_config
+from paddock.domain.sandbox import Network, Provider
+from paddock.services.context import Context
+from paddock.services.preview_access import PreviewAccess, new_token
+from paddock.services.preview_database import (
+    attempt_data_dir,
+    drop_schema,
+    ensure_schema,
+    sqlite_url,
+)
+from paddock.services.preview_run import RunPlan, ServiceRun, reserve_port
+from paddock.services.processes import ProcessService
+from paddock.store import attempts as attempt_store
+from paddock.store import previews as store
+from paddock.store import projects as project_store
+from paddock.store.tables import utcnow
+
+log = logging.getLogger("paddock.previews")
+
+TOUCH_SECONDS = 5.0  # how often the proxy's last-access times are written
+
+
+class PreviewService:
+    def __init__(self, ctx: Context, processes: ProcessService) -> None:
+        self.ctx = ctx
+        self.processes = processes
+        self.access = PreviewAccess(ctx.settings, ctx.db)
+        self._runs: dict[str, ServiceRun] = {}  # preview id → its current run
+        self._hosts: dict[str, str] = {}  # host label → preview id, while running
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._starting: set[asyncio.Task[Preview]] = set()
+        self._touched: set[str] = set()
+        self._loop: asyncio.Task[None] | None = None
+
+    # -- what a preview is ---------------------------------------------------------------------
+
+    def url(self, preview: Preview) -> str:
+        settings = self.ctx.settings
+        port = settings.preview_public_port or settings.port
+        default = 443 if settings.preview_scheme == "https" else 80
+        suffix = "" if port == default else f":{port}"
+        return f"{settings.preview_scheme}://{preview.host}.{settings.preview_domain}{suffix}/"
+
+    def view(self, preview: Preview) -> dict[str, Any]:
+        """The preview as the API and events show it (never its token hash)."""
+        return {
+            "id": preview.id,
+            "attempt_id": preview.attempt_id,
+            "project_id": preview.project_id,
+            "service": preview.service,
+            "command": preview.command,
+            "host": preview.host,
+            "url": self.url(preview),
+            "port": preview.port,
+            "process_id": preview.process_id,
+            "status": preview.status,
+            "error": preview.error,
+            "debug_id": preview.debug_id,
+            "notice": preview.notice,
+            "last_access_at": preview.last_access_at,
+            "created_at": preview.created_at,
+            "updated_at": preview.updated_at,
+        }
+
+    async def services(self, attempt: Attempt, project: Project) -> list[Service]:
+        """The attempt's dev services: its dev script as `web`, the project's services and
+        those its worktree's .paddock.toml declares (the worktree's win)."""
+        found: dict[str, str] = {}
+        if attempt.scripts.dev.strip():
+            found[DEFAULT_SERVICE] = attempt.scripts.dev
+        found.update(project.services)
+        config = Path(attempt.worktree_path) / CONFIG_FILE
+        if config.is_file():
+            text = await asyncio.to_thread(config.read_text, errors="replace")
+            found.update(parse_repo_config(text).services)
+        return [Service(name, command) for name, command in sorted(found.items())]
+
+    # -- start, stop -----------------------------------------------------------------------------
+
+    async def start(
+        self, attempt_id: str, service: str | None = None, *, wait: bool = False
+    ) -> list[Preview]:
+        """Start the attempt's previews (all its services, or `service`); already running ones
+        are left as they are. With `wait`, return once each answers or failed."""
+        attempt, project = await self._attempt(attempt_id)
+        services = await self.services(attempt, project)
+        if not services:
+            raise InvalidInput(
+                "the project has no dev script and no services: set one in its settings",
+                code="no_dev_script",
+            )
+        chosen = [s for s in services if service is None or s.name == service]
+        if not chosen:
+            names = ", ".join(s.name for s in services)
+            raise NotFound(f"no service {service!r} (there are: {names})", code="unknown_service")
+        async with self._locks[attempt.id]:
+            previews = [await self._prepare(attempt, s, only=len(services) == 1) for s in chosen]
+            fresh = [p for p in previews if p.id not in self._runs]
+            ports = {p.id: await reserve_port(self.ctx, p.id) for p in fresh}
+            env = await self._env(attempt, project, services, ports)
+            tasks = []
+            for preview in fresh:
+                plan = await self._plan(attempt, project, preview, env, ports[preview.id])
+                run = ServiceRun(self.ctx, self.processes, preview, plan, self._changed)
+                self._runs[preview.id] = run
+                tasks.append(self._spawn_start(run))
+        if wait and tasks:
+            await asyncio.wait(tasks)
+        return [await self.get(p.id) for p in previews]
+
+    def _spawn_start(self, run: ServiceRun) -> asyncio.Task[Preview]:
+        task = asyncio.create_task(run.start())
+        self._starting.add(task)
+
+        def done(finished: asyncio.Task[Preview]) -> None:
+            self._starting.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("preview %s did not start", run.preview.id, exc_info=finished.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def _prepare(self, attempt: Attempt, service: Service, *, only: bool) -> Preview:
+        current = await self.ctx.db.run(
+            lambda s: store.find_for_service(s, attempt.id, service.name)
+        )
+        if current is not None and current.id in self._runs:
+            return current
+        _, token_hash = new_token()
+        host = host_label(attempt.id, service.name, only_service=only)
+        if current is not None:
+            host = current.host  # stable for the attempt's life
+        preview = await self.ctx.db.run(
+            lambda s: store.prepare(
+                s,
+                attempt_id=attempt.id,
+                project_id=attempt.project_id,
+                service=service.name,
+                command=service.command,
+                host=host,
+                token_hash=token_hash,
+            )
+        )
+        await self._changed(preview)
+        return preview
+
+    async def _env(
+        self,
+        attempt: Attempt,
+        project: Project,
+        services: list[Service],
+        ports: dict[str, int],
+    ) -> dict[str, str]:
+        """What every service of the attempt is told: its database, the others' URLs."""
+        env: dict[str, str] = {}
+        previews = await self.ctx.db.run(lambda s: store.list_for_attempt(s, attempt.id))
+        for preview in previews:
+            port = ports.get(preview.id, preview.port)
+            if port is not None and preview.service in {s.name for s in services}:
+                env[service_env_name(preview.service)] = f"http://127.0.0.1:{port}"
+                env[service_env_name(preview.service).replace("_URL", "_PUBLIC_URL")] = self.url(
+                    preview
+                )
+        if project.database == "sqlite":
+            env["DATABASE_URL"] = sqlite_url(self.ctx.settings, attempt.id)
+        elif project.database == "postgres":
+            env["DATABASE_URL"] = await asyncio.to_thread(
+                ensure_schema, self.ctx.settings, attempt.id
+            )
+        return env
+
+    async def _plan(
+        self, attempt: Attempt, project: Project, preview: Preview, env: dict[str, str], port: int
+    ) -> RunPlan:
+        data_dir = attempt_data_dir(self.ctx.settings, attempt.id)
+        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+        provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
+        if provider is not Provider.none:
+            await asyncio.to_thread(self.ctx.sandboxes.hand_over, data_dir)
+        network = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).network
+        return RunPlan(
+            attempt=attempt,
+            command=preview.command,
+            env=env,
+            writable=[data_dir],
+            network_none=provider is not Provider.none and network is Network.none,
+            port=port,
+        )
+
+    async def stop(self, preview_id: str) -> Preview:
+        preview = await self.get(preview_id)
+        run = self._runs.get(preview_id)
+        if run is not None:
+            await run.stop()
+            return run.preview
+        if preview.status.active:  # left by a server that is gone
+            preview = await self.ctx.db.run(
+                lambda s: store.update_preview(s, preview_id, status=PreviewStatus.stopped)
+            )
+            await self._changed(preview)
+        return preview
+
+    async def restart(self, preview_id: str, *, wait: bool = False) -> Preview:
+        preview = await self.stop(preview_id)
+        started = await self.start(preview.attempt_id, preview.service, wait=wait)
+        return started[0]
+
+    async def stop_for_attempt(self, attempt_id: str) -> None:
+        previews = await self.ctx.db.run(lambda s: store.list_for_attempt(s, attempt_id))
+        await asyncio.gather(*(self.stop(p.id) for p in previews if p.status.active))
+
+    async def forget_attempt(self, attempt: Attempt) -> None:
+        """The attempt goes: stop its previews, drop its database and data dir."""
+        await self.stop_for_attempt(attempt.id)
+        project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
+        if project.database == "postgres":
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(drop_schema, self.ctx.settings, attempt.id)
+        data_dir = attempt_data_dir(self.ctx.settings, attempt.id)
+        if data_dir.exists():
+            await asyncio.to_thread(shutil.rmtree, data_dir, True)
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(run.stop() for run in list(self._runs.values())))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def get(self, preview_id: str) -> Preview:
+        run = self._runs.get(preview_id)
+        if run is not None:
+            return run.preview
+        return await self.ctx.db.run(lambda s: store.get_preview(s, preview_id))
+
+    async def find(self, preview_id: str) -> Preview | None:
+        try:
+            return await self.get(preview_id)
+        except NotFound:
+            return None
+
+    async def find_by_host(self, host: str) -> Preview | None:
+        return await self.ctx.db.run(lambda s: store.find_by_host(s, host))
+
+    async def list_for_attempt(self, attempt_id: str) -> list[Preview]:
+        await self._attempt(attempt_id)  # 404 for an unknown attempt
+        previews = await self.ctx.db.run(lambda s: store.list_for_attempt(s, attempt_id))
+        return [self._runs[p.id].preview if p.id in self._runs else p for p in previews]
+
+    async def open_link(self, preview_id: str) -> dict[str, str]:
+        """A URL with a one-time ticket (for a browser), and the key for other clients."""
+        preview = await self.get(preview_id)
+        ticket = await self.access.issue_ticket(preview)
+        return {
+            "url": f"{self.url(preview)}?paddock_ticket={ticket}",
+            "key": self.access.key(preview),
+        }
+
+    # -- what the proxy asks ----------------------------------------------------------------------
+
+    def route(self, host: str) -> ServiceRun | None:
+        """The running preview served at host label `host`, if any."""
+        preview_id = self._hosts.get(host)
+        run = self._runs.get(preview_id) if preview_id is not None else None
+        if run is None or run.upstream is None:
+            return None
+        return run
+
+    def run_of(self, preview_id: str) -> ServiceRun | None:
+        run = self._runs.get(preview_id)
+        return run if run is not None and run.upstream is not None else None
+
+    def touch(self, preview_id: str) -> None:
+        """A request was proxied (written in batches)."""
+        self._touched.add(preview_id)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def reconcile(self) -> list[str]:
+        """At start-up: previews a server that is gone left active are stopped (their dev
+        servers went with it)."""
+        active = await self.ctx.db.run(store.list_active)
+        for preview in active:
+            if preview.id in self._runs:
+                continue
+            updated = await self.ctx.db.run(partial(_mark_stopped, preview_id=preview.id))
+            await self._changed(updated)
+        return [p.id for p in active]
+
+    def start_loop(self) -> None:
+        self._loop = asyncio.create_task(self._housekeeping())
+
+    async def close(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        await self.stop_all()
+        await self._write_touches()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(TOUCH_SECONDS)
+            try:
+                await self._write_touches()
+                await self.stop_idle()
+                await self.access.forget_expired()
+            except Exception:
+                log.exception("preview housekeeping failed")
+
+    async def _write_touches(self) -> None:
+        touched, self._touched = list(self._touched), set()
+        if touched:
+            now = utcnow()
+            await self.ctx.db.run(lambda s: store.touch(s, touched, now))
+
+    async def stop_idle(self) -> list[str]:
+        """Stop the running previews nobody requested for `preview_idle_minutes`."""
+        minutes = self.ctx.settings.preview_idle_minutes
+        if minutes <= 0:
+            return []
+        now = utcnow()
+        stopped = []
+        for run in list(self._runs.values()):
+            preview = await self.get(run.preview.id)
+            if preview.status is not PreviewStatus.running:
+                continue
+            since = preview.last_access_at or preview.updated_at
+            if (now - since).total_seconds() >= minutes * 60:
+                log.info("preview %s idle for %g min: stopping it", preview.id, minutes)
+                await run.stop()
+                await self._note(preview.id, f"stopped after {minutes:g} min without requests")
+                stopped.append(preview.id)
+        return stopped
+
+    async def _note(self, preview_id: str, notice: str) -> None:
+        preview = await self.ctx.db.run(
+            lambda s: store.update_preview(s, preview_id, notice=notice)
+        )
+        await self._changed(preview)
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    async def _attempt(self, attempt_id: str) -> tuple[Attempt, Project]:
+        def load(session: Session) -> tuple[Attempt, Project]:
+            attempt = attempt_store.get_attempt(session, attempt_id)
+            return attempt, project_store.get_project(session, attempt.project_id)
+
+        return await self.ctx.db.run(load)
+
+    async def _changed(self, preview: Preview) -> None:
+        run = self._runs.get(preview.id)
+        if preview.status is PreviewStatus.running:
+            self._hosts[preview.host] = preview.id
+        elif not preview.status.active:
+            self._hosts.pop(preview.host, None)
+            if run is not None and run.preview.status == preview.status:
+                del self._runs[preview.id]
+        self.ctx.bus.publish("preview.updated", preview.project_id, self._json(preview))
+
+    def _json(self, preview: Preview) -> dict[str, Any]:
+        data: dict[str, Any] = to_jsonable_python(self.view(preview))
+        return data
+
+
+def _mark_stopped(session: Session, preview_id: str) -> Preview:
+    return store.update_preview(
+        session, preview_id, status=PreviewStatus.stopped, notice="stopped: the server restarted"
+    )
