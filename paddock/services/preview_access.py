@@ -2,7 +2,9 @@
 
 The cookie (host-only, HttpOnly, SameSite=Lax) holds an HMAC of the preview's id and token
 hash under the server's secret key: nothing per browser is stored, and it stays valid while the
-preview keeps its token. Clients without a browser send the same value in a header.
+preview keeps its token. Clients without a browser send the same value in a header. Paddock's
+embedded view (an iframe, a third-party context) gets the same value in a partitioned cookie
+instead, which the browser only sends while the preview is embedded in that same site.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from paddock.store.db import Database
 from paddock.store.tables import utcnow
 
 TICKET_PARAM = "paddock_ticket"
+EMBED_PARAM = "paddock_embed"  # with the ticket: the link is for Paddock's embedded view
 COOKIE = "paddock_preview"
+# In an iframe (another site's page) only a partitioned cookie is sent: SameSite=None; Secure
+# (browsers accept Secure on http://*.localhost); Partitioned keys it to the embedding site.
+EMBED_COOKIE = "paddock_preview_embed"
 KEY_HEADER = "x-paddock-preview-key"  # the cookie's value, for clients without cookies
 SECRET_FILE = "secret.key"
 

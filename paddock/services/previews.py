@@ -34,7 +34,12 @@ from paddock.domain.preview import (
 from paddock.domain.project_config import CONFIG_FILE, parse_repo_config
 from paddock.domain.sandbox import Network, Provider
 from paddock.services.context import Context
-from paddock.services.preview_access import PreviewAccess, new_token
+from paddock.services.preview_access import (
+    EMBED_PARAM,
+    TICKET_PARAM,
+    PreviewAccess,
+    new_token,
+)
 from paddock.services.preview_database import (
     attempt_data_dir,
     drop_schema,
@@ -278,12 +283,14 @@ class PreviewService:
         previews = await self.ctx.db.run(lambda s: store.list_for_attempt(s, attempt_id))
         return [self._runs[p.id].preview if p.id in self._runs else p for p in previews]
 
-    async def open_link(self, preview_id: str) -> dict[str, str]:
-        """A URL with a one-time ticket (for a browser), and the key for other clients."""
+    async def open_link(self, preview_id: str, *, embed: bool = False) -> dict[str, str]:
+        """A URL with a one-time ticket (for a browser; `embed`: for an iframe in Paddock's
+        own page), and the key for other clients."""
         preview = await self.get(preview_id)
         ticket = await self.access.issue_ticket(preview)
+        url = f"{self.url(preview)}?{TICKET_PARAM}={ticket}"
         return {
-            "url": f"{self.url(preview)}?paddock_ticket={ticket}",
+            "url": url + (f"&{EMBED_PARAM}=1" if embed else ""),
             "key": self.access.key(preview),
         }
 

@@ -94,7 +94,8 @@ async def restart_preview(
 
 
 @router.post("/previews/{preview_id}/open", operation_id="open_preview")
-async def open_preview(preview_id: str, engine: EngineDep) -> OpenLink:
+async def open_preview(preview_id: str, engine: EngineDep, embed: bool = False) -> OpenLink:
     """A link that lets one browser in: its one-time ticket becomes a cookie for the
-    preview's host, then the browser is sent to the clean URL."""
-    return OpenLink(**await engine.previews.open_link(preview_id))
+    preview's host, then the browser is sent to the clean URL. `embed=true`: for an iframe
+    (a partitioned cookie, the only kind a browser sends to an embedded page of another site)."""
+    return OpenLink(**await engine.previews.open_link(preview_id, embed=embed))

@@ -61,7 +61,7 @@ class Target:
         bytes  # the preview's origin as the browser knows it: b"http://x.preview.localhost:7420"
     )
     prefix: bytes = b""  # the path-based fallback's prefix: b"/preview/<id>"
-    drop_cookie: bytes = b""  # Paddock's own cookie name, never forwarded
+    drop_cookies: tuple[bytes, ...] = ()  # Paddock's own cookies, never forwarded
 
 
 class Connection:
@@ -166,8 +166,8 @@ def request_head(scope: Scope, target: Target, headers: Headers, *, chunked: boo
             forwarded_host = value
         if lower in skip or lower.startswith(b"x-forwarded-"):
             continue
-        if lower == b"cookie" and target.drop_cookie:
-            kept = without_cookie(value, target.drop_cookie)
+        if lower == b"cookie" and target.drop_cookies:
+            kept = without_cookies(value, target.drop_cookies)
             if kept:
                 lines.append(name + b": " + kept)
             continue
@@ -185,11 +185,11 @@ def request_head(scope: Scope, target: Target, headers: Headers, *, chunked: boo
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
-def without_cookie(header: bytes, name: bytes) -> bytes:
+def without_cookies(header: bytes, names: tuple[bytes, ...]) -> bytes:
     kept = [
         part.strip()
         for part in header.split(b";")
-        if part.strip() and part.strip().split(b"=", 1)[0] != name
+        if part.strip() and part.strip().split(b"=", 1)[0] not in names
     ]
     return b"; ".join(kept)
 

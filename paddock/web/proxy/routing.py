@@ -21,7 +21,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from paddock.services.engine import Engine
-from paddock.services.preview_access import COOKIE, KEY_HEADER, TICKET_PARAM
+from paddock.services.preview_access import (
+    COOKIE,
+    EMBED_COOKIE,
+    EMBED_PARAM,
+    KEY_HEADER,
+    TICKET_PARAM,
+)
 from paddock.services.preview_run import ServiceRun
 from paddock.web.proxy import http, websocket
 from paddock.web.proxy.http import Receive, Scope, Send, Target
@@ -100,7 +106,7 @@ class PreviewProxy:
             upstream=run.upstream,
             origin=f"{scheme}://{host}".encode("latin-1"),
             prefix=prefix.encode(),
-            drop_cookie=COOKIE.encode(),
+            drop_cookies=(COOKIE.encode(), EMBED_COOKIE.encode()),
         )
         if scope["type"] == "websocket":
             await websocket.relay(scope, receive, send, target)
@@ -133,10 +139,12 @@ class PreviewProxy:
                     "Paddock.",
                 )
             return False
-        presented = _cookie(scope, COOKIE) or (_header(scope, KEY_HEADER.encode()) or b"").decode(
-            "latin-1"
-        )
-        if access.allows(preview, presented or None):
+        presented = [
+            _cookie(scope, COOKIE),
+            _cookie(scope, EMBED_COOKIE),
+            (_header(scope, KEY_HEADER.encode()) or b"").decode("latin-1") or None,
+        ]
+        if any(access.allows(preview, value) for value in presented):
             return True
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
@@ -180,9 +188,13 @@ async def _redeemed(
 ) -> None:
     """Set the cookie and send the browser to the URL without the ticket."""
     path = str(scope["path"])
-    rest = [(k, v) for k, v in params if k != TICKET_PARAM]
+    rest = [(k, v) for k, v in params if k not in (TICKET_PARAM, EMBED_PARAM)]
     location = path + ("?" + urlencode(rest) if rest else "")
-    cookie = f"{COOKIE}={key}; Path={prefix or '/'}; HttpOnly; SameSite=Lax"
+    if any(k == EMBED_PARAM for k, _ in params):
+        attributes = "SameSite=None; Secure; Partitioned"
+        cookie = f"{EMBED_COOKIE}={key}; Path={prefix or '/'}; HttpOnly; {attributes}"
+    else:
+        cookie = f"{COOKIE}={key}; Path={prefix or '/'}; HttpOnly; SameSite=Lax"
     await send(
         {
             "type": "http.response.start",

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from typing import Any
 
-from paddock.web.proxy.http import HOP_BY_HOP, Receive, Scope, Send, Target, without_cookie
+from paddock.web.proxy.http import HOP_BY_HOP, Receive, Scope, Send, Target, without_cookies
 
 log = logging.getLogger("paddock.proxy")
 
@@ -41,8 +41,8 @@ def _upstream_headers(scope: Scope, target: Target) -> list[tuple[str, str]]:
         lower = name.lower()
         if lower in HOP_BY_HOP or lower in _HANDSHAKE or lower.startswith(b"x-forwarded-"):
             continue
-        if lower == b"cookie" and target.drop_cookie:
-            value = without_cookie(value, target.drop_cookie)  # noqa: PLW2901
+        if lower == b"cookie" and target.drop_cookies:
+            value = without_cookies(value, target.drop_cookies)  # noqa: PLW2901
             if not value:
                 continue
         out.append((name.decode("latin-1"), value.decode("latin-1")))
