@@ -105,9 +105,9 @@ def serve(
         # The standard loop, not uvloop: it spawns children with posix_spawn/vfork instead of
         # fork and pumps pipes faster here (docs/decisions/004-standard-asyncio-loop.md).
         loop="asyncio",
-        # No WebSocket routes (live updates are server-sent events): without this, uvicorn
-        # loads the `websockets` package into the server for nothing (~1 MB).
-        ws="none",
+        # WebSockets are for previews only (the proxy relays their HMR sockets); Paddock's own
+        # live updates are server-sent events.
+        ws="websockets-sansio",
         timeout_graceful_shutdown=10,
     )
 

@@ -56,6 +56,7 @@ class RunPlan:
     writable: list[Path] = field(default_factory=list)
     network_none: bool = False
     port: int | None = None  # already reserved (the services of a start share their ports)
+    bridge_dir: Path | None = None  # where a network-"none" preview's bridge socket goes
 
 
 Changed = Callable[[Preview], Awaitable[None]]
@@ -182,11 +183,13 @@ class ServiceRun:
         if inside is None:
             return None
         await self._close_bridge()
-        path = self.ctx.settings.data_dir / "bridges" / f"{self.preview.id}-{port}.sock"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        assert self.plan.bridge_dir is not None
+        # Short: a Unix socket's path has room for 107 bytes.
+        path = self.plan.bridge_dir / f"{self.preview.id[:12]}-{port}.sock"
         try:
             self._bridge = await Bridge.open(inside, port, path)
-        except OSError:
+        except OSError as exc:
+            log.debug("preview %s: no bridge yet: %s", self.preview.id, exc)
             return None  # the sandbox's process went away meanwhile: next try
         return Upstream(port, path)
 

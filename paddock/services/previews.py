@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import tempfile
 from collections import defaultdict
 from functools import partial
 from pathlib import Path
@@ -69,6 +70,7 @@ class PreviewService:
         self._starting: set[asyncio.Task[Preview]] = set()
         self._touched: set[str] = set()
         self._loop: asyncio.Task[None] | None = None
+        self._bridges: Path | None = None  # a private dir for bridge sockets, made on first use
 
     # -- what a preview is ---------------------------------------------------------------------
 
@@ -216,13 +218,17 @@ class PreviewService:
         if provider is not Provider.none:
             await asyncio.to_thread(self.ctx.sandboxes.hand_over, data_dir)
         network = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).network
+        network_none = provider is not Provider.none and network is Network.none
+        if network_none and self._bridges is None:
+            self._bridges = Path(tempfile.mkdtemp(prefix="paddock-bridges-"))
         return RunPlan(
             attempt=attempt,
             command=preview.command,
             env=env,
             writable=[data_dir],
-            network_none=provider is not Provider.none and network is Network.none,
+            network_none=network_none,
             port=port,
+            bridge_dir=self._bridges,
         )
 
     async def stop(self, preview_id: str) -> Preview:
@@ -335,6 +341,8 @@ class PreviewService:
                 await self._loop
         await self.stop_all()
         await self._write_touches()
+        if self._bridges is not None:
+            shutil.rmtree(self._bridges, ignore_errors=True)
 
     async def _housekeeping(self) -> None:
         while True:

@@ -1,0 +1,240 @@
+"""What passes through the preview proxy, against a real FastAPI/uvicorn dev server in its
+sandbox: SSE event by event, a 1 GB download with flat memory, uploads, WebSocket text and
+binary frames, redirects and cookies rewritten, headers as a dev server expects them."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.e2e.server import ServerProcess, make_repo
+from tests.e2e.test_previews import PREVIEW_ENV, attempt_writing, key_of, project_with, start
+
+APP = """
+import asyncio, hashlib, os
+from pathlib import Path
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+
+app = FastAPI()
+released = asyncio.Event()
+
+@app.get("/")
+async def home():
+    return PlainTextResponse(Path("name.txt").read_text())
+
+@app.get("/headers")
+async def headers(request: Request):
+    return JSONResponse(dict(request.headers))
+
+@app.get("/events")
+async def events():
+    async def stream():
+        yield "data: first\\n\\n"
+        await released.wait()  # the test reads "first" before it lets the rest go
+        for n in ("second", "third"):
+            yield f"data: {n}\\n\\n"
+    return StreamingResponse(stream(), media_type="text/event-stream")
+
+@app.post("/release")
+async def release():
+    released.set()
+    return {"ok": True}
+
+@app.get("/big")
+async def big(mb: int):
+    block = b"\\x5a" * (1 << 20)
+    async def stream():
+        for _ in range(mb):
+            yield block
+    return StreamingResponse(stream(), media_type="application/octet-stream")
+
+@app.post("/upload")
+async def upload(request: Request):
+    digest, size = hashlib.sha256(), 0
+    async for chunk in request.stream():
+        digest.update(chunk)
+        size += len(chunk)
+    return {"bytes": size, "sha256": digest.hexdigest()}
+
+@app.get("/away")
+async def away():
+    return RedirectResponse(f"http://127.0.0.1:{os.environ['PORT']}/landed?x=1", status_code=302)
+
+@app.get("/cookie")
+async def cookie():
+    response = PlainTextResponse("set")
+    response.set_cookie("app", "1", domain="localhost", path="/")
+    return response
+
+@app.websocket("/echo")
+async def echo(ws: WebSocket):
+    await ws.accept(subprotocol="echo-v1" if "echo-v1" in ws.scope["subprotocols"] else None)
+    try:
+        while True:
+            message = await ws.receive()
+            if message.get("bytes") is not None:
+                await ws.send_bytes(message["bytes"])
+            elif message.get("text") is not None:
+                await ws.send_text(message["text"])
+            else:
+                return
+    except WebSocketDisconnect:
+        return
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess(tmp_path_factory.mktemp("traffic") / "data", env=PREVIEW_ENV) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def preview(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    repo = make_repo(tmp_path_factory.mktemp("app") / "repo", {"app.py": APP, "name.txt": "main"})
+    dev = f"{sys.executable} -m uvicorn app:app --host 127.0.0.1 --port $PORT"
+    project = project_with(server, repo, dev)
+    attempt = attempt_writing(server, project, "printf attempt > name.txt")
+    [running] = start(server, attempt)
+    assert running["status"] == "running", running
+    running["key"] = key_of(server, running)
+    return running
+
+
+def get(server: ServerProcess, preview: dict[str, Any], path: str, **kwargs: Any) -> Any:
+    headers = {
+        "host": f"{preview['host']}.preview.localhost:{server.port}",
+        "x-paddock-preview-key": preview["key"],
+        **kwargs.pop("headers", {}),
+    }
+    return server.client.request(
+        kwargs.pop("method", "GET"), path, headers=headers, follow_redirects=False, **kwargs
+    )
+
+
+def test_the_app_sees_a_dev_servers_host_and_the_browsers_view(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    assert get(server, preview, "/").text == "attempt"
+    seen = get(
+        server, preview, "/headers", headers={"cookie": f"paddock_preview={preview['key']}; a=b"}
+    ).json()
+    assert seen["host"] == f"localhost:{preview['port']}"  # what Vite's allowedHosts accepts
+    assert seen["x-forwarded-host"] == f"{preview['host']}.preview.localhost:{server.port}"
+    assert seen["x-forwarded-proto"] == "http" and seen["x-forwarded-for"] == "127.0.0.1"
+    assert seen["cookie"] == "a=b"  # Paddock's own cookie never reaches the app
+    assert "x-paddock-preview-key" not in seen
+
+
+def test_server_sent_events_arrive_one_by_one(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    headers = {
+        "host": f"{preview['host']}.preview.localhost:{server.port}",
+        "x-paddock-preview-key": preview["key"],
+    }
+    with server.client.stream("GET", "/events", headers=headers) as response:
+        lines = response.iter_lines()
+        assert next(lines) == "data: first"  # while the app still holds the rest back
+        assert get(server, preview, "/release", method="POST").json() == {"ok": True}
+        rest = [line for line in lines if line]
+    assert rest == ["data: second", "data: third"]
+
+
+def test_a_1_gb_download_passes_with_flat_memory(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    assert server.proc is not None
+    before = rss_kb(server.proc.pid)
+    headers = {
+        "host": f"{preview['host']}.preview.localhost:{server.port}",
+        "x-paddock-preview-key": preview["key"],
+    }
+    size = 0
+    digest = hashlib.sha256()
+    with server.client.stream("GET", "/big?mb=1024", headers=headers) as response:
+        assert response.status_code == 200
+        for chunk in response.iter_raw(1 << 20):
+            size += len(chunk)
+            digest.update(chunk)
+    assert size == 1 << 30
+    assert digest.hexdigest() == hashlib.sha256(b"\x5a" * (1 << 30)).hexdigest()
+    grown_mb = (peak_rss_kb(server.proc.pid) - before) / 1024
+    assert grown_mb < 64, f"the server grew by {grown_mb:.0f} MB passing 1 GB"
+
+
+def test_uploads_stream_to_the_app_with_and_without_a_length(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    body = bytes(range(256)) * 40_000  # ~10 MB
+    expected = {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    assert get(server, preview, "/upload", method="POST", content=body).json() == expected
+
+    def pieces() -> Iterator[bytes]:  # no length: the proxy sends it on chunked
+        for offset in range(0, len(body), 1 << 20):
+            yield body[offset : offset + (1 << 20)]
+
+    assert get(server, preview, "/upload", method="POST", content=pieces()).json() == expected
+
+
+def test_redirects_to_the_upstream_and_cookie_domains_are_rewritten(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    moved = get(server, preview, "/away")
+    assert moved.status_code == 302
+    origin = f"http://{preview['host']}.preview.localhost:{server.port}"
+    assert moved.headers["location"] == f"{origin}/landed?x=1"
+    cookie = get(server, preview, "/cookie").headers["set-cookie"]
+    assert cookie.startswith("app=1") and "domain" not in cookie.lower()
+
+
+def test_websocket_text_and_binary_frames_pass_both_ways(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    uri = f"ws://{preview['host']}.preview.localhost:{server.port}/echo"
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    with connect(
+        uri,
+        sock=sock,
+        subprotocols=["echo-v1"],  # type: ignore[list-item]
+        additional_headers={"x-paddock-preview-key": preview["key"]},
+    ) as ws:
+        assert ws.subprotocol == "echo-v1"  # the one the app chose reaches the client
+        ws.send("hello")
+        assert ws.recv() == "hello"
+        blob = bytes(range(256)) * 4096  # 1 MB binary frame
+        ws.send(blob)
+        assert ws.recv() == blob
+
+
+def test_a_websocket_without_the_key_is_refused(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    uri = f"ws://{preview['host']}.preview.localhost:{server.port}/echo"
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    with pytest.raises(Exception) as refused:
+        connect(uri, sock=sock).close()
+    assert "403" in str(refused.value) or "1008" in str(refused.value)
+
+
+def rss_kb(pid: int) -> int:
+    return _status_kb(pid, "VmRSS")
+
+
+def peak_rss_kb(pid: int) -> int:
+    return _status_kb(pid, "VmHWM")
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
