@@ -14,8 +14,8 @@ from tests.ui.conftest import screenshot
 
 VITE = Path(__file__).resolve().parents[1] / "fixtures" / "vite" / "node_modules" / "vite"
 APP = {
-    "index.html": '<!doctype html><title>hmr</title><link rel="icon" href="data:,"><div id="app"></div>'
-    '<script type="module" src="/main.js"></script>\n',
+    "index.html": '<!doctype html><title>hmr</title><link rel="icon" href="data:,">'
+    '<div id="app"></div><script type="module" src="/main.js"></script>\n',
     "message.js": "export const message = 'hello v1'\n",
     "main.js": (
         "import { message } from './message.js'\n"
