@@ -136,6 +136,13 @@ class ContainerProcess:
             return LimitHit.oom_killed
         return None
 
+    def inside_pid(self) -> int | None:
+        """The container's init on this host (its network namespace is the container's), for
+        a network bridge; None when the engine runs elsewhere or the container ended."""
+        if self.pid is None or not proctree.is_alive(self.pid, self.start_time):
+            return None
+        return self.pid
+
     def limit_hit(self) -> LimitHit | None:
         return self._limit_hit
 

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.e2e.server import ServerProcess, make_repo, wait_for
+from tests.security.conftest import provider_problem
 from tests.e2e.test_previews import PREVIEW_ENV, attempt_writing, key_of, project_with, start
 
 # A dev server that answers with what it was given and what its database holds.
@@ -139,15 +140,20 @@ def test_each_attempt_gets_its_own_postgres_schema_dropped_with_it(
     assert f"attempt_{second['id']}" in schemas
 
 
+@pytest.mark.parametrize("provider", ["bwrap", "container"])
 def test_a_preview_in_a_network_none_sandbox_is_reached_through_the_bridge(
-    tmp_path: Path,
+    tmp_path: Path, provider: str
 ) -> None:
+    problem = provider_problem(provider)
+    if problem is not None:
+        pytest.skip(f"sandbox provider {provider} cannot run here: {problem}")
+    python = "python3" if provider == "container" else PYTHON  # the image's own
     with ServerProcess(tmp_path / "data", env=PREVIEW_ENV) as server:
         project = project_with(
             server,
             app_repo(tmp_path),
-            f"{PYTHON} serve.py web",
-            sandbox={"provider": "bwrap", "network": "none"},
+            f"{python} serve.py web",
+            sandbox={"provider": provider, "network": "none"},
         )
         attempt = attempt_writing(server, project, "true")
         [preview] = start(server, attempt)
