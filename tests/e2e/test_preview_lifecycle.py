@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from tests.e2e.server import ServerProcess, make_repo, wait_for
-from tests.security.conftest import provider_problem
 from tests.e2e.test_previews import PREVIEW_ENV, attempt_writing, key_of, project_with, start
+from tests.security.conftest import provider_problem
 
 # A dev server that answers with what it was given and what its database holds.
 SERVE = """
