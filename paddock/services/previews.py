@@ -23,7 +23,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Project
-from paddock.domain.errors import InvalidInput, NotFound
+from paddock.domain.errors import InvalidInput, NotFound, PaddockError
 from paddock.domain.preview import (
     DEFAULT_SERVICE,
     Preview,
@@ -136,17 +136,28 @@ class PreviewService:
         async with self._locks[attempt.id]:
             previews = [await self._prepare(attempt, s, only=len(services) == 1) for s in chosen]
             fresh = [p for p in previews if p.id not in self._runs]
-            ports = {p.id: await reserve_port(self.ctx, p.id) for p in fresh}
-            env = await self._env(attempt, project, services, ports)
+            try:
+                ports = {p.id: await reserve_port(self.ctx, p.id) for p in fresh}
+                env = await self._env(attempt, project, services, ports)
+                plans = [await self._plan(attempt, project, p, env, ports[p.id]) for p in fresh]
+            except PaddockError as exc:
+                for preview in fresh:  # none of them starts: say why on each
+                    await self._fail_unstarted(preview, exc.message)
+                raise
             tasks = []
-            for preview in fresh:
-                plan = await self._plan(attempt, project, preview, env, ports[preview.id])
+            for preview, plan in zip(fresh, plans, strict=True):
                 run = ServiceRun(self.ctx, self.processes, preview, plan, self._changed)
                 self._runs[preview.id] = run
                 tasks.append(self._spawn_start(run))
         if wait and tasks:
             await asyncio.wait(tasks)
         return [await self.get(p.id) for p in previews]
+
+    async def _fail_unstarted(self, preview: Preview, reason: str) -> None:
+        failed = await self.ctx.db.run(
+            lambda s: store.update_preview(s, preview.id, status=PreviewStatus.failed, error=reason)
+        )
+        await self._changed(failed)
 
     def _spawn_start(self, run: ServiceRun) -> asyncio.Task[Preview]:
         task = asyncio.create_task(run.start())

@@ -4,6 +4,7 @@ binary frames, redirects and cookies rewritten, headers as a dev server expects 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import socket
 import sys
@@ -21,7 +22,9 @@ APP = """
 import asyncio, hashlib, os
 from pathlib import Path
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import (
+    JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+)
 
 app = FastAPI()
 released = asyncio.Event()
@@ -73,6 +76,23 @@ async def cookie():
     response = PlainTextResponse("set")
     response.set_cookie("app", "1", domain="localhost", path="/")
     return response
+
+@app.get("/peer")
+async def peer(request: Request):
+    return {"port": request.client.port}
+
+@app.get("/gzip")
+async def gzipped():
+    import gzip
+    body = gzip.compress(b"squeezed " * 1000, mtime=0)
+    return Response(body, headers={"content-encoding": "gzip", "content-type": "text/plain"})
+
+@app.get("/hops")
+async def hops(request: Request):
+    return JSONResponse(
+        dict(request.headers),
+        headers={"connection": "x-upstream-only", "x-upstream-only": "1", "x-kept": "1"},
+    )
 
 @app.websocket("/echo")
 async def echo(ws: WebSocket):
@@ -194,6 +214,39 @@ def test_redirects_to_the_upstream_and_cookie_domains_are_rewritten(
     assert moved.headers["location"] == f"{origin}/landed?x=1"
     cookie = get(server, preview, "/cookie").headers["set-cookie"]
     assert cookie.startswith("app=1") and "domain" not in cookie.lower()
+
+
+def test_upstream_connections_are_kept_alive_and_reused(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    ports = {get(server, preview, "/peer").json()["port"] for _ in range(5)}
+    assert len(ports) == 1  # one connection to the dev server carried all five
+
+
+def test_compressed_bodies_pass_untouched(server: ServerProcess, preview: dict[str, Any]) -> None:
+    headers = {
+        "host": f"{preview['host']}.preview.localhost:{server.port}",
+        "x-paddock-preview-key": preview["key"],
+        "accept-encoding": "gzip",
+    }
+    with server.client.stream("GET", "/gzip", headers=headers) as response:
+        raw = b"".join(response.iter_raw())
+    assert response.headers["content-encoding"] == "gzip"
+    assert raw == gzip.compress(b"squeezed " * 1000, mtime=0)  # byte for byte
+
+
+def test_hop_by_hop_headers_and_those_named_in_connection_stay_on_their_hop(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    answer = get(
+        server,
+        preview,
+        "/hops",
+        headers={"connection": "x-browser-only", "x-browser-only": "1", "x-sent": "1"},
+    )
+    seen = answer.json()
+    assert "x-browser-only" not in seen and seen["x-sent"] == "1"
+    assert "x-upstream-only" not in answer.headers and answer.headers["x-kept"] == "1"
 
 
 def test_websocket_text_and_binary_frames_pass_both_ways(

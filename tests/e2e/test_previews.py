@@ -235,3 +235,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def adjacent_free_ports() -> int:
+    """A port P such that P and P+1 are free now."""
+    for _ in range(100):
+        port = free_port()
+        if port < 65535 and _free(port + 1):
+            return port
+    raise AssertionError("no two adjacent free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_a_port_something_else_holds_is_never_handed_out(tmp_path: Path) -> None:
+    first = adjacent_free_ports()
+    env = {**PREVIEW_ENV, "PADDOCK_PREVIEW_PORTS": f"{first}-{first + 1}"}
+    with socket.socket() as squatter, ServerProcess(tmp_path / "data", env=env) as server:
+        squatter.bind(("127.0.0.1", first))
+        squatter.listen()
+        repo = make_repo(tmp_path / "repo", {"index.html": "x\n"})
+        project = project_with(server, repo, STATIC)
+        one = attempt_writing(server, project, "true")
+        [preview] = start(server, one)
+        assert preview["status"] == "running" and preview["port"] == first + 1
+        # The range is used up now: the next start says so.
+        two = attempt_writing(server, project, "true")
+        refused = server.client.post(f"/api/attempts/{two['id']}/previews", json={"wait": True})
+        assert refused.status_code == 503 and refused.json()["code"] == "no_free_port"
+        [left] = server.api("GET", f"/api/attempts/{two['id']}/previews")
+        assert left["status"] == "failed" and "no free port" in left["error"]
