@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Attempt, Project, Task, WorkflowStep
 from paddock.services.context import Context
 from paddock.store import attempts as attempt_store
+from paddock.store import previews as preview_store
 from paddock.store import projects as project_store
 from paddock.store import tasks as task_store
 
@@ -24,6 +25,7 @@ class Card:
     task: Task
     attempt: Attempt | None  # the newest attempt, if any
     attempt_count: int
+    active_previews: int = 0  # the newest attempt's previews starting or running
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,13 @@ class Board:
 
 def _cards(session: Session, tasks: list[Task]) -> list[Card]:
     latest = attempt_store.latest_for_tasks(session, [t.id for t in tasks])
-    return [Card(t, *latest.get(t.id, (None, 0))) for t in tasks]
+    active = preview_store.active_for_attempts(session, [a.id for a, _ in latest.values()])
+    cards: list[Card] = []
+    for task in tasks:
+        attempt, count = latest.get(task.id, (None, 0))
+        previews = active.get(attempt.id, 0) if attempt is not None else 0
+        cards.append(Card(task, attempt, count, previews))
+    return cards
 
 
 class BoardService:

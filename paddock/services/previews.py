@@ -23,7 +23,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Project
-from paddock.domain.errors import InvalidInput, NotFound, PaddockError
+from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
 from paddock.domain.preview import (
     DEFAULT_SERVICE,
     Preview,
@@ -304,6 +304,11 @@ class PreviewService:
         """A URL with a one-time ticket (for a browser; `embed`: for an iframe in Paddock's
         own page), and the key for other clients."""
         preview = await self.get(preview_id)
+        if preview.status is not PreviewStatus.running:
+            raise Conflict(
+                f"the preview of {preview.service} is {preview.status.value}: start it first",
+                code="preview_not_running",
+            )
         ticket = await self.access.issue_ticket(preview)
         url = f"{self.url(preview)}?{TICKET_PARAM}={ticket}"
         return {

@@ -227,6 +227,8 @@ def test_unknown_hosts_and_stopped_previews_get_paddocks_answer(
     assert stopped["status"] == "stopped" and stopped["port"] is None
     answer = through_proxy(server, preview, headers={"accept": "application/json"})
     assert answer.status_code == 503 and answer.json()["code"] == "preview_not_running"
+    no_link = server.client.post(f"/api/previews/{preview['id']}/open")
+    assert no_link.status_code == 409 and no_link.json()["code"] == "preview_not_running"
     restarted = server.api("POST", f"/api/previews/{preview['id']}/restart", json={"wait": True})
     assert restarted["status"] == "running" and restarted["host"] == preview["host"]
 

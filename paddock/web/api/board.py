@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from paddock.services.board import Board, Card, Column
+from paddock.services.board import Board, Column
 from paddock.web.api.tasks import public_attempt
 from paddock.web.deps import EngineDep
 
@@ -19,8 +19,7 @@ Text = Annotated[str, Query(description="Only tasks whose title or description c
 
 def _public(column: Column) -> Column:
     cards = [
-        Card(c.task, public_attempt(c.attempt) if c.attempt else None, c.attempt_count)
-        for c in column.cards
+        replace(c, attempt=public_attempt(c.attempt) if c.attempt else None) for c in column.cards
     ]
     return replace(column, cards=cards)
 

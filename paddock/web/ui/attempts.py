@@ -17,11 +17,15 @@ from paddock.web.deps import EngineDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_response
 from paddock.web.ui.conversation import TURN_REASONS, load_turns, pair
 from paddock.web.ui.live import fragment_stream, html_event
+from paddock.web.ui.previews import preview_parts, preview_patch, previews_changed
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.sandbox_views import latest_usage, summary, usage_events
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
+
+# Events about an attempt's parts, which carry its id as `attempt_id`.
+ATTEMPT_EVENTS = ("process.", "follow_up.", "preview.", "resource_usage")
 
 
 def default_process(processes: list[Process]) -> Process | None:
@@ -73,6 +77,7 @@ async def workspace_page(request: Request, attempt_id: str, engine: EngineDep) -
     context = {
         **await _workspace(engine, attempt),
         **await _agent_parts(engine, attempt),
+        **await preview_parts(engine, attempt),
         "agent_first": _agent_first(engine, attempt),
         "seq": seq,
     }
@@ -88,19 +93,25 @@ async def workspace_stream(
     def concerns_attempt(event: Event) -> bool:
         if event.type.startswith("attempt."):
             return bool(event.data.get("id") == attempt_id)
-        if event.type.startswith(("process.", "follow_up.")) or event.type == "resource_usage":
+        if event.type.startswith(ATTEMPT_EVENTS):
             return bool(event.data.get("attempt_id") == attempt_id)
         return False
 
     async def render_changes(events: list[Event] | None) -> str:
         if events is None:
-            return await render_whole(None)
-        changes = [e for e in events if e.type != "resource_usage"]
+            return await render_whole(None) + await preview_patch(engine, attempt)
+        # The Preview tab is re-rendered only for its own events.
+        previews = await preview_patch(engine, attempt) if previews_changed(events) else ""
+        changes = [
+            e for e in events if e.type != "resource_usage" and not e.type.startswith("preview.")
+        ]
         if changes:  # the whole render shows the latest stored samples too
-            return await render_whole(changes)
+            return await render_whole(changes) + previews
         # Resource use alone (about once a second per running process) patches its figures
         # only: no database read, no other part re-rendered.
-        return render_fragment("attempts/_resources_patch.html", updates=usage_events(events))
+        usage = usage_events(events)
+        patch = render_fragment("attempts/_resources_patch.html", updates=usage) if usage else ""
+        return patch + previews
 
     async def render_whole(events: list[Event] | None) -> str:
         current = await engine.attempts.get(attempt_id)

@@ -74,8 +74,20 @@ async def board_stream(
         project_id,
         render_changes,
         heartbeat=engine.settings.sse_heartbeat_seconds,
-        wanted=lambda e: e.type.startswith(("task.", "attempt.")),
+        wanted=lambda e: e.type.startswith(("task.", "attempt.")) or e.type == "preview.updated",
     )
+
+
+async def _tasks_of_previews(engine: Engine, events: list[Event]) -> list[str]:
+    """The tasks whose attempts' previews changed (their cards' preview badges)."""
+    attempt_ids = {e.data.get("attempt_id") for e in events if e.type == "preview.updated"}
+    tasks: list[str] = []
+    for attempt_id in attempt_ids:
+        try:
+            tasks.append((await engine.attempts.get(str(attempt_id))).task_id)
+        except NotFound:
+            continue
+    return tasks
 
 
 async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Event] | None) -> str:
@@ -99,6 +111,7 @@ async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Eve
             deleted.add(event.data["id"])
         elif event.type.startswith("attempt."):
             refreshed[event.data["task_id"]] = None
+    refreshed.update(dict.fromkeys(await _tasks_of_previews(engine, events)))
     parts = [render_fragment("board/_card_delete.html", task_id=tid) for tid in deleted]
     for task_id in moved:
         if task_id in deleted:

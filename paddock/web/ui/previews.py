@@ -1,0 +1,110 @@
+"""The workspace's Preview tab: the attempt's dev services, each with its preview's state and
+the actions on it (start, stop, restart, open), kept live by the workspace's fragment stream.
+
+The routes are thin: they call the PreviewService and answer 204; what changed reaches the page
+as `preview.updated` events. Open links carry a one-time ticket, so they are fetched by a click
+(js/preview.js) and never written into the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from starlette.responses import JSONResponse, Response
+
+from paddock.domain.entities import Attempt, Event
+from paddock.domain.preview import Preview
+from paddock.services.engine import Engine
+from paddock.web.deps import EngineDep
+from paddock.web.ui.templating import render_fragment
+
+router = APIRouter(include_in_schema=False)
+
+NOT_STARTED = "not started"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    """One dev service of the attempt, with its preview once it has one."""
+
+    name: str
+    command: str
+    preview: Preview | None
+    url: str | None  # where the proxy serves it (a ticket is still needed to get in)
+
+    @property
+    def status(self) -> str:
+        return self.preview.status.value if self.preview is not None else NOT_STARTED
+
+    @property
+    def active(self) -> bool:
+        return self.preview is not None and self.preview.status.active
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
+async def service_rows(engine: Engine, attempt: Attempt) -> list[ServiceRow]:
+    """The attempt's services (its dev script as `web`, the project's, its worktree's), and
+    the previews it has of services no longer declared."""
+    project = await engine.projects.get(attempt.project_id)
+    services = await engine.previews.services(attempt, project)
+    previews = {p.service: p for p in await engine.previews.list_for_attempt(attempt.id)}
+    rows = [_row(engine, s.name, s.command, previews.pop(s.name, None)) for s in services]
+    rows += [_row(engine, p.service, p.command, p) for p in previews.values()]
+    return rows
+
+
+def _row(engine: Engine, name: str, command: str, preview: Preview | None) -> ServiceRow:
+    url = engine.previews.url(preview) if preview is not None else None
+    return ServiceRow(name, command, preview, url)
+
+
+async def preview_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
+    """What the Preview tab shows."""
+    return {"services": await service_rows(engine, attempt)}
+
+
+def previews_changed(events: list[Event]) -> bool:
+    return any(e.type.startswith("preview.") for e in events)
+
+
+async def preview_patch(engine: Engine, attempt: Attempt) -> str:
+    """The tab's live part, as an out-of-band swap."""
+    parts = await preview_parts(engine, attempt)
+    return render_fragment("attempts/_preview_list.html", attempt=attempt, **parts, oob=True)
+
+
+# -- actions --------------------------------------------------------------------------------
+
+
+@router.post("/ui/attempts/{attempt_id}/previews")
+async def start_previews(
+    attempt_id: str, engine: EngineDep, service: Annotated[str, Form()] = ""
+) -> Response:
+    """Start every service of the attempt, or one; the tab follows through the live stream."""
+    await engine.previews.start(attempt_id, service or None)
+    return Response(status_code=204)
+
+
+@router.post("/ui/previews/{preview_id}/stop")
+async def stop_preview(preview_id: str, engine: EngineDep) -> Response:
+    await engine.previews.stop(preview_id)
+    return Response(status_code=204)
+
+
+@router.post("/ui/previews/{preview_id}/restart")
+async def restart_preview(preview_id: str, engine: EngineDep) -> Response:
+    await engine.previews.restart(preview_id)
+    return Response(status_code=204)
+
+
+@router.post("/ui/previews/{preview_id}/open")
+async def open_preview(preview_id: str, engine: EngineDep, embed: bool = False) -> JSONResponse:
+    """A fresh one-time link for this browser (`embed`: for the tab's iframe); only the URL,
+    not the key other clients use."""
+    link = await engine.previews.open_link(preview_id, embed=embed)
+    return JSONResponse({"url": link["url"]}, headers={"cache-control": "no-store"})
