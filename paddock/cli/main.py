@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -106,8 +107,8 @@ def serve(
         # fork and pumps pipes faster here (docs/decisions/004-standard-asyncio-loop.md).
         loop="asyncio",
         # WebSockets are for previews only (the proxy relays their HMR sockets); Paddock's own
-        # live updates are server-sent events.
-        ws="websockets-sansio",
+        # live updates are server-sent events. Imported on the first upgrade: ~3 MB.
+        ws=LazyWebSockets,
         timeout_graceful_shutdown=10,
     )
 
@@ -397,3 +398,13 @@ def logs(
         _print_log(_client(url), process, follow=follow)
     except ApiError as exc:
         raise _fail(exc) from None
+
+
+class LazyWebSockets(asyncio.Protocol):
+    """uvicorn's WebSocket protocol (websockets' sans-I/O one), imported when a connection
+    first asks to upgrade: a server whose previews never use WebSockets never loads it."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+        return WebSocketsSansIOProtocol(*args, **kwargs)
