@@ -109,6 +109,11 @@ def serve(
         # WebSockets are for previews only (the proxy relays their HMR sockets); Paddock's own
         # live updates are server-sent events. Imported on the first upgrade: ~3 MB.
         ws=LazyWebSockets,
+        # The client address must be the socket's peer: the sandbox guard looks up who owns
+        # it. uvicorn would otherwise take X-Forwarded-For from any local client (a sandbox
+        # sharing the host's network included) as the client.
+        proxy_headers=False,
+        access_log=False,  # a line per request (previews' included) costs more than it tells
         timeout_graceful_shutdown=10,
     )
 

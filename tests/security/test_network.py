@@ -149,9 +149,11 @@ probe engine_socket ls -l {data}/podman.sock
     assert server.client.get("/api/health").status_code == 200
 
 
-def _escape_through_the_api(bench: Bench, server: ServerProcess, marker: Path) -> str:
+def _escape_through_the_api(
+    bench: Bench, server: ServerProcess, marker: Path, header: str = ""
+) -> str:
     """An agent script that asks the Paddock API for an attempt of its own task with sandbox
-    "none", whose command writes `marker` on the host."""
+    "none", whose command writes `marker` on the host (sending `header` too)."""
     body = json.dumps(
         {
             "agent": {"profile": "script", "command": f"touch {marker}"},
@@ -161,7 +163,7 @@ def _escape_through_the_api(bench: Bench, server: ServerProcess, marker: Path) -
     return f"""
 post() {{
   exec 3<>/dev/tcp/127.0.0.1/{server.port} || return 1
-  printf 'POST %s HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-Type: application/json\\r\\n' "$1" >&3
+  printf 'POST %s HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n{header}Content-Type: application/json\\r\\n' "$1" >&3
   printf 'Content-Length: %s\\r\\nConnection: close\\r\\n\\r\\n%s' "${{#2}}" "$2" >&3
   head -1 <&3
 }}
@@ -169,13 +171,19 @@ probe escape post "/api/tasks/$PADDOCK_TASK_ID/attempts" '{body}'
 """
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["", "X-Forwarded-For: 203.0.113.9\\r\\nX-Forwarded-Proto: https\\r\\n"],
+    ids=["plain", "claims-to-be-proxied"],
+)
 def test_the_paddock_api_cannot_be_used_to_leave_a_host_network_sandbox(
-    bench: Bench, server: ServerProcess, provider: str, host_dir: Path
+    bench: Bench, server: ServerProcess, provider: str, host_dir: Path, header: str
 ) -> None:
     """The sandbox shares the host's loopback (network "host"), where the API listens: its
-    requests are refused (its socket belongs to the sandbox's user; web/guard.py)."""
+    requests are refused (its socket belongs to the sandbox's user; web/guard.py), also when
+    they claim to come through a proxy from another address."""
     marker = host_dir / f"escaped-through-api-{token()}"
-    run = bench.run(_escape_through_the_api(bench, server, marker), provider=provider)
+    run = bench.run(_escape_through_the_api(bench, server, marker, header), provider=provider)
     assert run.probe("escape").out.startswith("HTTP/1.1 403"), run.text
     others = [
         a
