@@ -163,7 +163,8 @@ def _escape_through_the_api(
     return f"""
 post() {{
   exec 3<>/dev/tcp/127.0.0.1/{server.port} || return 1
-  printf 'POST %s HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n{header}Content-Type: application/json\\r\\n' "$1" >&3
+  printf 'POST %s HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n{header}' "$1" >&3
+  printf 'Content-Type: application/json\\r\\n' >&3
   printf 'Content-Length: %s\\r\\nConnection: close\\r\\n\\r\\n%s' "${{#2}}" "$2" >&3
   head -1 <&3
 }}
