@@ -9,6 +9,7 @@ instead, which the browser only sends while the preview is embedded in that same
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -81,8 +82,7 @@ class PreviewAccess:
 
     def key(self, preview: Preview) -> str:
         """The cookie's (and the header's) value for `preview`."""
-        message = f"{preview.id}:{preview.token_hash}".encode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+        return _key(self.secret, preview.id, preview.token_hash)
 
     def allows(self, preview: Preview, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented, self.key(preview))
@@ -101,3 +101,10 @@ class PreviewAccess:
     async def forget_expired(self) -> None:
         cutoff = utcnow() - timedelta(minutes=10)
         await self.db.run(lambda s: store.forget_tickets(s, cutoff))
+
+
+@functools.lru_cache(maxsize=1024)
+def _key(secret: bytes, preview_id: str, token_hash: str) -> str:
+    """Asked on every proxied request: computed once per preview."""
+    message = f"{preview_id}:{token_hash}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()

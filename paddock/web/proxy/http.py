@@ -119,6 +119,8 @@ class _Response:
         self.headers_done = False
         self.chunks: list[bytes] = []
         self.done = False
+        self.keep_alive = False
+        self.parser = httptools.HttpResponseParser(self)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
@@ -131,8 +133,12 @@ class _Response:
 
     def on_message_complete(self) -> None:
         self.done = True
+        # Only meaningful now: once the message is complete the parser starts on the next.
+        self.keep_alive = bool(self.parser.should_keep_alive())
 
     def take(self) -> bytes:
+        if not self.chunks:
+            return b""
         data = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
         self.chunks.clear()
         return data
@@ -299,7 +305,7 @@ async def _exchange(
         asyncio.create_task(_send_body(receive, conn.writer, chunked=chunked)) if has_body else None
     )
     response = _Response()
-    parser = httptools.HttpResponseParser(response)
+    parser = response.parser
     started = False
     watcher: asyncio.Task[None] | None = None
     try:
@@ -335,17 +341,18 @@ async def _exchange(
                 if not response.done and sender is None:
                     # A streamed answer (SSE, a download): stop when the browser leaves.
                     watcher = asyncio.create_task(_until_disconnect(receive))
-            if response.chunks:
+            if response.chunks or response.done:
                 body = response.take()
                 if watcher is not None and watcher.done():
                     raise _BrokenOff
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
+                # The last piece ends the answer: one send less for the common small one.
+                more = not response.done
+                await send({"type": "http.response.body", "body": body, "more_body": more})
         if sender is not None:
             sent = await sender
             sender = None
-            return sent and parser.should_keep_alive()
-        return parser.should_keep_alive()
+            return sent and response.keep_alive
+        return response.keep_alive
     except _BrokenOff:
         return False
     finally:
