@@ -154,6 +154,34 @@ def test_the_app_sees_a_dev_servers_host_and_the_browsers_view(
     assert "x-paddock-preview-key" not in seen
 
 
+def test_the_path_fallback_serves_the_preview_as_an_opaque_origin(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    base = f"/preview/{preview['id']}"
+    key = {"x-paddock-preview-key": preview["key"]}
+    page = server.client.get(f"{base}/", headers=key)
+    assert page.text == "attempt"
+    assert page.headers["content-security-policy"].startswith("sandbox ")
+    seen = server.client.get(f"{base}/headers", headers=key).json()
+    assert seen["x-forwarded-prefix"] == base
+    assert server.client.get(f"{base}/").status_code == 401  # the guard holds here too
+    moved = server.client.get(f"{base}/away", headers=key, follow_redirects=False)
+    assert moved.headers["location"].endswith(f"{base}/landed?x=1")
+
+
+def test_a_forged_host_reaches_no_other_port(
+    server: ServerProcess, preview: dict[str, Any]
+) -> None:
+    """Naming the dev server's own address in Host gets Paddock, not the dev server; the port
+    in a preview Host is not used for routing."""
+    direct = server.client.get("/api/health", headers={"host": f"127.0.0.1:{preview['port']}"})
+    assert direct.status_code == 200 and "status" in direct.json()
+    other_port = get(
+        server, preview, "/", headers={"host": f"{preview['host']}.preview.localhost:1"}
+    )
+    assert other_port.text == "attempt"  # still this preview, whatever port is claimed
+
+
 def test_server_sent_events_arrive_one_by_one(
     server: ServerProcess, preview: dict[str, Any]
 ) -> None:

@@ -28,7 +28,7 @@ Send = Callable[[Message], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 READ_SIZE = 256 * 1024
-IDLE_PER_UPSTREAM = 32
+IDLE_PER_UPSTREAM = 256  # above the connections a load keeps open: closing them costs more
 CONNECT_TIMEOUT = 10.0
 HOP_BY_HOP = frozenset(
     {
