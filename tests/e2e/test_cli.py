@@ -173,12 +173,15 @@ try:
 except SystemExit:
     pass
 loaded = {name: name in sys.modules for name in ("rich", "websockets")}
-print(json.dumps({"ws": given.get("ws"), "loop": given.get("loop"), **loaded}))
+ws = getattr(given.get("ws"), "__name__", given.get("ws"))
+options = {k: given.get(k) for k in ("loop", "proxy_headers", "access_log")}
+print(json.dumps({"ws": ws, **options, **loaded}))
 """
 
 
 def test_serve_keeps_rich_and_websockets_out_of_the_server(tmp_path: Path):
-    """The server's memory: rich is only the CLI's output, and there are no WebSocket routes."""
+    """The server's memory: rich is only the CLI's output; WebSocket support (previews only)
+    is imported on the first upgrade. X-Forwarded-For is never taken as the client."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
     env["PADDOCK_DATA_DIR"] = str(tmp_path / "data")
     result = subprocess.run(
@@ -192,7 +195,14 @@ def test_serve_keeps_rich_and_websockets_out_of_the_server(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     banner, probe = result.stdout.splitlines()[-2:]
     assert banner.startswith("Paddock on http://127.0.0.1:7999 (data in ")
-    expected = {"ws": "none", "loop": "asyncio", "rich": False, "websockets": False}
+    expected = {
+        "ws": "LazyWebSockets",
+        "loop": "asyncio",
+        "proxy_headers": False,
+        "access_log": False,
+        "rich": False,
+        "websockets": False,
+    }
     assert json.loads(probe) == expected
 
 
