@@ -4,15 +4,13 @@ it passes back, and that one kept-alive connection carries many requests."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
-
-import pytest
 
 from paddock.runtime.readiness import Upstream
 from paddock.web.proxy import http
-
-pytestmark = pytest.mark.anyio
 
 # The whole answer in one write, as Node's http module sends small responses.
 ANSWER = (
@@ -46,12 +44,24 @@ class RawUpstream:
         return port
 
 
-@pytest.fixture
-async def upstream() -> AsyncIterator[RawUpstream]:
+@asynccontextmanager
+async def raw_upstream() -> AsyncIterator[RawUpstream]:
     raw = RawUpstream()
     raw.server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
     async with raw.server:
         yield raw
+
+
+def run(test: Callable[[RawUpstream], Awaitable[None]]) -> None:
+    """`test` against a fresh upstream, on an event loop of its own thread (the browser tests'
+    Playwright keeps a loop running in the main thread for the whole session)."""
+
+    async def main() -> None:
+        async with raw_upstream() as upstream:
+            await test(upstream)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result()
 
 
 def request(path: bytes = b"/") -> dict[str, Any]:
@@ -89,7 +99,11 @@ async def forward(raw: RawUpstream, pool: http.Pool) -> list[dict[str, Any]]:
     return sent
 
 
-async def test_one_kept_alive_connection_carries_every_request(upstream: RawUpstream) -> None:
+def test_one_kept_alive_connection_carries_every_request() -> None:
+    run(_one_connection)
+
+
+async def _one_connection(upstream: RawUpstream) -> None:
     pool = http.Pool()
     for _ in range(5):
         sent = await forward(upstream, pool)
@@ -99,9 +113,11 @@ async def test_one_kept_alive_connection_carries_every_request(upstream: RawUpst
     assert upstream.connections == 1 and len(upstream.requests) == 5
 
 
-async def test_hop_headers_stay_on_their_hop_and_paddocks_cookie_never_leaves(
-    upstream: RawUpstream,
-) -> None:
+def test_hop_headers_stay_on_their_hop_and_paddocks_cookie_never_leaves() -> None:
+    run(_headers_per_hop)
+
+
+async def _headers_per_hop(upstream: RawUpstream) -> None:
     sent = await forward(upstream, http.Pool())
     head = upstream.requests[0].decode().lower()
     assert f"host: localhost:{upstream.port}\r\n" in head
