@@ -13,10 +13,8 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import tempfile
 from collections import defaultdict
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -25,15 +23,11 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Attempt, Project
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
 from paddock.domain.preview import (
-    DEFAULT_SERVICE,
     Preview,
     PreviewStatus,
     Service,
     host_label,
-    service_env_name,
 )
-from paddock.domain.project_config import CONFIG_FILE, parse_repo_config
-from paddock.domain.sandbox import Network, Provider
 from paddock.services.context import Context
 from paddock.services.preview_access import (
     EMBED_PARAM,
@@ -44,10 +38,9 @@ from paddock.services.preview_access import (
 from paddock.services.preview_database import (
     attempt_data_dir,
     drop_schema,
-    ensure_schema,
-    sqlite_url,
 )
-from paddock.services.preview_run import RunPlan, ServiceRun, reserve_port
+from paddock.services.preview_plans import Planner, dev_services, preview_url, preview_view
+from paddock.services.preview_run import ServiceRun, reserve_port
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import previews as store
@@ -70,50 +63,18 @@ class PreviewService:
         self._starting: set[asyncio.Task[Preview]] = set()
         self._touched: set[str] = set()
         self._loop: asyncio.Task[None] | None = None
-        self._bridges: Path | None = None  # a private dir for bridge sockets, made on first use
+        self.planner = Planner(ctx)
 
     # -- what a preview is ---------------------------------------------------------------------
 
     def url(self, preview: Preview) -> str:
-        settings = self.ctx.settings
-        port = settings.preview_public_port or settings.port
-        default = 443 if settings.preview_scheme == "https" else 80
-        suffix = "" if port == default else f":{port}"
-        return f"{settings.preview_scheme}://{preview.host}.{settings.preview_domain}{suffix}/"
+        return preview_url(self.ctx.settings, preview)
 
     def view(self, preview: Preview) -> dict[str, Any]:
-        """The preview as the API and events show it (never its token hash)."""
-        return {
-            "id": preview.id,
-            "attempt_id": preview.attempt_id,
-            "project_id": preview.project_id,
-            "service": preview.service,
-            "command": preview.command,
-            "host": preview.host,
-            "url": self.url(preview),
-            "port": preview.port,
-            "process_id": preview.process_id,
-            "status": preview.status,
-            "error": preview.error,
-            "debug_id": preview.debug_id,
-            "notice": preview.notice,
-            "last_access_at": preview.last_access_at,
-            "created_at": preview.created_at,
-            "updated_at": preview.updated_at,
-        }
+        return preview_view(self.ctx.settings, preview)
 
     async def services(self, attempt: Attempt, project: Project) -> list[Service]:
-        """The attempt's dev services: its dev script as `web`, the project's services and
-        those its worktree's .paddock.toml declares (the worktree's win)."""
-        found: dict[str, str] = {}
-        if attempt.scripts.dev.strip():
-            found[DEFAULT_SERVICE] = attempt.scripts.dev
-        found.update(project.services)
-        config = Path(attempt.worktree_path) / CONFIG_FILE
-        if config.is_file():
-            text = await asyncio.to_thread(config.read_text, errors="replace")
-            found.update(parse_repo_config(text).services)
-        return [Service(name, command) for name, command in sorted(found.items())]
+        return await dev_services(attempt, project)
 
     # -- start, stop -----------------------------------------------------------------------------
 
@@ -138,8 +99,8 @@ class PreviewService:
             fresh = [p for p in previews if p.id not in self._runs]
             try:
                 ports = {p.id: await reserve_port(self.ctx, p.id) for p in fresh}
-                env = await self._env(attempt, project, services, ports)
-                plans = [await self._plan(attempt, project, p, env, ports[p.id]) for p in fresh]
+                env = await self.planner.env(attempt, project, services, ports)
+                plans = [await self.planner.plan(attempt, p, env, ports[p.id]) for p in fresh]
             except PaddockError as exc:
                 for preview in fresh:  # none of them starts: say why on each
                     await self._fail_unstarted(preview, exc.message)
@@ -194,53 +155,6 @@ class PreviewService:
         )
         await self._changed(preview)
         return preview
-
-    async def _env(
-        self,
-        attempt: Attempt,
-        project: Project,
-        services: list[Service],
-        ports: dict[str, int],
-    ) -> dict[str, str]:
-        """What every service of the attempt is told: its database, the others' URLs."""
-        env: dict[str, str] = {}
-        previews = await self.ctx.db.run(lambda s: store.list_for_attempt(s, attempt.id))
-        for preview in previews:
-            port = ports.get(preview.id, preview.port)
-            if port is not None and preview.service in {s.name for s in services}:
-                env[service_env_name(preview.service)] = f"http://127.0.0.1:{port}"
-                env[service_env_name(preview.service).replace("_URL", "_PUBLIC_URL")] = self.url(
-                    preview
-                )
-        if project.database == "sqlite":
-            env["DATABASE_URL"] = sqlite_url(self.ctx.settings, attempt.id)
-        elif project.database == "postgres":
-            env["DATABASE_URL"] = await asyncio.to_thread(
-                ensure_schema, self.ctx.settings, attempt.id
-            )
-        return env
-
-    async def _plan(
-        self, attempt: Attempt, project: Project, preview: Preview, env: dict[str, str], port: int
-    ) -> RunPlan:
-        data_dir = attempt_data_dir(self.ctx.settings, attempt.id)
-        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-        provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
-        if provider is not Provider.none:
-            await asyncio.to_thread(self.ctx.sandboxes.hand_over, data_dir)
-        network = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).network
-        network_none = provider is not Provider.none and network is Network.none
-        if network_none and self._bridges is None:
-            self._bridges = Path(tempfile.mkdtemp(prefix="paddock-bridges-"))
-        return RunPlan(
-            attempt=attempt,
-            command=preview.command,
-            env=env,
-            writable=[data_dir],
-            network_none=network_none,
-            port=port,
-            bridge_dir=self._bridges,
-        )
 
     async def stop(self, preview_id: str) -> Preview:
         preview = await self.get(preview_id)
@@ -357,8 +271,7 @@ class PreviewService:
                 await self._loop
         await self.stop_all()
         await self._write_touches()
-        if self._bridges is not None:
-            shutil.rmtree(self._bridges, ignore_errors=True)
+        self.planner.close()
 
     async def _housekeeping(self) -> None:
         while True:
