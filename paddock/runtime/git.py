@@ -110,10 +110,15 @@ def _env() -> dict[str, str]:
 
 
 async def run_git(
-    cwd: Where | None, *args: str, check: bool = True, input: str | None = None
+    cwd: Where | None,
+    *args: str,
+    check: bool = True,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> GitResult:
-    """Run `git <args>` in `cwd`, with `input` on stdin (else none). Raises GitError on a
-    non-zero exit unless `check` is False."""
+    """Run `git <args>` in `cwd`, with `input` on stdin (else none) and `env` on top of the
+    cleaned environment (e.g. a temporary GIT_INDEX_FILE). Raises GitError on a non-zero exit
+    unless `check` is False."""
     command = [*SAFETY_CONFIG, *args]
     if isinstance(cwd, Worktree):
         command = [*SAFETY_CONFIG, f"--git-dir={cwd.git_dir}", f"--work-tree={cwd.path}", *args]
@@ -123,7 +128,7 @@ async def run_git(
             "git",
             *command,
             cwd=cwd,
-            env=_env(),
+            env={**_env(), **(env or {})},
             stdin=asyncio.subprocess.DEVNULL if input is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

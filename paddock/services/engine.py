@@ -15,6 +15,7 @@ from paddock.services.attempts import AttemptService
 from paddock.services.board import BoardService
 from paddock.services.context import Context
 from paddock.services.demo import create_demo
+from paddock.services.diffs import DiffService
 from paddock.services.entries import EntryService
 from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
@@ -50,6 +51,7 @@ class Engine:
         self.agents = AgentService(settings)
         self.attempts = AttemptService(self.ctx, self.processes, self.agents)
         self.previews = PreviewService(self.ctx, self.processes)
+        self.diffs = DiffService(self.ctx)
         self.attempts.before_delete.append(self.previews.forget_attempt)
         self.projects = ProjectService(self.ctx)
         self.tasks = TaskService(self.ctx, self.attempts)

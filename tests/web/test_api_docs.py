@@ -59,6 +59,8 @@ OPERATION_IDS = {
     "stop_preview",
     "restart_preview",
     "open_preview",
+    "get_attempt_diff",
+    "get_attempt_file_diff",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 
