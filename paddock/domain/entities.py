@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from paddock.domain.merge import MergeRecord
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import (
     AttemptStatus,
@@ -98,6 +99,7 @@ class Attempt:
     updated_at: datetime
     # resolved at start: settings ← project ← request
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    merged: MergeRecord | None = None  # set once it landed on its base branch
 
 
 @dataclass(frozen=True, slots=True)

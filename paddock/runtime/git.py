@@ -286,6 +286,21 @@ async def _identity_args(cwd: Where) -> list[str]:
     return args
 
 
+async def commit_tree(where: Where, tree: str, parents: Sequence[str], message: str) -> str:
+    """A new commit of `tree` on `parents`, made without touching any checkout or ref."""
+    args = [*(await _identity_args(where)), "commit-tree", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    result = await run_git(where, *args, "-F", "-", input=message)
+    return result.stdout.strip()
+
+
+async def has_changes(where: Where) -> bool:
+    """Whether the checkout holds uncommitted changes (untracked files count)."""
+    result = await run_git(where, "status", "--porcelain", "--untracked-files=normal")
+    return bool(result.stdout.strip())
+
+
 async def init_repo(
     path: Path | str,
     files: dict[str, str] | None = None,

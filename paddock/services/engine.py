@@ -17,6 +17,7 @@ from paddock.services.context import Context
 from paddock.services.demo import create_demo
 from paddock.services.diffs import DiffService
 from paddock.services.entries import EntryService
+from paddock.services.merges import MergeService
 from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
@@ -52,6 +53,7 @@ class Engine:
         self.attempts = AttemptService(self.ctx, self.processes, self.agents)
         self.previews = PreviewService(self.ctx, self.processes)
         self.diffs = DiffService(self.ctx)
+        self.merges = MergeService(self.ctx, self.previews)
         self.attempts.before_delete.append(self.previews.forget_attempt)
         self.projects = ProjectService(self.ctx)
         self.tasks = TaskService(self.ctx, self.attempts)

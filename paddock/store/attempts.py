@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import AgentSpec, Attempt, Scripts
 from paddock.domain.errors import NotFound
+from paddock.domain.merge import MergeRecord, MergeStrategy
 from paddock.domain.sandbox import SandboxConfig, parse_sandbox
 from paddock.domain.states import AttemptStatus, check_attempt_move
 from paddock.store.tables import AttemptRow
@@ -34,7 +35,31 @@ def to_attempt(row: AttemptRow) -> Attempt:
         created_at=row.created_at,
         updated_at=row.updated_at,
         sandbox=parse_sandbox(row.sandbox),
+        merged=_merge_of(row),
     )
+
+
+def _merge_of(row: AttemptRow) -> MergeRecord | None:
+    if row.merge_commit is None or row.merged_at is None:
+        return None
+    return MergeRecord(
+        commit=row.merge_commit,
+        strategy=MergeStrategy(row.merge_strategy or MergeStrategy.squash),
+        into=row.merged_into or "",
+        head=row.merged_head or "",
+        merged_at=row.merged_at,
+    )
+
+
+def record_merge(session: Session, attempt_id: str, merge: MergeRecord) -> Attempt:
+    row = _attempt_row(session, attempt_id)
+    row.merge_commit = merge.commit
+    row.merge_strategy = merge.strategy.value
+    row.merged_into = merge.into
+    row.merged_head = merge.head
+    row.merged_at = merge.merged_at
+    session.flush()
+    return to_attempt(row)
 
 
 def create_attempt(

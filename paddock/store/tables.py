@@ -154,6 +154,12 @@ class AttemptRow(Base):
     sandbox: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     debug_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The merge that landed it on its base branch (MergeRecord), if any.
+    merge_commit: Mapped[str | None] = mapped_column(String(64), default=None)
+    merge_strategy: Mapped[str | None] = mapped_column(String(20), default=None)
+    merged_into: Mapped[str | None] = mapped_column(String(255), default=None)
+    merged_head: Mapped[str | None] = mapped_column(String(64), default=None)
+    merged_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

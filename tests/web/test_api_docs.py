@@ -61,6 +61,7 @@ OPERATION_IDS = {
     "open_preview",
     "get_attempt_diff",
     "get_attempt_file_diff",
+    "merge_attempt",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

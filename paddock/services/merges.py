@@ -1,0 +1,139 @@
+"""Merging an attempt into its base branch.
+
+Refused, with nothing changed, when: the attempt is busy; its worktree has uncommitted changes
+(commit them first); its base branch moved on since the attempt branched off (rebase first);
+the base is checked out somewhere with uncommitted changes. The new base tip is made without
+any checkout (`commit-tree`), then the branch is moved (runtime/landing.py). Afterwards: the
+merge is recorded on the attempt, its task goes to the "Done" step, its previews stop, and on
+request its worktree and branch go.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Attempt, Project, Task
+from paddock.domain.errors import Conflict
+from paddock.domain.merge import MergeRecord, MergeStrategy
+from paddock.runtime import git, worktrees
+from paddock.runtime.landing import check_landing, move_branch
+from paddock.services.agent_turns import attempt_worktree
+from paddock.services.context import Context
+from paddock.services.previews import PreviewService
+from paddock.store import attempts as attempt_store
+from paddock.store import projects as project_store
+from paddock.store import tasks as task_store
+from paddock.store.tables import utcnow
+
+DONE_STEP = "Done"
+
+
+class MergeService:
+    def __init__(self, ctx: Context, previews: PreviewService) -> None:
+        self.ctx = ctx
+        self.previews = previews
+
+    async def merge(
+        self,
+        attempt_id: str,
+        strategy: MergeStrategy = MergeStrategy.squash,
+        *,
+        message: str | None = None,
+        remove_worktree: bool = False,
+        delete_branch: bool = False,
+    ) -> Attempt:
+        attempt, project, task = await self._load(attempt_id)
+        if attempt.status.busy:
+            raise Conflict(
+                f"the attempt is {attempt.status.value}: stop it or let it finish first",
+                code="attempt_busy",
+            )
+        repo = Path(project.repo_path)
+        async with git.repo_lock(repo):
+            worktree = await attempt_worktree(self.ctx, attempt)
+            if await git.has_changes(worktree):
+                raise Conflict(
+                    "the attempt's worktree has uncommitted changes: commit them first",
+                    code="attempt_uncommitted",
+                )
+            head = await git.rev_parse(worktree, "HEAD")
+            base_tip = await git.rev_parse(repo, f"refs/heads/{attempt.base_branch}")
+            await self._check_ahead(worktree, attempt, head, base_tip)
+            await check_landing(repo, attempt.base_branch)
+            new_tip = await self._new_tip(
+                worktree, strategy, head, base_tip, message or _message(task)
+            )
+            await move_branch(repo, attempt.base_branch, new_tip, base_tip)
+        record = MergeRecord(new_tip, strategy, attempt.base_branch, head, utcnow())
+        attempt = await self.ctx.db.run(lambda s: attempt_store.record_merge(s, attempt.id, record))
+        self.ctx.publish("attempt.updated", attempt.project_id, attempt)
+        await self._after(attempt, project, task, remove_worktree, delete_branch)
+        return attempt
+
+    async def _check_ahead(
+        self, worktree: git.Worktree, attempt: Attempt, head: str, base_tip: str
+    ) -> None:
+        if head == base_tip:
+            raise Conflict("the attempt has nothing to merge", code="nothing_to_merge")
+        base = await git.run_git(worktree, "merge-base", head, base_tip)
+        if base.stdout.strip() != base_tip:
+            raise Conflict(
+                f"{attempt.base_branch} has moved on since the attempt branched off: rebase "
+                "the attempt onto it first",
+                code="base_moved",
+            )
+
+    async def _new_tip(
+        self,
+        worktree: git.Worktree,
+        strategy: MergeStrategy,
+        head: str,
+        base_tip: str,
+        message: str,
+    ) -> str:
+        if strategy is MergeStrategy.rebase:
+            return head  # the base is an ancestor: its commits land as they are
+        tree = (await git.run_git(worktree, "rev-parse", f"{head}^{{tree}}")).stdout.strip()
+        parents = [base_tip] if strategy is MergeStrategy.squash else [base_tip, head]
+        return await git.commit_tree(worktree, tree, parents, message)
+
+    async def _after(
+        self,
+        attempt: Attempt,
+        project: Project,
+        task: Task,
+        remove_worktree: bool,
+        delete_branch: bool,
+    ) -> None:
+        await self.previews.stop_for_attempt(attempt.id)
+        await self._to_done(project, task)
+        repo = Path(project.repo_path)
+        if remove_worktree or delete_branch:  # a branch checked out cannot go: the worktree first
+            async with git.repo_lock(repo):
+                await worktrees.remove_worktree(repo, Path(attempt.worktree_path))
+                if delete_branch:
+                    # Safe: the branch's tip is the head that was just merged.
+                    await git.delete_branch(repo, attempt.branch, force=True)
+
+    async def _to_done(self, project: Project, task: Task) -> None:
+        steps = await self.ctx.db.run(lambda s: project_store.list_steps(s, project.id))
+        done = next((s for s in steps if s.name == DONE_STEP), None)
+        if done is None or task.step_id == done.id:
+            return
+        moved = await self.ctx.db.run(lambda s: task_store.update_task(s, task.id, step_id=done.id))
+        self.ctx.publish("task.updated", project.id, moved)
+
+    async def _load(self, attempt_id: str) -> tuple[Attempt, Project, Task]:
+        def load(session: Session) -> tuple[Attempt, Project, Task]:
+            attempt = attempt_store.get_attempt(session, attempt_id)
+            project = project_store.get_project(session, attempt.project_id)
+            return attempt, project, task_store.get_task(session, attempt.task_id)
+
+        return await self.ctx.db.run(load)
+
+
+def _message(task: Task) -> str:
+    body = f"\n\n{task.description.strip()}" if task.description.strip() else ""
+    return f"{task.title}{body}\n"
