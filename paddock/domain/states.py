@@ -52,6 +52,7 @@ class AttemptStatus(StrEnum):
     running = "running"  # the agent (or a follow-up) runs
     idle = "idle"  # nothing runs; the worktree waits for review
     failed = "failed"  # creation, setup or the agent failed; see `error`
+    conflicted = "conflicted"  # a rebase stopped at conflicts: continue, abort, or ask the agent
     vanished = "vanished"  # the worktree is gone from disk (found at start-up)
 
     @property
@@ -66,12 +67,28 @@ _ATTEMPT_MOVES: dict[AttemptStatus, frozenset[AttemptStatus]] = {
     AttemptStatus.setting_up: frozenset(
         {AttemptStatus.running, AttemptStatus.failed, AttemptStatus.idle}
     ),
-    AttemptStatus.running: frozenset({AttemptStatus.idle, AttemptStatus.failed}),
+    AttemptStatus.running: frozenset(
+        {AttemptStatus.idle, AttemptStatus.failed, AttemptStatus.conflicted}
+    ),
     AttemptStatus.idle: frozenset(
-        {AttemptStatus.running, AttemptStatus.setting_up, AttemptStatus.vanished}
+        {
+            AttemptStatus.running,
+            AttemptStatus.setting_up,
+            AttemptStatus.conflicted,
+            AttemptStatus.vanished,
+        }
     ),
     AttemptStatus.failed: frozenset(
-        {AttemptStatus.running, AttemptStatus.setting_up, AttemptStatus.vanished}
+        {
+            AttemptStatus.running,
+            AttemptStatus.setting_up,
+            AttemptStatus.conflicted,
+            AttemptStatus.vanished,
+        }
+    ),
+    # An agent may be asked to resolve the conflicts; continue or abort ends the rebase.
+    AttemptStatus.conflicted: frozenset(
+        {AttemptStatus.running, AttemptStatus.idle, AttemptStatus.vanished}
     ),
     AttemptStatus.vanished: frozenset(),
 }

@@ -276,7 +276,7 @@ def check_branch_name(name: str) -> None:
         raise InvalidInput(f"invalid branch name {name!r}", code="invalid_branch", branch=name)
 
 
-async def _identity_args(cwd: Where) -> list[str]:
+async def identity_args(cwd: Where) -> list[str]:
     """`-c user.name=... -c user.email=...` for whichever of the two git has no value for."""
     args: list[str] = []
     for key, fallback in FALLBACK_IDENTITY.items():
@@ -288,7 +288,7 @@ async def _identity_args(cwd: Where) -> list[str]:
 
 async def commit_tree(where: Where, tree: str, parents: Sequence[str], message: str) -> str:
     """A new commit of `tree` on `parents`, made without touching any checkout or ref."""
-    args = [*(await _identity_args(where)), "commit-tree", tree]
+    args = [*(await identity_args(where)), "commit-tree", tree]
     for parent in parents:
         args += ["-p", parent]
     result = await run_git(where, *args, "-F", "-", input=message)
@@ -315,7 +315,7 @@ async def init_repo(
     await run_git(where, "init", "-q", "-b", branch)
     await asyncio.to_thread(_write_files, where, files or {})
     await run_git(where, "add", "-A")
-    identity = await _identity_args(where)
+    identity = await identity_args(where)
     await run_git(where, *identity, "commit", "-q", "--no-verify", "--allow-empty", "-m", message)
     return await inspect_repo(where)
 
@@ -341,7 +341,7 @@ async def commit_all(worktree: Where, message: str) -> str | None:
         return None
     if diff.returncode != 1:
         raise GitError(diff.command, diff.returncode, diff.stderr)
-    identity = await _identity_args(worktree)
+    identity = await identity_args(worktree)
     await run_git(worktree, *identity, "commit", "-q", "--no-verify", "-m", message)
     return await rev_parse(worktree, "HEAD")
 

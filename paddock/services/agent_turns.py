@@ -15,6 +15,7 @@ from paddock.domain.errors import PaddockError
 from paddock.domain.sandbox import Provider
 from paddock.domain.states import RunReason
 from paddock.runtime import git, worktrees
+from paddock.runtime.rebase import rebase_in_progress
 from paddock.services.agents import AgentService
 from paddock.services.context import Context, log
 from paddock.services.processes import ProcessService
@@ -149,7 +150,8 @@ class AgentTurns:
         if await anyio.to_thread.run_sync(worktrees.restore_link, tree):
             log.warning("attempt %s: %s replaced the worktree .git; restored", attempt.id, proc.id)
         try:
-            if auto_commit:
+            # Mid-rebase the files are the conflict's resolution: the rebase commits them.
+            if auto_commit and not rebase_in_progress(tree):
                 await git.commit_all(tree, commit_message(summary, prompt, reason))
             after: str | None = await git.rev_parse(tree, "HEAD")
         except PaddockError as exc:  # the turn's own result stands; say why nothing was committed

@@ -34,6 +34,7 @@ from paddock.domain.project_config import CONFIG_FILE, effective_scripts, parse_
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
 from paddock.runtime import git, worktrees
+from paddock.runtime.rebase import rebase_in_progress
 from paddock.services.agent_turns import AgentTurns, attempt_worktree
 from paddock.services.agents import AgentService
 from paddock.services.context import Context, log
@@ -353,9 +354,19 @@ class AttemptService:
 
     async def _after_turn(self, attempt: Attempt, proc: Process, what: str) -> Attempt:
         if proc.status is ProcessStatus.succeeded:
-            return await self._set_status(attempt, AttemptStatus.idle)
+            # A turn asked to resolve a rebase's conflicts leaves the rebase waiting.
+            status = (
+                AttemptStatus.conflicted if await self._rebasing(attempt) else AttemptStatus.idle
+            )
+            return await self._set_status(attempt, status)
         await self._process_failed(attempt, proc, what)
         return await self.get(attempt.id)
+
+    async def _rebasing(self, attempt: Attempt) -> bool:
+        try:
+            return rebase_in_progress(await attempt_worktree(self.ctx, attempt))
+        except PaddockError:  # no worktree (any more): no rebase either
+            return False
 
     async def _process_failed(self, attempt: Attempt, proc: Process, what: str) -> None:
         if proc.status is ProcessStatus.killed:

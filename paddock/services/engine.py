@@ -21,6 +21,7 @@ from paddock.services.merges import MergeService
 from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
+from paddock.services.rebases import RebaseService
 from paddock.services.reconcile import ReconcileReport, reconcile
 from paddock.services.sandboxing import make_sandboxes
 from paddock.services.tasks import TaskService
@@ -54,6 +55,7 @@ class Engine:
         self.previews = PreviewService(self.ctx, self.processes)
         self.diffs = DiffService(self.ctx)
         self.merges = MergeService(self.ctx, self.previews)
+        self.rebases = RebaseService(self.ctx, self.attempts)
         self.attempts.before_delete.append(self.previews.forget_attempt)
         self.projects = ProjectService(self.ctx)
         self.tasks = TaskService(self.ctx, self.attempts)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Attempt, Project, Task
 from paddock.domain.errors import Conflict
 from paddock.domain.merge import MergeRecord, MergeStrategy
+from paddock.domain.states import AttemptStatus
 from paddock.runtime import git, worktrees
 from paddock.runtime.landing import check_landing, move_branch
 from paddock.services.agent_turns import attempt_worktree
@@ -45,9 +46,10 @@ class MergeService:
         delete_branch: bool = False,
     ) -> Attempt:
         attempt, project, task = await self._load(attempt_id)
-        if attempt.status.busy:
+        if attempt.status.busy or attempt.status is AttemptStatus.conflicted:
             raise Conflict(
-                f"the attempt is {attempt.status.value}: stop it or let it finish first",
+                f"the attempt is {attempt.status.value}: stop it, let it finish or end its "
+                "rebase first",
                 code="attempt_busy",
             )
         repo = Path(project.repo_path)

@@ -62,6 +62,11 @@ OPERATION_IDS = {
     "get_attempt_diff",
     "get_attempt_file_diff",
     "merge_attempt",
+    "rebase_attempt",
+    "list_rebase_conflicts",
+    "continue_rebase",
+    "abort_rebase",
+    "ask_agent_to_resolve",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

@@ -1,11 +1,12 @@
-"""/api/attempts/{id}/merge: landing an attempt on its base branch."""
+"""/api/attempts/{id}/merge and /rebase: landing an attempt on its base branch, and bringing
+it up to date with it."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from paddock.domain.entities import Attempt
+from paddock.domain.entities import Attempt, FollowUp
 from paddock.domain.merge import MergeStrategy
 from paddock.web.api.tasks import public_attempt
 from paddock.web.deps import EngineDep
@@ -39,3 +40,40 @@ async def merge_attempt(attempt_id: str, engine: EngineDep, body: MergeIn | None
         delete_branch=body.delete_branch,
     )
     return public_attempt(attempt)
+
+
+class RebaseOut(BaseModel):
+    attempt: Attempt
+    conflicts: list[str] = Field(description="The conflicted files; [] when it went through")
+
+
+@router.post("/attempts/{attempt_id}/rebase", operation_id="rebase_attempt")
+async def rebase_attempt(attempt_id: str, engine: EngineDep) -> RebaseOut:
+    """Rebase the attempt onto the latest base branch. On conflicts the attempt becomes
+    `conflicted` with the files listed: then continue, abort, or ask the agent."""
+    outcome = await engine.rebases.start(attempt_id)
+    return RebaseOut(attempt=public_attempt(outcome.attempt), conflicts=outcome.conflicts)
+
+
+@router.get("/attempts/{attempt_id}/rebase/conflicts", operation_id="list_rebase_conflicts")
+async def list_rebase_conflicts(attempt_id: str, engine: EngineDep) -> list[str]:
+    return await engine.rebases.conflicts(attempt_id)
+
+
+@router.post("/attempts/{attempt_id}/rebase/continue", operation_id="continue_rebase")
+async def continue_rebase(attempt_id: str, engine: EngineDep) -> RebaseOut:
+    """Go on with the files as they are now (409 `conflicts_unresolved` while markers remain)."""
+    outcome = await engine.rebases.go_on(attempt_id)
+    return RebaseOut(attempt=public_attempt(outcome.attempt), conflicts=outcome.conflicts)
+
+
+@router.post("/attempts/{attempt_id}/rebase/abort", operation_id="abort_rebase")
+async def abort_rebase(attempt_id: str, engine: EngineDep) -> Attempt:
+    return public_attempt(await engine.rebases.abort(attempt_id))
+
+
+@router.post("/attempts/{attempt_id}/rebase/ask-agent", operation_id="ask_agent_to_resolve")
+async def ask_agent_to_resolve(attempt_id: str, engine: EngineDep) -> FollowUp:
+    """Queue a follow-up for the attempt's agent carrying the conflicted files; after its turn
+    the attempt is `conflicted` again, ready to continue."""
+    return await engine.rebases.ask_agent(attempt_id)
