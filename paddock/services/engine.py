@@ -23,6 +23,7 @@ from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
 from paddock.services.rebases import RebaseService
 from paddock.services.reconcile import ReconcileReport, reconcile
+from paddock.services.remotes import RemoteService
 from paddock.services.sandboxing import make_sandboxes
 from paddock.services.tasks import TaskService
 from paddock.services.usage import UsageService
@@ -56,6 +57,7 @@ class Engine:
         self.diffs = DiffService(self.ctx)
         self.merges = MergeService(self.ctx, self.previews)
         self.rebases = RebaseService(self.ctx, self.attempts)
+        self.remotes = RemoteService(self.ctx)
         self.attempts.before_delete.append(self.previews.forget_attempt)
         self.projects = ProjectService(self.ctx)
         self.tasks = TaskService(self.ctx, self.attempts)

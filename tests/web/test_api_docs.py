@@ -67,6 +67,7 @@ OPERATION_IDS = {
     "continue_rebase",
     "abort_rebase",
     "ask_agent_to_resolve",
+    "push_attempt",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

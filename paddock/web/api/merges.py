@@ -1,5 +1,5 @@
-"""/api/attempts/{id}/merge and /rebase: landing an attempt on its base branch, and bringing
-it up to date with it."""
+"""/api/attempts/{id}/merge, /rebase and /push: landing an attempt on its base branch,
+bringing it up to date with it, and sending its branch to a remote."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from paddock.domain.entities import Attempt, FollowUp
 from paddock.domain.merge import MergeStrategy
+from paddock.services.remotes import Pushed
 from paddock.web.api.tasks import public_attempt
 from paddock.web.deps import EngineDep
 
@@ -77,3 +78,16 @@ async def ask_agent_to_resolve(attempt_id: str, engine: EngineDep) -> FollowUp:
     """Queue a follow-up for the attempt's agent carrying the conflicted files; after its turn
     the attempt is `conflicted` again, ready to continue."""
     return await engine.rebases.ask_agent(attempt_id)
+
+
+class PushIn(BaseModel):
+    remote: str = Field("origin", description="A remote of the project's repository")
+    force: bool = Field(False, description="Replace what the remote has (--force-with-lease)")
+
+
+@router.post("/attempts/{attempt_id}/push", operation_id="push_attempt")
+async def push_attempt(attempt_id: str, engine: EngineDep, body: PushIn | None = None) -> Pushed:
+    """Push the attempt's branch to a remote of the project (git's own credentials). A push
+    that is not a fast-forward is refused (`push_rejected`) unless `force`."""
+    body = body or PushIn()
+    return await engine.remotes.push(attempt_id, body.remote, force=body.force)
