@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     stats_interval_seconds: float = 1.0  # how often a running process's resource use is sampled
     # Previews: dev servers get ports from this range; the proxy serves each at
     # <host>.<preview_domain>:<preview_public_port or port>.
+    diff_watch_seconds: float = 1.5  # how often a watched attempt's worktree is checked for changes
     preview_ports: str = "42000-42999"
     preview_domain: str = "preview.localhost"
     preview_public_port: int | None = None  # the port browsers use (a front proxy's); None: port

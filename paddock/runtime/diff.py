@@ -190,3 +190,20 @@ def _split_patch(text: str) -> list[str]:
         else:
             sections[-1].append(line)
     return ["".join(lines) for lines in sections]
+
+
+async def worktree_fingerprint(worktree: Worktree) -> str:
+    """Changes whenever the worktree's changes do: HEAD, the status of every changed path and
+    its size and modification time (an edited file that was changed already shows too)."""
+    head = await run_git(worktree, "rev-parse", "HEAD", check=False)
+    status = await run_git(worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    parts = [head.stdout.strip()]
+    for entry in status.stdout.split("\0"):
+        if len(entry) > 3:
+            path = worktree.path / entry[3:]
+            try:
+                info = path.stat()
+                parts.append(f"{entry}:{info.st_size}:{info.st_mtime_ns}")
+            except OSError:
+                parts.append(entry)
+    return "\n".join(parts)

@@ -15,6 +15,7 @@ from paddock.services.attempts import AttemptService
 from paddock.services.board import BoardService
 from paddock.services.context import Context
 from paddock.services.demo import create_demo
+from paddock.services.diff_watch import DiffWatch
 from paddock.services.diffs import DiffService
 from paddock.services.entries import EntryService
 from paddock.services.merges import MergeService
@@ -55,6 +56,7 @@ class Engine:
         self.attempts = AttemptService(self.ctx, self.processes, self.agents)
         self.previews = PreviewService(self.ctx, self.processes)
         self.diffs = DiffService(self.ctx)
+        self.diff_watch = DiffWatch(self.ctx, settings.diff_watch_seconds)
         self.merges = MergeService(self.ctx, self.previews)
         self.rebases = RebaseService(self.ctx, self.attempts)
         self.remotes = RemoteService(self.ctx)
@@ -100,6 +102,7 @@ class Engine:
     async def close(self) -> None:
         """Stop every process this server supervises (nothing outlives it), then the store."""
         await self.previews.close()
+        await self.diff_watch.close()
         await self.attempts.stop_all()
         await self.processes.stop_all()  # processes not started by an attempt run
         self.ctx.log_writer.close()

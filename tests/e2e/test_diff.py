@@ -3,7 +3,9 @@ and huge files, uncommitted and untracked changes, the worktree's own index left
 
 from __future__ import annotations
 
+import queue
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +105,31 @@ def git_status(worktree: Path) -> str:
         ["git", "status", "--porcelain"], cwd=worktree, capture_output=True, text=True, check=True
     )
     return done.stdout.replace(" M ", "M ")
+
+
+def test_a_watched_worktree_tells_when_its_diff_changes(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    attempt = attempt_writing(server, project_for(server, tmp_path), "echo v2 > app.txt")
+    worktree = Path(attempt["worktree_path"])
+    events: queue.Queue[Any] = queue.Queue()
+
+    def listen() -> None:
+        for _, event, data in server.sse(f"/api/attempts/{attempt['id']}/diff/stream"):
+            events.put((event, data))
+            return
+
+    threading.Thread(target=listen, daemon=True).start()
+    # The watch starts with the stream: edit until a change is seen after its first look.
+    for n in range(100):
+        (worktree / "notes.md").write_text(f"edit {n}\n")
+        try:
+            event, data = events.get(timeout=0.3)
+            break
+        except queue.Empty:
+            continue
+    else:
+        raise AssertionError("no diff_changed event")
+    assert event == "diff_changed" and data == {"id": attempt["id"]}
+    changed = server.api("GET", f"/api/attempts/{attempt['id']}/diff")
+    assert "notes.md" in by_path(changed)

@@ -68,6 +68,7 @@ OPERATION_IDS = {
     "abort_rebase",
     "ask_agent_to_resolve",
     "push_attempt",
+    "stream_attempt_diff_changes",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

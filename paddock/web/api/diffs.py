@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import APIRouter, Query
+from starlette.responses import StreamingResponse
 
 from paddock.domain.diff import Diff, FileDiff
+from paddock.domain.entities import Event
 from paddock.web.deps import EngineDep
+from paddock.web.sse import HEARTBEAT, sse_event, sse_response
 
 router = APIRouter(tags=["diffs"])
 
@@ -28,3 +33,34 @@ async def get_attempt_file_diff(
     attempt_id: str, engine: EngineDep, path: str = Query(..., description="The file's path")
 ) -> FileDiff:
     return await engine.diffs.file(attempt_id, path)
+
+
+@router.get(
+    "/attempts/{attempt_id}/diff/stream",
+    operation_id="stream_attempt_diff_changes",
+    response_class=StreamingResponse,
+)
+async def stream_attempt_diff_changes(attempt_id: str, engine: EngineDep) -> StreamingResponse:
+    """Server-sent `diff_changed` events while connected: the attempt's worktree is watched
+    (checked every `diff_watch_seconds`) for as long as someone listens. Re-fetch the diff on
+    each."""
+    attempt = await engine.attempts.get(attempt_id)  # 404 first, not inside the stream
+    heartbeat = engine.settings.sse_heartbeat_seconds
+
+    async def body() -> AsyncIterator[bytes]:
+        async with engine.diff_watch.watching(attempt_id):
+            with engine.bus.subscribe(attempt.project_id) as sub:
+                while True:
+                    try:
+                        item = await sub.get(heartbeat)
+                    except TimeoutError:
+                        yield HEARTBEAT
+                        continue
+                    if (
+                        isinstance(item, Event)
+                        and item.type == "attempt.diff_changed"
+                        and item.data.get("id") == attempt_id
+                    ):
+                        yield sse_event("diff_changed", {"id": attempt_id}, item.seq)
+
+    return sse_response(body())
