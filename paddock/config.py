@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from paddock.domain.names import check_branch_template
 from paddock.domain.sandbox import Limits, Network, SandboxConfig
 
 SETTINGS_FILE = "paddock.toml"
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     stats_interval_seconds: float = 1.0  # how often a running process's resource use is sampled
     # Previews: dev servers get ports from this range; the proxy serves each at
     # <host>.<preview_domain>:<preview_public_port or port>.
+    # New attempts' branches: {id} (the attempt's short id) and {title} (the task's, slugified).
+    branch_template: str = "paddock/{id}-{title}"
     diff_watch_seconds: float = 1.5  # how often a watched attempt's worktree is checked for changes
     preview_ports: str = "42000-42999"
     preview_domain: str = "preview.localhost"
@@ -82,6 +85,11 @@ class Settings(BaseSettings):
     # Signs preview cookies; empty: a random key kept in <data_dir>/secret.key. Servers sharing
     # one database must share it.
     secret_key: SecretStr | None = None
+
+    @field_validator("branch_template")
+    @classmethod
+    def _valid_branch_template(cls, value: str) -> str:
+        return check_branch_template(value)
 
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:

@@ -33,8 +33,28 @@ def slugify(text: str, max_length: int = 40) -> str:
     return slug or "task"
 
 
-def attempt_branch(attempt_id: str, task_title: str, prefix: str = "paddock") -> str:
-    return f"{prefix}/{short_id(attempt_id)}-{slugify(task_title)}"
+DEFAULT_BRANCH_TEMPLATE = "paddock/{id}-{title}"
+
+
+def attempt_branch(
+    attempt_id: str, task_title: str, template: str = DEFAULT_BRANCH_TEMPLATE
+) -> str:
+    """The branch of a new attempt: `template` with {id} (the attempt's short id) and {title}
+    (the task's title, slugified)."""
+    return template.format(id=short_id(attempt_id), title=slugify(task_title))
+
+
+def check_branch_template(template: str) -> str:
+    """The template, if it makes valid branch names that tell attempts apart (it holds {id})."""
+    try:
+        sample = attempt_branch("0" * 32, "A task", template)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"branch template {template!r}: only {{id}} and {{title}}") from exc
+    if "{id}" not in template or not is_valid_branch_name(sample):
+        raise ValueError(
+            f"branch template {template!r} must hold {{id}} and make a valid branch name"
+        )
+    return template
 
 
 def is_valid_branch_name(name: str) -> bool:

@@ -132,7 +132,9 @@ class AttemptService:
             task = task_store.get_task(session, task_id)
             project = project_store.get_project(session, task.project_id)
             chosen = self._choose_sandbox(sandbox or SandboxConfig(), project)
-            name = branch or attempt_branch(attempt_id, task.title)
+            name = branch or attempt_branch(
+                attempt_id, task.title, self.ctx.settings.branch_template
+            )
             if store.branch_taken(session, project.id, name):
                 raise Conflict(f"branch {name!r} is used by another attempt", code="branch_exists")
             attempt = store.create_attempt(

@@ -9,11 +9,13 @@ PADDOCK_PROCESS_ID tag and stopped too.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from paddock.domain.errors import PaddockError
 from paddock.domain.states import AttemptStatus, ProcessStatus
 from paddock.runtime import git, proctree, worktrees
 from paddock.services.context import Context, log
@@ -29,6 +31,7 @@ class ReconcileReport:
     interrupted_attempts: list[str] = field(default_factory=list)
     vanished_attempts: list[str] = field(default_factory=list)
     removed_worktrees: list[str] = field(default_factory=list)
+    missing_branches: list[str] = field(default_factory=list)  # attempts whose branch is gone
 
 
 async def reconcile(ctx: Context) -> ReconcileReport:
@@ -36,7 +39,27 @@ async def reconcile(ctx: Context) -> ReconcileReport:
     await _reconcile_processes(ctx, report)
     await _reconcile_attempts(ctx, report)
     await _reconcile_worktrees(ctx, report)
+    await _check_branches(ctx, report)
     return report
+
+
+async def _check_branches(ctx: Context, report: ReconcileReport) -> None:
+    """Say which attempts' branches are gone (deleted outside Paddock); change nothing."""
+    attempts = await ctx.db.run(attempt_store.list_attempts)
+    projects = {p.id: p for p in await ctx.db.run(project_store.list_projects)}
+    for attempt in attempts:
+        project = projects.get(attempt.project_id)
+        if attempt.status is AttemptStatus.vanished or project is None:
+            continue
+        with contextlib.suppress(PaddockError):  # a repository gone is said elsewhere
+            if not await git.branch_exists(Path(project.repo_path), attempt.branch):
+                report.missing_branches.append(attempt.id)
+                log.warning(
+                    "reconcile: attempt %s: its branch %s is gone from %s",
+                    attempt.id,
+                    attempt.branch,
+                    project.repo_path,
+                )
 
 
 async def _reconcile_processes(ctx: Context, report: ReconcileReport) -> None:
@@ -80,6 +103,7 @@ async def _reconcile_attempts(ctx: Context, report: ReconcileReport) -> None:
             report.interrupted_attempts.append(attempt.id)
         elif (
             attempt.status is not AttemptStatus.vanished
+            and attempt.merged is None  # a merge may have removed it on purpose
             and not Path(attempt.worktree_path).is_dir()
         ):
             await ctx.db.run(

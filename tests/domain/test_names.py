@@ -1,6 +1,15 @@
 import pytest
+from pydantic import ValidationError
 
-from paddock.domain.names import attempt_branch, is_valid_branch_name, new_id, short_id, slugify
+from paddock.config import Settings
+from paddock.domain.names import (
+    attempt_branch,
+    check_branch_template,
+    is_valid_branch_name,
+    new_id,
+    short_id,
+    slugify,
+)
 
 
 def test_new_ids_are_unique_hex():
@@ -38,3 +47,16 @@ def test_valid_branch_names(name):
 @pytest.mark.parametrize("name", ["", "-x", "a..b", "a b", "a~1", "x.lock", "a/", "a//b", "a@{1}"])
 def test_invalid_branch_names(name):
     assert not is_valid_branch_name(name)
+
+
+def test_branch_templates() -> None:
+    attempt_id = "0123456789abcdef0123456789abcdef"
+    assert attempt_branch(attempt_id, "Add dark mode", "work/{title}/{id}") == (
+        "work/add-dark-mode/01234567"
+    )
+    assert check_branch_template("ai/{id}") == "ai/{id}"
+    for bad in ("paddock/{title}", "x/{id}/{nope}", "bad..name/{id}", "{0}/{id}"):
+        with pytest.raises(ValueError):
+            check_branch_template(bad)
+    with pytest.raises(ValidationError):
+        Settings(branch_template="no-id/{title}")

@@ -276,3 +276,32 @@ async def test_escaped_descendants_are_found_by_their_tag(
         if escaped.poll() is None:
             escaped.kill()
         escaped.wait()
+
+
+async def test_a_merged_attempt_whose_branch_went_is_reported_not_vanished(
+    settings: Settings, repo: Path
+):
+    async with running(settings) as engine:
+        _project, task = await project_and_task(engine, repo)
+        attempt = await engine.attempts.start(
+            task.id, agent=AgentSpec(command="echo changed > README.md")
+        )
+        await engine.attempts.wait(attempt.id)
+        await engine.merges.merge(attempt.id, remove_worktree=True)
+        assert engine.last_reconcile.missing_branches == []
+    git(repo, "branch", "-D", attempt.branch)  # deleted outside Paddock
+
+    async with running(settings) as engine:
+        assert engine.last_reconcile.missing_branches == [attempt.id]
+        assert engine.last_reconcile.vanished_attempts == []  # the merge removed it on purpose
+        after = await engine.attempts.get(attempt.id)
+        assert after.merged is not None and after.status is AttemptStatus.idle
+
+
+async def test_new_attempts_take_their_branch_from_the_template(settings: Settings, repo: Path):
+    templated = settings.model_copy(update={"branch_template": "ai/{title}/{id}"})
+    async with running(templated) as engine:
+        _project, task = await project_and_task(engine, repo)
+        attempt = await finished_attempt(engine, task)
+        assert attempt.branch == f"ai/reconcile-me/{attempt.id[:8]}"
+        assert git(repo, "branch", "--list", attempt.branch).strip().endswith(attempt.branch)
