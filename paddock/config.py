@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     stats_interval_seconds: float = 1.0  # how often a running process's resource use is sampled
     # Previews: dev servers get ports from this range; the proxy serves each at
     # <host>.<preview_domain>:<preview_public_port or port>.
+    # Pull requests: a forge's CLI (gh, glab) when signed in, else its REST API with a token.
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    gitlab_token: SecretStr | None = None
+    gitlab_api_url: str | None = None  # None: https://<the remote's host>/api/v4
+    gitea_token: SecretStr | None = None
+    gitea_api_url: str | None = None  # None: https://<the remote's host>/api/v1
+    pr_poll_seconds: float = 300.0  # how often open pull requests are looked at
     # New attempts' branches: {id} (the attempt's short id) and {title} (the task's, slugified).
     branch_template: str = "paddock/{id}-{title}"
     diff_watch_seconds: float = 1.5  # how often a watched attempt's worktree is checked for changes

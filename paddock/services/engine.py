@@ -22,6 +22,7 @@ from paddock.services.merges import MergeService
 from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
+from paddock.services.pull_requests import PullRequestService
 from paddock.services.rebases import RebaseService
 from paddock.services.reconcile import ReconcileReport, reconcile
 from paddock.services.remotes import RemoteService
@@ -60,6 +61,7 @@ class Engine:
         self.merges = MergeService(self.ctx, self.previews)
         self.rebases = RebaseService(self.ctx, self.attempts)
         self.remotes = RemoteService(self.ctx)
+        self.pull_requests = PullRequestService(self.ctx, self.remotes, self.merges)
         self.attempts.before_delete.append(self.previews.forget_attempt)
         self.projects = ProjectService(self.ctx)
         self.tasks = TaskService(self.ctx, self.attempts)
@@ -86,6 +88,7 @@ class Engine:
             log.info("removed %d cgroups left by servers that are gone", len(stale))
         await self.previews.reconcile()
         self.previews.start_loop()
+        self.pull_requests.start_loop()
         await self.attempts.resume_queues()
         if settings.demo:
             await self._create_demo_once()
@@ -103,6 +106,7 @@ class Engine:
         """Stop every process this server supervises (nothing outlives it), then the store."""
         await self.previews.close()
         await self.diff_watch.close()
+        await self.pull_requests.close()
         await self.attempts.stop_all()
         await self.processes.stop_all()  # processes not started by an attempt run
         self.ctx.log_writer.close()

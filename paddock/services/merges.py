@@ -110,7 +110,7 @@ class MergeService:
         delete_branch: bool,
     ) -> None:
         await self.previews.stop_for_attempt(attempt.id)
-        await self._to_done(project, task)
+        await self.to_done(project, task)
         repo = Path(project.repo_path)
         if remove_worktree or delete_branch:  # a branch checked out cannot go: the worktree first
             async with git.repo_lock(repo):
@@ -119,7 +119,8 @@ class MergeService:
                     # Safe: the branch's tip is the head that was just merged.
                     await git.delete_branch(repo, attempt.branch, force=True)
 
-    async def _to_done(self, project: Project, task: Task) -> None:
+    async def to_done(self, project: Project, task: Task) -> None:
+        """Move the task to the project's Done step (when it has one)."""
         steps = await self.ctx.db.run(lambda s: project_store.list_steps(s, project.id))
         done = next((s for s in steps if s.name == DONE_STEP), None)
         if done is None or task.step_id == done.id:

@@ -294,3 +294,22 @@ class PreviewTicketRow(Base):
     )
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PullRequestRow(Base):
+    """A pull request opened for an attempt's branch (domain/pull_request.py)."""
+
+    __tablename__ = "pull_requests"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    attempt_id: Mapped[str] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    forge: Mapped[str] = mapped_column(String(20))
+    repo: Mapped[str] = mapped_column(String(255))
+    number: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    via: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -69,6 +69,9 @@ OPERATION_IDS = {
     "ask_agent_to_resolve",
     "push_attempt",
     "stream_attempt_diff_changes",
+    "open_pull_request",
+    "list_pull_requests",
+    "refresh_pull_request",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

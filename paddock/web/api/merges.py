@@ -3,11 +3,12 @@ bringing it up to date with it, and sending its branch to a remote."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from paddock.domain.entities import Attempt, FollowUp
 from paddock.domain.merge import MergeStrategy
+from paddock.domain.pull_request import Forge, PullRequest
 from paddock.services.remotes import Pushed
 from paddock.web.api.tasks import public_attempt
 from paddock.web.deps import EngineDep
@@ -91,3 +92,44 @@ async def push_attempt(attempt_id: str, engine: EngineDep, body: PushIn | None =
     that is not a fast-forward is refused (`push_rejected`) unless `force`."""
     body = body or PushIn()
     return await engine.remotes.push(attempt_id, body.remote, force=body.force)
+
+
+class PullRequestIn(BaseModel):
+    remote: str = Field("origin", description="The remote the branch is pushed to")
+    forge: Forge | None = Field(None, description="github, gitlab or gitea; default: from the URL")
+    repo: str | None = Field(None, description="owner/name on the forge; default: from the URL")
+    title: str | None = Field(None, description="Default: the task's title")
+    body: str | None = Field(None, description="Default: the task and the agent's summary")
+
+
+@router.post(
+    "/attempts/{attempt_id}/pull-requests",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="open_pull_request",
+)
+async def open_pull_request(
+    attempt_id: str, engine: EngineDep, body: PullRequestIn | None = None
+) -> PullRequest:
+    """Push the branch and open a pull request with the forge's CLI (gh, glab) when signed in,
+    else its REST API with the token from settings. Its state is polled; merged moves the
+    task to Done."""
+    body = body or PullRequestIn()
+    return await engine.pull_requests.open(
+        attempt_id,
+        remote=body.remote,
+        forge=body.forge,
+        repo=body.repo,
+        title=body.title,
+        body=body.body,
+    )
+
+
+@router.get("/attempts/{attempt_id}/pull-requests", operation_id="list_pull_requests")
+async def list_pull_requests(attempt_id: str, engine: EngineDep) -> list[PullRequest]:
+    return await engine.pull_requests.list_for_attempt(attempt_id)
+
+
+@router.post("/pull-requests/{pull_request_id}/refresh", operation_id="refresh_pull_request")
+async def refresh_pull_request(pull_request_id: str, engine: EngineDep) -> PullRequest:
+    """Ask the forge for its state now (it is also polled every `pr_poll_seconds`)."""
+    return await engine.pull_requests.refresh(pull_request_id)
