@@ -38,6 +38,7 @@ from paddock.web.guard import SandboxGuard
 from paddock.web.proxy.routing import PreviewProxy
 from paddock.web.ui import attempts as ui_attempts
 from paddock.web.ui import board as ui_board
+from paddock.web.ui import git_actions as ui_git_actions
 from paddock.web.ui import previews as ui_previews
 from paddock.web.ui import projects as ui_projects
 from paddock.web.ui import settings as ui_settings
@@ -98,7 +99,15 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
     ):
         api.include_router(module.router)
     app.include_router(api)
-    for page in (ui_projects, ui_board, ui_tasks, ui_attempts, ui_previews, ui_settings):
+    for page in (
+        ui_projects,
+        ui_board,
+        ui_tasks,
+        ui_attempts,
+        ui_previews,
+        ui_git_actions,
+        ui_settings,
+    ):
         app.include_router(page.router)
 
     @app.get("/api/docs", include_in_schema=False)

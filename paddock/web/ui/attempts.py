@@ -16,6 +16,7 @@ from paddock.services.processes import EndOfLog
 from paddock.web.deps import EngineDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_response
 from paddock.web.ui.conversation import TURN_REASONS, load_turns, pair
+from paddock.web.ui.diff_views import diff_changed, diff_parts, diff_patch
 from paddock.web.ui.live import fragment_stream, html_event
 from paddock.web.ui.previews import preview_parts, preview_patch, previews_changed
 from paddock.web.ui.projects import redirect
@@ -78,6 +79,7 @@ async def workspace_page(request: Request, attempt_id: str, engine: EngineDep) -
         **await _workspace(engine, attempt),
         **await _agent_parts(engine, attempt),
         **await preview_parts(engine, attempt),
+        **await diff_parts(engine, attempt),
         "agent_first": _agent_first(engine, attempt),
         "seq": seq,
     }
@@ -99,9 +101,13 @@ async def workspace_stream(
 
     async def render_changes(events: list[Event] | None) -> str:
         if events is None:
-            return await render_whole(None) + await preview_patch(engine, attempt)
-        # The Preview tab is re-rendered only for its own events.
+            whole = await render_whole(None) + await preview_patch(engine, attempt)
+            return whole + await diff_patch(engine, attempt_id)
+        # The Preview and Diff tabs are re-rendered only for their own events.
         previews = await preview_patch(engine, attempt) if previews_changed(events) else ""
+        if diff_changed(events):
+            previews += await diff_patch(engine, attempt_id)
+        events = [e for e in events if e.type != "attempt.diff_changed"]
         changes = [
             e for e in events if e.type != "resource_usage" and not e.type.startswith("preview.")
         ]
@@ -148,7 +154,7 @@ async def workspace_stream(
             parts.append(render_fragment("attempts/_turn_head.html", turn=turn, oob=True))
         return "".join(parts)
 
-    return fragment_stream(
+    response = fragment_stream(
         request,
         engine.bus,
         attempt.project_id,
@@ -156,6 +162,16 @@ async def workspace_stream(
         heartbeat=engine.settings.sse_heartbeat_seconds,
         wanted=concerns_attempt,
     )
+    # While the page is open its worktree is watched: the Diff tab follows `attempt.diff_changed`.
+    inner = response.body_iterator
+
+    async def watched() -> AsyncIterator[str | bytes | memoryview]:
+        async with engine.diff_watch.watching(attempt_id):
+            async for chunk in inner:
+                yield chunk
+
+    response.body_iterator = watched()
+    return response
 
 
 @router.get("/ui/processes/{process_id}/entries/stream", response_class=StreamingResponse)

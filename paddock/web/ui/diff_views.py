@@ -1,0 +1,152 @@
+"""The workspace's Diff tab: what the attempt changed against its base, file by file, as a
+unified or a split (side-by-side) view, and the git actions beside it (merge, rebase, push).
+
+Patch text is parsed here into rows; the templates escape every piece of it (paths and patches
+are the agent's, untrusted)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import zip_longest
+from typing import Any
+
+from paddock.domain.diff import Diff, FileDiff
+from paddock.domain.entities import Attempt, Event
+from paddock.domain.errors import PaddockError
+from paddock.domain.states import AttemptStatus
+from paddock.services.engine import Engine
+from paddock.web.ui.templating import render_fragment
+
+HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    kind: str  # "add", "del", "ctx", "hunk", "meta"
+    text: str
+    old: int | None = None  # line numbers
+    new: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRow:
+    kind: str  # "hunk", "meta" or "lines"
+    left: Line | None
+    right: Line | None
+
+
+def unified(patch: str) -> list[Line]:
+    """The patch's lines after its header (diff --git, index, ---, +++), numbered."""
+    rows: list[Line] = []
+    old = new = 0
+    in_hunks = False
+    for raw in patch.splitlines():
+        match = HUNK.match(raw)
+        if match:
+            in_hunks = True
+            old, new = int(match[1]), int(match[2])
+            rows.append(Line("hunk", raw))
+        elif not in_hunks:
+            continue  # the header: shown as the file's head instead
+        elif raw.startswith("+"):
+            rows.append(Line("add", raw[1:], new=new))
+            new += 1
+        elif raw.startswith("-"):
+            rows.append(Line("del", raw[1:], old=old))
+            old += 1
+        elif raw.startswith("\\"):
+            rows.append(Line("meta", raw))
+        else:
+            rows.append(Line("ctx", raw[1:], old=old, new=new))
+            old += 1
+            new += 1
+    return rows
+
+
+def split(lines: list[Line]) -> list[SplitRow]:
+    """Side by side: removed lines on the left paired with the added ones that follow them."""
+    rows: list[SplitRow] = []
+    dels: list[Line] = []
+    adds: list[Line] = []
+
+    def flush() -> None:
+        for left, right in zip_longest(dels, adds):
+            rows.append(SplitRow("lines", left, right))
+        dels.clear()
+        adds.clear()
+
+    for line in lines:
+        if line.kind == "del":
+            if adds:
+                flush()
+            dels.append(line)
+        elif line.kind == "add":
+            adds.append(line)
+        else:
+            flush()
+            if line.kind == "ctx":
+                rows.append(SplitRow("lines", line, line))
+            else:
+                rows.append(SplitRow(line.kind, line, None))
+    flush()
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class FileView:
+    file: FileDiff
+    anchor: str
+    lines: list[Line]
+    rows: list[SplitRow]
+
+
+def file_views(diff: Diff) -> list[FileView]:
+    views = []
+    for n, f in enumerate(diff.files):
+        lines = unified(f.patch) if f.patch else []
+        views.append(FileView(f, f"diff-file-{n}", lines, split(lines)))
+    return views
+
+
+BUSY = {AttemptStatus.creating, AttemptStatus.setting_up, AttemptStatus.running}
+
+
+async def diff_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
+    """What the Diff tab's live part shows: the diff (or why there is none), the remotes, the
+    conflicted files while a rebase waits."""
+    diff: Diff | None = None
+    problem = ""
+    try:
+        diff = await engine.diffs.diff(attempt.id, patches=True)
+    except PaddockError as error:
+        problem = str(error)
+    try:
+        remotes = await engine.remotes.remotes(attempt.project_id)
+    except PaddockError:
+        remotes = []
+    conflicts: list[str] = []
+    if attempt.status == AttemptStatus.conflicted:
+        try:
+            conflicts = await engine.rebases.conflicts(attempt.id)
+        except PaddockError:
+            conflicts = []
+    return {
+        "diff": diff,
+        "diff_problem": problem,
+        "diff_files": file_views(diff) if diff else [],
+        "remotes": remotes,
+        "conflicts": conflicts,
+        "busy": attempt.status in BUSY,
+    }
+
+
+def diff_changed(events: list[Event]) -> bool:
+    return any(e.type in ("attempt.diff_changed", "attempt.updated") for e in events)
+
+
+async def diff_patch(engine: Engine, attempt_id: str) -> str:
+    """The tab's live part, as an out-of-band swap."""
+    attempt = await engine.attempts.get(attempt_id)
+    parts = await diff_parts(engine, attempt)
+    return render_fragment("attempts/_diff_body.html", attempt=attempt, **parts, oob=True)

@@ -1,0 +1,76 @@
+"""The Diff tab's buttons: merge, rebase (continue, abort, ask the agent), push. Thin: each calls
+its service and answers 204; the tab follows through the workspace's live stream. Refusals go
+back as the API's JSON errors ({code, message}), shown in the form that sent them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from starlette.responses import Response
+
+from paddock.domain.errors import Conflict
+from paddock.domain.merge import MergeStrategy
+from paddock.web.deps import EngineDep
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.post("/ui/attempts/{attempt_id}/merge")
+async def merge(
+    attempt_id: str,
+    engine: EngineDep,
+    strategy: Annotated[MergeStrategy, Form()] = MergeStrategy.squash,
+    remove_worktree: Annotated[bool, Form()] = False,
+    delete_branch: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        await engine.merges.merge(
+            attempt_id,
+            strategy,
+            remove_worktree=remove_worktree,
+            delete_branch=delete_branch,
+        )
+    except Conflict as error:
+        if error.code == "base_moved":
+            attempt = await engine.attempts.get(attempt_id)
+            # The page's words, next to the Rebase button (same code).
+            text = f"{attempt.base_branch} has new commits: rebase first"
+            raise Conflict(text, code=error.code) from error
+        raise
+    return Response(status_code=204)
+
+
+@router.post("/ui/attempts/{attempt_id}/rebase")
+async def rebase(attempt_id: str, engine: EngineDep) -> Response:
+    await engine.rebases.start(attempt_id)
+    return Response(status_code=204)
+
+
+@router.post("/ui/attempts/{attempt_id}/rebase/continue")
+async def rebase_continue(attempt_id: str, engine: EngineDep) -> Response:
+    await engine.rebases.go_on(attempt_id)
+    return Response(status_code=204)
+
+
+@router.post("/ui/attempts/{attempt_id}/rebase/abort")
+async def rebase_abort(attempt_id: str, engine: EngineDep) -> Response:
+    await engine.rebases.abort(attempt_id)
+    return Response(status_code=204)
+
+
+@router.post("/ui/attempts/{attempt_id}/rebase/ask-agent")
+async def rebase_ask_agent(attempt_id: str, engine: EngineDep) -> Response:
+    await engine.rebases.ask_agent(attempt_id)
+    return Response(status_code=204)
+
+
+@router.post("/ui/attempts/{attempt_id}/push")
+async def push(
+    attempt_id: str,
+    engine: EngineDep,
+    remote: Annotated[str, Form()] = "origin",
+    force: Annotated[bool, Form()] = False,
+) -> Response:
+    await engine.remotes.push(attempt_id, remote, force=force)
+    return Response(status_code=204, headers={"HX-Trigger": "paddock-pushed"})
