@@ -117,3 +117,23 @@ def test_nothing_to_merge_is_refused(server: ServerProcess, tmp_path: Path) -> N
     _, attempt = setup(server, tmp_path, "true")
     answer = merge(server, attempt)
     assert answer.status_code == 409 and answer.json()["code"] == "nothing_to_merge"
+
+
+def test_a_base_checked_out_in_another_worktree_follows_there_or_refuses_when_dirty(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    repo, attempt = setup(server, tmp_path, "echo v2 > app.txt")
+    git(repo, "checkout", "-q", "-b", "side")
+    elsewhere = tmp_path / "base-checkout"
+    git(repo, "worktree", "add", "-q", str(elsewhere), "main")
+    (elsewhere / "README.md").write_text("# edited there, not committed\n")
+    refused = merge(server, attempt)
+    assert refused.status_code == 409 and refused.json()["code"] == "base_checkout_dirty"
+    assert str(elsewhere) in refused.json()["message"]
+    assert (elsewhere / "README.md").read_text() == "# edited there, not committed\n"
+    git(elsewhere, "checkout", "-q", "--", "README.md")  # the user puts it back
+    landed = merge(server, attempt)
+    assert landed.status_code == 200, landed.text
+    assert (elsewhere / "app.txt").read_text() == "v2\n"  # that checkout followed its branch
+    assert git(elsewhere, "status", "--porcelain") == ""
+    assert (repo / "app.txt").read_text() == "v1\n"  # the main checkout (on `side`) untouched
