@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from paddock.domain.merge import MergeStrategy
 from paddock.domain.names import check_branch_template
 from paddock.domain.sandbox import Limits, Network, SandboxConfig
 
@@ -69,6 +70,10 @@ class Settings(BaseSettings):
     stats_interval_seconds: float = 1.0  # how often a running process's resource use is sampled
     # Previews: dev servers get ports from this range; the proxy serves each at
     # <host>.<preview_domain>:<preview_public_port or port>.
+    # What a merge does unless it is told otherwise.
+    merge_strategy: MergeStrategy = MergeStrategy.squash
+    merge_removes_worktree: bool = False
+    merge_deletes_branch: bool = False
     # Pull requests: a forge's CLI (gh, glab) when signed in, else its REST API with a token.
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"

@@ -39,12 +39,20 @@ class MergeService:
     async def merge(
         self,
         attempt_id: str,
-        strategy: MergeStrategy = MergeStrategy.squash,
+        strategy: MergeStrategy | None = None,
         *,
         message: str | None = None,
-        remove_worktree: bool = False,
-        delete_branch: bool = False,
+        remove_worktree: bool | None = None,
+        delete_branch: bool | None = None,
     ) -> Attempt:
+        """Merge with `strategy` (None: the settings' `merge_strategy`); the worktree and the
+        branch go afterwards when asked (None: `merge_removes_worktree`, `merge_deletes_branch`)."""
+        settings = self.ctx.settings
+        strategy = strategy or settings.merge_strategy
+        if remove_worktree is None:
+            remove_worktree = settings.merge_removes_worktree
+        if delete_branch is None:
+            delete_branch = settings.merge_deletes_branch
         attempt, project, task = await self._load(attempt_id)
         if attempt.status.busy or attempt.status is AttemptStatus.conflicted:
             raise Conflict(

@@ -137,3 +137,17 @@ def test_a_base_checked_out_in_another_worktree_follows_there_or_refuses_when_di
     assert (elsewhere / "app.txt").read_text() == "v2\n"  # that checkout followed its branch
     assert git(elsewhere, "status", "--porcelain") == ""
     assert (repo / "app.txt").read_text() == "v1\n"  # the main checkout (on `side`) untouched
+
+
+def test_a_merge_without_choices_takes_the_settings(tmp_path: Path) -> None:
+    env = {"PADDOCK_MERGE_STRATEGY": "merge", "PADDOCK_MERGE_REMOVES_WORKTREE": "true"}
+    with ServerProcess(tmp_path / "data", env=env) as server:
+        repo, attempt = setup(server, tmp_path, "echo v2 > app.txt")
+        before = git(repo, "rev-parse", "main")
+        answer = server.client.post(f"/api/attempts/{attempt['id']}/merge")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["merged"]["strategy"] == "merge"
+        tip = git(repo, "rev-parse", "main")
+        assert git(repo, "rev-list", "--parents", "-n", "1", tip).split()[1] == before
+        assert not Path(attempt["worktree_path"]).exists()
+        assert git(repo, "branch", "--list", attempt["branch"]) != ""  # kept: not asked

@@ -37,6 +37,34 @@ sys.exit(2)
 """
 
 
+# A stand-in for GitLab's CLI, the same way.
+FAKE_GLAB = """#!/usr/bin/env python3
+import json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "calls.jsonl"), "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+args = sys.argv[1:]
+if args[:2] == ["auth", "status"]:
+    sys.exit(0)
+if args[:2] == ["mr", "create"]:
+    print("Creating merge request...\\nhttps://gitlab.example/grp/app/-/merge_requests/4")
+    sys.exit(0)
+if args[:2] == ["mr", "view"]:
+    print(json.dumps({"state": "merged"}))
+    sys.exit(0)
+sys.exit(2)
+"""
+
+
+def tool_dir(tmp_path: Path, name: str, script: str) -> Path:
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    tool = tools / name
+    tool.write_text(script)
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    return tools
+
+
 def remote_for(repo: Path, tmp_path: Path) -> Path:
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
@@ -68,11 +96,7 @@ def step_of(server: ServerProcess, attempt: dict[str, Any]) -> str:
 
 
 def test_gh_opens_it_and_its_merge_moves_the_task_to_done(tmp_path: Path) -> None:
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    gh = tools / "gh"
-    gh.write_text(FAKE_GH)
-    gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+    tools = tool_dir(tmp_path, "gh", FAKE_GH)
     (tools / "state").write_text("OPEN\n")
     env = {"PATH": f"{tools}:/usr/local/bin:/usr/bin:/bin"}
     with ServerProcess(tmp_path / "data", env=env) as server:
@@ -129,6 +153,11 @@ class FakeForge(BaseHTTPRequestHandler):
                 self._answer(401, {"message": "Bad credentials"})
                 return
             self._answer(201, {"number": 12, "html_url": "https://github.com/o/r/pull/12"})
+        elif self.path == "/repos/g/t/pulls":  # Gitea
+            if self.headers.get("authorization") != "token gt-token":
+                self._answer(401, {"message": "token is required"})
+                return
+            self._answer(201, {"number": 5, "html_url": "https://git.example/g/t/pulls/5"})
         elif self.path == "/projects/grp%2Fapp/merge_requests":
             self._answer(
                 201, {"iid": 3, "web_url": "https://gitlab.example/grp/app/-/merge_requests/3"}
@@ -140,6 +169,8 @@ class FakeForge(BaseHTTPRequestHandler):
         self.calls.append({"path": self.path, "headers": dict(self.headers)})
         if self.path == "/repos/o/r/pulls/12":
             self._answer(200, {"state": "closed", "merged": True})
+        elif self.path == "/repos/g/t/pulls/5":
+            self._answer(200, {"state": "closed", "merged": False})
         else:
             self._answer(404, {"message": "no"})
 
@@ -199,3 +230,41 @@ def test_no_way_to_the_forge_is_said_plainly(tmp_path: Path) -> None:
         assert refused.status_code == 503 and refused.json()["code"] == "no_forge_access"
         local = server.client.post(path, json={})
         assert local.status_code == 422 and local.json()["code"] == "forge_unknown"
+
+
+def test_glab_opens_a_merge_request(tmp_path: Path) -> None:
+    tools = tool_dir(tmp_path, "glab", FAKE_GLAB)
+    env = {"PATH": f"{tools}:/usr/local/bin:/usr/bin:/bin"}
+    with ServerProcess(tmp_path / "data", env=env) as server:
+        repo, attempt = started(server, tmp_path)
+        remote_for(repo, tmp_path)
+        pull = server.api(
+            "POST",
+            f"/api/attempts/{attempt['id']}/pull-requests",
+            json={"forge": "gitlab", "repo": "grp/app"},
+        )
+        assert (pull["number"], pull["via"]) == (4, "glab")
+        calls = [json.loads(line) for line in (tools / "calls.jsonl").read_text().splitlines()]
+        create = next(c for c in calls if c[:2] == ["mr", "create"])
+        assert create[create.index("--source-branch") + 1] == attempt["branch"]
+        assert create[create.index("--target-branch") + 1] == "main"
+        assert server.api("POST", f"/api/pull-requests/{pull['id']}/refresh")["status"] == "merged"
+
+
+def test_giteas_api_opens_one_and_a_closed_one_is_not_done(
+    tmp_path: Path, forge: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, _ = forge
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "PADDOCK_GITEA_TOKEN": "gt-token",
+        "PADDOCK_GITEA_API_URL": url,
+    }
+    with ServerProcess(tmp_path / "data", env=env) as server:
+        repo, attempt = started(server, tmp_path)
+        remote_for(repo, tmp_path)
+        path = f"/api/attempts/{attempt['id']}/pull-requests"
+        pull = server.api("POST", path, json={"forge": "gitea", "repo": "g/t"})
+        assert (pull["number"], pull["forge"]) == (5, "gitea")
+        closed = server.api("POST", f"/api/pull-requests/{pull['id']}/refresh")
+        assert closed["status"] == "closed" and step_of(server, attempt) != "Done"

@@ -6,6 +6,7 @@ push to a remote of the project's repository."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.server import ServerProcess
 from tests.e2e.test_merge import commit, git, setup
+from tests.e2e.test_pull_requests import FAKE_GH
 from tests.ui.conftest import screenshot
 from tests.ui.test_accessibility import assert_every_control_named
 from tests.ui.test_agent_tab import open_workspace
@@ -137,3 +139,36 @@ def test_push_sends_the_branch_to_the_chosen_remote(
     expect(page.get_by_role("status").filter(has_text="Pushed.")).to_be_visible()
     head = git(Path(attempt["worktree_path"]), "rev-parse", "HEAD")
     assert git(remote, "rev-parse", attempt["branch"]) == head
+
+
+def test_a_pull_request_is_created_from_the_tab_and_its_state_refreshed(
+    tmp_path: Path, page: Page
+) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    gh = tools / "gh"
+    gh.write_text(FAKE_GH)
+    gh.chmod(0o755)
+    (tools / "state").write_text("OPEN\n")
+    env = {"PATH": f"{tools}:{os.environ['PATH']}"}
+    with ServerProcess(tmp_path / "data", env=env) as server:
+        repo, attempt = setup(server, tmp_path, "echo v2 > app.txt")
+        remote = tmp_path / "remote.git"
+        subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+        # A GitHub remote whose pushes go to a mirror on disk.
+        git(repo, "remote", "add", "origin", "https://github.com/o/r.git")
+        git(repo, "remote", "set-url", "--push", "origin", str(remote))
+        panel = open_diff_tab(page, server, attempt)
+        form = panel.get_by_role("form", name="Pull request")
+        form.get_by_label("Title").fill("Make it v2")
+        form.get_by_role("button", name="Create pull request").click()
+        pulls = panel.get_by_role("list", name="Pull requests")
+        link = pulls.get_by_role("link", name="github #7")
+        expect(link).to_have_attribute("href", "https://github.com/o/r/pull/7")
+        expect(pulls.locator(".status")).to_have_text("open")
+        assert git(remote, "rev-parse", attempt["branch"])  # pushed first
+        (tools / "state").write_text("MERGED\n")
+        pulls.get_by_role("button", name="Refresh the state of #7").click()
+        expect(pulls.locator(".status")).to_have_text("merged")
+        assert_every_control_named(page)
+        page.goto("about:blank")  # its live stream ends before this test's server does

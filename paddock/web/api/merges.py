@@ -17,13 +17,18 @@ router = APIRouter(tags=["merges"])
 
 
 class MergeIn(BaseModel):
-    strategy: MergeStrategy = Field(
-        MergeStrategy.squash,
-        description="squash (one commit), merge (a merge commit) or rebase (fast-forward)",
+    strategy: MergeStrategy | None = Field(
+        None,
+        description="squash (one commit), merge (a merge commit) or rebase (fast-forward); "
+        "default: the merge_strategy setting (squash)",
     )
     message: str | None = Field(None, description="The commit message; default: the task's")
-    remove_worktree: bool = Field(False, description="Remove the attempt's worktree afterwards")
-    delete_branch: bool = Field(False, description="Delete the attempt's branch afterwards")
+    remove_worktree: bool | None = Field(
+        None, description="Remove the attempt's worktree afterwards (default: setting)"
+    )
+    delete_branch: bool | None = Field(
+        None, description="Delete the attempt's branch afterwards (default: setting)"
+    )
 
 
 @router.post("/attempts/{attempt_id}/merge", operation_id="merge_attempt")

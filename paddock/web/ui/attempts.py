@@ -26,7 +26,7 @@ from paddock.web.ui.templating import render, render_fragment
 router = APIRouter(include_in_schema=False)
 
 # Events about an attempt's parts, which carry its id as `attempt_id`.
-ATTEMPT_EVENTS = ("process.", "follow_up.", "preview.", "resource_usage")
+ATTEMPT_EVENTS = ("process.", "follow_up.", "preview.", "pull_request.", "resource_usage")
 
 
 def default_process(processes: list[Process]) -> Process | None:
@@ -109,7 +109,9 @@ async def workspace_stream(
             previews += await diff_patch(engine, attempt_id)
         events = [e for e in events if e.type != "attempt.diff_changed"]
         changes = [
-            e for e in events if e.type != "resource_usage" and not e.type.startswith("preview.")
+            e
+            for e in events
+            if e.type != "resource_usage" and not e.type.startswith(("preview.", "pull_request."))
         ]
         if changes:  # the whole render shows the latest stored samples too
             return await render_whole(changes) + previews

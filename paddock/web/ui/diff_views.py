@@ -125,6 +125,7 @@ async def diff_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
         remotes = await engine.remotes.remotes(attempt.project_id)
     except PaddockError:
         remotes = []
+    pulls = await engine.pull_requests.list_for_attempt(attempt.id)
     conflicts: list[str] = []
     if attempt.status == AttemptStatus.conflicted:
         try:
@@ -136,13 +137,18 @@ async def diff_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
         "diff_problem": problem,
         "diff_files": file_views(diff) if diff else [],
         "remotes": remotes,
+        "pull_requests": pulls,
+        "merge_defaults": engine.settings,
         "conflicts": conflicts,
         "busy": attempt.status in BUSY,
     }
 
 
 def diff_changed(events: list[Event]) -> bool:
-    return any(e.type in ("attempt.diff_changed", "attempt.updated") for e in events)
+    return any(
+        e.type in ("attempt.diff_changed", "attempt.updated") or e.type.startswith("pull_request.")
+        for e in events
+    )
 
 
 async def diff_patch(engine: Engine, attempt_id: str) -> str:

@@ -1,6 +1,7 @@
-"""The Diff tab's buttons: merge, rebase (continue, abort, ask the agent), push. Thin: each calls
-its service and answers 204; the tab follows through the workspace's live stream. Refusals go
-back as the API's JSON errors ({code, message}), shown in the form that sent them."""
+"""The Diff tab's buttons: merge, rebase (continue, abort, ask the agent), push, pull request.
+Thin: each calls its service and answers 204; the tab follows through the workspace's live
+stream. Refusals go back as the API's JSON errors ({code, message}), shown in the form that
+sent them."""
 
 from __future__ import annotations
 
@@ -74,3 +75,20 @@ async def push(
 ) -> Response:
     await engine.remotes.push(attempt_id, remote, force=force)
     return Response(status_code=204, headers={"HX-Trigger": "paddock-pushed"})
+
+
+@router.post("/ui/attempts/{attempt_id}/pull-requests")
+async def open_pull_request(
+    attempt_id: str,
+    engine: EngineDep,
+    remote: Annotated[str, Form()] = "origin",
+    title: Annotated[str, Form()] = "",
+) -> Response:
+    await engine.pull_requests.open(attempt_id, remote=remote, title=title.strip() or None)
+    return Response(status_code=204)
+
+
+@router.post("/ui/pull-requests/{pull_request_id}/refresh")
+async def refresh_pull_request(pull_request_id: str, engine: EngineDep) -> Response:
+    await engine.pull_requests.refresh(pull_request_id)
+    return Response(status_code=204)
