@@ -55,11 +55,16 @@ class DiffWatch:
 
     async def _poll(self, attempt_id: str) -> None:
         last: str | None = None
+        try:  # once: the attempt's worktree and project do not change while it is watched
+            attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))
+            worktree = await attempt_worktree(self.ctx, attempt)
+        except PaddockError as exc:
+            log.debug("not watching attempt %s: %s", attempt_id, exc)
+            return
         while True:
             try:
-                attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))
-                now = await worktree_fingerprint(await attempt_worktree(self.ctx, attempt))
-            except PaddockError as exc:  # the attempt or its worktree went: nothing to watch
+                now = await worktree_fingerprint(worktree)
+            except PaddockError as exc:  # the worktree went: nothing to watch
                 log.debug("not watching attempt %s: %s", attempt_id, exc)
                 return
             if last is not None and now != last:
