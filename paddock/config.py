@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     preview_idle_minutes: float = 60.0  # stop a preview this long after its last request; 0: never
     preview_ticket_seconds: float = 120.0  # how long an Open link's one-time ticket is valid
     preview_postgres_url: str = ""  # where per-attempt schemas go; empty: database_url if PG
+    # Artifacts (docs/tests.md): what one process may leave, and how long it is kept (0: ever).
+    artifact_max_mb: int = 1024
+    artifact_max_files: int = 2000
+    artifact_retention_days: float = 30.0
     # Signs preview cookies; empty: a random key kept in <data_dir>/secret.key. Servers sharing
     # one database must share it.
     secret_key: SecretStr | None = None

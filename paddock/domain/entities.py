@@ -10,10 +10,12 @@ from paddock.domain.merge import MergeRecord
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import (
     AttemptStatus,
+    Automation,
     FollowUpStatus,
     LogStream,
     ProcessStatus,
     RunReason,
+    TestKind,
 )
 
 
@@ -48,15 +50,6 @@ class Project:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkflowStep:
-    id: str
-    project_id: str
-    name: str
-    position: int
-    color: str
-
-
-@dataclass(frozen=True, slots=True)
 class Task:
     id: str
     project_id: str
@@ -78,6 +71,21 @@ class AgentSpec:
     env: dict[str, str] = field(default_factory=dict)
     secret_env: list[str] = field(default_factory=list)
     variant: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowStep:
+    """A board column. Entering it may run its automation; its gate may refuse entry."""
+
+    id: str
+    project_id: str
+    name: str
+    position: int
+    color: str
+    agent: AgentSpec | None = None  # the agent its automation runs (None: the attempt's own)
+    prompt_template: str = ""  # see domain/workflow.py for its variables
+    automation: Automation | None = None  # what entering the step runs
+    gate: list[TestKind] = field(default_factory=list)  # test kinds whose latest run must pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +165,8 @@ class FollowUp:
     status: FollowUpStatus
     process_id: str | None  # the turn that ran it
     created_at: datetime
+    agent: AgentSpec | None = None  # a workflow step's agent for this turn (None: the attempt's)
+    step_id: str | None = None  # the workflow step whose automation queued it
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,47 @@ class RunReason(StrEnum):
     custom = "custom"
 
 
+class TestKind(StrEnum):
+    """Which of the project's test scripts a test run runs."""
+
+    __test__ = False  # not a pytest test class
+
+    unit = "unit"
+    e2e = "e2e"
+
+    @property
+    def reason(self) -> RunReason:
+        return RunReason.unit_test if self is TestKind.unit else RunReason.e2e_test
+
+
+class TestRunStatus(StrEnum):
+    __test__ = False
+
+    running = "running"
+    passed = "passed"  # every case passed (or was skipped) and the script exited 0
+    failed = "failed"  # a case failed or errored, or the script exited non-zero
+    error = "error"  # no result to trust: no report, a malformed one, no cases, or stopped
+
+    @property
+    def finished(self) -> bool:
+        return self is not TestRunStatus.running
+
+
+class Automation(StrEnum):
+    """What entering a workflow step runs in the task's current attempt."""
+
+    run_agent = "run_agent"
+    run_unit_tests = "run_unit_tests"
+    run_e2e_tests = "run_e2e_tests"
+
+    @property
+    def test_kind(self) -> TestKind | None:
+        return {
+            Automation.run_unit_tests: TestKind.unit,
+            Automation.run_e2e_tests: TestKind.e2e,
+        }.get(self)
+
+
 class ProcessStatus(StrEnum):
     queued = "queued"
     running = "running"

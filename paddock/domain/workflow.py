@@ -1,6 +1,15 @@
-"""Workflow steps: the board's columns."""
+"""Workflow steps: the board's columns, their prompt templates and their entry gates."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from paddock.domain.errors import InvalidInput
+from paddock.domain.states import TestKind, TestRunStatus
+from paddock.domain.test_run import TestRun
 
 # (name, colour) of the steps every new project starts with.
 DEFAULT_STEPS: tuple[tuple[str, str], ...] = (
@@ -13,6 +22,19 @@ DEFAULT_STEPS: tuple[tuple[str, str], ...] = (
 
 POSITION_GAP = 1024.0
 
+# What a step's prompt template may say, as {{ name }}.
+PROMPT_VARIABLES: dict[str, str] = {
+    "task_title": "the task's title",
+    "task_description": "the task's description",
+    "step_name": "the name of the step the task enters",
+    "previous_step": "the name of the step the task came from",
+    "previous_summary": "what the last agent turn said at its end (its summary)",
+    "test_failures": "the failing cases of the attempt's latest test run, one per line",
+}
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_TEMPLATE = 20_000
+
 
 def position_between(before: float | None, after: float | None) -> float:
     """A position strictly between two neighbours (None = the end), so a move touches one row."""
@@ -24,3 +46,101 @@ def position_between(before: float | None, after: float | None) -> float:
     if after is None:
         return before + POSITION_GAP
     return (before + after) / 2
+
+
+def check_step_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("a step name needs 1 to 100 characters", code="bad_step_name")
+    return name
+
+
+def check_color(color: str) -> str:
+    if not _COLOR.match(color):
+        raise InvalidInput(f"{color!r} is not a colour like #2563eb", code="bad_color")
+    return color.lower()
+
+
+def check_template(template: str) -> str:
+    """A prompt template naming only known variables."""
+    if len(template) > MAX_TEMPLATE:
+        raise InvalidInput(
+            f"a prompt template has at most {MAX_TEMPLATE} characters", code="bad_prompt_template"
+        )
+    unknown = sorted({m for m in _PLACEHOLDER.findall(template) if m not in PROMPT_VARIABLES})
+    if unknown:
+        known = ", ".join(PROMPT_VARIABLES)
+        raise InvalidInput(
+            f"unknown variable(s) {', '.join(unknown)} in the prompt template (known: {known})",
+            code="bad_prompt_template",
+        )
+    return template
+
+
+def render_prompt(template: str, values: Mapping[str, str]) -> str:
+    """The template with each {{ variable }} replaced (a value is never itself expanded)."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class GateFailure:
+    """One reason a task may not enter a gated step."""
+
+    kind: TestKind
+    reason: str
+    test_run_id: str | None = None
+
+
+def check_gate(
+    gate: Sequence[TestKind], latest: Mapping[TestKind, TestRun], head: str | None
+) -> list[GateFailure]:
+    """Why the latest run of each gated test kind (of the task's current attempt) does not let
+    the task in; empty when it may enter. A run of an older commit than `head` is stale."""
+    failing: list[GateFailure] = []
+    for kind in gate:
+        run = latest.get(kind)
+        label = f"{kind.value} tests"
+        if run is None:
+            failing.append(GateFailure(kind, f"the {label} have not run in this attempt"))
+        elif run.status is TestRunStatus.running:
+            failing.append(GateFailure(kind, f"the {label} are still running", run.id))
+        elif run.status is not TestRunStatus.passed:
+            why = f": {run.error}" if run.error else ""
+            failing.append(GateFailure(kind, f"the latest {label} {run.status.value}{why}", run.id))
+        elif head is not None and run.commit is not None and run.commit != head:
+            failing.append(
+                GateFailure(
+                    kind,
+                    f"the {label} passed on {run.commit[:10]}, not on the latest commit",
+                    run.id,
+                )
+            )
+    return failing
+
+
+def check_gate_kinds(gate: Sequence[str]) -> list[TestKind]:
+    try:
+        kinds = [TestKind(kind) for kind in gate]
+    except ValueError:
+        raise InvalidInput(
+            f"a gate lists test kinds (unit, e2e), not {list(gate)}", code="bad_gate"
+        ) from None
+    return sorted(set(kinds), key=kinds.index)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMove:
+    """A task changing step, kept as the card's history; a forced move past a gate says why."""
+
+    id: str
+    task_id: str
+    from_step_id: str | None
+    to_step_id: str
+    attempt_id: str | None
+    forced: bool
+    reason: str
+    failing: list[GateFailure]
+    automation: str | None  # what entering the step ran
+    ran: str | None  # the id of what it ran: a follow-up, an attempt or a test run
+    automation_error: str | None  # why the automation could not run
+    created_at: datetime

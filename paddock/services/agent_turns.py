@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
-from paddock.domain.entities import Attempt, Process
+from paddock.domain.entities import AgentSpec, Attempt, Process
 from paddock.domain.entries import EntryKind, text_entry
 from paddock.domain.errors import PaddockError
 from paddock.domain.sandbox import Provider
@@ -46,10 +46,10 @@ REWOUND_NOTE = (
 )
 
 
-def _resume_point(session: Session, attempt_id: str) -> tuple[str | None, bool]:
-    """The agent session to resume, and whether a rewind happened since that turn."""
+def _resume_point(session: Session, attempt_id: str, program: str) -> tuple[str | None, bool]:
+    """The session of `program` (a CLI) to resume, and whether a rewind happened since."""
     return (
-        process_store.last_agent_session(session, attempt_id),
+        process_store.last_agent_session(session, attempt_id, program),
         process_store.rewound_since_last_turn(session, attempt_id),
     )
 
@@ -91,16 +91,21 @@ class AgentTurns:
         and the CLI finds its session again for a follow-up."""
         return self.ctx.settings.data_dir / "agent-homes" / attempt.id
 
-    async def run(self, attempt: Attempt, prompt: str, reason: RunReason) -> Process:
+    async def run(
+        self, attempt: Attempt, prompt: str, reason: RunReason, agent: AgentSpec | None = None
+    ) -> Process:
+        """One turn of the attempt's agent, or of `agent` (a workflow step's) when given."""
+        spec = agent or attempt.agent
         resume, rewound = None, False
         if reason is RunReason.follow_up:
-            resume, rewound = await self.ctx.db.run(lambda s: _resume_point(s, attempt.id))
+            program = self.agents.registry.resolve(spec)[0].adapter.program
+            resume, rewound = await self.ctx.db.run(lambda s: _resume_point(s, attempt.id, program))
         worktree = Path(attempt.worktree_path)
         # The CLI's session may still remember turns a rewind undid: say so in the prompt it
         # gets (the conversation shows the user's own words).
         told = f"{REWOUND_NOTE}\n\n{prompt}" if resume and rewound else prompt
         profile, turn = self.agents.turn(
-            attempt.agent, prompt=told, worktree=worktree, home=self.home(attempt), resume=resume
+            spec, prompt=told, worktree=worktree, home=self.home(attempt), resume=resume
         )
         tree = await attempt_worktree(self.ctx, attempt)
         sandboxed = self.ctx.sandboxes.resolve(attempt.sandbox.provider) is not Provider.none
@@ -119,15 +124,15 @@ class AgentTurns:
             return overlay
 
         overlay = await anyio.to_thread.run_sync(prepare)
-        run = profile.adapter.command(turn, attempt.agent.command)
+        run = profile.adapter.command(turn, spec.command)
         before = await git.rev_parse(tree, "HEAD")
         proc = await self.processes.run(
             attempt,
             reason,
             run.argv,
-            env={**run.env, **overlay, **attempt.agent.env},  # the attempt's own win
+            env={**run.env, **overlay, **spec.env},  # the attempt's (or step's) own win
             stdin=run.stdin,
-            secret_env=attempt.agent.secret_env,
+            secret_env=spec.secret_env,
             normaliser=profile.adapter.normaliser(),
             opening=[text_entry(EntryKind.user_message, prompt)],
             commit_before=before,

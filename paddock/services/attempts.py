@@ -118,10 +118,13 @@ class AttemptService:
         base_branch: str | None = None,
         branch: str | None = None,
         sandbox: SandboxConfig | None = None,
+        agent_turn: bool = True,
     ) -> Attempt:
         """Create the branch and worktree now (so their errors answer the request), then run
-        setup and the agent in the background. `sandbox` overrides the project's choice."""
-        self.agents.check(agent)
+        setup and the agent in the background. `sandbox` overrides the project's choice.
+        Without `agent_turn` the attempt waits after setup (a workflow step runs its tests)."""
+        if agent_turn:
+            self.agents.check(agent)
         if branch is not None and not is_valid_branch_name(branch):
             raise InvalidInput(f"{branch!r} is not a valid branch name", code="bad_branch_name")
         attempt_id = new_id()
@@ -159,7 +162,7 @@ class AttemptService:
             await self.ctx.db.run(lambda s: store.delete_attempt(s, attempt_id))
             self.ctx.publish("attempt.deleted", project.id, {"id": attempt_id})
             raise exc from None
-        self._runs[attempt.id] = asyncio.create_task(self._run(attempt))
+        self._runs[attempt.id] = asyncio.create_task(self._run(attempt, agent_turn))
         return attempt
 
     def _choose_sandbox(self, requested: SandboxConfig, project: Project) -> SandboxConfig:
@@ -208,8 +211,8 @@ class AttemptService:
         self.ctx.publish("attempt.updated", project.id, attempt)
         return attempt
 
-    async def _run(self, attempt: Attempt) -> None:
-        """Setup if the attempt starts `setting_up`, then the agent."""
+    async def _run(self, attempt: Attempt, agent_turn: bool = True) -> None:
+        """Setup if the attempt starts `setting_up`, then the agent (if it has a turn)."""
         try:
             if attempt.status is AttemptStatus.setting_up:
                 setup = await self.processes.run(
@@ -220,6 +223,10 @@ class AttemptService:
                     return
             if attempt.id in self._stopping:
                 await self._set_status(attempt, AttemptStatus.idle, error="stopped")
+                return
+            if not agent_turn:
+                attempt = await self._set_status(attempt, AttemptStatus.idle)
+                await self._run_queue(attempt)
                 return
             if attempt.status is not AttemptStatus.running:
                 attempt = await self._set_status(attempt, AttemptStatus.running)
@@ -236,9 +243,16 @@ class AttemptService:
 
     # -- follow-ups ---------------------------------------------------------------------------
 
-    async def follow_up(self, attempt_id: str, prompt: str) -> FollowUp:
-        """Queue `prompt` for the attempt's agent (durably); it runs as soon as the agent is
-        free, resuming the agent's own session."""
+    async def follow_up(
+        self,
+        attempt_id: str,
+        prompt: str,
+        *,
+        agent: AgentSpec | None = None,
+        step_id: str | None = None,
+    ) -> FollowUp:
+        """Queue `prompt` for the attempt's agent, or for `agent` (a workflow step's), durably;
+        it runs as soon as the attempt is free, resuming that agent's own session."""
         attempt = await self.get(attempt_id)
         if not prompt.strip():
             raise InvalidInput("a follow-up needs a prompt", code="empty_prompt")
@@ -246,8 +260,12 @@ class AttemptService:
             raise Conflict(
                 f"attempt {attempt_id} is {attempt.status.value}", code="attempt_not_ready"
             )
+        if agent is not None:
+            self.agents.check(agent)
         follow_up = await self.ctx.db.run(
-            lambda s: follow_up_store.enqueue(s, attempt_id, prompt.strip())
+            lambda s: follow_up_store.enqueue(
+                s, attempt_id, prompt.strip(), agent=agent, step_id=step_id
+            )
         )
         self.ctx.publish("follow_up.created", attempt.project_id, follow_up)
         self._wake(attempt)
@@ -309,7 +327,7 @@ class AttemptService:
                 return
             follow_up = await self._set_follow_up(attempt, follow_up, FollowUpStatus.running)
             attempt = await self._set_status(attempt, AttemptStatus.running)
-            proc = await self._turn(attempt, follow_up.prompt, RunReason.follow_up)
+            proc = await self._turn(attempt, follow_up.prompt, RunReason.follow_up, follow_up.agent)
             if proc is None:
                 await self._set_follow_up(attempt, follow_up, FollowUpStatus.failed)
                 return
@@ -318,11 +336,13 @@ class AttemptService:
             await self._set_follow_up(attempt, follow_up, status, proc.id)
             attempt = await self._after_turn(attempt, proc, "follow-up")
 
-    async def _turn(self, attempt: Attempt, prompt: str, reason: RunReason) -> Process | None:
+    async def _turn(
+        self, attempt: Attempt, prompt: str, reason: RunReason, agent: AgentSpec | None = None
+    ) -> Process | None:
         """One agent turn; None when it could not even start (the attempt is then failed,
         with the reason and a debug id that is also in the server log)."""
         try:
-            return await self.turns.run(attempt, prompt, reason)
+            return await self.turns.run(attempt, prompt, reason, agent)
         except (PaddockError, OSError) as exc:
             debug_id = new_debug_id()
             message = exc.message if isinstance(exc, PaddockError) else str(exc)

@@ -15,6 +15,7 @@ from paddock.services.context import Context
 from paddock.store import attempts as attempt_store
 from paddock.store import previews as preview_store
 from paddock.store import projects as project_store
+from paddock.store import steps as step_store
 from paddock.store import tasks as task_store
 
 PAGE_SIZE = 50
@@ -76,7 +77,7 @@ class BoardService:
         def load(session: Session) -> Board:
             project = project_store.get_project(session, project_id)
             counts = task_store.count_by_step(session, project_id, text)
-            steps = project_store.list_steps(session, project_id)
+            steps = step_store.list_steps(session, project_id)
             pages = [task_store.page_of_step(session, s, text=text, limit=limit) for s in steps]
             # One query for the newest attempts of every card on the board, not one per column.
             cards = iter(_cards(session, [task for page in pages for task in page]))
@@ -95,7 +96,7 @@ class BoardService:
         text = query.strip() or None
 
         def load(session: Session) -> Column:
-            step = project_store.get_step(session, step_id)
+            step = step_store.get_step(session, step_id)
             total = task_store.count_by_step(session, step.project_id, text).get(step_id, 0)
             tasks = task_store.page_of_step(session, step, text=text, offset=offset, limit=limit)
             return Column(step, _cards(session, tasks), total, offset)
@@ -108,7 +109,7 @@ class BoardService:
 
         def load(session: Session) -> list[tuple[WorkflowStep, int]]:
             counts = task_store.count_by_step(session, project_id, text)
-            steps = project_store.list_steps(session, project_id)
+            steps = step_store.list_steps(session, project_id)
             return [(step, counts.get(step.id, 0)) for step in steps]
 
         return await self.ctx.db.run(load)

@@ -11,6 +11,7 @@ from paddock.runtime.events import EventBus
 from paddock.runtime.launcher import Launcher
 from paddock.runtime.logpipe import LogHub
 from paddock.services.agents import AgentService
+from paddock.services.artifacts import ArtifactService
 from paddock.services.attempts import AttemptService
 from paddock.services.board import BoardService
 from paddock.services.context import Context
@@ -19,6 +20,7 @@ from paddock.services.diff_watch import DiffWatch
 from paddock.services.diffs import DiffService
 from paddock.services.entries import EntryService
 from paddock.services.merges import MergeService
+from paddock.services.openapi import OpenApiService
 from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
@@ -27,8 +29,11 @@ from paddock.services.rebases import RebaseService
 from paddock.services.reconcile import ReconcileReport, reconcile
 from paddock.services.remotes import RemoteService
 from paddock.services.sandboxing import make_sandboxes
+from paddock.services.task_moves import MoveService
 from paddock.services.tasks import TaskService
+from paddock.services.test_runs import TestRunService
 from paddock.services.usage import UsageService
+from paddock.services.workflow import WorkflowService
 from paddock.store.db import Database
 from paddock.store.logs import LogWriter
 from paddock.store.projects import count_projects
@@ -51,20 +56,26 @@ class Engine:
             launcher=launcher or sandboxes,
             sandboxes=sandboxes,
         )
-        self.processes = ProcessService(self.ctx)
+        self.artifacts = ArtifactService(self.ctx)
+        self.processes = ProcessService(self.ctx, self.artifacts)
         self.entries = EntryService(self.ctx)
         self.agents = AgentService(settings)
         self.attempts = AttemptService(self.ctx, self.processes, self.agents)
         self.previews = PreviewService(self.ctx, self.processes)
+        self.test_runs = TestRunService(self.ctx, self.processes, self.previews, self.artifacts)
+        self.openapi = OpenApiService(self.ctx, self.processes, self.previews, self.artifacts)
+        self.moves = MoveService(self.ctx, self.attempts, self.test_runs)
+        self.workflow = WorkflowService(self.ctx, self.agents)
         self.diffs = DiffService(self.ctx)
         self.diff_watch = DiffWatch(self.ctx, settings.diff_watch_seconds)
-        self.merges = MergeService(self.ctx, self.previews)
+        self.merges = MergeService(self.ctx, self.previews, self.moves)
         self.rebases = RebaseService(self.ctx, self.attempts)
         self.remotes = RemoteService(self.ctx)
         self.pull_requests = PullRequestService(self.ctx, self.remotes, self.merges)
         self.attempts.before_delete.append(self.previews.forget_attempt)
+        self.attempts.before_delete.append(lambda a: self.artifacts.forget_attempt(a.id))
         self.projects = ProjectService(self.ctx)
-        self.tasks = TaskService(self.ctx, self.attempts)
+        self.tasks = TaskService(self.ctx, self.attempts, self.moves)
         self.board = BoardService(self.ctx)
         self.usage = UsageService(self.ctx)
         self.last_reconcile = ReconcileReport()
@@ -87,7 +98,9 @@ class Engine:
         if stale:
             log.info("removed %d cgroups left by servers that are gone", len(stale))
         await self.previews.reconcile()
+        await self.test_runs.reconcile()
         self.previews.start_loop()
+        self.artifacts.start_loop()
         self.pull_requests.start_loop()
         await self.attempts.resume_queues()
         if settings.demo:
@@ -104,11 +117,14 @@ class Engine:
 
     async def close(self) -> None:
         """Stop every process this server supervises (nothing outlives it), then the store."""
+        await self.moves.close()
         await self.previews.close()
         await self.diff_watch.close()
         await self.pull_requests.close()
+        await self.artifacts.close()
         await self.attempts.stop_all()
         await self.processes.stop_all()  # processes not started by an attempt run
+        await self.test_runs.close()
         self.ctx.log_writer.close()
         await anyio.to_thread.run_sync(self.ctx.sandboxes.close)
         self.ctx.db.dispose()

@@ -23,8 +23,10 @@ from paddock.runtime.landing import check_landing, move_branch
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.context import Context
 from paddock.services.previews import PreviewService
+from paddock.services.task_moves import MoveService
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store
+from paddock.store import steps as step_store
 from paddock.store import tasks as task_store
 from paddock.store.tables import utcnow
 
@@ -32,9 +34,10 @@ DONE_STEP = "Done"
 
 
 class MergeService:
-    def __init__(self, ctx: Context, previews: PreviewService) -> None:
+    def __init__(self, ctx: Context, previews: PreviewService, moves: MoveService) -> None:
         self.ctx = ctx
         self.previews = previews
+        self.moves = moves
 
     async def merge(
         self,
@@ -118,7 +121,7 @@ class MergeService:
         delete_branch: bool,
     ) -> None:
         await self.previews.stop_for_attempt(attempt.id)
-        await self.to_done(project, task)
+        await self.to_done(project, task, f"merged into {attempt.base_branch}")
         repo = Path(project.repo_path)
         if remove_worktree or delete_branch:  # a branch checked out cannot go: the worktree first
             async with git.repo_lock(repo):
@@ -127,14 +130,14 @@ class MergeService:
                     # Safe: the branch's tip is the head that was just merged.
                     await git.delete_branch(repo, attempt.branch, force=True)
 
-    async def to_done(self, project: Project, task: Task) -> None:
-        """Move the task to the project's Done step (when it has one)."""
-        steps = await self.ctx.db.run(lambda s: project_store.list_steps(s, project.id))
+    async def to_done(self, project: Project, task: Task, reason: str) -> None:
+        """Move the task to the project's Done step (when it has one): the merge is the user's
+        decision, so a gate there is passed, and the move records why."""
+        steps = await self.ctx.db.run(lambda s: step_store.list_steps(s, project.id))
         done = next((s for s in steps if s.name == DONE_STEP), None)
         if done is None or task.step_id == done.id:
             return
-        moved = await self.ctx.db.run(lambda s: task_store.update_task(s, task.id, step_id=done.id))
-        self.ctx.publish("task.updated", project.id, moved)
+        await self.moves.move(task.id, done.id, force=True, reason=reason)
 
     async def _load(self, attempt_id: str) -> tuple[Attempt, Project, Task]:
         def load(session: Session) -> tuple[Attempt, Project, Task]:

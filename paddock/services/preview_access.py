@@ -31,6 +31,7 @@ COOKIE = "paddock_preview"
 EMBED_COOKIE = "paddock_preview_embed"
 KEY_HEADER = "x-paddock-preview-key"  # the cookie's value, for clients without cookies
 SECRET_FILE = "secret.key"
+RUN_KEY_PREFIX = "run_"  # a test run's key (never an HMAC's hex digits)
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -73,6 +74,7 @@ class PreviewAccess:
         self.settings = settings
         self.db = db
         self._secret: bytes | None = None
+        self._run_keys: dict[str, str] = {}  # digest of a test run's key → its attempt
 
     @property
     def secret(self) -> bytes:
@@ -85,7 +87,21 @@ class PreviewAccess:
         return _key(self.secret, preview.id, preview.token_hash)
 
     def allows(self, preview: Preview, presented: str | None) -> bool:
-        return presented is not None and hmac.compare_digest(presented, self.key(preview))
+        if presented is None:
+            return False
+        if presented.startswith(RUN_KEY_PREFIX):
+            return self._run_keys.get(digest(presented)) == preview.attempt_id
+        return hmac.compare_digest(presented, self.key(preview))
+
+    def grant_run(self, attempt_id: str) -> str:
+        """A key to every preview of one attempt, for one test run: it lives in this server's
+        memory only, until `revoke_run` (when the run ends), and is given to that run alone."""
+        key = RUN_KEY_PREFIX + secrets.token_urlsafe(32)
+        self._run_keys[digest(key)] = attempt_id
+        return key
+
+    def revoke_run(self, key: str) -> None:
+        self._run_keys.pop(digest(key), None)
 
     async def issue_ticket(self, preview: Preview) -> str:
         ticket = secrets.token_urlsafe(24)

@@ -20,7 +20,7 @@ from paddock.domain.entries import AgentEntry, Entry, Normaliser
 from paddock.domain.errors import Conflict, PaddockError
 from paddock.domain.logs import LogBatch
 from paddock.domain.names import new_debug_id, new_id
-from paddock.domain.sandbox import LimitHit, Limits
+from paddock.domain.sandbox import LimitHit, Limits, Provider
 from paddock.domain.secrets import secret_values
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
@@ -28,6 +28,7 @@ from paddock.runtime.events import SYNC
 from paddock.runtime.launcher import Launched, LaunchSpec
 from paddock.runtime.linesplit import Piece
 from paddock.runtime.logpipe import LogSink, pump
+from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context, log
 from paddock.services.sandboxing import sandbox_spec
 from paddock.services.stats import Sampler
@@ -35,6 +36,8 @@ from paddock.store import entries as entry_store
 from paddock.store import logs as log_store
 from paddock.store import processes as store
 from paddock.store import projects as project_store
+
+ARTIFACTS_ENV = "PADDOCK_ARTIFACTS"  # the folder whose files are kept as the process's artifacts
 
 # Exit codes the shell uses for a command it could not run at all.
 _SHELL_EXIT_MEANING = {126: "command not executable", 127: "command not found"}
@@ -92,8 +95,9 @@ def describe_limit(hit: LimitHit, limits: Limits) -> str:
 
 
 class ProcessService:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, artifacts: ArtifactService) -> None:
         self.ctx = ctx
+        self.artifacts = artifacts
         self._running: dict[str, _Running] = {}
 
     async def run(
@@ -124,9 +128,12 @@ class ProcessService:
         `process_id`; an `observer` sees its log lines as they come (redacted).
         """
         process_id = process_id or new_id()
-        given = given_env(attempt, reason, env or {})
-        full_env = process_env(given)
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
+        folder = await asyncio.to_thread(
+            self.artifacts.prepare, process_id, sandboxed=provider is not Provider.none
+        )
+        given = given_env(attempt, reason, {ARTIFACTS_ENV: str(folder), **(env or {})})
+        full_env = process_env(given)
 
         def create(session: Session) -> tuple[Project, Process]:
             project = project_store.get_project(session, attempt.project_id)
@@ -143,7 +150,14 @@ class ProcessService:
 
         project, proc = await self.ctx.db.run(create)
         sandbox = sandbox_spec(
-            self.ctx.settings, attempt, project, provider, given, argv, writable, readable
+            self.ctx.settings,
+            attempt,
+            project,
+            provider,
+            given,
+            argv,
+            [*writable, folder],
+            readable,
         )
         self.ctx.publish("process.created", attempt.project_id, proc)
         settings = self.ctx.settings
@@ -228,6 +242,7 @@ class ProcessService:
         await launched.reap_leftovers(self.ctx.settings.stop_grace_seconds)
         await asyncio.gather(*pumps)
         sink.system(f"{describe_exit(code)} ({error})" if hit is not None else describe_exit(code))
+        await self._keep_artifacts(attempt, sink)
         await self._close_log(attempt, sink)
         return final
 
@@ -253,6 +268,7 @@ class ProcessService:
     ) -> Process:
         final = await self._record_end(attempt, proc, status, code, error)
         sink.system(error + (f" (debug id {final.debug_id})" if final.debug_id else ""))
+        await self._keep_artifacts(attempt, sink)
         await self._close_log(attempt, sink)
         return final
 
@@ -289,6 +305,20 @@ class ProcessService:
         )
         self.ctx.publish("process.updated", attempt.project_id, final)
         return final
+
+    async def _keep_artifacts(self, attempt: Attempt, sink: LogSink) -> None:
+        """What the process left in its artifact folder goes to the store; its log says so."""
+        collected = await self.artifacts.collect(attempt.id, sink.process_id)
+        if collected.artifacts:
+            size = sum(a.size for a in collected.artifacts)
+            sink.system(f"artifacts: kept {len(collected.artifacts)} files ({size:,} bytes)")
+            self.ctx.publish(
+                "artifacts.added",
+                attempt.project_id,
+                {"process_id": sink.process_id, "attempt_id": attempt.id},
+            )
+        for reason in collected.skipped[:20]:
+            sink.system(f"artifacts: left out {reason}")
 
     async def _close_log(self, attempt: Attempt, sink: LogSink) -> None:
         """Close the log (and the entries) and publish the process again with its final line

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from paddock.domain.entities import Project, Scripts, WorkflowStep
+from paddock.domain.entities import Project, Scripts
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.preview import check_service_name
 from paddock.domain.sandbox import SandboxConfig
@@ -156,10 +156,6 @@ class ProjectService:
     async def branches(self, project_id: str) -> list[str]:
         project = await self.get(project_id)
         return await git.list_branches(Path(project.repo_path))
-
-    async def steps(self, project_id: str) -> list[WorkflowStep]:
-        await self.get(project_id)
-        return await self.ctx.db.run(lambda s: store.list_steps(s, project_id))
 
     async def update(
         self,

@@ -117,7 +117,7 @@ class PullRequestService:
         _, project, task, _ = await self._load(pull.attempt_id)
         self.ctx.publish("pull_request.updated", project.id, pull)
         if status is PullRequestStatus.merged:
-            await self.merges.to_done(project, task)
+            await self.merges.to_done(project, task, f"pull request {pull.url} merged")
         return pull
 
     def start_loop(self) -> None:

@@ -10,7 +10,9 @@ from paddock.domain.errors import InvalidInput
 from paddock.domain.workflow import position_between
 from paddock.services.attempts import AttemptService
 from paddock.services.context import Context
+from paddock.services.task_moves import MoveService
 from paddock.store import projects as project_store
+from paddock.store import steps as step_store
 from paddock.store import tasks as store
 
 
@@ -22,9 +24,10 @@ def _check_title(title: str) -> str:
 
 
 class TaskService:
-    def __init__(self, ctx: Context, attempts: AttemptService) -> None:
+    def __init__(self, ctx: Context, attempts: AttemptService, moves: MoveService) -> None:
         self.ctx = ctx
         self.attempts = attempts
+        self.moves = moves
 
     async def create(
         self, project_id: str, *, title: str, description: str = "", step_id: str | None = None
@@ -45,11 +48,11 @@ class TaskService:
     @staticmethod
     def _step_of(session: Session, project_id: str, step_id: str | None) -> str:
         if step_id is None:
-            steps = project_store.list_steps(session, project_id)
+            steps = step_store.list_steps(session, project_id)
             if not steps:
                 raise InvalidInput("the project has no workflow steps", code="no_steps")
             return steps[0].id
-        step = project_store.get_step(session, step_id)
+        step = step_store.get_step(session, step_id)
         if step.project_id != project_id:
             raise InvalidInput("that step belongs to another project", code="step_not_in_project")
         return step.id
@@ -84,9 +87,14 @@ class TaskService:
         below: str | None = None,
     ) -> Task:
         """Edit a card; `step_id` with `index` (its place in the column) or `below` (the id of
-        the card it goes under; "" for the top) move it."""
+        the card it goes under; "" for the top) move it. Into another step, that is a move:
+        the step's gate applies and its automation runs (services/task_moves.py)."""
         if title is not None:
             title = _check_title(title)
+        if step_id and step_id != (await self.get(task_id)).step_id:
+            if title is not None or description is not None:
+                await self.update(task_id, title=title, description=description)
+            return await self.moves.move(task_id, step_id, index=index, below=below)
 
         def update(session: Session) -> Task:
             task = store.get_task(session, task_id)

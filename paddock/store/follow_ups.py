@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paddock.domain.entities import FollowUp
+from paddock.domain.entities import AgentSpec, FollowUp
 from paddock.domain.errors import Conflict, NotFound
 from paddock.domain.names import new_id
 from paddock.domain.states import FollowUpStatus
@@ -20,11 +22,27 @@ def to_follow_up(row: FollowUpRow) -> FollowUp:
         status=FollowUpStatus(row.status),
         process_id=row.process_id,
         created_at=row.created_at,
+        agent=AgentSpec(**row.agent) if row.agent else None,
+        step_id=row.step_id,
     )
 
 
-def enqueue(session: Session, attempt_id: str, prompt: str) -> FollowUp:
-    row = FollowUpRow(id=new_id(), attempt_id=attempt_id, prompt=prompt, status="queued")
+def enqueue(
+    session: Session,
+    attempt_id: str,
+    prompt: str,
+    *,
+    agent: AgentSpec | None = None,
+    step_id: str | None = None,
+) -> FollowUp:
+    row = FollowUpRow(
+        id=new_id(),
+        attempt_id=attempt_id,
+        prompt=prompt,
+        status="queued",
+        agent=asdict(agent) if agent else None,
+        step_id=step_id,
+    )
     session.add(row)
     session.flush()
     return to_follow_up(row)

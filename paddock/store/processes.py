@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import PurePath
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -184,16 +185,21 @@ def set_commit_after(session: Session, process_id: str, commit: str | None) -> P
     return to_process(row)
 
 
-def last_agent_session(session: Session, attempt_id: str) -> str | None:
-    """The agent's own session id of the attempt's newest turn (not rewound) that had one."""
+def last_agent_session(session: Session, attempt_id: str, program: str) -> str | None:
+    """The session id of the attempt's newest turn (not rewound) run by `program` (a CLI's
+    name) that had one: a workflow step may have run another agent in between."""
     query = (
-        select(ProcessRow.agent_session)
+        select(ProcessRow.agent_session, ProcessRow.command)
         .where(
             ProcessRow.attempt_id == attempt_id,
             ProcessRow.agent_session.is_not(None),
             ProcessRow.dropped.is_(False),
         )
         .order_by(ProcessRow.created_at.desc())
-        .limit(1)
+        .limit(50)
     )
-    return session.scalar(query)
+    for agent_session, command in session.execute(query):
+        # The CLI is the command's program, or what a wrapper (Aider's guard) runs.
+        if any(PurePath(str(word)).name == program for word in (command or [])[:4]):
+            return str(agent_session)
+    return None

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from paddock.domain.entities import Project, Scripts, WorkflowStep
+from paddock.domain.entities import Project, Scripts
 from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
 from paddock.domain.sandbox import SandboxConfig, parse_sandbox
@@ -35,10 +35,6 @@ def to_project(row: ProjectRow) -> Project:
     )
 
 
-def to_step(row: StepRow) -> WorkflowStep:
-    return WorkflowStep(row.id, row.project_id, row.name, row.position, row.color)
-
-
 def create_project(
     session: Session,
     *,
@@ -64,7 +60,7 @@ def create_project(
     )
     session.add(row)
     session.add_all(
-        StepRow(id=new_id(), project_id=row.id, name=step, position=i, color=color)
+        StepRow(id=new_id(), project_id=row.id, name=step, position=i, color=color, gate=[])
         for i, (step, color) in enumerate(DEFAULT_STEPS)
     )
     session.flush()
@@ -138,15 +134,3 @@ def update_project(
 
 def delete_project(session: Session, project_id: str) -> None:
     session.delete(_project_row(session, project_id))
-
-
-def list_steps(session: Session, project_id: str) -> list[WorkflowStep]:
-    query = select(StepRow).where(StepRow.project_id == project_id).order_by(StepRow.position)
-    return [to_step(r) for r in session.scalars(query)]
-
-
-def get_step(session: Session, step_id: str) -> WorkflowStep:
-    row = session.get(StepRow, step_id)
-    if row is None:
-        raise NotFound(f"no workflow step {step_id}", code="step_not_found")
-    return to_step(row)

@@ -118,8 +118,47 @@ class StepRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(Integer)
     color: Mapped[str] = mapped_column(String(20))
+    agent: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    prompt_template: Mapped[str] = mapped_column(Text, default="")
+    automation: Mapped[str | None] = mapped_column(String(20), default=None)
+    gate: Mapped[list[Any]] = mapped_column(default=list)
 
     __table_args__ = (Index("ix_steps_project_position", "project_id", "position"),)
+
+
+class TaskStepPromptRow(Base):
+    """A task's own prompt for one step, used instead of the step's template."""
+
+    __tablename__ = "task_step_prompts"
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[str] = mapped_column(
+        ForeignKey("workflow_steps.id", ondelete="CASCADE"), primary_key=True
+    )
+    prompt: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TaskMoveRow(Base):
+    """A task changing step (domain/workflow.py TaskMove)."""
+
+    __tablename__ = "task_moves"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    # Steps may be deleted later: the history keeps their ids, not a foreign key.
+    from_step_id: Mapped[str | None] = mapped_column(ID, default=None)
+    to_step_id: Mapped[str] = mapped_column(ID)
+    attempt_id: Mapped[str | None] = mapped_column(ID, default=None)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    failing: Mapped[list[Any]] = mapped_column(default=list)
+    automation: Mapped[str | None] = mapped_column(String(20), default=None)
+    ran: Mapped[str | None] = mapped_column(ID, default=None)
+    automation_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TaskRow(Base):
@@ -254,6 +293,9 @@ class FollowUpRow(Base):
         ForeignKey("processes.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Queued by a workflow step's automation: its agent (None: the attempt's own).
+    agent: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    step_id: Mapped[str | None] = mapped_column(ID, default=None)
 
 
 class PreviewRow(Base):
@@ -313,3 +355,68 @@ class PullRequestRow(Base):
     via: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TestRunRow(Base):
+    """One run of a test script in an attempt (domain/test_run.py)."""
+
+    __tablename__ = "test_runs"
+    __test__ = False
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # The script's process (named before its row exists: no foreign key).
+    process_id: Mapped[str | None] = mapped_column(ID, default=None)
+    commit: Mapped[str | None] = mapped_column(String(64), default=None)
+    passed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    duration_s: Mapped[float | None] = mapped_column(Float, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    debug_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    preview_url: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_test_runs_attempt_kind", "attempt_id", "kind", "created_at"),)
+
+
+class TestCaseRow(Base):
+    """One test case of a test run, as its JUnit report says."""
+
+    __tablename__ = "test_cases"
+    __test__ = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("test_runs.id", ondelete="CASCADE"), index=True)
+    suite: Mapped[str] = mapped_column(Text, default="")
+    classname: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    output: Mapped[str] = mapped_column(Text, default="")
+    file: Mapped[str] = mapped_column(Text, default="")
+
+
+class ArtifactRow(Base):
+    """A file a process produced, kept in the artifact store (domain/artifact.py)."""
+
+    __tablename__ = "artifacts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    attempt_id: Mapped[str] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    # Named before the process row may exist (and kept past a process's own deletion).
+    process_id: Mapped[str | None] = mapped_column(ID, default=None, index=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -20,6 +20,7 @@ from paddock.runtime.launcher import Launcher
 from paddock.services.engine import Engine
 from paddock.web.api import (
     agents,
+    artifacts,
     attempts,
     board,
     diffs,
@@ -28,10 +29,13 @@ from paddock.web.api import (
     follow_ups,
     health,
     merges,
+    openapi,
     previews,
     processes,
     projects,
+    steps,
     tasks,
+    test_runs,
 )
 from paddock.web.errors import install_error_handlers
 from paddock.web.guard import SandboxGuard
@@ -93,6 +97,10 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         previews,
         diffs,
         merges,
+        steps,
+        test_runs,
+        artifacts,
+        openapi,
         entries,
         agents,
         events,

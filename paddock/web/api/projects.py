@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from paddock.domain.entities import Project, Scripts, Task, WorkflowStep
+from paddock.domain.entities import Project, Scripts, Task
 from paddock.services.usage import ProjectUsage
 from paddock.web.api.sandbox_models import SandboxIn
 from paddock.web.deps import EngineDep
@@ -109,11 +109,6 @@ async def delete_project(project_id: str, engine: EngineDep) -> None:
 async def get_project_usage(project_id: str, engine: EngineDep) -> ProjectUsage:
     """Tokens and cost of the project's agent turns, in total and per attempt."""
     return await engine.usage.for_project(project_id)
-
-
-@router.get("/{project_id}/steps", operation_id="list_steps")
-async def list_steps(project_id: str, engine: EngineDep) -> list[WorkflowStep]:
-    return await engine.projects.steps(project_id)
 
 
 @router.get("/{project_id}/tasks", operation_id="list_tasks", response_model=list[Task])

@@ -32,7 +32,7 @@ async def _panel(
     context = {
         "task": task,
         "project": project,
-        "steps": await engine.projects.steps(task.project_id),
+        "steps": await engine.workflow.steps(task.project_id),
         "attempts": await engine.attempts.list_for_task(task.id),
         "agents": await with_versions(engine, wait=PANEL_VERSION_WAIT),
         "default_agent": DEFAULT_AGENT,

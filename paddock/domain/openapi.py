@@ -1,0 +1,503 @@
+"""OpenAPI specs: read one safely (JSON or YAML), and say what changed between two, by endpoint.
+
+The diff compares each endpoint's parts (parameters, request body, responses, security) with
+local `$ref`s resolved, so an edit inside a shared schema shows on every endpoint that uses it.
+Parts are compared by fingerprint: a hash of a canonical form (lists whose order carries no
+meaning, like `required`, `enum` or `tags`, sorted) and of the fingerprints of its local `$ref`s.
+A ref's fingerprint covers its target as written (its own refs by name) and everything it reaches.
+Refs that reach each other (recursive schemas) are found as strongly connected components and
+hashed together, once: no loop, and the same fingerprint whichever endpoint reaches them first.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
+MAX_SPEC_BYTES = 20 * 1024 * 1024
+# YAML anchors and aliases let a small document stand for a huge one ("billion laughs"). Expanded,
+# a document may weigh MAX_EXPANSION times its input (a node counts NODE_COST, a string its length
+# more), or MIN_EXPANDED_BUDGET if that is more; beyond that it is refused.
+MAX_EXPANSION = 8
+MIN_EXPANDED_BUDGET = 1_000_000
+NODE_COST = 8
+# Deeper than this, a part's contents are no longer told apart: a bound on the recursion.
+MAX_COMPARE_DEPTH = 300
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+PARAMETER_PLACES = ("path", "query", "header", "cookie", "formData")
+_UNORDERED = frozenset(
+    ["required", "enum", "tags", "type", "allOf", "anyOf", "oneOf", "consumes", "produces"]
+)
+_DESCRIBED = (
+    ("summary", "summary"),
+    ("description", "description"),
+    ("operationId", "operation id"),
+)
+_COMPARED_APART = frozenset(
+    [field for field, _ in _DESCRIBED]
+    + ["tags", "deprecated", "parameters", "requestBody", "responses", "security"]
+)
+_TEMPLATE_PARAMETER = re.compile(r"\{([^{}/]*)\}")
+_KINDS = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MISSING = object()
+
+
+class SpecError(ValueError):
+    """A spec that cannot be read; the message names its source and says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    path: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointChange:
+    method: str
+    path: str
+    summary: str
+    changes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SpecDiff:
+    added: list[Endpoint]
+    removed: list[Endpoint]
+    changed: list[EndpointChange]
+    schemas_added: list[str]
+    schemas_removed: list[str]
+    schemas_changed: list[str]
+    base_version: str
+    head_version: str
+
+    @property
+    def unchanged(self) -> bool:
+        lists = (self.added, self.removed, self.changed, self.schemas_added, self.schemas_removed)
+        return (
+            not any(lists) and not self.schemas_changed and self.base_version == self.head_version
+        )
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_spec(data: bytes, source: str = "") -> dict[str, Any]:
+    """An OpenAPI 3.x or Swagger 2.0 document from JSON or YAML bytes, as plain JSON values."""
+    where = source or "the spec"
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(f"{where} is too large: {len(data):,} bytes, over the 20 MB limit")
+    try:
+        spec = _parse(data, where)
+    except RecursionError:
+        raise SpecError(f"{where} is nested too deeply") from None
+    if spec is None:
+        raise SpecError(f"{where} is empty")
+    if not isinstance(spec, dict):
+        kind = _KINDS.get(type(spec), type(spec).__name__)
+        raise SpecError(f"{where} is not an OpenAPI document: its top level is a {kind}, not a map")
+    if "openapi" not in spec and "swagger" not in spec:
+        raise SpecError(
+            f"{where} is not an OpenAPI document: it has no `openapi` or `swagger` field"
+        )
+    return spec
+
+
+def _parse(data: bytes, where: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        pass
+    try:
+        loaded = yaml.load(data, Loader=_YAML_LOADER)
+    except (yaml.YAMLError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise SpecError(f"{where} is neither JSON nor YAML: {reason}") from None
+    budget = max(MIN_EXPANDED_BUDGET, MAX_EXPANSION * len(data))
+    return _Expansion(where, budget).copy(loaded)
+
+
+class _Expansion:
+    """Copies a loaded YAML tree into JSON values, refusing one that expands past its budget."""
+
+    def __init__(self, where: str, budget: int) -> None:
+        self.where = where
+        self.left = budget
+
+    def copy(self, node: Any) -> Any:
+        self.left -= NODE_COST + (len(node) if isinstance(node, str) else 0)
+        if self.left < 0:
+            raise SpecError(
+                f"{self.where} expands far beyond its size through YAML anchors and aliases"
+            )
+        if isinstance(node, dict):
+            return {self.copy(_key_text(key)): self.copy(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self.copy(item) for item in node]
+        if node is None or isinstance(node, str | int | float | bool):
+            return node
+        if isinstance(node, datetime.date):
+            return node.isoformat()
+        return str(node)
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool) or key is None:
+        return json.dumps(key)
+    if isinstance(key, datetime.date):
+        return key.isoformat()
+    return str(key)
+
+
+# ---------------------------------------------------------------- fingerprints
+
+
+class _Fingerprints:
+    """Fingerprints of parts of one spec; with `resolve`, what their local `$ref`s reach counts."""
+
+    def __init__(self, spec: dict[str, Any], *, resolve: bool = True) -> None:
+        self.spec = spec
+        self.resolve = resolve
+        self._written: dict[str, tuple[str, set[str]]] = {}  # ref -> (its target's hash, its refs)
+        self._reached: dict[str, str] = {}  # ref -> hash of it and all it reaches
+
+    def of(self, node: Any) -> str:
+        refs: set[str] = set()
+        form = _canonical(node, refs, 0)
+        if not self.resolve:
+            return _hash(form)
+        return _hash([form, {ref: self._reach(ref) for ref in refs}])
+
+    def target(self, node: Any) -> Any:
+        """`node`, or what its `$ref` chain leads to (a parameter, a path item)."""
+        for _ in range(20):
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not isinstance(ref, str) or not ref.startswith("#"):
+                return node
+            node = _pointer(self.spec, ref)
+            if node is _MISSING:
+                return None
+        return None
+
+    def _reach(self, ref: str) -> str:
+        if ref not in self._reached:
+            self._fingerprint_from(ref)
+        return self._reached[ref]
+
+    def _fingerprint_from(self, start: str) -> None:
+        """Tarjan's strongly connected components, without recursion: the refs of a cycle are
+        hashed together, once, with the fingerprints of what they point to outside it."""
+        index: dict[str, int] = {}
+        low: dict[str, int] = {}
+        stack: list[str] = []
+        at: dict[str, int] = {}  # ref -> its place on the stack
+        work: list[tuple[str, Iterator[str]]] = []
+
+        def visit(ref: str) -> None:
+            index[ref] = low[ref] = len(index)
+            at[ref] = len(stack)
+            stack.append(ref)
+            work.append((ref, iter(sorted(self._written_as(ref)[1]))))
+
+        visit(start)
+        while work:
+            ref, pointed = work[-1]
+            for other in pointed:
+                if other not in index and other not in self._reached:
+                    visit(other)
+                    break
+                if other not in self._reached:  # on the stack: part of the cycle being walked
+                    low[ref] = min(low[ref], index[other])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[ref])
+                if low[ref] == index[ref]:
+                    members = stack[at[ref] :]
+                    del stack[at[ref] :]
+                    self._seal(members)
+
+    def _seal(self, members: list[str]) -> None:
+        inside = set(members)
+        written = {member: self._written_as(member)[0] for member in members}
+        outside = {r for m in members for r in self._written_as(m)[1] if r not in inside}
+        whole = _hash([written, {other: self._reached[other] for other in outside}])
+        for member in members:
+            self._reached[member] = _hash([member, whole])
+
+    def _written_as(self, ref: str) -> tuple[str, set[str]]:
+        if ref not in self._written:
+            target, refs = _pointer(self.spec, ref), set[str]()
+            written = "missing" if target is _MISSING else _hash(_canonical(target, refs, 0))
+            self._written[ref] = (written, refs)
+        return self._written[ref]
+
+
+def _canonical(node: Any, refs: set[str], depth: int) -> Any:
+    """`node` with keys as text and meaningless list orders sorted; collects its local refs."""
+    if depth > MAX_COMPARE_DEPTH:
+        return "..."
+    if isinstance(node, list):
+        return [_canonical(item, refs, depth + 1) for item in node]
+    if not isinstance(node, dict):
+        return node
+    canonical: dict[str, Any] = {}
+    for key, value in node.items():
+        text = _key_text(key)
+        if text == "$ref" and isinstance(value, str) and value.startswith("#"):
+            refs.add(value)
+        form = _canonical(value, refs, depth + 1)
+        if text in _UNORDERED and isinstance(form, list):
+            form = sorted(form, key=_json_text)
+        canonical[text] = form
+    return canonical
+
+
+def _pointer(spec: Any, ref: str) -> Any:
+    node = spec
+    for raw in ref[1:].split("/")[1:]:
+        step = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+            node = node[int(step)]
+        else:
+            return _MISSING
+    return node
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _hash(value: Any) -> str:
+    return hashlib.blake2b(_json_text(value).encode(), digest_size=16).hexdigest()
+
+
+# ---------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    method: str
+    path: str
+    names: tuple[str, ...]  # the path template's parameter names, in order
+    fields: dict[str, Any]
+    parameters: dict[tuple[str, str], dict[str, Any]]  # (in, name or "#position") -> parameter
+    body: Any  # requestBody, or Swagger 2's `in: body` parameter
+    security: Any
+
+    @property
+    def summary(self) -> str:
+        return _text(self.fields.get("summary"))
+
+
+def _operations(spec: dict[str, Any], prints: _Fingerprints) -> dict[tuple[str, str], _Operation]:
+    """Operations by (path with its parameters unnamed, METHOD)."""
+    found: dict[tuple[str, str], _Operation] = {}
+    for path, raw_item in sorted(_mapping(spec.get("paths")).items()):
+        item = _mapping(prints.target(raw_item))
+        names = tuple(_TEMPLATE_PARAMETER.findall(path))
+        shared = _parameters_by_place(item.get("parameters"), prints)
+        for method in HTTP_METHODS:
+            fields = item.get(method)
+            if not isinstance(fields, dict):
+                continue
+            merged = shared | _parameters_by_place(fields.get("parameters"), prints)
+            body = _swagger2_body(merged)
+            body = fields.get("requestBody") if body is None else body
+            security = fields["security"] if "security" in fields else spec.get("security")
+            key = (_TEMPLATE_PARAMETER.sub("{}", path), method.upper())
+            if key in found:  # two templates alike in one spec: keep both, matched as written
+                key = (path, method.upper())
+            parameters = {_parameter_key(place, names): value for place, value in merged.items()}
+            found[key] = _Operation(method.upper(), path, names, fields, parameters, body, security)
+    return found
+
+
+def _parameters_by_place(raw: Any, prints: _Fingerprints) -> dict[tuple[str, str], Any]:
+    parameters: dict[tuple[str, str], Any] = {}
+    for entry in raw if isinstance(raw, list) else []:
+        parameter = prints.target(entry)
+        if isinstance(parameter, dict):
+            place = (_text(parameter.get("in")), _text(parameter.get("name")))
+            parameters[place] = parameter
+    return parameters
+
+
+def _swagger2_body(parameters: dict[tuple[str, str], Any]) -> dict[str, Any] | None:
+    """Takes Swagger 2's `in: body` parameter out of `parameters`: it is the request body."""
+    places = [place for place in parameters if place[0] == "body"]
+    if not places:
+        return None
+    return {k: v for k, v in parameters.pop(places[0]).items() if k not in ("name", "in")}
+
+
+def _parameter_key(place: tuple[str, str], names: tuple[str, ...]) -> tuple[str, str]:
+    """Path parameters are matched by their position in the template, the others by name."""
+    where, name = place
+    if where == "path" and name in names:
+        return (where, f"#{names.index(name)}")
+    return place
+
+
+# ---------------------------------------------------------------- the diff
+
+
+def diff_specs(base: dict[str, Any], head: dict[str, Any]) -> SpecDiff:
+    """What changed from the base branch's spec to an attempt's spec."""
+    base_prints, head_prints = _Fingerprints(base), _Fingerprints(head)
+    before, after = _operations(base, base_prints), _operations(head, head_prints)
+    changed: list[EndpointChange] = []
+    for key in _endpoint_order(before.keys() & after.keys(), after):
+        old, new = before[key], after[key]
+        lines = _changes(old, new, base_prints, head_prints)
+        if lines:
+            changed.append(EndpointChange(new.method, new.path, new.summary, lines))
+    old_schemas, new_schemas = _schemas(base), _schemas(head)
+    raw_base, raw_head = _Fingerprints(base, resolve=False), _Fingerprints(head, resolve=False)
+    return SpecDiff(
+        added=[_endpoint(after[key]) for key in _endpoint_order(after.keys() - before, after)],
+        removed=[_endpoint(before[key]) for key in _endpoint_order(before.keys() - after, before)],
+        changed=changed,
+        schemas_added=sorted(new_schemas.keys() - old_schemas.keys()),
+        schemas_removed=sorted(old_schemas.keys() - new_schemas.keys()),
+        schemas_changed=[
+            name
+            for name in sorted(old_schemas.keys() & new_schemas.keys())
+            if raw_base.of(old_schemas[name]) != raw_head.of(new_schemas[name])
+        ],
+        base_version=_version(base),
+        head_version=_version(head),
+    )
+
+
+def _changes(
+    old: _Operation, new: _Operation, before: _Fingerprints, after: _Fingerprints
+) -> list[str]:
+    lines = [
+        f"path parameter `{was}` renamed to `{now}`"
+        for was, now in zip(old.names, new.names, strict=False)
+        if was != now
+    ]
+    for field, label in _DESCRIBED:
+        if old.fields.get(field) != new.fields.get(field):
+            lines.append(f"{label} changed")
+    if _sorted_texts(old.fields.get("tags")) != _sorted_texts(new.fields.get("tags")):
+        lines.append("tags changed")
+    if bool(old.fields.get("deprecated")) != bool(new.fields.get("deprecated")):
+        lines.append("deprecated" if new.fields.get("deprecated") else "no longer deprecated")
+    lines.extend(_parameter_changes(old, new, before, after))
+    lines.extend(_part_change("request body", old.body, new.body, before, after))
+    old_responses = {_key_text(k): v for k, v in _mapping(old.fields.get("responses")).items()}
+    new_responses = {_key_text(k): v for k, v in _mapping(new.fields.get("responses")).items()}
+    for code in sorted(old_responses.keys() | new_responses.keys()):
+        old_response, new_response = old_responses.get(code), new_responses.get(code)
+        lines.extend(_part_change(f"response {code}", old_response, new_response, before, after))
+    if _security_form(old.security) != _security_form(new.security):
+        lines.append("security changed")
+    for field in sorted((old.fields.keys() | new.fields.keys()) - _COMPARED_APART):
+        if before.of(old.fields.get(field)) != after.of(new.fields.get(field)):
+            lines.append(f"`{field}` changed")
+    return lines
+
+
+def _parameter_changes(
+    old: _Operation, new: _Operation, before: _Fingerprints, after: _Fingerprints
+) -> Iterator[str]:
+    for key in sorted(old.parameters.keys() | new.parameters.keys(), key=_parameter_order):
+        was, now = old.parameters.get(key), new.parameters.get(key)
+        label = f"parameter `{_text((now or was or {}).get('name'))}` ({key[0]})"
+        if was is None or now is None:
+            yield f"{label} {'added' if was is None else 'removed'}"
+            continue
+        if _required(was) != _required(now):
+            yield f"{label} is {'now' if _required(now) else 'no longer'} required"
+        if before.of(_definition(was)) != after.of(_definition(now)):
+            yield f"{label} changed"
+
+
+def _part_change(
+    label: str, was: Any, now: Any, before: _Fingerprints, after: _Fingerprints
+) -> Iterator[str]:
+    if was is None and now is None:
+        return
+    if was is None or now is None:
+        yield f"{label} {'added' if was is None else 'removed'}"
+    elif before.of(was) != after.of(now):
+        yield f"{label} changed"
+
+
+def _required(parameter: dict[str, Any]) -> bool:
+    return bool(parameter.get("required", parameter.get("in") == "path"))
+
+
+def _definition(parameter: dict[str, Any]) -> dict[str, Any]:
+    """A parameter without what is compared apart: its name (for path ones) and `required`."""
+    return {key: value for key, value in parameter.items() if key not in ("name", "required")}
+
+
+def _security_form(security: Any) -> list[str]:
+    """Alternatives in any order, each a map of scheme -> scopes in any order; none == []."""
+    forms = []
+    for requirement in security if isinstance(security, list) else []:
+        scopes = {_key_text(k): _sorted_texts(v) for k, v in _mapping(requirement).items()}
+        forms.append(_json_text(scopes))
+    return sorted(forms)
+
+
+def _endpoint_order(
+    keys: set[tuple[str, str]], operations: dict[tuple[str, str], _Operation]
+) -> list[tuple[str, str]]:
+    def order(key: tuple[str, str]) -> tuple[str, int]:
+        operation = operations[key]
+        return operation.path, HTTP_METHODS.index(operation.method.lower())
+
+    return sorted(keys, key=order)
+
+
+def _parameter_order(key: tuple[str, str]) -> tuple[int, str]:
+    place, name = key
+    rank = PARAMETER_PLACES.index(place) if place in PARAMETER_PLACES else len(PARAMETER_PLACES)
+    return rank, name
+
+
+def _endpoint(operation: _Operation) -> Endpoint:
+    return Endpoint(operation.method, operation.path, operation.summary)
+
+
+def _schemas(spec: dict[str, Any]) -> dict[str, Any]:
+    """Named schemas: Swagger 2's `definitions` and OpenAPI 3's `components.schemas`."""
+    components = _mapping(_mapping(spec.get("components")).get("schemas"))
+    named = _mapping(spec.get("definitions")) | components
+    return {_key_text(name): schema for name, schema in named.items()}
+
+
+def _version(spec: dict[str, Any]) -> str:
+    return _text(_mapping(spec.get("info")).get("version"))
+
+
+def _mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _sorted_texts(value: Any) -> list[str]:
+    return sorted(_text(item) for item in value) if isinstance(value, list) else []

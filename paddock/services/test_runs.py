@@ -1,0 +1,329 @@
+"""Test runs: a project's unit or e2e test script run in an attempt's sandbox, its JUnit
+report read into cases.
+
+The script is told where to write its report (`JUNIT_OUTPUT`, a file in `JUNIT_OUTPUT_DIR`;
+every .xml file in that folder counts). An e2e run gets the attempt's preview, started on demand,
+as `PREVIEW_URL` / `BASE_URL`, and a key of its own that lets it past the preview's guard while
+it runs (`PADDOCK_PREVIEW_KEY`, sent as the `X-Paddock-Preview-Key` header).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from paddock.agents.script import shell_argv
+from paddock.domain.artifact import JUNIT_DIR, ArtifactKind
+from paddock.domain.entities import Attempt
+from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.junit import JUnitError, JUnitReport, merge_reports, parse_junit
+from paddock.domain.names import new_debug_id, new_id
+from paddock.domain.preview import DEFAULT_SERVICE, Preview, PreviewStatus
+from paddock.domain.sandbox import Network, Provider
+from paddock.domain.states import AttemptStatus, TestKind, TestRunStatus
+from paddock.domain.test_run import TestCaseResult, TestRun, TestTotals, run_outcome
+from paddock.runtime import git
+from paddock.services.agent_turns import attempt_worktree
+from paddock.services.artifacts import ArtifactService
+from paddock.services.context import Context, log
+from paddock.services.previews import PreviewService
+from paddock.services.processes import ProcessService
+from paddock.store import attempts as attempt_store
+from paddock.store import test_runs as store
+from paddock.store.tables import TestCaseRow, utcnow
+
+KEY_ENV = "PADDOCK_PREVIEW_KEY"
+FAILURES_SHOWN = 100  # failing cases a run's detail carries, each with its message and output
+
+
+@dataclass(frozen=True, slots=True)
+class TestRunDetail:
+    """A run with its failing cases (message and output): what a failure needs, in one read."""
+
+    __test__ = False
+
+    run: TestRun
+    failures: list[TestCaseResult]
+
+
+class TestRunService:
+    __test__ = False
+
+    def __init__(
+        self,
+        ctx: Context,
+        processes: ProcessService,
+        previews: PreviewService,
+        artifacts: ArtifactService,
+    ) -> None:
+        self.ctx = ctx
+        self.processes = processes
+        self.previews = previews
+        self.artifacts = artifacts
+        self._tasks: dict[str, asyncio.Task[TestRun]] = {}
+
+    async def start(self, attempt_id: str, kind: TestKind, *, wait: bool = False) -> TestRun:
+        """Start the attempt's `kind` test script; with `wait`, return once it finished."""
+        attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))
+        script = self._script(attempt, kind)
+        self._check_ready(attempt, kind)
+        tree = await attempt_worktree(self.ctx, attempt)
+        commit = await git.rev_parse(tree, "HEAD")
+        run_id, process_id = new_id(), new_id()
+
+        def create(session: Session) -> TestRun:
+            running = store.list_runs(session, attempt_id=attempt_id, kind=kind, limit=1)
+            if running and running[0].status is TestRunStatus.running:
+                raise Conflict(
+                    f"the {kind.value} tests of this attempt are running already",
+                    code="test_run_running",
+                    test_run_id=running[0].id,
+                )
+            return store.create_run(
+                session,
+                run_id=run_id,
+                attempt_id=attempt.id,
+                task_id=attempt.task_id,
+                kind=kind,
+                process_id=process_id,
+                commit=commit,
+            )
+
+        run = await self.ctx.db.run(create)
+        self._publish("test_run.created", attempt, run)
+        task = asyncio.create_task(self._execute(attempt, run, script))
+        self._tasks[run.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run.id, None))
+        if wait:
+            return await task
+        return run
+
+    @staticmethod
+    def _script(attempt: Attempt, kind: TestKind) -> str:
+        script = attempt.scripts.unit_test if kind is TestKind.unit else attempt.scripts.e2e_test
+        if not script.strip():
+            field = "unit_test" if kind is TestKind.unit else "e2e_test"
+            raise InvalidInput(
+                f"the project has no {field} script: set one in its settings or .paddock.toml",
+                code="no_test_script",
+            )
+        return script
+
+    def _check_ready(self, attempt: Attempt, kind: TestKind) -> None:
+        if attempt.status in (AttemptStatus.creating, AttemptStatus.vanished):
+            raise Conflict(
+                f"attempt {attempt.id} is {attempt.status.value}", code="attempt_not_ready"
+            )
+        provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
+        network = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).network
+        if kind is TestKind.e2e and provider is not Provider.none and network is Network.none:
+            raise Conflict(
+                "e2e tests reach the preview through Paddock's proxy: an attempt whose sandbox "
+                "has network none cannot run them",
+                code="e2e_needs_network",
+            )
+
+    async def _execute(self, attempt: Attempt, run: TestRun, script: str) -> TestRun:
+        key: str | None = None
+        try:
+            env = self._report_env(run)
+            if run.kind is TestKind.e2e:
+                preview = await self._preview(attempt)
+                key = self.previews.access.grant_run(attempt.id)
+                env.update(self._preview_env(preview, key))
+                url = self.previews.url(preview)
+                run = await self.ctx.db.run(lambda s: store.set_preview_url(s, run.id, url))
+            assert run.process_id is not None
+            proc = await self.processes.run(
+                attempt,
+                run.kind.reason,
+                shell_argv(script),
+                env=env,
+                secret_env=[KEY_ENV] if key else None,
+                process_id=run.process_id,
+            )
+            report, problem = await self._read_report(run.process_id)
+            totals = _totals(report)
+            status, error = run_outcome(proc.status, proc.exit_code, totals, problem)
+            cases = _case_rows(report)
+            return await self._finish(attempt, run, status, totals, report, error, cases)
+        except PaddockError as exc:
+            return await self._finish(attempt, run, TestRunStatus.error, None, None, exc.message)
+        except Exception as exc:
+            log.exception("test run %s crashed", run.id)
+            return await self._finish(attempt, run, TestRunStatus.error, None, None, str(exc))
+        finally:
+            if key is not None:
+                self.previews.access.revoke_run(key)
+
+    def _report_env(self, run: TestRun) -> dict[str, str]:
+        assert run.process_id is not None
+        junit_dir = self.artifacts.folder(run.process_id) / JUNIT_DIR
+        return {
+            "JUNIT_OUTPUT": str(junit_dir / "results.xml"),
+            "JUNIT_OUTPUT_DIR": str(junit_dir),
+            "PADDOCK_TEST_KIND": run.kind.value,
+            "PADDOCK_TEST_RUN_ID": run.id,
+            "CI": "true",  # runners stop watching files and asking questions
+        }
+
+    async def _preview(self, attempt: Attempt) -> Preview:
+        """The attempt's web preview, started (and waited for) when it is not running."""
+        previews = await self.previews.start(attempt.id, wait=True)
+        chosen = next((p for p in previews if p.service == DEFAULT_SERVICE), previews[0])
+        if chosen.status is not PreviewStatus.running:
+            raise Conflict(
+                f"the preview of {chosen.service} did not start: {chosen.error or chosen.status}",
+                code="preview_not_running",
+            )
+        return chosen
+
+    def _preview_env(self, preview: Preview, key: str) -> dict[str, str]:
+        url = self.previews.url(preview)
+        fallback = f"http://127.0.0.1:{self.ctx.settings.port}/preview/{preview.id}/"
+        return {
+            "PREVIEW_URL": url,
+            "BASE_URL": url,
+            # For clients that do not resolve *.localhost themselves (browsers and curl do).
+            "PREVIEW_FALLBACK_URL": fallback,
+            KEY_ENV: key,
+            "PADDOCK_PREVIEW_KEY_HEADER": "X-Paddock-Preview-Key",
+        }
+
+    async def _read_report(self, process_id: str) -> tuple[JUnitReport | None, str | None]:
+        artifacts = await self.artifacts.list_for_process(process_id)
+        junit = [a for a in artifacts if a.kind is ArtifactKind.junit]
+        if not junit:
+            return None, "the test script wrote no JUnit report to $JUNIT_OUTPUT"
+        reports = []
+        for artifact in junit:
+            try:
+                reports.append(parse_junit(await self.artifacts.read(artifact), artifact.name))
+            except JUnitError as exc:
+                return None, str(exc)
+        return merge_reports(reports), None
+
+    async def _finish(
+        self,
+        attempt: Attempt,
+        run: TestRun,
+        status: TestRunStatus,
+        totals: TestTotals | None,
+        report: JUnitReport | None,
+        error: str | None,
+        cases: list[TestCaseRow] | None = None,
+    ) -> TestRun:
+        debug_id = None
+        if status is TestRunStatus.error:
+            debug_id = new_debug_id()
+            log.warning(
+                "test run %s (%s of attempt %s): %s [debug_id=%s]",
+                run.id,
+                run.kind.value,
+                attempt.id,
+                error,
+                debug_id,
+            )
+        finished = await self.ctx.db.run(
+            lambda s: store.finish_run(
+                s,
+                run.id,
+                status=status,
+                totals=totals,
+                duration_s=report.duration_s if report else None,
+                error=error,
+                debug_id=debug_id,
+                cases=cases or [],
+            )
+        )
+        self._publish("test_run.updated", attempt, finished)
+        return finished
+
+    def _publish(self, type_: str, attempt: Attempt, run: TestRun) -> None:
+        self.ctx.publish(type_, attempt.project_id, run)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def get(self, run_id: str) -> TestRun:
+        return await self.ctx.db.run(lambda s: store.get_run(s, run_id))
+
+    async def detail(self, run_id: str) -> TestRunDetail:
+        def load(session: Session) -> TestRunDetail:
+            run = store.get_run(session, run_id)
+            return TestRunDetail(run, store.failing_cases(session, run_id, FAILURES_SHOWN))
+
+        return await self.ctx.db.run(load)
+
+    async def cases(
+        self, run_id: str, *, status: str | None = None, limit: int = 10_000
+    ) -> list[TestCaseResult]:
+        return await self.ctx.db.run(
+            lambda s: store.list_cases(s, run_id, status=status, limit=limit)
+        )
+
+    async def for_attempt(self, attempt_id: str, kind: TestKind | None = None) -> list[TestRun]:
+        def load(session: Session) -> list[TestRun]:
+            attempt_store.get_attempt(session, attempt_id)
+            return store.list_runs(session, attempt_id=attempt_id, kind=kind)
+
+        return await self.ctx.db.run(load)
+
+    async def for_task(self, task_id: str, kind: TestKind | None = None) -> list[TestRun]:
+        return await self.ctx.db.run(lambda s: store.list_runs(s, task_id=task_id, kind=kind))
+
+    async def stop(self, run_id: str) -> TestRun:
+        run = await self.get(run_id)
+        if run.status.finished or run.process_id is None:
+            return run
+        task = self._tasks.get(run_id)
+        # Its process may not have started yet, or ended meanwhile.
+        with contextlib.suppress(Conflict):
+            await self.processes.stop(run.process_id)
+        if task is not None:
+            return await task
+        return await self.get(run_id)
+
+    async def wait(self, run_id: str) -> TestRun:
+        task = self._tasks.get(run_id)
+        return await task if task is not None else await self.get(run_id)
+
+    async def reconcile(self) -> None:
+        """At start-up: runs a stopped server left `running` can never finish."""
+        now = utcnow()
+        for run in await self.ctx.db.run(lambda s: store.mark_interrupted(s, now)):
+            log.info("test run %s was running when the server stopped: marked error", run.id)
+
+    async def close(self) -> None:
+        """After the processes were stopped: let the runs record how they ended."""
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+
+
+def _totals(report: JUnitReport | None) -> TestTotals | None:
+    if report is None:
+        return None
+    return TestTotals(report.passed, report.failed, report.skipped, report.errors)
+
+
+def _case_rows(report: JUnitReport | None) -> list[TestCaseRow]:
+    if report is None:
+        return []
+    return [
+        TestCaseRow(
+            suite=case.suite,
+            classname=case.classname,
+            name=case.name,
+            status=case.status.value,
+            duration_s=case.duration_s,
+            message=case.message,
+            output=case.output,
+            file=case.file,
+        )
+        for case in report.cases
+    ]
