@@ -4,7 +4,8 @@ The cookie (host-only, HttpOnly, SameSite=Lax) holds an HMAC of the preview's id
 hash under the server's secret key: nothing per browser is stored, and it stays valid while the
 preview keeps its token. Clients without a browser send the same value in a header. Paddock's
 embedded view (an iframe, a third-party context) gets the same value in a partitioned cookie
-instead, which the browser only sends while the preview is embedded in that same site.
+instead, which the browser only sends while the preview is embedded in that same site. An e2e
+test run gets a key of its own, kept in memory for the run's life (docs/decisions/011).
 """
 
 from __future__ import annotations

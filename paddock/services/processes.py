@@ -9,27 +9,24 @@ import shlex
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
-from typing import Final
 
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, LogLine, Process, Project
 from paddock.domain.entries import AgentEntry, Entry, Normaliser
 from paddock.domain.errors import Conflict, PaddockError
-from paddock.domain.logs import LogBatch
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.sandbox import LimitHit, Limits, Provider
 from paddock.domain.secrets import secret_values
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
-from paddock.runtime.events import SYNC
 from paddock.runtime.launcher import Launched, LaunchSpec
 from paddock.runtime.linesplit import Piece
 from paddock.runtime.logpipe import LogSink, pump
 from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context, log
+from paddock.services.log_follow import EndOfLog, follow_logs
 from paddock.services.sandboxing import sandbox_spec
 from paddock.services.stats import Sampler
 from paddock.store import entries as entry_store
@@ -41,13 +38,6 @@ ARTIFACTS_ENV = "PADDOCK_ARTIFACTS"  # the folder whose files are kept as the pr
 
 # Exit codes the shell uses for a command it could not run at all.
 _SHELL_EXIT_MEANING = {126: "command not executable", 127: "command not found"}
-
-
-class EndOfLog:
-    """The process has finished and every line was delivered."""
-
-
-END: Final = EndOfLog()
 
 
 @dataclass
@@ -415,94 +405,6 @@ class ProcessService:
         self, process_id: str, *, after: int = 0, heartbeat: float = 15.0
     ) -> AsyncIterator[list[LogLine] | EndOfLog | None]:
         """Lines after `after` from the store, then live: no gap, no duplicate, then END.
-
-        Yields None when `heartbeat` seconds pass with nothing to send.
-        """
-        await self.get(process_id)
-        last = after
-        while True:
-            sink = self.ctx.logs.get(process_id)
-            upto = sink.persisted_seq if sink is not None else None
-            snapshot = sink.subscribe() if sink is not None else None
-            try:
-                async for lines in self._stored_lines(process_id, last, upto):
-                    last = lines[-1].seq
-                    yield lines
-                if snapshot is None:
-                    yield END
-                    return
-                for batch in snapshot.pending:
-                    lines = list(batch.lines(after=last))
-                    if lines:
-                        last = lines[-1].seq
-                        yield lines
-                if snapshot.closed:
-                    yield END
-                    return
-                assert sink is not None  # a snapshot comes from a live sink
-                subscription = snapshot.subscription
-                last_send = 0.0
-                while True:
-                    try:
-                        first = await subscription.get(heartbeat)
-                    except TimeoutError:
-                        yield None
-                        continue
-                    await _pace(sink, last_send)
-                    # Everything else already queued goes out with it: one write per wake-up
-                    # keeps a reader that fell a little behind from falling further.
-                    lines, stop = _unpack_live([first, *subscription.drain()], after=last)
-                    if lines:
-                        last = lines[-1].seq
-                        yield lines
-                        last_send = asyncio.get_running_loop().time()
-                    if stop is END:
-                        yield END
-                        return
-                    if stop is SYNC:
-                        break  # fell behind: read the missed lines from the store
-            finally:
-                if snapshot is not None:
-                    snapshot.subscription.close()
-
-    async def _stored_lines(
-        self, process_id: str, after: int, upto: int | None
-    ) -> AsyncIterator[list[LogLine]]:
-        while upto is None or after < upto:
-            lines = await self.ctx.db.run(
-                partial(log_store.read_lines, process_id=process_id, after=after, limit=5000)
-            )
-            if upto is not None:
-                lines = [line for line in lines if line.seq <= upto]
-            if not lines:
-                return
-            after = lines[-1].seq
-            yield lines
-
-
-# With many live readers of one process, each sends at most once per window: every send costs
-# the server a write per reader, so a chatty process followed by a hundred browsers would
-# otherwise spend its time in per-line writes. One reader (the usual case) is never held back.
-FANOUT_READERS = 8
-FANOUT_WINDOW = 0.01
-
-
-async def _pace(sink: LogSink, last_send: float) -> None:
-    if sink.reader_count > FANOUT_READERS:
-        wait = last_send + FANOUT_WINDOW - asyncio.get_running_loop().time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-
-def _unpack_live(items: Sequence[object], *, after: int) -> tuple[list[LogLine], object]:
-    """The lines after `after` in queued live items, and what stopped them: END when the sink
-    closed (None was queued), SYNC after an overflow, else None."""
-    lines: list[LogLine] = []
-    for item in items:
-        if item is SYNC:
-            return lines, SYNC
-        if item is None:
-            return lines, END
-        assert isinstance(item, LogBatch)
-        lines.extend(item.lines(after=lines[-1].seq if lines else after))
-    return lines, None
+        Yields None when `heartbeat` seconds pass with nothing to send."""
+        async for item in follow_logs(self.ctx, process_id, after=after, heartbeat=heartbeat):
+            yield item

@@ -14,9 +14,9 @@ from paddock.config import Settings
 from paddock.domain.entities import AgentSpec, LogLine
 from paddock.domain.states import LogStream, ProcessStatus
 from paddock.runtime.events import Subscription
-from paddock.services import processes as processes_service
+from paddock.services import log_follow
 from paddock.services.engine import Engine
-from paddock.services.processes import EndOfLog
+from paddock.services.log_follow import EndOfLog
 from tests.e2e.server import make_repo
 
 pytestmark = pytest.mark.anyio
@@ -97,8 +97,8 @@ async def test_many_readers_each_get_every_line_in_few_sends(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ):
     # A wide window makes the pacing visible without depending on this machine's speed.
-    monkeypatch.setattr(processes_service, "FANOUT_WINDOW", 0.5)
-    readers = processes_service.FANOUT_READERS + 4
+    monkeypatch.setattr(log_follow, "FANOUT_WINDOW", 0.5)
+    readers = log_follow.FANOUT_READERS + 4
     engine = Engine(settings)
     await engine.start()
     try:

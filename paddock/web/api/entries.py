@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import StreamingResponse
 
 from paddock.domain.entries import AgentEntry, EntryKind
-from paddock.services.processes import EndOfLog
+from paddock.services.log_follow import EndOfLog
 from paddock.web.deps import EngineDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
 

@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from paddock.domain.entities import LogLine, Process, ResourceSample
 from paddock.domain.states import LogStream
-from paddock.services.processes import EndOfLog
+from paddock.services.log_follow import EndOfLog
 from paddock.services.stats import read_samples
 from paddock.store import logs as log_store
 from paddock.web.deps import EngineDep
