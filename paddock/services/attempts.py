@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import glob
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,7 +16,6 @@ from paddock.domain.entities import (
     FollowUp,
     Process,
     Project,
-    Scripts,
     Task,
 )
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
@@ -27,16 +24,14 @@ from paddock.domain.names import (
     is_valid_branch_name,
     new_debug_id,
     new_id,
-    short_id,
-    slugify,
 )
-from paddock.domain.project_config import CONFIG_FILE, effective_scripts, parse_repo_config
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
 from paddock.runtime import git, worktrees
 from paddock.runtime.rebase import rebase_in_progress
 from paddock.services.agent_turns import AgentTurns, attempt_worktree
 from paddock.services.agents import AgentService
+from paddock.services.attempt_worktrees import AttemptWorktrees
 from paddock.services.context import Context, log
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as store
@@ -48,36 +43,6 @@ from paddock.store import tasks as task_store
 
 def default_prompt(task: Task) -> str:
     return f"{task.title}\n\n{task.description}".strip()
-
-
-def copy_into_worktree(repo: Path, worktree: Path, patterns: list[str]) -> list[str]:
-    """Copy files matching `patterns` (e.g. `.env`) from the main checkout; never from outside."""
-    copied = []
-    root = repo.resolve()
-    for pattern in patterns:
-        for match in glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True):
-            source = (root / match).resolve()
-            if not source.is_file() or not source.is_relative_to(root):
-                continue
-            target = worktree / source.relative_to(root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-            copied.append(match)
-    return copied
-
-
-def configure_worktree(project: Project, worktree: Path) -> Scripts:
-    """Apply the branch's own .paddock.toml (a branch can change its scripts) and copy the
-    copy_files globs in from the main checkout. Returns the attempt's scripts."""
-    repo_config = None
-    config_path = worktree / CONFIG_FILE
-    if config_path.is_file():
-        repo_config = parse_repo_config(config_path.read_text(errors="replace"))
-    patterns = project.copy_files
-    if repo_config and repo_config.copy_files is not None:
-        patterns = repo_config.copy_files
-    copy_into_worktree(Path(project.repo_path), worktree, patterns)
-    return effective_scripts(project.scripts, repo_config)
 
 
 def check_rewind(attempt: Attempt, turn: Process) -> None:
@@ -103,6 +68,7 @@ class AttemptService:
         self.processes = processes
         self.agents = agents
         self.turns = AgentTurns(ctx, processes, agents)
+        self.worktrees = AttemptWorktrees(ctx)
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[str] = set()  # attempts whose pending steps must not start
         self._rewake: set[str] = set()  # follow-ups queued while a run was finishing
@@ -134,7 +100,7 @@ class AttemptService:
             # round trip to the database before git starts.
             task = task_store.get_task(session, task_id)
             project = project_store.get_project(session, task.project_id)
-            chosen = self._choose_sandbox(sandbox or SandboxConfig(), project)
+            chosen = self.worktrees.choose_sandbox(sandbox or SandboxConfig(), project)
             name = branch or attempt_branch(
                 attempt_id, task.title, self.ctx.settings.branch_template
             )
@@ -147,7 +113,7 @@ class AttemptService:
                 project_id=project.id,
                 branch=name,
                 base_branch=base_branch or project.default_branch,
-                worktree_path=str(self._worktree_path(project, name)),
+                worktree_path=str(self.worktrees.path_for(project, name)),
                 agent=agent,
                 prompt=prompt if prompt is not None else default_prompt(task),
                 sandbox=chosen,
@@ -157,58 +123,12 @@ class AttemptService:
         attempt, project = await self.ctx.db.run(create)
         self.ctx.publish("attempt.created", project.id, attempt)
         try:
-            attempt = await self._make_worktree(project, attempt)
+            attempt = await self.worktrees.make(project, attempt)
         except PaddockError as exc:
             await self.ctx.db.run(lambda s: store.delete_attempt(s, attempt_id))
             self.ctx.publish("attempt.deleted", project.id, {"id": attempt_id})
             raise exc from None
         self._runs[attempt.id] = asyncio.create_task(self._run(attempt, agent_turn))
-        return attempt
-
-    def _choose_sandbox(self, requested: SandboxConfig, project: Project) -> SandboxConfig:
-        """The attempt's sandbox: the request over the project's choice over the settings,
-        with the provider resolved (so the attempt keeps it). Refused when it cannot run."""
-        chosen = requested.over(project.sandbox)
-        provider = self.ctx.sandboxes.resolve(chosen.provider)
-        problem = self.ctx.sandboxes.problem(provider)
-        if problem is not None:
-            raise InvalidInput(
-                f"sandbox provider {provider.value} cannot run here: {problem}",
-                code="sandbox_unavailable",
-            )
-        return SandboxConfig(provider, chosen.network, chosen.limits, chosen.image)
-
-    def _worktree_path(self, project: Project, branch: str) -> Path:
-        group = f"{slugify(project.name)}-{short_id(project.id)}"
-        return self.ctx.settings.worktrees / group / branch.rsplit("/", 1)[-1]
-
-    async def _make_worktree(self, project: Project, attempt: Attempt) -> Attempt:
-        """Make the worktree, then record its base commit and scripts and move the attempt to
-        its first step (`setting_up` or `running`) in one transaction."""
-        repo = Path(project.repo_path)
-        worktree = Path(attempt.worktree_path)
-        worktree.parent.mkdir(parents=True, exist_ok=True)
-        async with git.repo_lock(repo):
-            base_commit = await worktrees.add_worktree(
-                repo, worktree, attempt.branch, attempt.base_branch
-            )
-        try:
-            scripts = configure_worktree(project, worktree)
-            if attempt.sandbox.provider is not None and attempt.sandbox.provider != "none":
-                await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, worktree)
-        except PaddockError:  # e.g. a bad .paddock.toml: leave nothing half-made behind
-            async with git.repo_lock(repo):
-                await worktrees.remove_worktree(repo, worktree)
-                await git.delete_branch(repo, attempt.branch, force=True)
-            raise
-        first = AttemptStatus.setting_up if scripts.setup.strip() else AttemptStatus.running
-
-        def record(session: Session) -> Attempt:
-            store.update_attempt(session, attempt.id, base_commit=base_commit, scripts=scripts)
-            return store.set_attempt_status(session, attempt.id, first)
-
-        attempt = await self.ctx.db.run(record)
-        self.ctx.publish("attempt.updated", project.id, attempt)
         return attempt
 
     async def _run(self, attempt: Attempt, agent_turn: bool = True) -> None:

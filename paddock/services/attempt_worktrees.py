@@ -1,0 +1,102 @@
+"""An attempt's worktree: where it goes, the sandbox it runs in, and making it (the branch's
+own .paddock.toml applied, copy_files brought in), with nothing half-made left on failure."""
+
+from __future__ import annotations
+
+import glob
+import shutil
+from pathlib import Path
+
+import anyio.to_thread
+from sqlalchemy.orm import Session
+
+from paddock.domain.entities import Attempt, Project, Scripts
+from paddock.domain.errors import InvalidInput, PaddockError
+from paddock.domain.names import short_id, slugify
+from paddock.domain.project_config import CONFIG_FILE, effective_scripts, parse_repo_config
+from paddock.domain.sandbox import SandboxConfig
+from paddock.domain.states import AttemptStatus
+from paddock.runtime import git, worktrees
+from paddock.services.context import Context
+from paddock.store import attempts as store
+
+
+def copy_into_worktree(repo: Path, worktree: Path, patterns: list[str]) -> list[str]:
+    """Copy files matching `patterns` (e.g. `.env`) from the main checkout; never from outside."""
+    copied = []
+    root = repo.resolve()
+    for pattern in patterns:
+        for match in glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True):
+            source = (root / match).resolve()
+            if not source.is_file() or not source.is_relative_to(root):
+                continue
+            target = worktree / source.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            copied.append(match)
+    return copied
+
+
+def configure_worktree(project: Project, worktree: Path) -> Scripts:
+    """Apply the branch's own .paddock.toml (a branch can change its scripts) and copy the
+    copy_files globs in from the main checkout. Returns the attempt's scripts."""
+    repo_config = None
+    config_path = worktree / CONFIG_FILE
+    if config_path.is_file():
+        repo_config = parse_repo_config(config_path.read_text(errors="replace"))
+    patterns = project.copy_files
+    if repo_config and repo_config.copy_files is not None:
+        patterns = repo_config.copy_files
+    copy_into_worktree(Path(project.repo_path), worktree, patterns)
+    return effective_scripts(project.scripts, repo_config)
+
+
+class AttemptWorktrees:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def choose_sandbox(self, requested: SandboxConfig, project: Project) -> SandboxConfig:
+        """The attempt's sandbox: the request over the project's choice over the settings,
+        with the provider resolved (so the attempt keeps it). Refused when it cannot run."""
+        chosen = requested.over(project.sandbox)
+        provider = self.ctx.sandboxes.resolve(chosen.provider)
+        problem = self.ctx.sandboxes.problem(provider)
+        if problem is not None:
+            raise InvalidInput(
+                f"sandbox provider {provider.value} cannot run here: {problem}",
+                code="sandbox_unavailable",
+            )
+        return SandboxConfig(provider, chosen.network, chosen.limits, chosen.image)
+
+    def path_for(self, project: Project, branch: str) -> Path:
+        group = f"{slugify(project.name)}-{short_id(project.id)}"
+        return self.ctx.settings.worktrees / group / branch.rsplit("/", 1)[-1]
+
+    async def make(self, project: Project, attempt: Attempt) -> Attempt:
+        """Make the worktree, then record its base commit and scripts and move the attempt to
+        its first step (`setting_up` or `running`) in one transaction."""
+        repo = Path(project.repo_path)
+        worktree = Path(attempt.worktree_path)
+        worktree.parent.mkdir(parents=True, exist_ok=True)
+        async with git.repo_lock(repo):
+            base_commit = await worktrees.add_worktree(
+                repo, worktree, attempt.branch, attempt.base_branch
+            )
+        try:
+            scripts = configure_worktree(project, worktree)
+            if attempt.sandbox.provider is not None and attempt.sandbox.provider != "none":
+                await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, worktree)
+        except PaddockError:  # e.g. a bad .paddock.toml: leave nothing half-made behind
+            async with git.repo_lock(repo):
+                await worktrees.remove_worktree(repo, worktree)
+                await git.delete_branch(repo, attempt.branch, force=True)
+            raise
+        first = AttemptStatus.setting_up if scripts.setup.strip() else AttemptStatus.running
+
+        def record(session: Session) -> Attempt:
+            store.update_attempt(session, attempt.id, base_commit=base_commit, scripts=scripts)
+            return store.set_attempt_status(session, attempt.id, first)
+
+        attempt = await self.ctx.db.run(record)
+        self.ctx.publish("attempt.updated", project.id, attempt)
+        return attempt
