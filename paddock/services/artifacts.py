@@ -247,6 +247,10 @@ class ArtifactService:
             await asyncio.to_thread(self._unlink, ids)
             removed += len(ids)
 
+    def clear_staging(self) -> None:
+        """Blocking, at start-up: folders of processes a stopped server ran (none runs now)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+
     def start_loop(self) -> None:
         self._loop = asyncio.get_running_loop().create_task(self._cleanup_loop())
 

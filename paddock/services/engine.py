@@ -99,6 +99,8 @@ class Engine:
             log.info("removed %d cgroups left by servers that are gone", len(stale))
         await self.previews.reconcile()
         await self.test_runs.reconcile()
+        await anyio.to_thread.run_sync(self.artifacts.clear_staging)
+        await anyio.to_thread.run_sync(self.openapi.clear_checkouts)
         self.previews.start_loop()
         self.artifacts.start_loop()
         self.pull_requests.start_loop()

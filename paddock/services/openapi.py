@@ -125,6 +125,7 @@ class OpenApiService:
         self.previews = previews
         self.artifacts = artifacts
         self._base_locks: dict[str, asyncio.Lock] = {}
+        self._checkouts = ctx.settings.worktrees / "openapi-base"
 
     async def generate(self, attempt_id: str) -> AttemptSpec:
         """Make the attempt's spec now (script, else preview), validate it and keep it."""
@@ -256,11 +257,16 @@ class OpenApiService:
             )
             return spec
 
+    def clear_checkouts(self) -> None:
+        """Blocking, at start-up: base checkouts a stopped server left (git prunes their
+        records once the folders are gone)."""
+        shutil.rmtree(self._checkouts, ignore_errors=True)
+
     async def _in_base_checkout(self, attempt: Attempt, commit: str) -> tuple[bytes, str]:
         """Run setup and the openapi script in a throwaway worktree at `commit`."""
         project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
         repo = Path(project.repo_path)
-        checkout = self.ctx.settings.worktrees / "openapi-base" / f"{attempt.id[:8]}-{commit[:12]}"
+        checkout = self._checkouts / f"{attempt.id[:8]}-{commit[:12]}"
         checkout.parent.mkdir(parents=True, exist_ok=True)
         async with git.repo_lock(repo):
             await git.run_git(repo, "worktree", "add", "--detach", str(checkout), commit)

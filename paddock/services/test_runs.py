@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from paddock.agents.script import shell_argv
 from paddock.domain.artifact import JUNIT_DIR, ArtifactKind
 from paddock.domain.entities import Attempt
-from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
 from paddock.domain.junit import JUnitError, JUnitReport, merge_reports, parse_junit
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.preview import DEFAULT_SERVICE, Preview, PreviewStatus
@@ -64,6 +64,7 @@ class TestRunService:
         self.previews = previews
         self.artifacts = artifacts
         self._tasks: dict[str, asyncio.Task[TestRun]] = {}
+        self._stopping: set[str] = set()  # runs stopped before their process started
 
     async def start(self, attempt_id: str, kind: TestKind, *, wait: bool = False) -> TestRun:
         """Start the attempt's `kind` test script; with `wait`, return once it finished."""
@@ -137,6 +138,8 @@ class TestRunService:
                 url = self.previews.url(preview)
                 run = await self.ctx.db.run(lambda s: store.set_preview_url(s, run.id, url))
             assert run.process_id is not None
+            if run.id in self._stopping:
+                raise Conflict("the test run was stopped", code="test_run_stopped")
             proc = await self.processes.run(
                 attempt,
                 run.kind.reason,
@@ -156,6 +159,7 @@ class TestRunService:
             log.exception("test run %s crashed", run.id)
             return await self._finish(attempt, run, TestRunStatus.error, None, None, str(exc))
         finally:
+            self._stopping.discard(run.id)
             if key is not None:
                 self.previews.access.revoke_run(key)
 
@@ -279,8 +283,9 @@ class TestRunService:
         if run.status.finished or run.process_id is None:
             return run
         task = self._tasks.get(run_id)
-        # Its process may not have started yet, or ended meanwhile.
-        with contextlib.suppress(Conflict):
+        if task is not None:  # its process may not have started yet (an e2e preview)
+            self._stopping.add(run_id)
+        with contextlib.suppress(Conflict, NotFound):  # ...or ended meanwhile
             await self.processes.stop(run.process_id)
         if task is not None:
             return await task

@@ -217,3 +217,29 @@ def test_artifacts_of_a_run_and_paths_that_stay_inside(server: ServerProcess, tm
     stored = list((server.data_dir / "artifacts").rglob("*"))
     assert not any(p.name == png["id"] for p in stored)
     assert not (server.data_dir / "artifact-staging" / process).exists()
+
+
+def test_a_run_is_stopped(server: ServerProcess, tmp_path: Path):
+    attempt = attempt_in(server, make_repo(tmp_path / "repo"), unit_test="echo started; sleep 60")
+    run = server.api("POST", f"/api/attempts/{attempt['id']}/test-runs", json={"kind": "unit"})
+    assert run["status"] == "running"
+    again = server.client.post(f"/api/attempts/{attempt['id']}/test-runs", json={"kind": "unit"})
+    assert again.status_code == 409 and again.json()["code"] == "test_run_running"
+    wait_for(
+        lambda: server.api("GET", f"/api/processes/{run['process_id']}")["status"] == "running"
+    )
+    stopped = server.api("POST", f"/api/test-runs/{run['id']}/stop")
+    assert (stopped["status"], stopped["error"]) == ("error", "the test run was stopped")
+    assert server.api("GET", f"/api/processes/{run['process_id']}")["status"] == "killed"
+
+
+def test_a_run_of_a_killed_server_ends_as_error(tmp_path: Path):
+    with ServerProcess(tmp_path / "data") as server:
+        attempt = attempt_in(server, make_repo(tmp_path / "repo"), unit_test="sleep 60")
+        run = server.api("POST", f"/api/attempts/{attempt['id']}/test-runs", json={"kind": "unit"})
+        server.kill9()
+    with ServerProcess(tmp_path / "data") as again:
+        after = again.api("GET", f"/api/test-runs/{run['id']}")["run"]
+        assert after["status"] == "error"
+        assert after["error"] == "the server stopped while the tests ran"
+        assert not (again.data_dir / "artifact-staging").exists()
