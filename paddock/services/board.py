@@ -6,17 +6,19 @@ loads the rest on demand, so opening it stays fast whatever its size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Project, Task, WorkflowStep
+from paddock.domain.states import TestKind, TestRunStatus
 from paddock.services.context import Context
 from paddock.store import attempts as attempt_store
 from paddock.store import previews as preview_store
 from paddock.store import projects as project_store
 from paddock.store import steps as step_store
 from paddock.store import tasks as task_store
+from paddock.store import test_runs as test_run_store
 
 PAGE_SIZE = 50
 
@@ -27,6 +29,8 @@ class Card:
     attempt: Attempt | None  # the newest attempt, if any
     attempt_count: int
     active_previews: int = 0  # the newest attempt's previews starting or running
+    # The newest attempt's latest test run of each kind: its status.
+    tests: dict[TestKind, TestRunStatus] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +61,18 @@ class Board:
 
 def _cards(session: Session, tasks: list[Task]) -> list[Card]:
     latest = attempt_store.latest_for_tasks(session, [t.id for t in tasks])
-    active = preview_store.active_for_attempts(session, [a.id for a, _ in latest.values()])
+    attempt_ids = [a.id for a, _ in latest.values()]
+    active = preview_store.active_for_attempts(session, attempt_ids)
+    tests = test_run_store.latest_statuses(session, attempt_ids)
     cards: list[Card] = []
     for task in tasks:
         attempt, count = latest.get(task.id, (None, 0))
-        previews = active.get(attempt.id, 0) if attempt is not None else 0
-        cards.append(Card(task, attempt, count, previews))
+        if attempt is None:
+            cards.append(Card(task, None, 0))
+            continue
+        cards.append(
+            Card(task, attempt, count, active.get(attempt.id, 0), tests.get(attempt.id, {}))
+        )
     return cards
 
 

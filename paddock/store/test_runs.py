@@ -150,6 +150,23 @@ def latest_by_kind(session: Session, attempt_id: str) -> dict[TestKind, TestRun]
     return latest
 
 
+def latest_statuses(
+    session: Session, attempt_ids: list[str]
+) -> dict[str, dict[TestKind, TestRunStatus]]:
+    """The status of the latest run of each kind, per attempt (the board's card badges)."""
+    if not attempt_ids:
+        return {}
+    query = (
+        select(TestRunRow.attempt_id, TestRunRow.kind, TestRunRow.status)
+        .where(TestRunRow.attempt_id.in_(attempt_ids))
+        .order_by(TestRunRow.created_at.desc())
+    )
+    found: dict[str, dict[TestKind, TestRunStatus]] = {}
+    for attempt_id, kind, status in session.execute(query):
+        found.setdefault(attempt_id, {}).setdefault(TestKind(kind), TestRunStatus(status))
+    return found
+
+
 def latest_finished(session: Session, attempt_id: str) -> TestRun | None:
     query = (
         select(TestRunRow)

@@ -47,6 +47,8 @@ from paddock.web.ui import previews as ui_previews
 from paddock.web.ui import projects as ui_projects
 from paddock.web.ui import settings as ui_settings
 from paddock.web.ui import tasks as ui_tasks
+from paddock.web.ui import test_views as ui_test_views
+from paddock.web.ui import workflow as ui_workflow
 
 STATIC_DIR = Path(__file__).with_name("static")
 SWAGGER_DIR = STATIC_DIR / "vendor" / "swagger-ui"
@@ -114,6 +116,8 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         ui_attempts,
         ui_previews,
         ui_git_actions,
+        ui_test_views,
+        ui_workflow,
         ui_settings,
     ):
         app.include_router(page.router)

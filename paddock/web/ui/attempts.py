@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from paddock.domain.entities import Attempt, Event, Process
 from paddock.domain.entries import EntryKind
 from paddock.services.engine import Engine
-from paddock.services.processes import EndOfLog
+from paddock.services.log_follow import EndOfLog
 from paddock.web.deps import EngineDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_response
 from paddock.web.ui.conversation import TURN_REASONS, load_turns, pair
@@ -22,11 +22,19 @@ from paddock.web.ui.previews import preview_parts, preview_patch, previews_chang
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.sandbox_views import latest_usage, summary, usage_events
 from paddock.web.ui.templating import render, render_fragment
+from paddock.web.ui.test_views import TAB_EVENTS, tabs_parts, tabs_patch
 
 router = APIRouter(include_in_schema=False)
 
 # Events about an attempt's parts, which carry its id as `attempt_id`.
-ATTEMPT_EVENTS = ("process.", "follow_up.", "preview.", "pull_request.", "resource_usage")
+ATTEMPT_EVENTS = (
+    "process.",
+    "follow_up.",
+    "preview.",
+    "pull_request.",
+    "resource_usage",
+    *TAB_EVENTS,
+)
 
 
 def default_process(processes: list[Process]) -> Process | None:
@@ -80,6 +88,7 @@ async def workspace_page(request: Request, attempt_id: str, engine: EngineDep) -
         **await _agent_parts(engine, attempt),
         **await preview_parts(engine, attempt),
         **await diff_parts(engine, attempt),
+        **await tabs_parts(engine, attempt),
         "agent_first": _agent_first(engine, attempt),
         "seq": seq,
     }
@@ -102,16 +111,20 @@ async def workspace_stream(
     async def render_changes(events: list[Event] | None) -> str:
         if events is None:
             whole = await render_whole(None) + await preview_patch(engine, attempt)
+            whole += await tabs_patch(engine, attempt, None)
             return whole + await diff_patch(engine, attempt_id)
-        # The Preview and Diff tabs are re-rendered only for their own events.
+        # The Preview, Diff, Tests, API and Artifacts tabs are re-rendered only for their own
+        # events.
         previews = await preview_patch(engine, attempt) if previews_changed(events) else ""
+        previews += await tabs_patch(engine, attempt, events)
         if diff_changed(events):
             previews += await diff_patch(engine, attempt_id)
         events = [e for e in events if e.type != "attempt.diff_changed"]
         changes = [
             e
             for e in events
-            if e.type != "resource_usage" and not e.type.startswith(("preview.", "pull_request."))
+            if e.type != "resource_usage"
+            and not e.type.startswith(("preview.", "pull_request.", *TAB_EVENTS))
         ]
         if changes:  # the whole render shows the latest stored samples too
             return await render_whole(changes) + previews

@@ -17,6 +17,7 @@ from paddock.web.ui.live import fragment_stream
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
+STEPS = "steps.updated"  # the project's columns changed
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
@@ -74,7 +75,10 @@ async def board_stream(
         project_id,
         render_changes,
         heartbeat=engine.settings.sse_heartbeat_seconds,
-        wanted=lambda e: e.type.startswith(("task.", "attempt.")) or e.type == "preview.updated",
+        wanted=lambda e: (
+            e.type.startswith(("task.", "attempt.", "test_run."))
+            or e.type in ("preview.updated", STEPS)
+        ),
     )
 
 
@@ -93,14 +97,10 @@ async def _tasks_of_previews(engine: Engine, events: list[Event]) -> list[str]:
 async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Event] | None) -> str:
     """Out-of-band swaps that bring a board page up to date with `events` (None: everything)."""
     costs = await engine.usage.by_task(project_id)  # "cost so far" on the cards
-    if events is None:
+    if events is None or any(e.type == STEPS for e in events):
+        # Everything, or the columns themselves changed: the whole board again.
         board = await engine.board.load(project_id, query=q)
-        return "".join(
-            render_fragment(
-                "board/_column.html", column=column, board=board, query=q, costs=costs, oob=True
-            )
-            for column in board.columns
-        )
+        return render_fragment("board/_columns_patch.html", board=board, query=q, costs=costs)
     moved: dict[str, None] = {}  # created or updated tasks, in order, once each
     deleted: set[str] = set()
     refreshed: dict[str, None] = {}  # tasks whose attempts changed
@@ -109,7 +109,7 @@ async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Eve
             moved[event.data["id"]] = None
         elif event.type == "task.deleted":
             deleted.add(event.data["id"])
-        elif event.type.startswith("attempt."):
+        elif event.type.startswith(("attempt.", "test_run.")):  # statuses on the card
             refreshed[event.data["task_id"]] = None
     refreshed.update(dict.fromkeys(await _tasks_of_previews(engine, events)))
     parts = [render_fragment("board/_card_delete.html", task_id=tid) for tid in deleted]

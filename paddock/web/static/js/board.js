@@ -4,19 +4,113 @@
 
 (function () {
   let focusAfterMove = null; // a task id to focus again once the stream re-renders its card
+  let origin = null; // where the card being dragged came from
 
-  async function moveTask(taskId, stepId, below) {
+  // `undo` puts a dragged card back where it was (a keyboard move has not moved it yet).
+  async function moveTask(taskId, stepId, below, undo) {
     const response = await fetch(`/api/tasks/${taskId}`, {
       method: "PATCH",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ step_id: stepId, below: below || "" }),
     });
-    if (!response.ok) {
-      const fake = { status: response.status, statusText: response.statusText, responseText: await response.text() };
-      Paddock.toast(`Could not move the card: ${Paddock.describeError(fake).text}`);
-      reloadBoard();
+    if (response.ok) return;
+    const text = await response.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch (_) { /* not JSON */ }
+    focusAfterMove = null;
+    if (response.status === 409 && body && body.code === "gate_failed") {
+      if (undo) undo();
+      GateDialog.open({ taskId, stepId, below: below || "", failing: body.failing || [], message: body.message });
+      return;
     }
+    const fake = { status: response.status, statusText: response.statusText, responseText: text };
+    Paddock.toast(`Could not move the card: ${Paddock.describeError(fake).text}`);
+    reloadBoard();
   }
+
+  // A gated step refused the card: a dialog says why, and "Move anyway" (with a reason, which
+  // the move's history keeps) forces it in; Cancel leaves the card where it is.
+  const GateDialog = {
+    move: null,
+
+    open(move) {
+      this.move = move;
+      const dialog = document.getElementById("gate-dialog");
+      const card = document.getElementById(`card-${move.taskId}`);
+      const title = card ? card.querySelector(".card-title").textContent.trim() : "This card";
+      const column = document.getElementById(`column-title-${move.stepId}`);
+      const step = column ? column.textContent.trim() : "that step";
+      document.getElementById("gate-title").textContent = `“${title}” cannot enter “${step}”`;
+      const reasons = document.getElementById("gate-reasons");
+      reasons.replaceChildren(...(move.failing.length ? move.failing : [{ reason: move.message }]).map((f) => this.reason(f)));
+      document.getElementById("gate-reason").value = "";
+      document.getElementById("gate-reason").removeAttribute("aria-invalid");
+      document.getElementById("gate-error").textContent = "";
+      dialog.showModal();
+    },
+
+    reason(failure) {
+      const item = document.createElement("li");
+      const text = failure.reason ? failure.reason.charAt(0).toUpperCase() + failure.reason.slice(1) : "";
+      item.append(text);
+      if (failure.test_run_id) this.linkRun(item, failure.test_run_id);
+      return item;
+    },
+
+    async linkRun(item, runId) {
+      // The run's attempt workspace, where its results are.
+      try {
+        const response = await fetch(`/api/test-runs/${runId}`);
+        if (!response.ok) return;
+        const { run } = await response.json();
+        const link = document.createElement("a");
+        link.href = `/attempts/${run.attempt_id}`;
+        link.textContent = `test run ${runId}`;
+        item.append(" (", link, ")");
+      } catch (_) { /* the reason alone is enough */ }
+    },
+
+    close() {
+      const dialog = document.getElementById("gate-dialog");
+      const taskId = this.move && this.move.taskId;
+      if (dialog.open) dialog.close();
+      this.move = null;
+      const card = taskId && document.getElementById(`card-${taskId}`);
+      if (card) card.focus();
+    },
+
+    async force() {
+      const field = document.getElementById("gate-reason");
+      const error = document.getElementById("gate-error");
+      const reason = field.value.trim();
+      if (!reason) {
+        error.textContent = "Say why it moves anyway: the reason is kept with the move.";
+        field.setAttribute("aria-invalid", "true");
+        field.focus();
+        return;
+      }
+      const { taskId, stepId, below } = this.move;
+      const response = await fetch(`/api/tasks/${taskId}/move`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ step_id: stepId, below, force: true, reason }),
+      });
+      if (!response.ok) {
+        const fake = { status: response.status, statusText: response.statusText, responseText: await response.text() };
+        error.textContent = `Could not move the card: ${Paddock.describeError(fake).text}`;
+        return;
+      }
+      focusAfterMove = taskId; // the stream puts it in its new column; the focus follows
+      this.close();
+    },
+  };
+
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-gate-force]")) GateDialog.force();
+  });
+  document.addEventListener("close", (event) => {
+    if (event.target.id === "gate-dialog" && GateDialog.move) GateDialog.close();
+  }, true);
 
   function reloadBoard() {
     const board = document.getElementById("board");
@@ -42,11 +136,16 @@
       animation: 120,
       draggable: ".card",
       filter: ".more",
+      onStart(event) {
+        origin = { list: event.from, next: event.item.nextElementSibling };
+      },
       onEnd(event) {
         const card = event.item;
         if (event.from === event.to && event.oldIndex === event.newIndex) return;
         const above = previousCard(card);
-        moveTask(card.dataset.taskId, event.to.dataset.stepId, above ? above.dataset.taskId : "");
+        const back = origin;
+        const undo = () => back.list.insertBefore(card, back.next && back.next.parentElement === back.list ? back.next : null);
+        moveTask(card.dataset.taskId, event.to.dataset.stepId, above ? above.dataset.taskId : "", undo);
       },
     });
   }

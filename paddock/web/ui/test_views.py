@@ -1,0 +1,287 @@
+"""The workspace's Tests, Artifacts and API tabs, and an attempt's API docs page.
+
+The routes are thin: they call the test run, artifact and OpenAPI services and render. What
+changes elsewhere (a run started through the API, a file a process left, a spec made by a board
+automation) reaches the page through the workspace's fragment stream: `tabs_patch` renders the
+tabs' live parts for `test_run.*`, `artifacts.*` and `openapi.*` events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import HTMLResponse, Response
+
+from paddock.domain.artifact import Artifact, ArtifactKind
+from paddock.domain.entities import Attempt, Event, Process
+from paddock.domain.errors import PaddockError
+from paddock.domain.preview import DEFAULT_SERVICE, Preview, PreviewStatus
+from paddock.domain.states import TestKind
+from paddock.domain.test_run import TestRun
+from paddock.services.engine import Engine
+from paddock.services.openapi import AttemptSpec
+from paddock.web.deps import EngineDep
+from paddock.web.ui.templating import render, render_fragment
+
+router = APIRouter(include_in_schema=False)
+
+# Events the three tabs follow; each carries its attempt's id as `attempt_id`.
+TAB_EVENTS = ("test_run.", "artifacts.", "openapi.")
+CASES_SHOWN = 2000
+CASE_FILTERS: tuple[tuple[str, str], ...] = (
+    ("", "All"),
+    ("passed", "Passed"),
+    ("failed", "Failed"),
+    ("skipped", "Skipped"),
+    ("error", "Errors"),
+)
+
+
+# -- Tests ----------------------------------------------------------------------------------
+
+
+async def tests_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
+    """The Tests tab's live part: the attempt's runs, newest first."""
+    return {"test_runs": await engine.test_runs.for_attempt(attempt.id)}
+
+
+async def _run_detail(engine: Engine, run_id: str, status: str = "") -> dict[str, Any]:
+    detail = await engine.test_runs.detail(run_id)
+    cases = await engine.test_runs.cases(run_id, status=status or None, limit=CASES_SHOWN)
+    return {
+        "run": detail.run,
+        "failures": detail.failures,
+        "cases": cases,
+        "case_status": status,
+        "case_filters": CASE_FILTERS,
+        "cases_limit": CASES_SHOWN,
+    }
+
+
+def _detail_html(**context: Any) -> HTMLResponse:
+    return HTMLResponse(render_fragment("attempts/_tests_detail.html", **context))
+
+
+@router.post("/ui/attempts/{attempt_id}/test-runs", response_class=HTMLResponse)
+async def start_test_run(
+    attempt_id: str, engine: EngineDep, kind: Annotated[TestKind, Form()]
+) -> HTMLResponse:
+    """Start a run; the answer is its detail (running), the table follows through the stream."""
+    run = await engine.test_runs.start(attempt_id, kind)
+    return _detail_html(**await _run_detail(engine, run.id))
+
+
+@router.get("/ui/test-runs/{run_id}", response_class=HTMLResponse)
+async def test_run_detail(
+    run_id: str, engine: EngineDep, status: Annotated[str, Query()] = ""
+) -> HTMLResponse:
+    return _detail_html(**await _run_detail(engine, run_id, _case_status(status)))
+
+
+@router.get("/ui/test-runs/{run_id}/cases", response_class=HTMLResponse)
+async def test_run_cases(
+    run_id: str, engine: EngineDep, status: Annotated[str, Query()] = ""
+) -> HTMLResponse:
+    context = await _run_detail(engine, run_id, _case_status(status))
+    return HTMLResponse(render_fragment("attempts/_tests_cases.html", **context))
+
+
+def _case_status(status: str) -> str:
+    return status if status in {value for value, _ in CASE_FILTERS} else ""
+
+
+@router.post("/ui/test-runs/{run_id}/stop")
+async def stop_test_run(run_id: str, engine: EngineDep) -> Response:
+    await engine.test_runs.stop(run_id)
+    return Response(status_code=204)
+
+
+# -- Artifacts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRow:
+    artifact: Artifact
+    size: str  # for people: "1.2 KB"
+    open_url: str | None  # an HTML report's page, viewed in place (a sandboxed origin)
+    image_url: str | None  # a screenshot, shown as a thumbnail
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactGroup:
+    key: str  # the process's id, or "paddock" for files Paddock made itself
+    label: str
+    process: Process | None
+    rows: list[ArtifactRow]
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # not reached
+
+
+def file_url(artifact: Artifact) -> str | None:
+    if artifact.process_id is None:
+        return None
+    return f"/api/processes/{artifact.process_id}/artifacts/files/{quote(artifact.name)}"
+
+
+def artifact_row(artifact: Artifact) -> ArtifactRow:
+    url = file_url(artifact)
+    is_page = artifact.kind is ArtifactKind.report and artifact.name.endswith("index.html")
+    is_image = artifact.kind is ArtifactKind.screenshot
+    return ArtifactRow(
+        artifact, human_size(artifact.size), url if is_page else None, url if is_image else None
+    )
+
+
+def _group_label(process: Process | None) -> str:
+    if process is None:
+        return "Made by Paddock"
+    return f"{process.reason.value.replace('_', ' ')} process"
+
+
+async def artifact_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
+    """The Artifacts tab: the attempt's files grouped by the process that left them, newest
+    process first."""
+    artifacts = await engine.artifacts.list_for_attempt(attempt.id)
+    processes = {
+        p.id: p for p in await engine.processes.list_for_attempt(attempt.id, include_dropped=True)
+    }
+    groups: dict[str, ArtifactGroup] = {}
+    for artifact in artifacts:
+        key = artifact.process_id or "paddock"
+        if key not in groups:
+            process = processes.get(artifact.process_id or "")
+            groups[key] = ArtifactGroup(key, _group_label(process), process, [])
+        groups[key].rows.append(artifact_row(artifact))
+    for group in groups.values():
+        group.rows.sort(key=lambda row: row.artifact.name)
+    return {"artifact_groups": list(groups.values())}
+
+
+@router.post("/ui/artifacts/{artifact_id}/delete", response_class=HTMLResponse)
+async def delete_artifact(artifact_id: str, engine: EngineDep) -> HTMLResponse:
+    """Delete one file; the answer is the tab's list again (an out-of-band swap)."""
+    artifact = await engine.artifacts.delete(artifact_id)
+    attempt = await engine.attempts.get(artifact.attempt_id)
+    parts = await artifact_parts(engine, attempt)
+    html = render_fragment("attempts/_artifacts_list.html", attempt=attempt, **parts, oob=True)
+    return HTMLResponse(html)
+
+
+# -- API ------------------------------------------------------------------------------------
+
+
+async def latest_spec(engine: Engine, attempt_id: str) -> AttemptSpec | None:
+    try:
+        return await engine.openapi.latest(attempt_id)
+    except PaddockError as exc:
+        if exc.code == "spec_not_found":
+            return None
+        raise
+
+
+async def api_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
+    return {"spec": await latest_spec(engine, attempt.id)}
+
+
+def _problem(exc: PaddockError) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message, "debug_id": getattr(exc, "debug_id", None)}
+
+
+@router.post("/ui/attempts/{attempt_id}/openapi", response_class=HTMLResponse)
+async def generate_spec(attempt_id: str, engine: EngineDep) -> HTMLResponse:
+    """Make the spec now. A failure is shown in the tab with what to do about it; a new spec
+    replaces the summary (out of band, as the stream would)."""
+    attempt = await engine.attempts.get(attempt_id)
+    try:
+        spec = await engine.openapi.generate(attempt_id)
+    except PaddockError as exc:
+        return HTMLResponse(
+            render_fragment("attempts/_api_error.html", attempt=attempt, problem=_problem(exc))
+        )
+    count = f"{spec.endpoints} endpoint{'' if spec.endpoints == 1 else 's'}"
+    done = f'<p class="small ok" role="status">Spec made: {count}.</p>'
+    summary = render_fragment("attempts/_api_spec.html", attempt=attempt, spec=spec, oob=True)
+    return HTMLResponse(done + summary)
+
+
+@router.get("/ui/attempts/{attempt_id}/openapi/diff", response_class=HTMLResponse)
+async def compare_spec(attempt_id: str, engine: EngineDep) -> HTMLResponse:
+    attempt = await engine.attempts.get(attempt_id)
+    try:
+        comparison = await engine.openapi.diff(attempt_id)
+    except PaddockError as exc:
+        problem = _problem(exc)
+        html = render_fragment("attempts/_api_error.html", attempt=attempt, problem=problem)
+        return HTMLResponse(html)
+    return HTMLResponse(render_fragment("attempts/_api_diff.html", comparison=comparison))
+
+
+def docs_preview(previews: list[Preview]) -> Preview | None:
+    """The preview "Try it out" sends requests to: the running web one, else any running."""
+    running = [p for p in previews if p.status is PreviewStatus.running]
+    return next((p for p in running if p.service == DEFAULT_SERVICE), None) or next(
+        iter(running), None
+    )
+
+
+@router.get("/attempts/{attempt_id}/api", response_class=HTMLResponse)
+async def api_docs_page(request: Request, attempt_id: str, engine: EngineDep) -> HTMLResponse:
+    """Swagger UI for the attempt's spec; its requests go to the preview through the proxy's
+    path fallback, with the preview's key (js/tests.js)."""
+    attempt = await engine.attempts.get(attempt_id)
+    context = {
+        "attempt": attempt,
+        "task": await engine.tasks.get(attempt.task_id),
+        "project": await engine.projects.get(attempt.project_id),
+        "spec": await latest_spec(engine, attempt_id),
+        "preview": docs_preview(await engine.previews.list_for_attempt(attempt_id)),
+    }
+    return render(request, "attempts/api_docs.html", context)
+
+
+# -- the workspace --------------------------------------------------------------------------
+
+
+async def tabs_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
+    """What the three tabs show when the workspace is rendered."""
+    parts = {
+        **await tests_parts(engine, attempt),
+        **await artifact_parts(engine, attempt),
+        **await api_parts(engine, attempt),
+    }
+    runs: list[TestRun] = parts["test_runs"]
+    # The newest run's cases are shown at first.
+    detail = await _run_detail(engine, runs[0].id) if runs else None
+    html = render_fragment("attempts/_tests_detail.html", **detail) if detail else ""
+    parts["test_detail"] = html
+    return parts
+
+
+async def tabs_patch(engine: Engine, attempt: Attempt, events: list[Event] | None) -> str:
+    """The tabs' live parts that `events` touch (all of them after a gap), out of band."""
+    kinds = None if events is None else {e.type.split(".", 1)[0] for e in events}
+
+    def touched(*names: str) -> bool:
+        return kinds is None or any(name in kinds for name in names)
+
+    html = ""
+    if touched("test_run"):
+        parts = await tests_parts(engine, attempt)
+        html += render_fragment("attempts/_tests_runs.html", attempt=attempt, **parts, oob=True)
+    if touched("test_run", "artifacts", "openapi"):
+        parts = await artifact_parts(engine, attempt)
+        html += render_fragment("attempts/_artifacts_list.html", attempt=attempt, **parts, oob=True)
+    if touched("openapi"):
+        parts = await api_parts(engine, attempt)
+        html += render_fragment("attempts/_api_spec.html", attempt=attempt, **parts, oob=True)
+    return html
