@@ -60,6 +60,40 @@ async def http_status(upstream: Upstream, path: str, host: str) -> int | None:
     return None
 
 
+async def fetch(
+    upstream: Upstream, path: str, *, limit: int, timeout: float = REQUEST_TIMEOUT
+) -> tuple[int | None, bytes]:
+    """`GET path` of a dev server: its status (None when nothing, or no HTTP, answers) and its
+    body, read until the server closes. HTTP/1.0, so no chunked body comes back; a body over
+    `limit` bytes raises ValueError."""
+    try:
+        reader, writer = await asyncio.wait_for(upstream.open(), timeout)
+    except (OSError, TimeoutError):
+        return None, b""
+    try:
+        request = (
+            f"GET {path} HTTP/1.0\r\nHost: localhost:{upstream.port}\r\n"
+            "Accept: application/json, */*\r\nConnection: close\r\n\r\n"
+        )
+        writer.write(request.encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        body = bytearray()
+        while chunk := await asyncio.wait_for(reader.read(1 << 16), timeout):
+            body += chunk
+            if len(body) > limit:
+                raise ValueError(f"the answer to {path} is larger than {limit} bytes")
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        return None, b""
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    parts = head.split(b"\r\n", 1)[0].split()
+    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+        return int(parts[1]), bytes(body)
+    return None, b""
+
+
 async def wait_until_ready(
     upstream: Callable[[], Awaitable[Upstream | None]],
     *,

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
@@ -29,10 +28,10 @@ from paddock.domain.preview import DEFAULT_SERVICE, PreviewStatus
 from paddock.domain.states import ProcessStatus, RunReason
 from paddock.runtime import git, worktrees
 from paddock.runtime.diff import merge_base
-from paddock.runtime.readiness import Upstream
+from paddock.runtime.readiness import fetch
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.artifacts import ArtifactService
-from paddock.services.context import Context, log
+from paddock.services.context import Context
 from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
@@ -41,7 +40,6 @@ from paddock.store import projects as project_store
 SPEC_NAME = "openapi.json"  # the attempt's validated spec, as an artifact
 SPEC_PATHS = ("/openapi.json", "/swagger.json", "/v3/api-docs", "/api-docs")
 MAX_SPEC_BYTES = 20 * 1024 * 1024
-FETCH_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +195,11 @@ class OpenApiService:
             )
         tried = []
         for path in SPEC_PATHS:
-            data, status = await _get(run.upstream, path)
-            if data is not None:
+            try:
+                status, data = await fetch(run.upstream, path, limit=MAX_SPEC_BYTES)
+            except ValueError as exc:
+                raise InvalidInput(str(exc), code="spec_invalid") from None
+            if status == 200:
                 return data
             tried.append(f"{path} ({status or 'no answer'})")
         raise NotFound(f"the preview serves no spec at {', '.join(tried)}", code="spec_not_found")
@@ -279,31 +280,3 @@ class OpenApiService:
             async with git.repo_lock(repo):
                 await worktrees.remove_worktree(repo, checkout)
             await asyncio.to_thread(shutil.rmtree, checkout, True)
-
-
-async def _get(upstream: Upstream, path: str) -> tuple[bytes | None, int | None]:
-    """The body of `GET path` when it is a 200 (at most MAX_SPEC_BYTES), else its status."""
-    transport = (
-        httpx.AsyncHTTPTransport(uds=str(upstream.socket_path)) if upstream.socket_path else None
-    )
-    url = f"http://127.0.0.1:{upstream.port}{path}"
-    headers = {"Host": f"localhost:{upstream.port}", "Accept": "application/json, */*"}
-    try:
-        async with (
-            httpx.AsyncClient(transport=transport, timeout=FETCH_TIMEOUT_S) as client,
-            client.stream("GET", url, headers=headers) as response,
-        ):
-            if response.status_code != 200:
-                return None, response.status_code
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_SPEC_BYTES:
-                    raise InvalidInput(
-                        f"the spec at {path} is larger than {MAX_SPEC_BYTES} bytes",
-                        code="spec_invalid",
-                    )
-            return bytes(body), 200
-    except httpx.HTTPError as exc:
-        log.info("asking the preview for %s failed: %s", path, exc)
-        return None, None
