@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-import yaml
-
 MAX_SPEC_BYTES = 20 * 1024 * 1024
 # YAML anchors and aliases let a small document stand for a huge one ("billion laughs"). Expanded,
 # a document may weigh MAX_EXPANSION times its input (a node counts NODE_COST, a string its length
@@ -47,7 +45,6 @@ _COMPARED_APART = frozenset(
 )
 _TEMPLATE_PARAMETER = re.compile(r"\{([^{}/]*)\}")
 _KINDS = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MISSING = object()
 
 
@@ -118,8 +115,10 @@ def _parse(data: bytes, where: str) -> Any:
         return json.loads(data)
     except ValueError:
         pass
+    import yaml  # only YAML specs need it: kept out of the server until one comes
+
     try:
-        loaded = yaml.load(data, Loader=_YAML_LOADER)
+        loaded = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, ValueError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise SpecError(f"{where} is neither JSON nor YAML: {reason}") from None

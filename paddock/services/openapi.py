@@ -15,9 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from openapi_spec_validator import validate
-from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
-
 from paddock.agents.script import shell_argv
 from paddock.domain.artifact import SPEC_OUTPUT, Artifact, ArtifactKind
 from paddock.domain.entities import Attempt
@@ -77,6 +74,11 @@ def external_refs(node: Any, found: list[str] | None = None) -> list[str]:
 
 def check_spec(data: bytes, source: str) -> dict[str, Any]:
     """Blocking: the spec, parsed and validated; InvalidInput `spec_invalid` says why not."""
+    # Imported on first use: the validator and its JSON Schema stack cost the server ~190 ms
+    # of start-up and several MB that most servers never need.
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
     try:
         spec = load_spec(data, source)
     except SpecError as exc:
