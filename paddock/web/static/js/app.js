@@ -15,6 +15,17 @@ Paddock.describeError = function (xhr) {
   return { text, code: body.code, field: body.field };
 };
 
+// The workspace's Logs tab, showing one process's log (Log buttons of the other tabs).
+Paddock.showLog = function (processId) {
+  const tab = document.getElementById("tab-logs");
+  if (tab) tab.click();
+  const pick = document.querySelector(`#process-list .process-pick[data-process-id="${CSS.escape(processId)}"]`);
+  if (pick) {
+    pick.click();
+    pick.focus();
+  }
+};
+
 Paddock.toast = function (text, kind = "error", seconds = 8) {
   const box = document.getElementById("toasts");
   if (!box) return;

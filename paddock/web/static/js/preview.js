@@ -97,16 +97,6 @@
     }
   }
 
-  function showLog(processId) {
-    const tab = document.getElementById("tab-logs");
-    if (tab) tab.click();
-    const pick = document.querySelector(`#process-list .process-pick[data-process-id="${CSS.escape(processId)}"]`);
-    if (pick) {
-      pick.click();
-      pick.focus();
-    }
-  }
-
   // The rows were rendered again: the viewed preview may have stopped, or run again.
   function sync() {
     if (viewer.hidden || !state.previewId) return;
@@ -128,7 +118,7 @@
     if (!target) return;
     if (target.dataset.previewOpen) openInTab(target.dataset.previewOpen);
     else if (target.dataset.previewView) view(target);
-    else if (target.dataset.previewLog) showLog(target.dataset.previewLog);
+    else if (target.dataset.previewLog) Paddock.showLog(target.dataset.previewLog);
     else if (target.dataset.device) setDevice(target.dataset.device);
   });
   document.getElementById("preview-reload").addEventListener("click", load);

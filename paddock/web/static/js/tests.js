@@ -20,16 +20,6 @@
     return document.getElementById("test-run-detail");
   }
 
-  function showLog(processId) {
-    const tab = document.getElementById("tab-logs");
-    if (tab) tab.click();
-    const pick = document.querySelector(`#process-list .process-pick[data-process-id="${CSS.escape(processId)}"]`);
-    if (pick) {
-      pick.click();
-      pick.focus();
-    }
-  }
-
   function loadRun(runId) {
     const pane = detailPane();
     if (!pane || pane.dataset.loading) return;
@@ -78,7 +68,7 @@
     document.addEventListener("click", (event) => {
       const target = event.target.closest && event.target.closest("[data-test-log], [data-case-filter]");
       if (!target) return;
-      if (target.dataset.testLog) showLog(target.dataset.testLog);
+      if (target.dataset.testLog) Paddock.showLog(target.dataset.testLog);
       else pressFilter(target);
     });
     document.addEventListener("htmx:oobAfterSwap", queueSync);
