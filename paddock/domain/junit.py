@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from xml.etree.ElementTree import Element, ParseError
+from typing import TYPE_CHECKING
 
-from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
-from defusedxml.ElementTree import fromstring
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 OUTPUT_LIMIT = 64 * 1024  # UTF-8 bytes of a case's output, marker included
 MESSAGE_LIMIT = 2_000  # characters of a case's message
@@ -119,6 +119,12 @@ def merge_reports(reports: Iterable[JUnitReport]) -> JUnitReport:
 
 
 def _parse_xml(data: bytes, source: str) -> Element:
+    # The XML parser is loaded with the first report: a server that runs no tests never needs it.
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
+    from defusedxml.ElementTree import fromstring
+
     if not data or data.isspace():
         raise JUnitError("the file is empty", source)
     try:
