@@ -20,7 +20,8 @@ from paddock.domain.artifact import SPEC_OUTPUT, Artifact, ArtifactKind
 from paddock.domain.entities import Attempt
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, RunFailure
 from paddock.domain.names import new_debug_id, new_id
-from paddock.domain.openapi import SpecDiff, SpecError, diff_specs, load_spec
+from paddock.domain.openapi_diff import SpecDiff, diff_specs
+from paddock.domain.openapi_spec import MAX_SPEC_BYTES, SpecError, load_spec
 from paddock.domain.preview import DEFAULT_SERVICE, PreviewStatus
 from paddock.domain.states import ProcessStatus, RunReason
 from paddock.runtime import git, worktrees
@@ -36,7 +37,6 @@ from paddock.store import projects as project_store
 
 SPEC_NAME = "openapi.json"  # the attempt's validated spec, as an artifact
 SPEC_PATHS = ("/openapi.json", "/swagger.json", "/v3/api-docs", "/api-docs")
-MAX_SPEC_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,15 +6,8 @@ from typing import Any
 
 import pytest
 
-from paddock.domain.openapi import (
-    MAX_SPEC_BYTES,
-    Endpoint,
-    EndpointChange,
-    SpecDiff,
-    SpecError,
-    diff_specs,
-    load_spec,
-)
+from paddock.domain.openapi_diff import Endpoint, EndpointChange, SpecDiff, diff_specs
+from paddock.domain.openapi_spec import MAX_SPEC_BYTES, SpecError, load_spec
 
 JSON = "application/json"
 

@@ -1,4 +1,4 @@
-"""OpenAPI specs: read one safely (JSON or YAML), and say what changed between two, by endpoint.
+"""What changed between two OpenAPI specs, by endpoint (and by schema).
 
 The diff compares each endpoint's parts (parameters, request body, responses, security) with
 local `$ref`s resolved, so an edit inside a shared schema shows on every endpoint that uses it.
@@ -11,7 +11,6 @@ hashed together, once: no loop, and the same fingerprint whichever endpoint reac
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import re
@@ -20,13 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-MAX_SPEC_BYTES = 20 * 1024 * 1024
-# YAML anchors and aliases let a small document stand for a huge one ("billion laughs"). Expanded,
-# a document may weigh MAX_EXPANSION times its input (a node counts NODE_COST, a string its length
-# more), or MIN_EXPANDED_BUDGET if that is more; beyond that it is refused.
-MAX_EXPANSION = 8
-MIN_EXPANDED_BUDGET = 1_000_000
-NODE_COST = 8
+from paddock.domain.openapi_spec import key_text
+
 # Deeper than this, a part's contents are no longer told apart: a bound on the recursion.
 MAX_COMPARE_DEPTH = 300
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
@@ -44,12 +38,7 @@ _COMPARED_APART = frozenset(
     + ["tags", "deprecated", "parameters", "requestBody", "responses", "security"]
 )
 _TEMPLATE_PARAMETER = re.compile(r"\{([^{}/]*)\}")
-_KINDS = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
 _MISSING = object()
-
-
-class SpecError(ValueError):
-    """A spec that cannot be read; the message names its source and says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,80 +73,6 @@ class SpecDiff:
         return (
             not any(lists) and not self.schemas_changed and self.base_version == self.head_version
         )
-
-
-# ---------------------------------------------------------------- loading
-
-
-def load_spec(data: bytes, source: str = "") -> dict[str, Any]:
-    """An OpenAPI 3.x or Swagger 2.0 document from JSON or YAML bytes, as plain JSON values."""
-    where = source or "the spec"
-    if len(data) > MAX_SPEC_BYTES:
-        raise SpecError(f"{where} is too large: {len(data):,} bytes, over the 20 MB limit")
-    try:
-        spec = _parse(data, where)
-    except RecursionError:
-        raise SpecError(f"{where} is nested too deeply") from None
-    if spec is None:
-        raise SpecError(f"{where} is empty")
-    if not isinstance(spec, dict):
-        kind = _KINDS.get(type(spec), type(spec).__name__)
-        raise SpecError(f"{where} is not an OpenAPI document: its top level is a {kind}, not a map")
-    if "openapi" not in spec and "swagger" not in spec:
-        raise SpecError(
-            f"{where} is not an OpenAPI document: it has no `openapi` or `swagger` field"
-        )
-    return spec
-
-
-def _parse(data: bytes, where: str) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        pass
-    import yaml  # only YAML specs need it: kept out of the server until one comes
-
-    try:
-        loaded = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (yaml.YAMLError, ValueError) as exc:
-        reason = " ".join(str(exc).split())[:300]
-        raise SpecError(f"{where} is neither JSON nor YAML: {reason}") from None
-    budget = max(MIN_EXPANDED_BUDGET, MAX_EXPANSION * len(data))
-    return _Expansion(where, budget).copy(loaded)
-
-
-class _Expansion:
-    """Copies a loaded YAML tree into JSON values, refusing one that expands past its budget."""
-
-    def __init__(self, where: str, budget: int) -> None:
-        self.where = where
-        self.left = budget
-
-    def copy(self, node: Any) -> Any:
-        self.left -= NODE_COST + (len(node) if isinstance(node, str) else 0)
-        if self.left < 0:
-            raise SpecError(
-                f"{self.where} expands far beyond its size through YAML anchors and aliases"
-            )
-        if isinstance(node, dict):
-            return {self.copy(_key_text(key)): self.copy(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [self.copy(item) for item in node]
-        if node is None or isinstance(node, str | int | float | bool):
-            return node
-        if isinstance(node, datetime.date):
-            return node.isoformat()
-        return str(node)
-
-
-def _key_text(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if isinstance(key, bool) or key is None:
-        return json.dumps(key)
-    if isinstance(key, datetime.date):
-        return key.isoformat()
-    return str(key)
 
 
 # ---------------------------------------------------------------- fingerprints
@@ -254,7 +169,7 @@ def _canonical(node: Any, refs: set[str], depth: int) -> Any:
         return node
     canonical: dict[str, Any] = {}
     for key, value in node.items():
-        text = _key_text(key)
+        text = key_text(key)
         if text == "$ref" and isinstance(value, str) and value.startswith("#"):
             refs.add(value)
         form = _canonical(value, refs, depth + 1)
@@ -400,8 +315,8 @@ def _changes(
         lines.append("deprecated" if new.fields.get("deprecated") else "no longer deprecated")
     lines.extend(_parameter_changes(old, new, before, after))
     lines.extend(_part_change("request body", old.body, new.body, before, after))
-    old_responses = {_key_text(k): v for k, v in _mapping(old.fields.get("responses")).items()}
-    new_responses = {_key_text(k): v for k, v in _mapping(new.fields.get("responses")).items()}
+    old_responses = {key_text(k): v for k, v in _mapping(old.fields.get("responses")).items()}
+    new_responses = {key_text(k): v for k, v in _mapping(new.fields.get("responses")).items()}
     for code in sorted(old_responses.keys() | new_responses.keys()):
         old_response, new_response = old_responses.get(code), new_responses.get(code)
         lines.extend(_part_change(f"response {code}", old_response, new_response, before, after))
@@ -452,7 +367,7 @@ def _security_form(security: Any) -> list[str]:
     """Alternatives in any order, each a map of scheme -> scopes in any order; none == []."""
     forms = []
     for requirement in security if isinstance(security, list) else []:
-        scopes = {_key_text(k): _sorted_texts(v) for k, v in _mapping(requirement).items()}
+        scopes = {key_text(k): _sorted_texts(v) for k, v in _mapping(requirement).items()}
         forms.append(_json_text(scopes))
     return sorted(forms)
 
@@ -481,7 +396,7 @@ def _schemas(spec: dict[str, Any]) -> dict[str, Any]:
     """Named schemas: Swagger 2's `definitions` and OpenAPI 3's `components.schemas`."""
     components = _mapping(_mapping(spec.get("components")).get("schemas"))
     named = _mapping(spec.get("definitions")) | components
-    return {_key_text(name): schema for name, schema in named.items()}
+    return {key_text(name): schema for name, schema in named.items()}
 
 
 def _version(spec: dict[str, Any]) -> str:
