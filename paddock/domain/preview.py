@@ -87,6 +87,14 @@ class Preview:
     updated_at: datetime
 
 
+def main_running(previews: list[Preview]) -> Preview | None:
+    """The running preview an attempt's API is reached at: its web service's, else any."""
+    running = [p for p in previews if p.status is PreviewStatus.running]
+    return next((p for p in running if p.service == DEFAULT_SERVICE), None) or next(
+        iter(running), None
+    )
+
+
 def check_service_name(name: str) -> None:
     if not _SERVICE_NAME.match(name):
         raise InvalidInput(

@@ -22,7 +22,7 @@ from paddock.domain.errors import Conflict, InvalidInput, NotFound, RunFailure
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.openapi_diff import SpecDiff, diff_specs
 from paddock.domain.openapi_spec import MAX_SPEC_BYTES, SpecError, load_spec
-from paddock.domain.preview import DEFAULT_SERVICE, PreviewStatus
+from paddock.domain.preview import main_running
 from paddock.domain.states import ProcessStatus, RunReason
 from paddock.runtime import git, worktrees
 from paddock.runtime.diff import merge_base
@@ -184,10 +184,7 @@ class OpenApiService:
 
     async def _fetch_from_preview(self, attempt: Attempt) -> bytes:
         previews = await self.previews.list_for_attempt(attempt.id)
-        running = [p for p in previews if p.status is PreviewStatus.running]
-        chosen = next((p for p in running if p.service == DEFAULT_SERVICE), None) or next(
-            iter(running), None
-        )
+        chosen = main_running(previews)
         run = self.previews.run_of(chosen.id) if chosen else None
         if run is None or run.upstream is None:
             raise Conflict(

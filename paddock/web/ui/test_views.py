@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from paddock.domain.artifact import Artifact, ArtifactKind
 from paddock.domain.entities import Attempt, Event, Process
 from paddock.domain.errors import PaddockError
-from paddock.domain.preview import DEFAULT_SERVICE, Preview, PreviewStatus
+from paddock.domain.preview import main_running
 from paddock.domain.states import TestKind
 from paddock.domain.test_run import TestRun
 from paddock.services.engine import Engine
@@ -226,14 +226,6 @@ async def compare_spec(attempt_id: str, engine: EngineDep) -> HTMLResponse:
     return HTMLResponse(render_fragment("attempts/_api_diff.html", comparison=comparison))
 
 
-def docs_preview(previews: list[Preview]) -> Preview | None:
-    """The preview "Try it out" sends requests to: the running web one, else any running."""
-    running = [p for p in previews if p.status is PreviewStatus.running]
-    return next((p for p in running if p.service == DEFAULT_SERVICE), None) or next(
-        iter(running), None
-    )
-
-
 @router.get("/attempts/{attempt_id}/api", response_class=HTMLResponse)
 async def api_docs_page(request: Request, attempt_id: str, engine: EngineDep) -> HTMLResponse:
     """Swagger UI for the attempt's spec; its requests go to the preview through the proxy's
@@ -244,7 +236,7 @@ async def api_docs_page(request: Request, attempt_id: str, engine: EngineDep) ->
         "task": await engine.tasks.get(attempt.task_id),
         "project": await engine.projects.get(attempt.project_id),
         "spec": await latest_spec(engine, attempt_id),
-        "preview": docs_preview(await engine.previews.list_for_attempt(attempt_id)),
+        "preview": main_running(await engine.previews.list_for_attempt(attempt_id)),
     }
     return render(request, "attempts/api_docs.html", context)
 
