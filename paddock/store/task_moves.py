@@ -86,14 +86,3 @@ def list_moves(session: Session, task_id: str) -> list[TaskMove]:
         .order_by(TaskMoveRow.created_at, TaskMoveRow.id)
     )
     return [to_move(row) for row in session.scalars(query)]
-
-
-def last_move_into(session: Session, task_id: str, step_id: str) -> TaskMove | None:
-    query = (
-        select(TaskMoveRow)
-        .where(TaskMoveRow.task_id == task_id, TaskMoveRow.to_step_id == step_id)
-        .order_by(TaskMoveRow.created_at.desc())
-        .limit(1)
-    )
-    row = session.scalar(query)
-    return to_move(row) if row else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paddock.domain.errors import NotFound
@@ -211,11 +211,3 @@ def mark_interrupted(session: Session, cutoff: datetime) -> list[TestRun]:
         row.finished_at = utcnow()
     session.flush()
     return [to_run(row) for row in rows]
-
-
-def count_cases(session: Session, run_id: str) -> int:
-    return session.scalar(select(func.count()).where(TestCaseRow.run_id == run_id)) or 0
-
-
-def delete_runs_of(session: Session, attempt_id: str) -> None:
-    session.execute(delete(TestRunRow).where(TestRunRow.attempt_id == attempt_id))

@@ -9,7 +9,14 @@ from pydantic import SecretStr
 
 from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.web.ui.conversation import call_key, pair
-from paddock.web.ui.present import call_subject, masked_key, masked_url, money, relative_path
+from paddock.web.ui.present import (
+    call_subject,
+    file_size,
+    masked_key,
+    masked_url,
+    money,
+    relative_path,
+)
 
 
 def test_a_key_shows_at_most_its_last_four_characters() -> None:
@@ -63,3 +70,14 @@ def test_results_join_their_calls() -> None:
     assert call.result is not None and call.result.seq == 3
     assert items[2].call_key == ""  # no call anywhere: shown on its own
     assert items[3].call_key == call_key("p1", "b")  # goes into the call already on the page
+
+
+def test_file_sizes_read_as_people_say_them() -> None:
+    assert [file_size(n) for n in (0, 1023, 1024, 1536, 5 * 2**20, 3 * 2**30)] == [
+        "0 B",
+        "1023 B",
+        "1.0 KB",
+        "1.5 KB",
+        "5.0 MB",
+        "3.0 GB",
+    ]

@@ -109,3 +109,15 @@ def masked_url(url: str | None) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "(not a valid URL)"
+
+
+def file_size(size: int) -> str:
+    """A file's size for people: "512 B", "1.2 KB", "3.4 MB"."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

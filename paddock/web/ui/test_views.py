@@ -24,6 +24,7 @@ from paddock.domain.test_run import TestRun
 from paddock.services.engine import Engine
 from paddock.services.openapi import AttemptSpec
 from paddock.web.deps import EngineDep
+from paddock.web.ui.present import file_size
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
@@ -118,15 +119,6 @@ class ArtifactGroup:
     rows: list[ArtifactRow]
 
 
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # not reached
-
-
 def file_url(artifact: Artifact) -> str | None:
     if artifact.process_id is None:
         return None
@@ -138,7 +130,7 @@ def artifact_row(artifact: Artifact) -> ArtifactRow:
     is_page = artifact.kind is ArtifactKind.report and artifact.name.endswith("index.html")
     is_image = artifact.kind is ArtifactKind.screenshot
     return ArtifactRow(
-        artifact, human_size(artifact.size), url if is_page else None, url if is_image else None
+        artifact, file_size(artifact.size), url if is_page else None, url if is_image else None
     )
 
 
