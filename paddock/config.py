@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: a SQLite file in the data dir
     host: str = "127.0.0.1"
     port: int = 7420
+    # Access (docs/security.md): the API token; None: made at the first start and kept in
+    # <data_dir>/token. Every request needs it (Bearer) or a session cookie made from it.
+    token: SecretStr | None = None
+    session_days: float = 30.0  # how long a browser stays signed in
+    # Host names the UI and API answer to besides loopback names and IP addresses (a DNS name
+    # in any other Host header is refused: DNS rebinding). Previews answer on *.preview_domain.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    open_browser: bool = True  # `paddock serve` opens the signed-in URL where a desktop exists
     worktrees_dir: Path | None = None  # None: <data_dir>/worktrees
     log_level: str = "info"
     stop_grace_seconds: float = 5.0

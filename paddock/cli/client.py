@@ -19,16 +19,30 @@ class ApiError(Exception):
 
 
 def server_url(settings: Settings, url: str | None) -> str:
-    return (url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):  # listening everywhere: loopback reaches it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return (url or f"http://{host}:{settings.port}").rstrip("/")
 
 
 class Client:
-    def __init__(self, base_url: str, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         # Imported here: `paddock serve` shares this module's importer and never needs httpx.
         import httpx
 
+        headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
-            base_url=base_url, timeout=httpx.Timeout(60.0, read=None), transport=transport
+            base_url=base_url,
+            headers=headers,
+            timeout=httpx.Timeout(60.0, read=None),
+            transport=transport,
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:

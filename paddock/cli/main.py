@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from paddock.cli.browser import is_loopback, open_when_listening
 from paddock.cli.client import ApiError, Client, server_url
 from paddock.config import Settings
 
@@ -48,7 +49,21 @@ UrlOption = Annotated[
 
 
 def _client(url: str | None) -> Client:
-    return Client(server_url(Settings(), url))
+    from paddock.services.server_access import WeakTokenError, load_token
+
+    settings = Settings()
+    try:
+        token = load_token(settings, create=False)
+    except PermissionError:
+        _console(stderr=True).print(
+            f"[red]error[/red] cannot read the API token in {settings.data_dir}: run as the "
+            "user that runs `paddock serve`, or set PADDOCK_TOKEN"
+        )
+        raise typer.Exit(1) from None
+    except WeakTokenError as exc:
+        _console(stderr=True).print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from None
+    return Client(server_url(settings, url), token)
 
 
 def _fail(exc: ApiError) -> typer.Exit:
@@ -95,9 +110,28 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from paddock.services.server_access import WeakTokenError, load_token
+
+    try:
+        token = load_token(settings)
+    except WeakTokenError as exc:
+        typer.echo(f"paddock: refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    base = server_url(settings, None)
+    sign_in = f"{base}/?token={token}"
     # click's styling, not rich: the server never imports rich (see _console).
-    url = typer.style(f"http://{settings.host}:{settings.port}", bold=True)
-    typer.echo(f"Paddock on {url} (data in {settings.data_dir}; API docs at /api/docs)")
+    typer.echo(f"Paddock on {base} (data in {settings.data_dir}; API docs at /api/docs)")
+    typer.echo("Open this link to sign in (it holds the API token; `paddock token` prints it):")
+    typer.echo("    " + typer.style(sign_in, bold=True))
+    if not is_loopback(settings.host):
+        typer.echo(
+            f"paddock: listening on {settings.host}, beyond this machine: every request needs "
+            "the token, which travels in clear over plain HTTP; put a TLS proxy in front "
+            "(docs/security.md)",
+            err=True,
+        )
+    if settings.open_browser:
+        open_when_listening(base, sign_in)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -116,6 +150,20 @@ def serve(
         access_log=False,  # a line per request (previews' included) costs more than it tells
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command()
+def token(
+    data_dir: Annotated[str | None, typer.Option(help="Where Paddock keeps its data")] = None,
+) -> None:
+    """Print the API token and the link that signs a browser in."""
+    from paddock.services.server_access import load_token
+
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
+    value = load_token(settings)
+    typer.echo(value)
+    typer.echo(f"{server_url(settings, None)}/?token={value}", err=True)
 
 
 @app.command()

@@ -37,15 +37,33 @@ def _sockets() -> Iterator[list[str]]:
             continue
 
 
-def socket_owner(host: str, port: int) -> int | None:
-    """The uid owning the TCP socket bound to host:port on this machine (the client's side
-    of a connection to us), or None when it is not a local socket."""
+# The client's end of a live connection: ESTABLISHED, or FIN_WAIT1/2 after it half-closed.
+_LIVE = frozenset({"01", "04", "05"})
+
+
+def _candidates(host: str, port: int) -> set[str]:
     wanted = {_hex_address(host, port)}
     if "." in host:  # a client of an IPv6 listener shows as ::ffff:a.b.c.d in tcp6
         wanted.add(_hex_address(f"::ffff:{host}", port))
     wanted.discard(None)
+    return {w for w in wanted if w is not None}
+
+
+def socket_owner(client: tuple[str, int], server: tuple[str, int]) -> int | None:
+    """The uid owning the client's end of the established TCP connection client → server on
+    this machine, or None when there is none. The whole 4-tuple and the state must match: a
+    client that picks its own port could otherwise be taken for the owner of another socket
+    on that port (one in TIME_WAIT is listed as uid 0)."""
+    local = _candidates(*client)
+    remote = _candidates(*server)
     for fields in _sockets():
-        if len(fields) > 7 and fields[1] in wanted:
+        if (
+            len(fields) > 9
+            and fields[3] in _LIVE
+            and fields[1] in local
+            and fields[2] in remote
+            and fields[9] != "0"
+        ):
             return int(fields[7])
     return None
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import os
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 from paddock.config import Settings
 from paddock.domain.preview import Preview
+from paddock.services.server_access import load_secret
 from paddock.store import previews as store
 from paddock.store.db import Database
 from paddock.store.tables import utcnow
@@ -31,33 +30,7 @@ COOKIE = "paddock_preview"
 # (browsers accept Secure on http://*.localhost); Partitioned keys it to the embedding site.
 EMBED_COOKIE = "paddock_preview_embed"
 KEY_HEADER = "x-paddock-preview-key"  # the cookie's value, for clients without cookies
-SECRET_FILE = "secret.key"
 RUN_KEY_PREFIX = "run_"  # a test run's key (never an HMAC's hex digits)
-
-
-def load_secret(settings: Settings) -> bytes:
-    """The key that signs preview cookies: the setting, else `<data_dir>/secret.key` (made
-    once, readable by the server's user only)."""
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
-    path = settings.data_dir / SECRET_FILE
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_bytes(32)
-    _write_private(path, key)
-    return path.read_bytes()  # another server on the data dir may have won the race
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
 
 
 def digest(value: str) -> str:

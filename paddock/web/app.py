@@ -18,6 +18,8 @@ from paddock.config import Settings
 from paddock.domain.errors import Unavailable
 from paddock.runtime.launcher import Launcher
 from paddock.services.engine import Engine
+from paddock.services.server_access import ServerAccess
+from paddock.web.access import AccessGuard, HostGuard
 from paddock.web.api import (
     agents,
     artifacts,
@@ -40,9 +42,11 @@ from paddock.web.api import (
 from paddock.web.errors import install_error_handlers
 from paddock.web.guard import SandboxGuard
 from paddock.web.proxy.routing import PreviewProxy
+from paddock.web.public import PublicJson
 from paddock.web.ui import attempts as ui_attempts
 from paddock.web.ui import board as ui_board
 from paddock.web.ui import git_actions as ui_git_actions
+from paddock.web.ui import login as ui_login
 from paddock.web.ui import previews as ui_previews
 from paddock.web.ui import projects as ui_projects
 from paddock.web.ui import settings as ui_settings
@@ -82,10 +86,19 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         generate_unique_id_function=_operation_id,
     )
     app.state.engine = engine
+    app.state.access = access = ServerAccess(settings)
     install_error_handlers(app)
+    # Innermost: every JSON answer leaves with its secret values masked (web/public.py).
+    app.add_middleware(PublicJson)
+    # Outermost last. The sandbox guard is defence in depth: with network `host` a sandbox
+    # shares the loopback, and the token it does not have is the wall.
+    app.add_middleware(AccessGuard, access=access)
     app.add_middleware(SandboxGuard, sandbox_uid=engine.ctx.sandboxes.sandbox_uid())
-    # Outside the guard: a sandbox (an e2e test run) may reach a preview, never Paddock's API.
+    # Outside the access guard: previews have keys of their own (an e2e run's included).
     app.add_middleware(PreviewProxy, engine=engine)
+    app.add_middleware(
+        HostGuard, allowed_hosts=settings.allowed_hosts, preview_domain=settings.preview_domain
+    )
 
     api = APIRouter(prefix="/api")
     for module in (
@@ -110,6 +123,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         api.include_router(module.router)
     app.include_router(api)
     for page in (
+        ui_login,
         ui_projects,
         ui_board,
         ui_tasks,

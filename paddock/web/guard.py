@@ -1,4 +1,4 @@
-"""Refuse requests that come from inside a sandbox.
+"""Refuse requests that come from inside a sandbox (defence in depth: the API token is the wall).
 
 With network "host" a sandbox shares the host's loopback, where Paddock listens: without this,
 an agent could ask the API for an attempt without a sandbox and run anything on the host. When
@@ -49,7 +49,9 @@ class SandboxGuard:
         await self.app(scope, receive, send)
 
     def _from_sandbox(self, scope: Scope) -> bool:
-        client = scope.get("client")
-        if self.sandbox_uid is None or not client or not is_loopback(client[0]):
+        client, server = scope.get("client"), scope.get("server")
+        if self.sandbox_uid is None or not client or not server or not is_loopback(client[0]):
             return False
-        return socket_owner(client[0], client[1]) == self.sandbox_uid
+        owner = socket_owner((client[0], client[1]), (server[0], server[1]))
+        # No established connection found is not a pass: the lookup could not vouch for it.
+        return owner is None or owner == self.sandbox_uid

@@ -42,11 +42,24 @@ class ServerProcess:
             "PADDOCK_PORT": str(self.port),
             "PADDOCK_DEMO": "true" if demo else "false",
             "PADDOCK_STOP_GRACE_SECONDS": "2",
+            "PADDOCK_OPEN_BROWSER": "false",
         }
         if database_url:
             self.env["PADDOCK_DATABASE_URL"] = database_url
         self.proc: subprocess.Popen[bytes] | None = None
+        self.token = ""  # the API token the server made (read from its data dir once it runs)
         self.client = httpx.Client(base_url=self.url, timeout=30)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def _read_token(self) -> str:
+        explicit = self.env.get("PADDOCK_TOKEN")
+        if explicit:
+            return explicit
+        path = self.data_dir / "token"
+        return path.read_text().strip() if path.is_file() else ""
 
     def start(self) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -62,12 +75,25 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            self.token = self.token or self._read_token()
+            if not self.token:
+                time.sleep(0.05)
+                continue
+            self.client.headers.update(self.auth)
             try:
                 if self.client.get("/api/health").status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.05)
         raise RuntimeError("server did not become healthy")
+
+    def open(self, page: Any, path: str = "/") -> Any:
+        """Navigate a Playwright page to `path`, signing its browser in first the way a user
+        does: through the link `paddock serve` prints (the server sets its session cookie)."""
+        cookies = page.context.cookies(self.url)
+        if not any(c["name"] == f"paddock_session_{self.port}" for c in cookies):
+            page.goto(f"{self.url}/?token={self.token}")
+        return page.goto(f"{self.url}{path}")
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -109,7 +135,9 @@ class ServerProcess:
     ) -> Iterator[tuple[str | None, str, Any]]:
         """(id, event, data) of a server-sent event stream; comments are skipped."""
         with (
-            httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout)) as client,
+            httpx.Client(
+                base_url=self.url, headers=self.auth, timeout=httpx.Timeout(timeout)
+            ) as client,
             client.stream("GET", path, headers=headers, params=params) as response,
         ):
             assert response.status_code == 200, response.read()

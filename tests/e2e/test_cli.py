@@ -14,9 +14,17 @@ ID_LENGTH = 32
 
 
 def cli(
-    *args: str, url: str | None = None, cwd: Path | None = None
+    *args: str,
+    server: ServerProcess | None = None,
+    url: str | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """`paddock ARGS` as a user runs it: against `server`, whose token it reads itself from
+    the server's data dir."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
+    if server is not None:
+        env["PADDOCK_URL"] = server.url
+        env["PADDOCK_DATA_DIR"] = str(server.data_dir)
     if url is not None:
         env["PADDOCK_URL"] = url
     env["COLUMNS"] = "250"  # a wide "terminal": rich wraps nothing the asserts look for
@@ -44,7 +52,7 @@ def git(repo: Path, *args: str) -> str:
 
 
 def test_project_add_and_list(server: ServerProcess, repo: Path, tmp_path: Path):
-    out = ok(cli("project", "add", str(repo), url=server.url))
+    out = ok(cli("project", "add", str(repo), server=server))
     (project,) = server.api("GET", "/api/projects")
     assert project["name"] == "repo" and project["repo_path"] == str(repo)
     assert f"project repo {project['id']} ({repo}, base main)" in out
@@ -52,7 +60,7 @@ def test_project_add_and_list(server: ServerProcess, repo: Path, tmp_path: Path)
     # A relative path is resolved against the caller's directory.
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(repo), str(other))
-    ok(cli("project", "add", "other", "--name", "second", url=server.url, cwd=tmp_path))
+    ok(cli("project", "add", "other", "--name", "second", server=server, cwd=tmp_path))
     assert {p["name"]: p["repo_path"] for p in server.api("GET", "/api/projects")} == {
         "repo": str(repo),
         "second": str(other),
@@ -60,28 +68,28 @@ def test_project_add_and_list(server: ServerProcess, repo: Path, tmp_path: Path)
 
     plain = tmp_path / "plain"
     plain.mkdir()
-    failed = cli("project", "add", str(plain), url=server.url)
+    failed = cli("project", "add", str(plain), server=server)
     assert failed.returncode != 0
     assert "not_a_git_repo" in failed.stderr
     assert failed.stdout == ""
     assert len(server.api("GET", "/api/projects")) == 2
 
-    listing = ok(cli("project", "list", url=server.url))
+    listing = ok(cli("project", "list", server=server))
     assert project["id"][:8] in listing and str(repo) in listing and "second" in listing
 
 
 def test_task_attempt_logs_delete(server: ServerProcess, repo: Path):
     project = server.api("POST", "/api/projects", json={"path": str(repo)})
-    out = ok(cli("task", "add", "repo", "Say hello", "-d", "twice", url=server.url))
+    out = ok(cli("task", "add", "repo", "Say hello", "-d", "twice", server=server))
     (task,) = server.api("GET", f"/api/projects/{project['id']}/tasks")
     assert (task["title"], task["description"]) == ("Say hello", "twice")
     assert out.strip() == f"task {task['id']} Say hello"
     # A task added by project id lands in the same project.
-    ok(cli("task", "add", project["id"], "Second task", url=server.url))
-    listing = ok(cli("task", "list", "repo", url=server.url))
+    ok(cli("task", "add", project["id"], "Second task", server=server))
+    listing = ok(cli("task", "list", "repo", server=server))
     assert task["id"] in listing and "Say hello" in listing and "Second task" in listing
     assert "To do" in listing  # the step's name, not its id
-    unknown = cli("task", "list", "no-such-project", url=server.url)
+    unknown = cli("task", "list", "no-such-project", server=server)
     assert unknown.returncode == 1 and "project_not_found" in unknown.stderr
 
     out = ok(
@@ -92,7 +100,7 @@ def test_task_attempt_logs_delete(server: ServerProcess, repo: Path):
             "--command",
             "echo hi; echo there",
             "--follow",
-            url=server.url,
+            server=server,
         )
     )
     (attempt,) = server.api("GET", f"/api/tasks/{task['id']}/attempts")
@@ -104,23 +112,23 @@ def test_task_attempt_logs_delete(server: ServerProcess, repo: Path):
     assert lines[-1] == "attempt idle"
 
     (proc,) = server.api("GET", f"/api/attempts/{attempt['id']}/processes")
-    logged = ok(cli("logs", proc["id"], url=server.url)).splitlines()
+    logged = ok(cli("logs", proc["id"], server=server)).splitlines()
     assert logged[0] == "$ bash -c 'echo hi; echo there'"
     assert logged[1:] == ["hi", "there", "exited with code 0"]
-    followed = ok(cli("logs", proc["id"], "--follow", url=server.url)).splitlines()
+    followed = ok(cli("logs", proc["id"], "--follow", server=server)).splitlines()
     assert followed == [*logged, "-- succeeded (exit 0)"]  # replays, then ends: no hang
-    missing = cli("logs", "0" * ID_LENGTH, url=server.url)
+    missing = cli("logs", "0" * ID_LENGTH, server=server)
     assert missing.returncode == 1 and "process_not_found" in missing.stderr
 
     worktree = Path(attempt["worktree_path"])
     assert worktree.is_dir()
     assert attempt["branch"] in git(repo, "branch", "--list", attempt["branch"])
-    out = ok(cli("attempt", "delete", attempt["id"], "--delete-branch", url=server.url))
+    out = ok(cli("attempt", "delete", attempt["id"], "--delete-branch", server=server))
     assert out.strip() == f"attempt {attempt['id']} deleted"
     assert not worktree.exists()
     assert git(repo, "branch", "--list", attempt["branch"]).strip() == ""
     assert server.client.get(f"/api/attempts/{attempt['id']}").status_code == 404
-    again = cli("attempt", "delete", attempt["id"], url=server.url)
+    again = cli("attempt", "delete", attempt["id"], server=server)
     assert again.returncode == 1 and "attempt_not_found" in again.stderr
 
 
@@ -137,7 +145,7 @@ def test_follow_a_failing_attempt_with_a_setup_script(server: ServerProcess, rep
         "--command",
         "echo about to fail; exit 3",
         "--follow",
-        url=server.url,
+        server=server,
     )
     assert result.returncode == 0, result.stderr  # the command worked; the attempt failed
     lines = result.stdout.splitlines()
@@ -184,6 +192,7 @@ def test_serve_keeps_rich_and_websockets_out_of_the_server(tmp_path: Path):
     is imported on the first upgrade. X-Forwarded-For is never taken as the client."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
     env["PADDOCK_DATA_DIR"] = str(tmp_path / "data")
+    env["PADDOCK_OPEN_BROWSER"] = "false"
     result = subprocess.run(
         [sys.executable, "-c", SERVE_PROBE],
         env=env,
@@ -193,8 +202,12 @@ def test_serve_keeps_rich_and_websockets_out_of_the_server(tmp_path: Path):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    banner, probe = result.stdout.splitlines()[-2:]
+    banner, _, link, probe = result.stdout.splitlines()[-4:]
     assert banner.startswith("Paddock on http://127.0.0.1:7999 (data in ")
+    # The link that signs a browser in holds the token the server made, kept for its user only.
+    token_file = tmp_path / "data" / "token"
+    assert link.strip() == f"http://127.0.0.1:7999/?token={token_file.read_text().strip()}"
+    assert token_file.stat().st_mode & 0o777 == 0o600
     expected = {
         "ws": "LazyWebSockets",
         "loop": "asyncio",

@@ -29,7 +29,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 def raw_lines(server: ServerProcess, path: str) -> Generator[str, None, None]:
     """The raw lines of an event stream, comments included."""
     with (
-        httpx.Client(base_url=server.url, timeout=httpx.Timeout(30)) as client,
+        httpx.Client(base_url=server.url, headers=server.auth, timeout=httpx.Timeout(30)) as client,
         client.stream("GET", path) as response,
     ):
         assert response.status_code == 200, response.read()

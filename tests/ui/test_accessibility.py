@@ -64,7 +64,7 @@ def tab_through(page: Page, limit: int = 200) -> list[str]:
 def test_projects_page_controls_are_named(
     server: ServerProcess, repo: Path, tmp_path: Path, page: Page
 ) -> None:
-    page.goto(server.url)
+    server.open(page)
     assert_every_control_named(page)  # the empty state
     new_project(server, repo)
     page.reload()
@@ -97,7 +97,7 @@ def test_board_panel_and_workspace_controls_are_named(
         json={"agent": {"profile": "script", "command": "echo hello"}},
     )
     wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     expect(page.locator("#process-list button")).to_have_count(1)
     assert_every_control_named(page)
     page.get_by_role("tab", name="Processes").click()

@@ -105,7 +105,7 @@ def claude(tmp_path: Path) -> Iterator[Claude]:
 
 def open_workspace(page: Page, server: ServerProcess, attempt: dict) -> None:
     page.add_init_script(WATCH_STREAMS)
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     page.wait_for_function("window.__liveStreams > 0")
 
 
@@ -319,7 +319,7 @@ def test_rewind_drops_the_turn_and_restores_the_file(claude: Claude, repo: Path,
     # The board's card tells what the task's turns cost so far (dropped ones were paid too).
     spent = server.api("GET", f"/api/projects/{attempt['project_id']}/usage")["total"]
     assert spent["cost_usd"] and spent["turns"] == 2
-    page.goto(f"{server.url}/projects/{attempt['project_id']}")
+    server.open(page, f"/projects/{attempt['project_id']}")
     expect(page.locator(f"#card-{attempt['task_id']} .card-cost")).to_have_text(
         money(spent["cost_usd"])
     )

@@ -56,7 +56,7 @@ def titles_in_api(server: ServerProcess, project: dict[str, Any], column: str) -
 def open_board(page: Page, server: ServerProcess, project: dict[str, Any], query: str = "") -> None:
     """Load the board and wait until its live stream is connected."""
     page.add_init_script(WATCH_STREAMS)
-    page.goto(f"{server.url}/projects/{project['id']}{query}")
+    server.open(page, f"/projects/{project['id']}{query}")
     page.wait_for_function("window.__liveStreams > 0")
 
 

@@ -23,7 +23,7 @@ def demo_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def test_the_demo_attempt_streams_its_log_in_the_browser(demo_server: ServerProcess, page: Page):
-    page.goto(demo_server.url)
+    demo_server.open(page)
     page.get_by_role("link", name=re.compile(DEMO_NAME)).first.click()
     expect(page.get_by_role("heading", name=DEMO_NAME, level=1)).to_be_visible()
     card = page.locator(".card", has_text=DEMO_TASK)

@@ -57,7 +57,7 @@ def test_lines_stream_in_live(server: ServerProcess, repo: Path, page: Page):
     gate = Path(attempt["worktree_path"]) / "GO"
     proc = agent_process(server, attempt["id"])
 
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     view = page.locator("#logview")
     expect(view).to_have_attribute("data-process-id", proc["id"])
     expect(row_text(page, "second line")).to_be_visible()
@@ -86,7 +86,7 @@ def test_lines_stream_in_live(server: ServerProcess, repo: Path, page: Page):
 def test_a_hundred_thousand_lines(server: ServerProcess, repo: Path, page: Page):
     attempt = start_attempt(server, repo, "seq 1 100000")
     proc = agent_process(server, attempt["id"])
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     status = page.locator("#log-status")
     expect(status).to_have_text(re.compile(r"^100,0\d\d lines · exited 0$"), timeout=60_000)
     expect(status).to_have_text(re.compile(r"^100,0\d\d lines"))
@@ -134,7 +134,7 @@ def test_stderr_and_ansi_colours(server: ServerProcess, repo: Path, page: Page):
         "echo oops >&2"
     )
     attempt = start_attempt(server, repo, command)
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     expect(page.locator("#log-status")).to_contain_text("exited 0")
 
     red = page.locator("#logview .log-text span.ansi-31")
@@ -165,7 +165,7 @@ def test_stderr_and_ansi_colours(server: ServerProcess, repo: Path, page: Page):
 def test_download_link_points_at_the_process_log(server: ServerProcess, repo: Path, page: Page):
     attempt = start_attempt(server, repo, "echo hello download")
     proc = agent_process(server, attempt["id"])
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     link = page.locator("#log-download")
     expect(link).to_have_attribute("href", f"/api/processes/{proc['id']}/logs/download")
     expect(page.locator("#log-status")).to_contain_text("exited 0")
@@ -197,7 +197,7 @@ def test_the_view_follows_the_agent_until_the_user_picks(
     )
     worktree = Path(attempt["worktree_path"])
     setup_gate, agent_gate = worktree / "SETUP-GO", worktree / "AGENT-GO"
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     expect(row_text(page, "setting up")).to_be_visible()
     setup = page.locator('.process-pick[data-reason="setup"]')
     expect(setup).to_have_attribute("aria-pressed", "true")
@@ -260,7 +260,7 @@ def test_a_dropped_stream_resumes_without_repeating_lines(
         requests.append(request)
 
     page.on("request", keep)
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     expect(row_text(page, "two")).to_be_visible()
     gate.touch()  # "three" can only come from the real server, through the reconnection
     expect(row_text(page, "three")).to_be_visible()
@@ -275,7 +275,7 @@ def test_a_dropped_stream_resumes_without_repeating_lines(
 def test_the_view_moves_to_a_follow_up(server: ServerProcess, repo: Path, page: Page):
     attempt = start_attempt(server, repo, 'echo "turn: $PADDOCK_PROMPT"')
     wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     expect(row_text(page, "turn: Watch the log")).to_be_visible()
 
     # A follow-up is an agent turn too: its log takes the view, as the first turn's did.

@@ -23,7 +23,7 @@ def type_path(page: Page, path: Path | str) -> None:
 def test_empty_state_then_add_an_existing_repository(
     server: ServerProcess, repo: Path, tmp_path: Path, page: Page
 ) -> None:
-    page.goto(server.url)
+    server.open(page)
     expect(page.get_by_text("No projects yet.")).to_be_visible()
     expect(page.get_by_role("list", name="Projects")).to_have_count(0)
     check = page.locator("#path-check")
@@ -49,7 +49,7 @@ def test_empty_state_then_add_an_existing_repository(
     assert page.url.endswith(f"/projects/{project['id']}")
     assert project["repo_path"] == str(repo) and project["name"] == "repo"
 
-    page.goto(server.url)
+    server.open(page)
     listed = page.get_by_role("list", name="Projects").get_by_role("listitem")
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text("repo")
@@ -62,7 +62,7 @@ def test_empty_state_then_add_an_existing_repository(
 
 def test_create_a_new_repository(server: ServerProcess, tmp_path: Path, page: Page) -> None:
     target = tmp_path / "fresh" / "my-app"
-    page.goto(server.url)
+    server.open(page)
     type_path(page, target)
     expect(page.locator("#path-check")).to_contain_text("does not exist")
     page.get_by_label("Name").fill("My app")
@@ -84,7 +84,7 @@ def test_a_duplicate_shows_the_api_error_in_the_form(
 ) -> None:
     server.api("POST", "/api/projects", json={"path": str(repo)})
     with page_expecting_errors(browser) as page:
-        page.goto(server.url)
+        server.open(page)
         type_path(page, repo)
         expect(page.locator("#path-check")).to_contain_text("already the project 'repo'")
         page.get_by_role("button", name="Add repository").click()
@@ -97,7 +97,7 @@ def test_a_duplicate_shows_the_api_error_in_the_form(
 
 def test_project_settings_are_saved(server: ServerProcess, repo: Path, page: Page) -> None:
     project = server.api("POST", "/api/projects", json={"path": str(repo)})
-    page.goto(f"{server.url}/projects/{project['id']}")
+    server.open(page, f"/projects/{project['id']}")
     page.get_by_role("link", name="Project settings").click()
     page.wait_for_url(f"**/projects/{project['id']}/settings")
 

@@ -64,14 +64,14 @@ def start_sandboxed(
 
 
 def open_processes_tab(page: Page, server: ServerProcess, attempt: dict[str, Any]) -> None:
-    page.goto(f"{server.url}/attempts/{attempt['id']}")
+    server.open(page, f"/attempts/{attempt['id']}")
     page.get_by_role("tab", name="Processes").click()
     expect(page.get_by_role("tabpanel", name="Processes")).to_be_visible()
 
 
 def test_project_settings_set_the_sandbox(server: ServerProcess, repo: Path, page: Page):
     project = new_project(server, repo)
-    page.goto(f"{server.url}/projects/{project['id']}/settings")
+    server.open(page, f"/projects/{project['id']}/settings")
     # Every provider says whether it works on this machine (and why not when it does not).
     expect(provider(page, "auto")).to_be_checked()
     expect(provider(page, "none")).to_have_accessible_name(re.compile("✓ works here"))
@@ -121,7 +121,7 @@ def test_a_refused_sandbox_value_is_shown_at_its_field(
     body = {"sandbox": {"provider": "bwrap", "limits": {"memory_mb": 256}}}
     server.api("PATCH", f"/api/projects/{project['id']}", json=body)
     with page_expecting_errors(browser) as page:  # the refused save answers 422
-        page.goto(f"{server.url}/projects/{project['id']}/settings")
+        server.open(page, f"/projects/{project['id']}/settings")
         # A value the API refuses is refused here too, in the form, at its field.
         memory = limit(page, "Memory")
         memory.fill("8")

@@ -337,7 +337,7 @@ def test_the_api_tab_makes_the_spec_and_its_docs_try_the_preview(
 
     # With the preview stopped the docs stay readable; Start brings Try it out back.
     server.api("DELETE", f"/api/previews/{preview['id']}")
-    page.goto(f"{server.url}/attempts/{attempt['id']}/api")
+    server.open(page, f"/attempts/{attempt['id']}/api")
     expect(page.locator("#api-docs-target")).to_contain_text("No preview of this attempt")
     expect(page.locator(".opblock-summary", has_text="/hello")).to_be_visible()
     page.get_by_role("button", name="Start the preview").click()
@@ -351,7 +351,7 @@ def test_the_docs_page_without_a_spec_offers_to_make_one(
 ) -> None:
     attempt = api_attempt(server, tmp_path)
     server.api("POST", f"/api/attempts/{attempt['id']}/previews", json={"wait": True})
-    page.goto(f"{server.url}/attempts/{attempt['id']}/api")
+    server.open(page, f"/attempts/{attempt['id']}/api")
     expect(page.get_by_role("heading", name="No API spec yet")).to_be_visible()
     expect(page.locator("#swagger-ui")).to_have_count(0)
     page.get_by_role("button", name="Generate spec").click()

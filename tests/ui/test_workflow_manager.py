@@ -53,7 +53,7 @@ def step_in_api(server: ServerProcess, project: dict[str, Any], name: str) -> di
 
 
 def open_workflow(page: Page, server: ServerProcess, project: dict[str, Any]) -> None:
-    page.goto(f"{server.url}/projects/{project['id']}/workflow")
+    server.open(page, f"/projects/{project['id']}/workflow")
     expect(page.get_by_role("heading", name="Workflow", level=1)).to_be_visible()
 
 

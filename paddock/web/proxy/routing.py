@@ -29,6 +29,7 @@ from paddock.services.preview_access import (
     TICKET_PARAM,
 )
 from paddock.services.preview_run import ServiceRun
+from paddock.services.server_access import session_cookie_name
 from paddock.web.proxy import http, websocket
 from paddock.web.proxy.http import Receive, Scope, Send, Target
 
@@ -65,6 +66,7 @@ class PreviewProxy:
         self.engine = engine
         self.pool = http.Pool()
         self.suffix = "." + engine.settings.preview_domain.lower().strip(".")
+        self.session_cookie = session_cookie_name(engine.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -80,7 +82,8 @@ class PreviewProxy:
             preview_id = path[len(FALLBACK) :].split("/", 1)[0]
             await self._serve(scope, receive, send, preview_id=preview_id, host=host)
             return
-        await self.app(_without_cookies(scope), receive, _with_header(send, *_NO_FRAMING))
+        scope = _only_cookie(scope, self.session_cookie)
+        await self.app(scope, receive, _with_header(send, *_NO_FRAMING))
 
     async def _serve(
         self,
@@ -253,11 +256,15 @@ def _with_header(send: Send, name: bytes, value: bytes) -> Send:
     return wrapped
 
 
-def _without_cookies(scope: Scope) -> Scope:
-    """Paddock uses no cookies: whatever a browser sends its host (a preview's script may set
-    cookies for `localhost`) never reaches Paddock's app."""
+def _only_cookie(scope: Scope, name: str) -> Scope:
+    """Paddock's app sees its session cookie and no other: whatever else a browser sends its
+    host (a preview's script may set cookies for `localhost`) never reaches it."""
     headers = scope["headers"]
     assert isinstance(headers, list)
-    if not any(name == b"cookie" for name, _ in headers):
+    if not any(key == b"cookie" for key, _ in headers):
         return scope
-    return {**scope, "headers": [(k, v) for k, v in headers if k != b"cookie"]}
+    kept = [(k, v) for k, v in headers if k != b"cookie"]
+    value = _cookie(scope, name)
+    if value is not None:
+        kept.append((b"cookie", f"{name}={value}".encode("latin-1")))
+    return {**scope, "headers": kept}
