@@ -56,3 +56,23 @@ def test_a_preview_page_cannot_post_to_paddock(
     origin = f"http://{preview['host']}.preview.localhost:{server.port}"
     refused = wait_for(lambda: server.log().count(f"the origin '{origin}' are refused"), 10)
     assert refused == 2, server.log()[-3000:]  # the fetch and the form, each refused
+
+
+def test_a_browser_without_a_session_signs_in_with_the_token(
+    server: ServerProcess, browser: Browser
+) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/settings")
+        assert page.url == f"{server.url}/login?next=%2Fsettings"
+        page.get_by_label("Token").fill("not the token")
+        page.get_by_role("button", name="Sign in").click()
+        assert page.get_by_role("alert").inner_text() == "That token is not right."
+        page.get_by_label("Token").fill(server.token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{server.url}/settings")
+        cookie = next(c for c in context.cookies() if c["name"].startswith("paddock_session_"))
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    finally:
+        context.close()
