@@ -61,7 +61,7 @@ def variants(server: ServerProcess, agent: str) -> dict[str, dict[str, Any]]:
 
 
 def test_profiles_and_credentials_never_show_a_key(server: ServerProcess, page: Page) -> None:
-    server.open(page, f"/settings")
+    server.open(page, "/settings")
     claude = page.locator("#agent-claude-code")
     expect(claude.locator(".agent-state")).to_have_text("installed")
     expect(claude.locator(".agent-version")).to_have_text(re.compile(r"^version \d+\.\d+"))
@@ -95,7 +95,7 @@ def test_variants_are_added_changed_and_deleted(server: ServerProcess, browser: 
 
 
 def change_variants_in_the_page(server: ServerProcess, page: Page) -> None:
-    server.open(page, f"/settings")
+    server.open(page, "/settings")
     claude = page.locator("#agent-claude-code")
     claude.get_by_text("Add a variant to claude-code").click()
     form = claude.locator("#agent-claude-code-new")
