@@ -11,7 +11,10 @@ the variants so drift hits all alike.
 - bwrap, no spare: the same when no spare is ready (a burst of launches): the shell joins the
   cgroup on the way, and waits for the kernel's RCU grace period that a cgroup move takes.
 - bwrap, no cgroup: the same without the cgroup, to show what the limits cost.
-- container: when the container provider works here (Podman/Docker), fewer runs.
+- bwrap, network none / private: the first with its network; "host" otherwise. Private makes a
+  network namespace and starts slirp4netns (ready before the command), then ends it.
+- container: when the container provider works here (Podman/Docker), fewer runs; network host
+  and private (Podman: slirp4netns).
 
 Target: bwrap ≤ plain + 10 ms per process (median).
 
@@ -79,6 +82,8 @@ LABELS = (
     ("bwrap", "bwrap + cgroup"),
     ("bwrap_no_spare", "bwrap + cgroup, no spare ready"),
     ("bwrap_no_cgroup", "bwrap, no cgroup"),
+    ("bwrap_net_none", "bwrap + cgroup, network none"),
+    ("bwrap_private", "bwrap + cgroup, network private"),
 )
 
 
@@ -96,6 +101,8 @@ def table(samples: dict[str, list[float]], sandbox_user: str | None) -> tuple[li
         ),
     ]
     for key, label in LABELS:
+        if not samples[key]:
+            continue
         value = median(samples[key])
         baseline = median(samples["none_no_spare_phase"]) if key == "bwrap_no_spare" else base
         delta = value - baseline
@@ -119,22 +126,25 @@ def table(samples: dict[str, list[float]], sandbox_user: str | None) -> tuple[li
         "no spare ready: measured in a phase of its own (no spare moving meanwhile), against "
         "plain spawns of that phase",
         "90th percentiles: "
-        + ", ".join(f"{key} {p90(samples[key]):.1f} ms" for key, _ in LABELS)
+        + ", ".join(f"{key} {p90(samples[key]):.1f} ms" for key, _ in LABELS if samples[key])
         + " (a cgroup move waits for an RCU grace period, unless one just passed)",
     ]
     if samples["container"]:
-        value = median(samples["container"])
-        rows.append(
-            Row(
-                "container start → exit",
-                value,
-                base,
-                f"+{value - base:.0f} ms",
-                "report",
-                None,
-                "ms",
+        for key, label in (("container", "host"), ("container_private", "private")):
+            if not samples[key]:
+                continue
+            value = median(samples[key])
+            rows.append(
+                Row(
+                    f"container start → exit, network {label}",
+                    value,
+                    base,
+                    f"+{value - base:.0f} ms",
+                    "report",
+                    None,
+                    "ms",
+                )
             )
-        )
     else:
         notes.append("container: not measured (the provider does not work here; see above)")
     return rows, notes
@@ -152,14 +162,17 @@ async def measure(runs: int, container_runs: int) -> None:
     problem = with_cgroup.problem()
     if problem:
         raise SystemExit(f"bwrap does not work here: {problem}")
+    private_problem = with_cgroup.network_problem(Network.private)
+    if private_problem:
+        step(f"network private not measured: {private_problem}")
     plain = PlainLauncher()
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
     limits = Limits(memory_mb=1024, pids=512)
 
-    def spec(provider: Provider | None) -> LaunchSpec:
+    def spec(provider: Provider | None, network: Network = Network.host) -> LaunchSpec:
         sandbox = None
         if provider is not None:
-            sandbox = SandboxSpec(provider, Network.host, limits, writable=(worktree,))
+            sandbox = SandboxSpec(provider, network, limits, writable=(worktree,))
         return LaunchSpec(["true"], worktree, dict(env), sandbox=sandbox)
 
     container = container_launcher(settings)
@@ -169,7 +182,10 @@ async def measure(runs: int, container_runs: int) -> None:
         "bwrap": [],
         "bwrap_no_spare": [],
         "bwrap_no_cgroup": [],
+        "bwrap_net_none": [],
+        "bwrap_private": [],
         "container": [],
+        "container_private": [],
     }
     step(f"{runs} runs of each, alternating")
     for _ in range(3):  # warm up page cache and binaries
@@ -180,8 +196,16 @@ async def measure(runs: int, container_runs: int) -> None:
         samples["none"].append(await run_once(plain, spec(None)))
         samples["bwrap"].append(await run_once(with_cgroup, spec(Provider.bwrap)))
         samples["bwrap_no_cgroup"].append(await run_once(without_cgroup, spec(Provider.bwrap)))
+        none = spec(Provider.bwrap, Network.none)
+        samples["bwrap_net_none"].append(await run_once(with_cgroup, none))
+        if private_problem is None:
+            private = spec(Provider.bwrap, Network.private)
+            samples["bwrap_private"].append(await run_once(with_cgroup, private))
         if container is not None and i < container_runs:
             samples["container"].append(await run_once(container, spec(Provider.container)))
+            if container.network_problem(Network.private) is None:
+                private = spec(Provider.container, Network.private)
+                samples["container_private"].append(await run_once(container, private))
 
     # Apart: a spare's own cgroup move (in the background) keeps the kernel's grace-period
     # state warm, which would make the moves measured here look cheaper than they are.

@@ -67,7 +67,9 @@ class Settings(BaseSettings):
     # Sandboxes (docs/sandboxes.md): the defaults a project, then an attempt, may override.
     # auto (bwrap on Linux when it works, else none) | none | bwrap | container
     sandbox_provider: str = "auto"
-    sandbox_network: Network = Network.host
+    # private: own network namespace, outbound through slirp4netns, never the host's loopback
+    # (Paddock's API included) | none: loopback only | host: the host's network (dangerous)
+    sandbox_network: Network = Network.private
     sandbox_memory_mb: int | None = 8192
     sandbox_swap_mb: int | None = 0
     sandbox_cpus: float | None = None
@@ -82,6 +84,12 @@ class Settings(BaseSettings):
     merge_strategy: MergeStrategy = MergeStrategy.squash
     merge_removes_worktree: bool = False
     merge_deletes_branch: bool = False
+    # Auto-commit (docs/security.md): a file larger than this is never committed (nor hashed
+    # into the repository's object store); the turn lists it as left out. 0: no limit.
+    autocommit_max_file_mb: float = 10.0
+    # Warn (attempt page, API `worktree_bytes`) when a worktree uses more than this at the end of
+    # a turn. A warning, not a quota: nothing stops an agent from filling the disk. 0: never.
+    worktree_warn_mb: float = 1024.0
     # Pull requests: a forge's CLI (gh, glab) when signed in, else its REST API with a token.
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
@@ -107,6 +115,10 @@ class Settings(BaseSettings):
     artifact_max_mb: int = 1024
     artifact_max_files: int = 2000
     artifact_retention_days: float = 30.0
+    # Reports the server parses (JUnit, OpenAPI specs; docs/tests.md): one file's size, and the
+    # test cases of one run. Past either, the run (or the spec) fails with `report_too_large`.
+    report_max_mb: int = Field(16, ge=1)
+    report_max_cases: int = Field(50_000, ge=1)
     # Signs preview cookies; empty: a random key kept in <data_dir>/secret.key. Servers sharing
     # one database must share it.
     secret_key: SecretStr | None = None

@@ -8,7 +8,10 @@ a normaliser that turns the CLI's machine-readable output into entries (domain/e
 from __future__ import annotations
 
 import json
+import os
 import signal
+import stat
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -134,3 +137,46 @@ class AgentAdapter(Protocol):
     def command(self, ctx: TurnContext, command: str = "") -> AgentRun: ...
 
     def normaliser(self) -> Normaliser: ...
+
+
+CONFIG_MAX_BYTES = 1 << 20  # an agent's own config file in its HOME: more is not a config
+
+
+def read_home_config(path: Path) -> dict[str, Any]:
+    """A JSON object the agent's last turn may have written (its CLI's settings in HOME): {}
+    for anything that is not a small, sane JSON object in a regular file (a link, a fifo, too
+    big, too deeply nested)."""
+    text = read_home_text(path)
+    try:
+        value = json.loads(text) if text is not None else {}
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def write_home_config(path: Path, text: str) -> None:
+    """Write `text` to `path` in the agent's HOME unless it holds it already: into a new file
+    renamed into place, so a link the agent left there is replaced, never written through."""
+    if read_home_text(path) == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent.is_symlink():
+        raise OSError(f"{path.parent} is a symbolic link")
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        os.fchmod(fh.fileno(), 0o644)  # the agent reads it as the sandbox's user
+    os.replace(temporary, path)
+
+
+def read_home_text(path: Path) -> str | None:
+    """A small regular file in the agent's HOME, not through a link; None otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = fh.read(CONFIG_MAX_BYTES + 1)
+    return None if len(data) > CONFIG_MAX_BYTES else data.decode(errors="replace")

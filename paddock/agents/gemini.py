@@ -36,7 +36,14 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from paddock.agents.base import AgentRun, Package, Permission, TurnContext
+from paddock.agents.base import (
+    AgentRun,
+    Package,
+    Permission,
+    TurnContext,
+    read_home_config,
+    write_home_config,
+)
 from paddock.domain.entries import (
     Entry,
     EntryKind,
@@ -180,15 +187,10 @@ class Gemini:
     def prepare_home(self, ctx: TurnContext) -> None:
         path = ctx.home / ".gemini" / "settings.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            current = json.loads(path.read_text())
-        except (OSError, ValueError):
-            current = {}
-        current = current if isinstance(current, dict) else {}
+        current = read_home_config(path)
         settings = _merge(current, json.loads(json.dumps(SETTINGS)))  # a deep copy of SETTINGS
         text = json.dumps(settings, indent=2) + "\n"
-        if not path.is_file() or path.read_text() != text:
-            path.write_text(text)
+        write_home_config(path, text)
 
     def command(self, ctx: TurnContext, command: str = "") -> AgentRun:
         variant = ctx.variant

@@ -34,7 +34,16 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from paddock.agents.base import AgentRun, JsonLinesNormaliser, Package, Permission, TurnContext
+from paddock.agents.base import (
+    AgentRun,
+    JsonLinesNormaliser,
+    Package,
+    Permission,
+    TurnContext,
+    read_home_config,
+    read_home_text,
+    write_home_config,
+)
 from paddock.domain.entries import (
     Entry,
     EntryKind,
@@ -227,16 +236,11 @@ class OpenCode:
         path = ctx.home / CONFIG
         (path.parent / "node_modules").mkdir(parents=True, exist_ok=True)
         lock = path.parent / "package-lock.json"
-        if not lock.is_file():
-            lock.write_text(json.dumps(_PLUGIN_LOCK) + "\n")
-        try:
-            current = json.loads(path.read_text())
-        except (OSError, ValueError):
-            current = {}
-        merged = _merge(current if isinstance(current, dict) else {}, settings(ctx))
+        if read_home_text(lock) is None:  # the CLI's own changes to it are kept
+            write_home_config(lock, json.dumps(_PLUGIN_LOCK) + "\n")
+        merged = _merge(read_home_config(path), settings(ctx))
         text = json.dumps(merged, indent=2) + "\n"
-        if not path.is_file() or path.read_text() != text:
-            path.write_text(text)
+        write_home_config(path, text)
 
     def command(self, ctx: TurnContext, command: str = "") -> AgentRun:
         variant = ctx.variant

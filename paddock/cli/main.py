@@ -97,8 +97,7 @@ def serve(
     """Start the server (API, event streams, API docs)."""
     import logging
 
-    import uvicorn
-
+    from paddock.cli.serving import run_server
     from paddock.web.app import create_app
 
     overrides: dict[str, Any] = {}
@@ -132,7 +131,8 @@ def serve(
         )
     if settings.open_browser:
         open_when_listening(base, sign_in)
-    uvicorn.run(
+    # uvicorn.run, with a stop that always ends (cli/serving.py).
+    run_server(
         create_app(settings),
         host=settings.host,
         port=settings.port,

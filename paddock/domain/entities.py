@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from paddock.domain.autocommit import LeftOut
 from paddock.domain.merge import MergeRecord
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import (
@@ -108,6 +109,9 @@ class Attempt:
     # resolved at start: settings ← project ← request
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     merged: MergeRecord | None = None  # set once it landed on its base branch
+    # The worktree's disk use (bytes) at the end of its last agent turn; None: not measured.
+    # Past the `worktree_warn_mb` setting the attempt page warns (no quota is enforced).
+    worktree_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,7 @@ class Process:
     dropped: bool = False  # rewound past: kept for the record, hidden by default
     provider: str = "none"  # the sandbox provider it ran in
     failure: str | None = None  # a sandbox limit that ended it (LimitHit), else None
+    left_out: list[LeftOut] = field(default_factory=list)  # files its auto-commit did not take
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,24 +1,37 @@
 """JUnit XML reports, as pytest, Jest, Vitest, Playwright, go-junit-report and others write them.
 
-The XML comes from code an agent wrote, so it is parsed with defusedxml (no entity expansion,
-no external resources) and everything read from it is bounded. Totals are counted from the
-cases, never trusted from a suite's attributes.
+The XML comes from code an agent wrote. It is read as a stream of chunks by defusedxml's parser
+(no entity expansion, no external resources) into a handler that keeps only what a case needs,
+never a tree, and counts as it goes: bytes, elements, cases and depth stop the read as soon as
+one passes its limit (domain/reports.py). Everything read from it is bounded. Totals are
+counted from the cases, never trusted from a suite's attributes.
 """
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from xml.etree.ElementTree import Element
+from paddock.domain.reports import (
+    CHUNK_SIZE,
+    DEFAULT_LIMITS,
+    MAX_XML_DEPTH,
+    ReportLimits,
+    ReportTooLarge,
+    file_too_large,
+    run_too_large,
+    too_deep,
+    too_many_cases,
+    too_many_elements,
+)
 
 OUTPUT_LIMIT = 64 * 1024  # UTF-8 bytes of a case's output, marker included
 MESSAGE_LIMIT = 2_000  # characters of a case's message
+NAME_LIMIT = 1_000  # characters of a case's suite, class, name and file
 SUITE_SEPARATOR = " \u203a "  # a single right-pointing angle quote, as Playwright prints a path
 MAX_SUITE_DEPTH = 64  # real writers nest 2 or 3 deep; deeper is a hostile or broken file
 
@@ -26,6 +39,8 @@ MAX_SUITE_DEPTH = 64  # real writers nest 2 or 3 deep; deeper is a hostile or br
 _OUTCOMES = {"failure": "failed", "error": "error", "skipped": "skipped"}
 _STREAMS = {"system-out": "stdout", "system-err": "stderr"}
 _SKIPPED_WORDS = frozenset({"skipped", "skip", "disabled", "ignored", "notrun", "pending"})
+# "testsuites" too: report mergers sometimes nest whole files inside another <testsuites>.
+_SUITE_OR_CASE = frozenset({"testsuites", "testsuite", "testcase"})
 
 _WIDE_ENCODING_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ENCODING_DECLARATION = re.compile(
@@ -35,6 +50,8 @@ _ANSI_ESCAPE = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]")
 _CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CHARACTER_REFERENCE = re.compile(rb"&#(x[0-9a-fA-F]{1,8}|[0-9]{1,10});")
 _LEADING_BLANK_LINES = re.compile(r"^(?:[ \t]*\r?\n)+")
+_HEAD = 1024  # bytes that decide the encoding, and tell an HTML page
+_HELD = 32  # bytes a chunk's end may hold of an escape or reference the next chunk ends
 
 
 class CaseStatus(StrEnum):
@@ -94,18 +111,86 @@ class JUnitError(ValueError):
         self.source = source
 
 
-def parse_junit(data: bytes, source: str = "") -> JUnitReport:
+class JUnitTooLarge(JUnitError, ReportTooLarge):
+    """A report past one of its limits (`limit` says which): its message says how to raise it."""
+
+    def __init__(self, message: str, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class ReportBudget:
+    """What one test run's reports may still hold: the files of a run share it, so that many
+    files cannot add up to what one may not be."""
+
+    def __init__(self, limits: ReportLimits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self.bytes = 0
+        self.cases = 0
+        self.elements = 0
+
+
+def parse_junit(
+    data: bytes, source: str = "", limits: ReportLimits = DEFAULT_LIMITS
+) -> JUnitReport:
     """The cases of one JUnit XML file. A file without cases is an empty report, not an error.
 
     A case's status: a <failure> makes it failed, else an <error> makes it error, else a
     <skipped> (or a status="skipped" attribute) makes it skipped; otherwise it passed.
     """
-    root = _parse_xml(data, source)
-    tag = _local_name(root.tag)
-    if tag not in ("testsuites", "testsuite"):
-        raise JUnitError(f"the root element is <{tag}>, not <testsuites> or <testsuite>", source)
-    cases = tuple(_collect_cases(root, source))
-    return JUnitReport(cases, _duration(root))
+    chunks = (data[at : at + CHUNK_SIZE] for at in range(0, len(data), CHUNK_SIZE))
+    return read_junit(chunks, source, ReportBudget(limits))
+
+
+def read_junit(chunks: Iterable[bytes], source: str, budget: ReportBudget) -> JUnitReport:
+    """`parse_junit` of a file read in chunks, within what `budget` has left: the read stops
+    at the first limit passed (JUnitTooLarge), having kept no more than it allows."""
+    # The XML parser is loaded with the first report: a server that runs no tests never needs it.
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    limits = budget.limits
+    handler = _Handler(source, budget)
+    parser = DefusedXMLParser(target=handler)
+    sanitiser = _Sanitiser()
+    head = b""
+    size = 0
+    blank = True
+    try:
+        for chunk in chunks:
+            size += len(chunk)
+            budget.bytes += len(chunk)
+            if size > limits.file_bytes:
+                raise JUnitTooLarge(file_too_large(source, size, limits), "file_bytes")
+            if budget.bytes > limits.run_bytes:
+                raise JUnitTooLarge(run_too_large(source, limits), "run_bytes")
+            if len(head) < _HEAD:
+                head += chunk[: _HEAD - len(head)]
+            blank = blank and (not chunk or chunk.isspace())
+            parser.feed(sanitiser.feed(chunk))
+        if blank:
+            raise JUnitError("the file is empty", source)
+        parser.feed(sanitiser.flush())
+        parser.close()
+    except EntitiesForbidden as exc:
+        raise JUnitError("the XML declares entities, which are refused", source) from exc
+    except ExternalReferenceForbidden as exc:
+        raise JUnitError(
+            "the XML refers to an external resource, which is refused", source
+        ) from exc
+    except DefusedXmlException as exc:
+        raise JUnitError(f"unsafe XML refused ({exc})", source) from exc
+    except ParseError as exc:
+        if _looks_like_html(head):
+            raise JUnitError("this is an HTML page, not a JUnit XML report", source) from exc
+        line, column = exc.position
+        # expat says "not well-formed (invalid token)": the first three words would repeat ours.
+        reason = str(exc).split(":", 1)[0].removeprefix("not well-formed (").rstrip(")")
+        where = f"line {line}, column {column + 1}"
+        raise JUnitError(f"not well-formed XML: {reason} ({where})", source) from exc
+    return JUnitReport(tuple(handler.cases), handler.duration)
 
 
 def merge_reports(reports: Iterable[JUnitReport]) -> JUnitReport:
@@ -118,46 +203,59 @@ def merge_reports(reports: Iterable[JUnitReport]) -> JUnitReport:
     return JUnitReport(tuple(cases), duration)
 
 
-def _parse_xml(data: bytes, source: str) -> Element:
-    # The XML parser is loaded with the first report: a server that runs no tests never needs it.
-    from xml.etree.ElementTree import ParseError
+class _Sanitiser:
+    """Mends what sloppy writers leave in captured output, so one coloured log line does not
+    cost the whole report: invalid UTF-8, ANSI colour codes, control characters XML forbids.
 
-    from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
-    from defusedxml.ElementTree import fromstring
+    A chunk at a time: the first bytes decide the encoding, and a chunk's end that may be the
+    start of an escape or a character reference is held for the next one."""
 
-    if not data or data.isspace():
-        raise JUnitError("the file is empty", source)
-    try:
-        return fromstring(_sanitise(data))
-    except EntitiesForbidden as exc:
-        raise JUnitError("the XML declares entities, which are refused", source) from exc
-    except ExternalReferenceForbidden as exc:
-        raise JUnitError(
-            "the XML refers to an external resource, which is refused", source
-        ) from exc
-    except DefusedXmlException as exc:
-        raise JUnitError(f"unsafe XML refused ({exc})", source) from exc
-    except ParseError as exc:
-        if _looks_like_html(data):
-            raise JUnitError("this is an HTML page, not a JUnit XML report", source) from exc
-        line, column = exc.position
-        # expat says "not well-formed (invalid token)": the first three words would repeat ours.
-        reason = str(exc).split(":", 1)[0].removeprefix("not well-formed (").rstrip(")")
-        where = f"line {line}, column {column + 1}"
-        raise JUnitError(f"not well-formed XML: {reason} ({where})", source) from exc
+    def __init__(self) -> None:
+        self._head = b""  # the first bytes, until there are enough to decide
+        self._mode = ""  # "wide" (UTF-16/32: left alone), "utf-8", or "bytes" (declared)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._held = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self._mode:
+            self._head += chunk
+            if len(self._head) < _HEAD:
+                return b""
+            chunk, self._head = self._head, b""
+            self._mode = _encoding_mode(chunk)
+        return self._clean(chunk, final=False)
+
+    def flush(self) -> bytes:
+        chunk = b""
+        if not self._mode:
+            chunk, self._head = self._head, b""
+            self._mode = _encoding_mode(chunk)
+        return self._clean(chunk, final=True)
+
+    def _clean(self, chunk: bytes, *, final: bool) -> bytes:
+        if self._mode == "wide":
+            return chunk  # the byte patterns below would mean something else
+        if self._mode == "utf-8":
+            chunk = self._decoder.decode(chunk, final).encode("utf-8")
+        data = self._held + chunk
+        self._held = b""
+        if not final:
+            start = max(0, len(data) - _HELD)
+            cut = max(data.rfind(b"\x1b", start), data.rfind(b"&", start))
+            if cut >= 0:
+                data, self._held = data[:cut], data[cut:]
+        data = _ANSI_ESCAPE.sub(b"", data)
+        data = _CONTROL_BYTE.sub(b"", data)
+        return _CHARACTER_REFERENCE.sub(_drop_control_reference, data)
 
 
-def _sanitise(data: bytes) -> bytes:
-    """Mend what sloppy writers leave in captured output, so one coloured log line does not
-    cost the whole report: invalid UTF-8, ANSI colour codes, control characters XML forbids."""
-    if data.startswith(_WIDE_ENCODING_BOMS) or b"\x00" in data[:4]:
-        return data  # UTF-16/32: the byte patterns below would mean something else
-    declared = _ENCODING_DECLARATION.match(data)
+def _encoding_mode(head: bytes) -> str:
+    if head.startswith(_WIDE_ENCODING_BOMS) or b"\x00" in head[:4]:
+        return "wide"
+    declared = _ENCODING_DECLARATION.match(head)
     if declared is None or declared.group(1).lower() in (b"utf-8", b"utf8"):
-        data = data.decode("utf-8", "replace").encode("utf-8")
-    data = _ANSI_ESCAPE.sub(b"", data)
-    data = _CONTROL_BYTE.sub(b"", data)
-    return _CHARACTER_REFERENCE.sub(_drop_control_reference, data)
+        return "utf-8"
+    return "bytes"
 
 
 def _drop_control_reference(match: re.Match[bytes]) -> bytes:
@@ -171,67 +269,160 @@ def _looks_like_html(data: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
-def _collect_cases(root: Element, source: str) -> Iterator[JUnitCase]:
-    # An explicit stack rather than recursion, so that a deep file cannot hit the recursion limit.
-    stack: list[tuple[Element, tuple[str, ...], int]] = [(root, (), 0)]
-    while stack:
-        element, path, depth = stack.pop()
-        tag = _local_name(element.tag)
-        if tag == "testcase":
-            yield _read_case(element, SUITE_SEPARATOR.join(path))
-            continue
-        if tag == "testsuite":
-            depth += 1
-            if depth > MAX_SUITE_DEPTH:
-                raise JUnitError(f"test suites nest deeper than {MAX_SUITE_DEPTH} levels", source)
-            name = _attribute(element, "name")
-            path = (*path, name) if name else path
-        children = [child for child in element if _is_suite_or_case(child)]
-        stack.extend((child, path, depth) for child in reversed(children))
+@dataclass(slots=True)
+class _Part:
+    """A child of a case that counts: an outcome (failure, error, skipped) or a stream."""
+
+    tag: str
+    message: str  # its message attribute
+    text: list[str] = field(default_factory=list)  # all the text within it
+
+    @property
+    def joined(self) -> str:
+        text = "".join(self.text).rstrip()
+        return _LEADING_BLANK_LINES.sub("", text)
 
 
-def _read_case(case: Element, suite: str) -> JUnitCase:
-    outcomes = [child for child in case if _local_name(child.tag) in _OUTCOMES]
-    status, deciding = _status(case, outcomes)
-    return JUnitCase(
-        suite=suite,
-        classname=_attribute(case, "classname"),
-        name=_attribute(case, "name"),
-        status=status,
-        duration_s=_seconds(case.get("time")) or 0.0,
-        message=_message(deciding),
-        output=_output(case, outcomes),
-        file=_attribute(case, "file"),
-    )
+@dataclass(slots=True)
+class _CaseDraft:
+    suite: str
+    attrib: Mapping[str, str]
+    parts: list[_Part] = field(default_factory=list)
+
+    def finish(self) -> JUnitCase:
+        outcomes = [part for part in self.parts if part.tag in _OUTCOMES]
+        status, deciding = _status(self.attrib, outcomes)
+        return JUnitCase(
+            suite=self.suite,
+            classname=_name(self.attrib, "classname"),
+            name=_name(self.attrib, "name"),
+            status=status,
+            duration_s=_seconds(self.attrib.get("time")) or 0.0,
+            message=_message(deciding),
+            output=_output(self.parts),
+            file=_name(self.attrib, "file"),
+        )
 
 
-def _status(case: Element, outcomes: list[Element]) -> tuple[CaseStatus, Element | None]:
+@dataclass(slots=True)
+class _Open:
+    """An element being read. `chain`: the root, or a suite or case within a chain element,
+    whose time counts towards its parent's; `in_case`: a case or within one."""
+
+    chain: bool
+    in_case: bool
+    suite: str  # the enclosing suites' names, joined
+    suite_depth: int
+    declared: float | None = None  # its own time attribute
+    children_s: float = 0.0  # the time of its suites and cases
+    case: _CaseDraft | None = None  # a case being read
+    part: _Part | None = None  # the part of a case the text within goes to
+
+
+class _Handler:
+    """The parser's target: keeps what the cases need and counts against the budget."""
+
+    def __init__(self, source: str, budget: ReportBudget) -> None:
+        self.source = source
+        self.budget = budget
+        self.stack: list[_Open] = []
+        self.cases: list[JUnitCase] = []
+        self.duration = 0.0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        budget, limits = self.budget, self.budget.limits
+        budget.elements += 1
+        if budget.elements > limits.elements:
+            raise JUnitTooLarge(too_many_elements(self.source, limits), "elements")
+        if len(self.stack) >= MAX_XML_DEPTH:
+            message = too_deep(self.source, "its XML elements", MAX_XML_DEPTH)
+            raise JUnitTooLarge(message, "depth")
+        name = _local_name(tag)
+        parent = self.stack[-1] if self.stack else None
+        if parent is None:
+            if name not in ("testsuites", "testsuite"):
+                raise JUnitError(
+                    f"the root element is <{name}>, not <testsuites> or <testsuite>", self.source
+                )
+            element = _Open(chain=True, in_case=False, suite="", suite_depth=0)
+        else:
+            chain = parent.chain and name in _SUITE_OR_CASE
+            element = _Open(chain, parent.in_case, parent.suite, parent.suite_depth)
+            element.part = parent.part
+            if parent.case is not None and (name in _OUTCOMES or name in _STREAMS):
+                element.part = _Part(name, _attribute(attrib, "message"))
+                parent.case.parts.append(element.part)
+        if element.chain:
+            element.declared = _seconds(attrib.get("time"))
+            if not element.in_case:
+                self._enter(element, name, attrib)
+        self.stack.append(element)
+
+    def _enter(self, element: _Open, name: str, attrib: dict[str, str]) -> None:
+        """A suite or a case that is not within a case."""
+        if name == "testsuite":
+            element.suite_depth += 1
+            if element.suite_depth > MAX_SUITE_DEPTH:
+                raise JUnitError(
+                    f"test suites nest deeper than {MAX_SUITE_DEPTH} levels", self.source
+                )
+            suite = _attribute(attrib, "name")
+            if suite:
+                joined = f"{element.suite}{SUITE_SEPARATOR}{suite}" if element.suite else suite
+                element.suite = _cut(joined, NAME_LIMIT)
+        elif name == "testcase":
+            budget = self.budget
+            budget.cases += 1
+            if budget.cases > budget.limits.max_cases:
+                raise JUnitTooLarge(too_many_cases(self.source, budget.limits), "cases")
+            element.case = _CaseDraft(element.suite, attrib)
+            element.in_case = True
+
+    def end(self, tag: str) -> None:
+        element = self.stack.pop()
+        if element.chain:
+            duration = element.declared if element.declared is not None else element.children_s
+            if self.stack:
+                self.stack[-1].children_s += duration
+            else:
+                # An outer time is preferred: runners that work in parallel (Jest, Playwright)
+                # report the wall time there, which is shorter than the sum of their cases.
+                self.duration = duration
+        if element.case is not None:
+            self.cases.append(element.case.finish())
+
+    def data(self, text: str) -> None:
+        part = self.stack[-1].part if self.stack else None
+        if part is not None:
+            part.text.append(text)
+
+
+def _status(attrib: Mapping[str, str], outcomes: list[_Part]) -> tuple[CaseStatus, _Part | None]:
     # pytest puts a failing test's teardown <error> beside its <failure>: the test itself failed.
     for tag, status in _OUTCOMES.items():
-        deciding = next((child for child in outcomes if _local_name(child.tag) == tag), None)
+        deciding = next((part for part in outcomes if part.tag == tag), None)
         if deciding is not None:
             return CaseStatus(status), deciding
-    if _attribute(case, "status").lower() in _SKIPPED_WORDS:
+    if _attribute(attrib, "status").lower() in _SKIPPED_WORDS:
         return CaseStatus.skipped, None
     return CaseStatus.passed, None
 
 
-def _message(outcome: Element | None) -> str:
+def _message(outcome: _Part | None) -> str:
     if outcome is None:
         return ""
     # jest-junit writes no message attribute: its first text line is the message.
-    message = _attribute(outcome, "message") or _first_line(_text(outcome))
-    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
+    return _cut(outcome.message or _first_line(outcome.joined), MESSAGE_LIMIT)
 
 
-def _output(case: Element, outcomes: list[Element]) -> str:
-    parts = [text for text in (_text(outcome) for outcome in outcomes) if text]
-    for child in case:
-        label = _STREAMS.get(_local_name(child.tag))
-        text = _text(child) if label else ""
+def _output(parts: list[_Part]) -> str:
+    texts = [text for text in (p.joined for p in parts if p.tag in _OUTCOMES) if text]
+    for part in parts:
+        label = _STREAMS.get(part.tag)
+        text = part.joined if label else ""
         if text:
-            parts.append(f"--- {label} ---\n{text}")
-    return _truncate_middle("\n\n".join(parts), OUTPUT_LIMIT)
+            texts.append(f"--- {label} ---\n{text}")
+    return _truncate_middle("\n\n".join(texts), OUTPUT_LIMIT)
 
 
 def _truncate_middle(text: str, limit: int) -> str:
@@ -251,16 +442,8 @@ def _cut_marker(cut: int) -> str:
     return f"\n[… {cut} bytes cut …]\n"
 
 
-def _duration(element: Element) -> float:
-    """The element's own time when it says one, else the sum of its suites' and cases'.
-
-    An outer time is preferred: runners that work in parallel (Jest, Playwright) report the
-    wall time there, which is shorter than the sum of their cases.
-    """
-    declared = _seconds(element.get("time"))
-    if declared is not None:
-        return declared
-    return sum(_duration(child) for child in element if _is_suite_or_case(child))
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _seconds(value: str | None) -> float | None:
@@ -276,22 +459,16 @@ def _seconds(value: str | None) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _text(element: Element) -> str:
-    text = "".join(element.itertext()).rstrip()
-    return _LEADING_BLANK_LINES.sub("", text)
-
-
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def _attribute(element: Element, name: str) -> str:
-    return (element.get(name) or "").strip()
+def _attribute(attrib: Mapping[str, str], name: str) -> str:
+    return (attrib.get(name) or "").strip()
 
 
-def _is_suite_or_case(element: Element) -> bool:
-    # "testsuites" too: report mergers sometimes nest whole files inside another <testsuites>.
-    return _local_name(element.tag) in ("testsuites", "testsuite", "testcase")
+def _name(attrib: Mapping[str, str], name: str) -> str:
+    return _cut(_attribute(attrib, name), NAME_LIMIT)
 
 
 def _local_name(tag: object) -> str:

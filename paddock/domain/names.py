@@ -7,9 +7,12 @@ import secrets
 import unicodedata
 import uuid
 
+from paddock.domain.errors import InvalidInput
+
 _SLUG_STRIP = re.compile(r"[^a-z0-9]+")
-# git check-ref-format rules that a slug alone does not already guarantee.
-_BAD_REF = re.compile(r"(^[./-])|(\.\.)|([\x00-\x20~^:?*\[\\\x7f])|(@\{)|(\.lock$)|(/$)|(\.$)|(//)")
+# `git check-ref-format --branch` rules for the whole name; each component is checked apart.
+_BAD_REF = re.compile(r"(\.\.)|([\x00-\x20~^:?*\[\\\x7f])|(@\{)|(\.$)")
+MAX_BRANCH_NAME = 200
 
 
 def new_id() -> str:
@@ -58,4 +61,27 @@ def check_branch_template(template: str) -> str:
 
 
 def is_valid_branch_name(name: str) -> bool:
-    return bool(name) and len(name) <= 200 and not _BAD_REF.search(name)
+    """A short branch name as `git check-ref-format --branch` takes it, and unambiguous: not
+    `HEAD` or `@`, not starting with `-` (an option) or `refs/` (a full ref name: `refs/heads/x`
+    would make the branch `refs/heads/refs/heads/x`), no component starting with `.` or ending
+    with `.lock`, no `..`, `@{`, control characters, spaces or any of ~^:?*[\\."""
+    if not name or len(name) > MAX_BRANCH_NAME or name in ("HEAD", "@"):
+        return False
+    if name.startswith(("-", "refs/")) or _BAD_REF.search(name):
+        return False
+    return all(
+        part and not part.startswith(".") and not part.endswith(".lock") for part in name.split("/")
+    )
+
+
+def check_branch_name(name: str) -> str:
+    """`name` if it is a valid branch name, else InvalidInput `bad_branch_name`."""
+    if not is_valid_branch_name(name):
+        raise InvalidInput(
+            f"{name[:MAX_BRANCH_NAME]!r} is not a valid branch name: a short name such as "
+            "feature/x (not HEAD, not refs/..., no spaces, '..', '~^:?*[\\' or control "
+            "characters)",
+            code="bad_branch_name",
+            branch=name[:MAX_BRANCH_NAME],
+        )
+    return name

@@ -10,6 +10,7 @@ from paddock.domain.errors import InvalidInput
 from paddock.domain.preview import check_service_name
 
 CONFIG_FILE = ".paddock.toml"
+MAX_CONFIG_BYTES = 256 * 1024  # a branch's .paddock.toml is read by the server: kept small
 SCRIPT_NAMES = tuple(f.name for f in fields(Scripts))
 
 

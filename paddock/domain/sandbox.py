@@ -17,8 +17,19 @@ class Provider(StrEnum):
 
 
 class Network(StrEnum):
-    host = "host"  # shared with the host: an agent can reach its model API
+    # A namespace of its own, out to the world through user-mode networking (slirp4netns),
+    # never to the host's loopback (where Paddock listens): an agent reaches its model API.
+    private = "private"
     none = "none"  # loopback only
+    # Shared with the host: every service on the host's loopback, Paddock's API included, is
+    # within reach; only authentication stands between a sandbox and the server. Dangerous.
+    host = "host"
+
+    @property
+    def own_namespace(self) -> bool:
+        """Whether the sandbox has a network namespace of its own (its 127.0.0.1 is not the
+        host's: a server inside is reached through a bridge)."""
+        return self is not Network.host
 
 
 class LimitHit(StrEnum):
@@ -119,7 +130,8 @@ def parse_sandbox(raw: dict[str, Any] | None) -> SandboxConfig:
         network = Network(raw["network"]) if raw.get("network") else None
     except ValueError:
         raise InvalidInput(
-            f"unknown network mode {raw['network']!r} (host or none)", code="bad_network"
+            f"unknown network mode {raw['network']!r} (private, none or host)",
+            code="bad_network",
         ) from None
     image = raw.get("image") or None
     if image is not None and (not isinstance(image, str) or not image.strip()):

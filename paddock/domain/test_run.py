@@ -43,6 +43,8 @@ class TestRun:
     preview_url: str | None  # e2e: the preview it ran against
     created_at: datetime
     finished_at: datetime | None
+    # A stable code for why it is `error`, when there is one (e.g. `report_too_large`).
+    error_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

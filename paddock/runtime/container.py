@@ -12,7 +12,8 @@ locally built base image, see `container_image`) with:
   orphans, and its exit takes every process of the container down);
 - the sandbox user's uid:gid when the server runs as root (the worktree's files end up owned as
   under bwrap), else the server's own;
-- memory (+swap), CPU and pids limits, network "none" (loopback only) or "host";
+- memory (+swap), CPU and pids limits, network "private" (Podman: slirp4netns without the
+  host's loopback; Docker: its bridge), "none" (loopback only) or "host";
 - the whitelisted host variables plus the ones Paddock passes (as bwrap), PADDOCK_PROCESS_ID,
   and labels naming the process, the server (pid and start time) and the host, so a server
   that starts removes the containers of servers that are gone (`reap_stale`).
@@ -34,12 +35,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from paddock.domain.sandbox import Network
 from paddock.runtime.bwrap import SandboxUser
 from paddock.runtime.cgroups import server_alive, server_name
 from paddock.runtime.container_cgroup import kernel_log
 from paddock.runtime.container_config import (
+    DOCKER_PRIVATE,
     LABEL_HOST,
     LABEL_SERVER,
+    PODMAN_PRIVATE,
     PRIVATE_DIRS,
     ContainerConfig,
 )
@@ -121,6 +125,27 @@ class ContainerLauncher:
             return f"cannot inspect the container image {self.config.image}: {explain(exc)[:300]}"
         return None
 
+    def network_problem(self, network: Network) -> str | None:
+        """Why containers cannot have `network` here (None: they can). For "private", finds
+        out which engine answers (blocking): Podman gets slirp4netns, Docker its bridge."""
+        if network is not Network.private:
+            return None
+        try:
+            version = self.client().version()
+        except Exception as exc:
+            return f"the container engine at {self.url} does not answer: {explain(exc)[:300]}"
+        names = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
+        if "podman" not in names.lower():
+            self.config.private_mode = DOCKER_PRIVATE
+            return None
+        self.config.private_mode = PODMAN_PRIVATE
+        if self.url.startswith("unix://") and shutil.which("slirp4netns") is None:
+            return (
+                "Podman needs slirp4netns for it: run scripts/install, or apt-get install "
+                "slirp4netns"
+            )
+        return None
+
     def _start_own_service(self) -> None:
         missing = self.url.startswith("unix://") and not Path(self.url[7:]).exists()
         if not missing or self.own_socket is None or shutil.which("podman") is None:
@@ -163,6 +188,14 @@ class ContainerLauncher:
             raise LaunchError("empty command")
         if not spec.cwd.is_dir():
             raise LaunchError(f"working directory {spec.cwd} does not exist", code="cwd_missing")
+        if sandbox.on_network is not None:
+            # The engine makes the container's network as it starts the command: nothing can
+            # be set up in it before.
+            raise LaunchError(
+                "the container provider cannot prepare a sandbox's network before its command "
+                "starts",
+                code="sandbox_unavailable",
+            )
         if sdk_missing():
             raise LaunchError(
                 "the docker Python package is not installed", code="sandbox_unavailable"

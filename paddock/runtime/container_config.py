@@ -25,6 +25,11 @@ LABEL_HOST = "paddock.host"
 STANDARD_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 PRIVATE_DIRS = ("/tmp", "/var/tmp", "/run", "/root", "/home")
 MIB = 1024 * 1024
+# Network "private": the engine's own network namespace with outbound access and no way to the
+# host's loopback. Podman: user-mode networking with its alias of the host's 127.0.0.1 (10.0.2.2)
+# refused; Docker: its default bridge (the host's loopback is not routed to from there).
+PODMAN_PRIVATE = "slirp4netns:allow_host_loopback=false"
+DOCKER_PRIVATE = "bridge"
 
 
 @dataclass
@@ -34,6 +39,7 @@ class ContainerConfig:
     tmp_mb: int
     server: str  # this server's name (pid and start time), as a label
     host: str
+    private_mode: str = PODMAN_PRIVATE  # the engine's network mode for network "private"
     _empty: Path | None = field(default=None, init=False)
 
     def image_for(self, spec: LaunchSpec) -> str:
@@ -124,6 +130,11 @@ class ContainerConfig:
             "name": f"paddock-{spec.tag}",
         }
 
+    def network_mode(self, network: Network) -> str:
+        if network is Network.private:
+            return self.private_mode
+        return "none" if network is Network.none else "host"
+
     def host_config(self, api: Any, spec: LaunchSpec) -> Any:
         sandbox = spec.sandbox
         assert sandbox is not None
@@ -134,7 +145,7 @@ class ContainerConfig:
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"],
             "init": True,
-            "network_mode": "none" if sandbox.network is Network.none else "host",
+            "network_mode": self.network_mode(sandbox.network),
         }
         if limits.memory_mb is not None:
             options["mem_limit"] = limits.memory_mb * MIB

@@ -15,31 +15,40 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+from paddock.domain.autocommit import LeftOut
 from paddock.domain.diff import (
     MAX_FILE_CHANGED_LINES,
     MAX_FILE_PATCH_BYTES,
     MAX_TOTAL_PATCH_BYTES,
     Diff,
     FileDiff,
+    FileStatus,
     status_of,
 )
-from paddock.runtime.git import Worktree, rev_parse, run_git
+from paddock.runtime import safefs
+from paddock.runtime.git import Worktree, rev_parse, run_git, stage_all
 
 # A rough size of a changed line in a patch, to keep what is asked of git within the limits.
 BYTES_PER_LINE = 80
 
 
 @contextlib.asynccontextmanager
-async def snapshot_index(worktree: Worktree) -> AsyncIterator[dict[str, str]]:
-    """The env of a throwaway index holding the worktree as it is now (untracked files added)."""
+async def snapshot_index(
+    worktree: Worktree, max_file_bytes: int | None = None
+) -> AsyncIterator[tuple[dict[str, str], list[LeftOut]]]:
+    """The env of a throwaway index holding the worktree as it is now (untracked files added),
+    and the files left out of it: larger than `max_file_bytes`, never hashed (their blobs
+    would stay in the repository's object store), as in an auto-commit (git.stage_all)."""
     folder = Path(tempfile.mkdtemp(prefix="paddock-diff-"))
     index = folder / "index"
     try:
         with contextlib.suppress(FileNotFoundError):
             shutil.copyfile(worktree.git_dir / "index", index)
         env = {"GIT_INDEX_FILE": str(index)}
-        await run_git(worktree, "add", "-A", "--ignore-errors", env=env, check=False)
-        yield env
+        left_out = await stage_all(
+            worktree, max_file_bytes=max_file_bytes, env=env, ignore_errors=True
+        )
+        yield env, left_out
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -50,16 +59,33 @@ async def merge_base(worktree: Worktree, base_ref: str) -> str:
 
 
 async def worktree_diff(
-    worktree: Worktree, base_ref: str, *, patches: bool = True, only: str | None = None
+    worktree: Worktree,
+    base_ref: str,
+    *,
+    patches: bool = True,
+    only: str | None = None,
+    max_file_bytes: int | None = None,
 ) -> Diff:
     """What `worktree` changed since its merge-base with `base_ref` (only the file `only`, when
-    given). With `patches`, each file within the limits carries its unified diff."""
+    given). With `patches`, each file within the limits carries its unified diff. A file larger
+    than `max_file_bytes` is listed as too large, never read."""
     head = await rev_parse(worktree, "HEAD")
     base = await merge_base(worktree, base_ref)
-    async with snapshot_index(worktree) as env:
+    async with snapshot_index(worktree, max_file_bytes) as (env, left_out):
         quiet = await run_git(worktree, "diff", "--cached", "--quiet", "HEAD", env=env, check=False)
-        uncommitted = quiet.returncode == 1
+        uncommitted = quiet.returncode == 1 or bool(left_out)
         files = await _changed_files(worktree, base, env)
+        listed = {f.path for f in files}
+        files += [
+            FileDiff(
+                path=f.path,
+                status=FileStatus.added if f.new else FileStatus.modified,
+                binary=True,
+                too_large=True,
+            )
+            for f in left_out
+            if f.path not in listed
+        ]
         if only is not None:
             files = [f for f in files if only in (f.path, f.old_path)]
         truncated = False
@@ -200,10 +226,10 @@ async def worktree_fingerprint(worktree: Worktree) -> str:
     parts = [head.stdout.strip()]
     for entry in status.stdout.split("\0"):
         if len(entry) > 3:
-            path = worktree.path / entry[3:]
+            # The agent's file: a link is stat'ed itself, never what it points to (safefs).
             try:
-                info = path.stat()
-                parts.append(f"{entry}:{info.st_size}:{info.st_mtime_ns}")
-            except OSError:
-                parts.append(entry)
+                info = safefs.lstat(worktree.path, entry[3:])
+            except (OSError, safefs.UnsafePath):
+                info = None
+            parts.append(f"{entry}:{info.st_size}:{info.st_mtime_ns}" if info else entry)
     return "\n".join(parts)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from paddock.domain.entities import Event
+from paddock.domain.secrets import public_json
 
 T = TypeVar("T")
 
@@ -136,8 +137,11 @@ class EventBus:
         return self._seq
 
     def publish(self, type_: str, project_id: str | None, data: dict[str, Any]) -> Event:
+        """Number and fan out a state change. `data` is JSON-ready; it is kept and sent as
+        `public_json` shows it: no secret value ever enters the bus (every reader of events,
+        the SSE stream, the UI's fragments, replays, sees the same masked form)."""
         self._seq += 1
-        event = Event(self._seq, type_, project_id, data, datetime.now(UTC))
+        event = Event(self._seq, type_, project_id, public_json(data), datetime.now(UTC))
         self._recent.append(event)
         self._topic.publish(event)
         return event

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +31,18 @@ class LaunchError(PaddockError):
     code = "spawn_failed"
 
 
+class InsideNetwork(Protocol):
+    """A sandbox's own network (network "private"), as the server may use it."""
+
+    async def listen(self, host: str, port: int) -> socket.socket:
+        """A socket of the server's listening on `host:port` inside the sandbox's network."""
+        ...
+
+
+# Called once a sandbox's own network is up, before its command starts.
+NetworkHook = Callable[[InsideNetwork], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class SandboxSpec:
     """What a sandboxed process may see and use."""
@@ -41,6 +55,9 @@ class SandboxSpec:
     hidden: tuple[Path, ...] = ()  # e.g. Paddock's data dir, every attempt's worktrees
     pass_env: frozenset[str] = frozenset()  # variables Paddock sets; the host's are dropped
     image: str | None = None  # the container provider's image; None: its default
+    # Network "private": called with the sandbox's network before the command starts (e.g. to
+    # listen inside it); a launcher that cannot refuses the launch.
+    on_network: NetworkHook | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -51,6 +68,9 @@ class LaunchSpec:
     stdin: bytes | None = None  # written then closed; None: /dev/null
     tag: str = field(default_factory=new_id)  # the process id, as PADDOCK_PROCESS_ID
     sandbox: SandboxSpec | None = None  # None: a plain process
+    # Descriptors of the server's the command inherits, under the same numbers (e.g. the pipe
+    # bwrap reads its seccomp program from); the caller closes its own copies.
+    pass_fds: tuple[int, ...] = ()
 
 
 class Launched(Protocol):
@@ -194,7 +214,9 @@ class PlainLauncher:
             raise LaunchError("empty command")
         env = {**spec.env, TAG_VARIABLE: spec.tag}
         stdin_pipe = spec.stdin is not None
-        proc, protocol = await self.spawn(spec.argv, spec.cwd, env, stdin_pipe=stdin_pipe)
+        proc, protocol = await self.spawn(
+            spec.argv, spec.cwd, env, stdin_pipe=stdin_pipe, pass_fds=spec.pass_fds
+        )
         launched = PlainProcess(proc, protocol, spec.tag)
         if spec.stdin is not None:
             launched.feed(spec.stdin)

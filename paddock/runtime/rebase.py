@@ -8,10 +8,12 @@ conflicted files are those git lists as unmerged.
 from __future__ import annotations
 
 from paddock.domain.errors import Conflict
-from paddock.runtime.git import Worktree, identity_args, run_git
+from paddock.runtime import safefs
+from paddock.runtime.git import Worktree, identity_args, run_git, stage_all
 
 NO_EDITOR = {"GIT_EDITOR": "true", "GIT_SEQUENCE_EDITOR": "true"}
 MARKER = "<<<<<<< "
+CHUNK = 1 << 20
 
 
 def rebase_in_progress(worktree: Worktree) -> bool:
@@ -32,8 +34,9 @@ async def start(worktree: Worktree, onto: str) -> list[str]:
     return await _outcome(worktree, done.returncode, done.stderr)
 
 
-async def go_on(worktree: Worktree) -> list[str]:
-    """Take the files as they are now and continue; refused while conflict markers remain."""
+async def go_on(worktree: Worktree, max_file_bytes: int | None = None) -> list[str]:
+    """Take the files as they are now and continue; refused while conflict markers remain.
+    Files larger than `max_file_bytes` are not taken (git.stage_all): they stay untracked."""
     unresolved = [p for p in await conflicted_files(worktree) if _has_markers(worktree, p)]
     if unresolved:
         raise Conflict(
@@ -41,7 +44,7 @@ async def go_on(worktree: Worktree) -> list[str]:
             code="conflicts_unresolved",
             files=unresolved,
         )
-    await run_git(worktree, "add", "-A")
+    await stage_all(worktree, max_file_bytes=max_file_bytes)
     identity = await identity_args(worktree)
     done = await run_git(worktree, *identity, "rebase", "--continue", env=NO_EDITOR, check=False)
     return await _outcome(worktree, done.returncode, done.stderr)
@@ -62,8 +65,17 @@ async def _outcome(worktree: Worktree, returncode: int, stderr: str) -> list[str
 
 
 def _has_markers(worktree: Worktree, path: str) -> bool:
+    """Whether a line of the file starts with a conflict marker. The agent resolved the
+    conflict: the file is read through no link (safefs), in chunks (any size, no line limit)."""
     try:
-        text = (worktree.path / path).read_text(errors="replace")
-    except OSError:
-        return False  # deleted: a resolution too
-    return any(line.startswith(MARKER) for line in text.splitlines())
+        fh = safefs.open_read(worktree.path, path)
+    except (OSError, safefs.UnsafePath):
+        return False  # deleted, or a link (git stages the link itself): a resolution too
+    needle = b"\n" + MARKER.encode()
+    with fh:
+        seen = b"\n"  # the file's start counts as a line start
+        while chunk := fh.read(CHUNK):
+            seen = seen[-len(needle) :] + chunk
+            if needle in seen:
+                return True
+    return False

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Protocol
 
-from paddock.domain.sandbox import Provider
+from paddock.domain.sandbox import Network, Provider
 from paddock.runtime.bwrap import BwrapLauncher, find_user
 from paddock.runtime.cgroups import Hierarchy
 from paddock.runtime.launcher import Launched, LaunchError, LaunchSpec, PlainLauncher
@@ -30,6 +30,8 @@ class ProviderLauncher(Protocol):
     def reap_stale(self) -> list[str]: ...
 
     def engine_running(self) -> bool: ...
+
+    def network_problem(self, network: Network) -> str | None: ...
 
     def close(self) -> None: ...
 
@@ -53,6 +55,7 @@ class Sandboxes:
         self.container = container
         self.default = default
         self._problems: dict[Provider, str | None] = {}
+        self._network_problems: dict[tuple[Provider, Network], str | None] = {}
 
     def problem(self, provider: Provider) -> str | None:
         """Why `provider` cannot run here (None: it can). Probed once."""
@@ -70,6 +73,18 @@ class Sandboxes:
         if self.container is None:
             return "the container provider is not set up (no Docker or Podman socket configured)"
         return self.container.problem()
+
+    def network_problem(self, provider: Provider, network: Network) -> str | None:
+        """Why `provider`'s sandboxes cannot have `network` here (None: they can, or the
+        provider, none, has no network of its own). Probed once."""
+        if provider is Provider.none or network is not Network.private:
+            return None
+        key = (provider, network)
+        if key not in self._network_problems:
+            launcher = self.bwrap if provider is Provider.bwrap else self.container
+            found = launcher.network_problem(network) if launcher is not None else None
+            self._network_problems[key] = found
+        return self._network_problems[key]
 
     def resolve(self, choice: Provider | str | None) -> Provider:
         """The provider for `choice` (None: the server's default; `auto`: bwrap if it works)."""
@@ -92,6 +107,13 @@ class Sandboxes:
         if problem is not None:
             raise LaunchError(
                 f"sandbox provider {provider.value} cannot run here: {problem}",
+                code="sandbox_unavailable",
+            )
+        assert spec.sandbox is not None
+        problem = self.network_problem(provider, spec.sandbox.network)
+        if problem is not None:
+            raise LaunchError(
+                f"network {spec.sandbox.network.value} cannot run here: {problem}",
                 code="sandbox_unavailable",
             )
         if provider is Provider.bwrap:

@@ -8,6 +8,10 @@ its group and sends it the command (`cd`, then `exec env -i ... argv`), so the g
 waited for while nobody waits. One spare is kept ready; a launch that finds none joins its
 group on the way as before (`cgroups.attach_argv`).
 
+A pool may give each spare a descriptor for its command (`handed`: bwrap's seccomp program on a
+pipe of its own): the spare inherits it and keeps it open through the `exec`, so a launch from a
+spare passes nothing on its path.
+
 A spare whose server dies reads end-of-file on its pipe and exits; its group is reaped with the
 others at the next start-up. The shell is bash: the command pipe's descriptor must be closed
 before the exec, and dash can only name descriptors 0-9.
@@ -23,6 +27,7 @@ import os
 import shlex
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from paddock.runtime import proctree
@@ -45,12 +50,14 @@ class Spare:
         protocol: ExitWatch,
         control: int,
         child_fd: int,
+        handed_fd: int | None = None,
     ) -> None:
         self.group = group
         self._proc = proc
         self._protocol = protocol
         self._control = control  # the write end of the command pipe
         self._child_fd = child_fd  # its read end's number in the spare
+        self.handed_fd = handed_fd  # the pool's descriptor for the command, its number here
         self.pid = proc.pid
 
     def alive(self) -> bool:
@@ -98,10 +105,19 @@ def _write_all(fd: int, data: bytes) -> None:
 class SparePool:
     """Keeps `size` spares ready in `hierarchy`; `take` hands one out and starts another."""
 
-    def __init__(self, hierarchy: Hierarchy, plain: PlainLauncher, size: int = 1) -> None:
+    def __init__(
+        self,
+        hierarchy: Hierarchy,
+        plain: PlainLauncher,
+        size: int = 1,
+        handed: Callable[[], int] | None = None,
+    ) -> None:
         self.hierarchy = hierarchy
         self.plain = plain
         self.size = size
+        # Makes a descriptor each new spare inherits (same number) for its command; the
+        # server's copy is closed once the spare has it.
+        self.handed = handed
         self.shell = shutil.which("bash")
         self.env_program = shutil.which("env")
         self._ready: list[Spare] = []
@@ -162,7 +178,9 @@ class SparePool:
         assert self.shell is not None
         group = self.hierarchy.create(f"spare-{next(self._numbers)}", CgroupLimits())
         read_fd, write_fd = os.pipe()
+        handed_fd: int | None = None
         try:
+            handed_fd = self.handed() if self.handed is not None else None
             joins = " && ".join(f'echo $$ > "{path}"' for path in group.procs_files())
             script = f"{joins} || exit 1; echo ready; . /dev/fd/{read_fd}"
             proc, protocol = await self.plain.spawn(
@@ -170,7 +188,7 @@ class SparePool:
                 Path("/"),
                 {},
                 stdin_pipe=True,
-                pass_fds=(read_fd,),
+                pass_fds=(read_fd,) if handed_fd is None else (read_fd, handed_fd),
             )
         except BaseException:
             os.close(write_fd)
@@ -178,7 +196,9 @@ class SparePool:
             raise
         finally:
             os.close(read_fd)
-        spare = Spare(group, proc, protocol, write_fd, read_fd)
+            if handed_fd is not None:
+                os.close(handed_fd)
+        spare = Spare(group, proc, protocol, write_fd, read_fd, handed_fd)
         assert proc.stdout is not None
         said = await proc.stdout.readline()
         if said != READY:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from paddock.domain.errors import Conflict, InvalidInput
+from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.runtime import safefs
 from paddock.runtime.git import (
     GitError,
     Worktree,
@@ -18,6 +20,8 @@ from paddock.runtime.git import (
     resolve_revs,
     run_git,
 )
+
+GIT_LINK_MAX = 4096  # a worktree's `.git` file: one `gitdir:` line
 
 
 @dataclass(frozen=True)
@@ -135,10 +139,11 @@ def _new_path(path: Path | str) -> Path:
 
 
 def _worktree_link(target: Path) -> Path | None:
-    """The admin dir a linked worktree's `.git` file points to, or None if it is not one."""
+    """The admin dir a linked worktree's `.git` file points to, or None if it is not one.
+    The agent could have replaced that file: it is read through no link, size-capped."""
     try:
-        link = (target / ".git").read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+        link = safefs.read_bytes(target, ".git", limit=GIT_LINK_MAX).decode().strip()
+    except (OSError, UnicodeDecodeError, PaddockError):
         return None
     if not link.startswith("gitdir:"):
         return None
@@ -162,14 +167,33 @@ def linked(repo: Path | str, worktree: Path | str) -> Worktree:
 def restore_link(worktree: Worktree) -> bool:
     """Put the worktree's `.git` file back when something replaced it (so the user's own git
     in the worktree finds the real repository). True when it had to."""
-    link = worktree.path / ".git"
-    expected = f"gitdir: {worktree.git_dir}\n"
-    with contextlib.suppress(OSError):
-        if link.is_file() and not link.is_symlink() and link.read_text() == expected:
+    expected = f"gitdir: {worktree.git_dir}\n".encode()
+    with contextlib.suppress(OSError, PaddockError):
+        if safefs.read_bytes(worktree.path, ".git", limit=GIT_LINK_MAX) == expected:
             return False
-    if link.is_dir() and not link.is_symlink():
-        shutil.rmtree(link)
-    else:
-        link.unlink(missing_ok=True)
-    link.write_text(expected)
+    # Whatever the agent put there is replaced, never written through: a directory removed
+    # (rmtree follows no link), anything else renamed over (safefs).
+    info = safefs.lstat(worktree.path, ".git")
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(worktree.path / ".git")
+    safefs.write_bytes(worktree.path, ".git", expected, over_links=True)
     return True
+
+
+def disk_usage(root: Path) -> int:
+    """The bytes `root` takes on disk (allocated blocks, as `du` counts them; a hard-linked
+    file once), walked through no link (safefs). What was counted when the tree is gone or
+    nested too deep half-way."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    try:
+        for entry in safefs.walk(root):
+            info = entry.info
+            if info.st_nlink > 1 and not entry.is_dir:
+                if (info.st_dev, info.st_ino) in seen:
+                    continue
+                seen.add((info.st_dev, info.st_ino))
+            total += info.st_blocks * 512
+    except (OSError, PaddockError):
+        pass
+    return total

@@ -3,22 +3,23 @@ the worktree's commit recorded before and after, and the result auto-committed."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
+from paddock.domain.autocommit import LeftOut, limit_bytes
 from paddock.domain.entities import AgentSpec, Attempt, Process
 from paddock.domain.entries import EntryKind, text_entry
 from paddock.domain.errors import PaddockError
 from paddock.domain.sandbox import Provider
 from paddock.domain.states import RunReason
-from paddock.runtime import git, worktrees
+from paddock.runtime import git, safefs, worktrees
 from paddock.runtime.rebase import rebase_in_progress
 from paddock.services.agents import AgentService
 from paddock.services.context import Context, log
 from paddock.services.processes import ProcessService
+from paddock.store import attempts as attempt_store
 from paddock.store import entries as entry_store
 from paddock.store import processes as process_store
 from paddock.store import projects as project_store
@@ -60,10 +61,11 @@ def git_overlay(home: Path, tree: git.Worktree) -> dict[str, str]:
     usual while commits, refs and config stay out of reach (`git commit` fails to lock HEAD).
     Paddock commits the turn on the host, from the real index."""
     overlay = home / ".paddock-git"
-    (overlay / "objects").mkdir(parents=True, exist_ok=True)
+    # The HOME is the sandbox's: written through no link it may have left (safefs).
+    safefs.makedirs(home, ".paddock-git/objects")
     index = tree.git_dir / "index"
     if index.exists():
-        shutil.copyfile(index, overlay / "index")
+        safefs.copy_in(index, home, ".paddock-git/index")
     common = (tree.git_dir / (tree.git_dir / "commondir").read_text().strip()).resolve()
     return {
         "GIT_INDEX_FILE": str(overlay / "index"),
@@ -154,14 +156,31 @@ class AgentTurns:
         auto_commit, summary = await self.ctx.db.run(load)
         if await anyio.to_thread.run_sync(worktrees.restore_link, tree):
             log.warning("attempt %s: %s replaced the worktree .git; restored", attempt.id, proc.id)
+        left_out: list[LeftOut] = []
         try:
             # Mid-rebase the files are the conflict's resolution: the rebase commits them.
             if auto_commit and not rebase_in_progress(tree):
-                await git.commit_all(tree, commit_message(summary, prompt, reason))
+                limit = limit_bytes(self.ctx.settings.autocommit_max_file_mb)
+                message = commit_message(summary, prompt, reason)
+                left_out = (await git.commit_all(tree, message, max_file_bytes=limit)).left_out
             after: str | None = await git.rev_parse(tree, "HEAD")
         except PaddockError as exc:  # the turn's own result stands; say why nothing was committed
             log.warning("attempt %s: auto-commit after %s failed: %s", attempt.id, proc.id, exc)
             after = None
-        proc = await self.ctx.db.run(lambda s: process_store.set_commit_after(s, proc.id, after))
+        if left_out:
+            log.info(
+                "attempt %s: %s left %d file(s) over the size limit out of its commit",
+                attempt.id,
+                proc.id,
+                len(left_out),
+            )
+        # A warning past `worktree_warn_mb`, not a quota (docs/security.md).
+        used = await anyio.to_thread.run_sync(worktrees.disk_usage, tree.path)
+
+        def record(session: Session) -> Process:
+            attempt_store.update_attempt(session, attempt.id, worktree_bytes=used)
+            return process_store.set_commit_after(session, proc.id, after, left_out)
+
+        proc = await self.ctx.db.run(record)
         self.ctx.publish("process.updated", attempt.project_id, proc)
         return proc

@@ -14,8 +14,7 @@ import contextlib
 import hashlib
 import os
 import shutil
-import stat
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +31,7 @@ from paddock.domain.artifact import (
     mime_type,
 )
 from paddock.domain.names import new_id
+from paddock.runtime import safefs
 from paddock.services.context import Context, log
 from paddock.store import artifacts as store
 from paddock.store.tables import utcnow
@@ -46,30 +46,15 @@ class Collected:
     skipped: list[str]  # why files were left out (links, limits)
 
 
-def _walk(root: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """(relative name, entry) of everything under `root`, never following a symlink."""
-    try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        name = f"{prefix}{entry.name}"
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path), name + "/")
-        else:
-            yield name, entry
-
-
-def _copy_regular(source: str, target: Path, limit: int) -> tuple[int, str] | None:
+def _copy_regular(entry: safefs.Entry, target: Path, limit: int) -> tuple[int, str] | None:
     """Copy a regular file (never through a link, never a fifo or device) up to `limit`
     bytes; its size and sha256, or None when it is not a regular file or is too large."""
     try:
-        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        src = entry.open()
+    except (OSError, safefs.UnsafePath):
         return None
-    with os.fdopen(fd, "rb") as src:
-        info = os.fstat(src.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+    with src:
+        if os.fstat(src.fileno()).st_size > limit:
             return None
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
@@ -126,12 +111,17 @@ class ArtifactService:
         kept: list[Artifact] = []
         skipped: list[str] = []
         try:
-            for name, entry in _walk(folder):
+            # The sandbox wrote the folder: it is walked and read from directory fds, and no
+            # link in it is followed (safefs).
+            for entry in safefs.walk(folder):
+                name = entry.path
+                if entry.is_dir:
+                    continue
                 if len(kept) >= settings.artifact_max_files:
                     skipped.append(f"{name}: more than {settings.artifact_max_files} files")
                     continue
                 artifact_id = new_id()
-                copied = _copy_regular(entry.path, self.path_of(artifact_id), budget)
+                copied = _copy_regular(entry, self.path_of(artifact_id), budget)
                 if copied is None:
                     skipped.append(f"{name}: not a regular file, or over the size limit")
                     continue
@@ -150,6 +140,10 @@ class ArtifactService:
                         created_at=utcnow(),
                     )
                 )
+        except FileNotFoundError:
+            pass  # the process never got its folder
+        except (OSError, safefs.UnsafePath) as exc:
+            skipped.append(f"the rest of the folder: {exc}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return Collected(kept, skipped)
@@ -203,6 +197,13 @@ class ArtifactService:
 
     async def read(self, artifact: Artifact) -> bytes:
         return await asyncio.to_thread(self.path_of(artifact.id).read_bytes)
+
+    def chunks(self, artifact: Artifact, size: int = CHUNK) -> Generator[bytes]:
+        """Blocking: the stored file, `size` bytes at a time, for a parser that may stop early
+        (close the iterator when it does)."""
+        with self.path_of(artifact.id).open("rb") as fh:
+            while chunk := fh.read(size):
+                yield chunk
 
     # -- removing ---------------------------------------------------------------------------------
 

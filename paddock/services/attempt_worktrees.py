@@ -4,7 +4,7 @@ own .paddock.toml applied, copy_files brought in), with nothing half-made left o
 from __future__ import annotations
 
 import glob
-import shutil
+import logging
 from pathlib import Path
 
 import anyio.to_thread
@@ -13,16 +13,26 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Attempt, Project, Scripts
 from paddock.domain.errors import InvalidInput, PaddockError
 from paddock.domain.names import short_id, slugify
-from paddock.domain.project_config import CONFIG_FILE, effective_scripts, parse_repo_config
-from paddock.domain.sandbox import SandboxConfig
+from paddock.domain.project_config import (
+    CONFIG_FILE,
+    MAX_CONFIG_BYTES,
+    RepoConfig,
+    effective_scripts,
+    parse_repo_config,
+)
+from paddock.domain.sandbox import Network, Provider, SandboxConfig
 from paddock.domain.states import AttemptStatus
-from paddock.runtime import git, worktrees
+from paddock.runtime import git, safefs, worktrees
 from paddock.services.context import Context
 from paddock.store import attempts as store
 
+log = logging.getLogger("paddock")
+
 
 def copy_into_worktree(repo: Path, worktree: Path, patterns: list[str]) -> list[str]:
-    """Copy files matching `patterns` (e.g. `.env`) from the main checkout; never from outside."""
+    """Copy files matching `patterns` (e.g. `.env`) from the main checkout; never from outside.
+    The worktree was checked out from a branch an agent wrote: the copy goes through no link
+    there (safefs), and a link where a file goes is refused (UnsafePath)."""
     copied = []
     root = repo.resolve()
     for pattern in patterns:
@@ -30,20 +40,31 @@ def copy_into_worktree(repo: Path, worktree: Path, patterns: list[str]) -> list[
             source = (root / match).resolve()
             if not source.is_file() or not source.is_relative_to(root):
                 continue
-            target = worktree / source.relative_to(root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            relative = source.relative_to(root).as_posix()
+            try:
+                safefs.copy_in(source, worktree, relative)
+            except safefs.UnsafePath as exc:
+                raise safefs.UnsafePath(
+                    f"copy_files: cannot copy {match} into the worktree: {exc.message}",
+                    **exc.details,
+                ) from None
             copied.append(match)
     return copied
+
+
+def read_repo_config(worktree: Path) -> RepoConfig | None:
+    """The worktree's own .paddock.toml (None without one), read through no link."""
+    try:
+        data = safefs.read_bytes(worktree, CONFIG_FILE, limit=MAX_CONFIG_BYTES)
+    except FileNotFoundError:
+        return None
+    return parse_repo_config(data.decode(errors="replace"))
 
 
 def configure_worktree(project: Project, worktree: Path) -> Scripts:
     """Apply the branch's own .paddock.toml (a branch can change its scripts) and copy the
     copy_files globs in from the main checkout. Returns the attempt's scripts."""
-    repo_config = None
-    config_path = worktree / CONFIG_FILE
-    if config_path.is_file():
-        repo_config = parse_repo_config(config_path.read_text(errors="replace"))
+    repo_config = read_repo_config(worktree)
     patterns = project.copy_files
     if repo_config and repo_config.copy_files is not None:
         patterns = repo_config.copy_files
@@ -66,7 +87,28 @@ class AttemptWorktrees:
                 f"sandbox provider {provider.value} cannot run here: {problem}",
                 code="sandbox_unavailable",
             )
-        return SandboxConfig(provider, chosen.network, chosen.limits, chosen.image)
+        network = chosen.network or self._default_network(provider)
+        problem = self.ctx.sandboxes.network_problem(provider, network)
+        if problem is not None:
+            raise InvalidInput(
+                f"network {network.value} cannot run here: {problem}",
+                code="sandbox_unavailable",
+            )
+        return SandboxConfig(provider, network, chosen.limits, chosen.image)
+
+    def _default_network(self, provider: Provider) -> Network:
+        """The settings' network. Where that is the default, `private`, and it cannot run
+        (Paddock not run by root, no slirp4netns): `host`, as provider `auto` falls back, so
+        an attempt nobody chose a network for still runs; `paddock doctor` says what it gave
+        up. A `private` that was asked for is refused instead."""
+        settings = self.ctx.settings
+        network = settings.sandbox_network
+        if network is Network.private and "sandbox_network" not in settings.model_fields_set:
+            problem = self.ctx.sandboxes.network_problem(provider, network)
+            if problem is not None:
+                log.warning("network private cannot run here (%s): using host", problem)
+                return Network.host
+        return network
 
     def path_for(self, project: Project, branch: str) -> Path:
         group = f"{slugify(project.name)}-{short_id(project.id)}"

@@ -21,7 +21,7 @@ from paddock.domain.entities import (
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.names import (
     attempt_branch,
-    is_valid_branch_name,
+    check_branch_name,
     new_debug_id,
     new_id,
 )
@@ -91,8 +91,8 @@ class AttemptService:
         Without `agent_turn` the attempt waits after setup (a workflow step runs its tests)."""
         if agent_turn:
             self.agents.check(agent)
-        if branch is not None and not is_valid_branch_name(branch):
-            raise InvalidInput(f"{branch!r} is not a valid branch name", code="bad_branch_name")
+        if branch is not None:
+            check_branch_name(branch)
         attempt_id = new_id()
 
         def create(session: Session) -> tuple[Attempt, Project]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paddock.domain.autocommit import limit_bytes
 from paddock.domain.diff import Diff, FileDiff
 from paddock.domain.errors import NotFound
 from paddock.runtime import git
@@ -21,14 +22,19 @@ class DiffService:
     async def diff(self, attempt_id: str, *, patches: bool = True) -> Diff:
         """Committed and uncommitted changes since the merge-base with the base branch."""
         worktree, base = await self._where(attempt_id)
-        return await worktree_diff(worktree, base, patches=patches)
+        return await worktree_diff(worktree, base, patches=patches, max_file_bytes=self._limit)
 
     async def file(self, attempt_id: str, path: str) -> FileDiff:
         worktree, base = await self._where(attempt_id)
-        diff = await worktree_diff(worktree, base, only=path)
+        diff = await worktree_diff(worktree, base, only=path, max_file_bytes=self._limit)
         if not diff.files:
             raise NotFound(f"{path} has no changes in this attempt", code="file_not_changed")
         return diff.files[0]
+
+    @property
+    def _limit(self) -> int | None:
+        """Files larger than auto-commit's limit are not hashed for a diff either."""
+        return limit_bytes(self.ctx.settings.autocommit_max_file_mb)
 
     async def _where(self, attempt_id: str) -> tuple[git.Worktree, str]:
         attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from paddock.config import Settings
-from paddock.domain.sandbox import Provider
+from paddock.domain.sandbox import Network, Provider
+from paddock.runtime import seccomp
+from paddock.runtime.sandboxes import Sandboxes
 from paddock.services.agents import AgentService
 from paddock.services.sandboxing import make_sandboxes
 from paddock.store.db import make_engine
@@ -110,16 +113,50 @@ def check_sandboxes(settings: Settings) -> list[Check]:
             detail = f"works ({limits}"
             if provider is Provider.bwrap and sandboxes.hierarchy.version:
                 detail += f", cgroup v{sandboxes.hierarchy.version}"
+            if provider is Provider.bwrap:
+                detail += f", {_seccomp_detail(sandboxes.bwrap.seccomp)}"
             detail += ")"
         else:
             detail = problem or "plain processes: no isolation, no limits"
         checks.append(Check(f"sandbox {provider.value}", problem is None, detail, False))
-    sandboxes.close()  # a Podman service started to find out is stopped again
     chosen = sandboxes.resolve(None)
     checks.append(
         Check("sandbox default", True, f"{chosen.value} ({settings.sandbox_provider})", False)
     )
+    checks += check_networks(settings, sandboxes, chosen)
+    sandboxes.close()  # a Podman service started to find out is stopped again
     return checks
+
+
+def _seccomp_detail(installed: seccomp.Filter | None) -> str:
+    if installed is None:
+        return f"NO seccomp filter: {seccomp.machine_problem(platform.machine())}"
+    return f"seccomp filter: {len(installed.refused)} system calls refused"
+
+
+def check_networks(settings: Settings, sandboxes: Sandboxes, chosen: Provider) -> list[Check]:
+    """Network "private" for the default provider (the others always work), and the default."""
+    private = sandboxes.network_problem(chosen, Network.private)
+    detail = (
+        f"{chosen.value} sandboxes: outbound only, never the host's loopback"
+        if private is None
+        else f"{chosen.value} sandboxes cannot have it: {private}"
+    )
+    if chosen is Provider.none:
+        detail = "provider none: processes share the host's network whatever is chosen"
+    default = settings.sandbox_network
+    note = {
+        Network.private: "",
+        Network.none: " (loopback only)",
+        Network.host: " — DANGEROUS: sandboxes share the host's loopback, Paddock's API included",
+    }[default]
+    usable = default is not Network.private or private is None
+    if not usable and "sandbox_network" not in settings.model_fields_set:
+        usable, note = True, " unavailable: attempts fall back to host — DANGEROUS (see above)"
+    return [
+        Check("network private", private is None, detail, False),
+        Check("network default", usable, f"{default.value}{note}", False),
+    ]
 
 
 def run_checks(settings: Settings) -> list[Check]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import anyio
 import anyio.to_thread
 
 from paddock.config import Settings
@@ -41,6 +42,9 @@ from paddock.store.projects import count_projects
 log = logging.getLogger("paddock")
 
 DEMO_MARKER = ".demo-created"
+# How long `close` may take: processes get stop_grace_seconds to end (in parallel), test runs up
+# to 10 s to record how they ended, then the log writer and the sandboxes close.
+CLOSE_TIMEOUT_S = 20.0
 
 
 class Engine:
@@ -118,15 +122,24 @@ class Engine:
         log.info("created the demo project %s at %s (attempt %s)", project.name, path, attempt.id)
 
     async def close(self) -> None:
-        """Stop every process this server supervises (nothing outlives it), then the store."""
-        await self.moves.close()
-        await self.previews.close()
-        await self.diff_watch.close()
-        await self.pull_requests.close()
-        await self.artifacts.close()
-        await self.attempts.stop_all()
-        await self.processes.stop_all()  # processes not started by an attempt run
-        await self.test_runs.close()
-        self.ctx.log_writer.close()
-        await anyio.to_thread.run_sync(self.ctx.sandboxes.close)
+        """Stop every process this server supervises (nothing outlives it), then the store.
+
+        Within CLOSE_TIMEOUT_S, so that stopping the server always ends (cli/serving.py counts
+        on it): past it, what is left is given up and logged. A process it did not get to stop
+        is in a cgroup the next start reaps.
+        """
+        with anyio.move_on_after(CLOSE_TIMEOUT_S) as bound:
+            await self.moves.close()
+            await self.previews.close()
+            await self.diff_watch.close()
+            await self.pull_requests.close()
+            await self.artifacts.close()
+            await self.attempts.stop_all()
+            await self.processes.stop_all()  # processes not started by an attempt run
+            await self.test_runs.close()
+            # Threads a stuck write would hold are abandoned, not waited for.
+            await anyio.to_thread.run_sync(self.ctx.log_writer.close, abandon_on_cancel=True)
+            await anyio.to_thread.run_sync(self.ctx.sandboxes.close, abandon_on_cancel=True)
+        if bound.cancelled_caught:
+            log.error("shutting down took over %g s: the rest was given up", CLOSE_TIMEOUT_S)
         self.ctx.db.dispose()

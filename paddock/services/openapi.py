@@ -21,8 +21,15 @@ from paddock.domain.entities import Attempt
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, RunFailure
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.openapi_diff import SpecDiff, diff_specs
-from paddock.domain.openapi_spec import MAX_SPEC_BYTES, SpecError, load_spec
+from paddock.domain.openapi_spec import SpecError, SpecTooLarge, load_spec
 from paddock.domain.preview import main_running
+from paddock.domain.reports import (
+    DEFAULT_LIMITS,
+    REPORT_TOO_LARGE,
+    ReportLimits,
+    file_too_large,
+    over_limit,
+)
 from paddock.domain.states import ProcessStatus, RunReason
 from paddock.runtime import git, worktrees
 from paddock.runtime.diff import merge_base
@@ -30,6 +37,7 @@ from paddock.runtime.readiness import fetch
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context
+from paddock.services.parsing import Parser, report_limits
 from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
@@ -72,15 +80,18 @@ def external_refs(node: Any, found: list[str] | None = None) -> list[str]:
     return found
 
 
-def check_spec(data: bytes, source: str) -> dict[str, Any]:
-    """Blocking: the spec, parsed and validated; InvalidInput `spec_invalid` says why not."""
+def check_spec(data: bytes, source: str, limits: ReportLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Blocking: the spec, parsed and validated; InvalidInput `spec_invalid` says why not, or
+    `report_too_large` when it is past a limit."""
     # Imported on first use: the validator and its JSON Schema stack cost the server ~190 ms
     # of start-up and several MB that most servers never need.
     from openapi_spec_validator import validate
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
     try:
-        spec = load_spec(data, source)
+        spec = load_spec(data, source, limits)
+    except SpecTooLarge as exc:
+        raise InvalidInput(str(exc), code=REPORT_TOO_LARGE) from None
     except SpecError as exc:
         raise InvalidInput(str(exc), code="spec_invalid") from None
     outside = external_refs(spec)
@@ -97,7 +108,19 @@ def check_spec(data: bytes, source: str) -> dict[str, Any]:
             f"{source} is not a valid OpenAPI document: {exc.message} (at {where})",
             code="spec_invalid",
         ) from None
+    except RecursionError:  # the depth limit keeps well below this: a last guard
+        raise InvalidInput(
+            f"{source} is nested too deeply to validate", code="spec_invalid"
+        ) from None
     return spec
+
+
+def _checked_and_pretty(
+    data: bytes, source: str, limits: ReportLimits
+) -> tuple[dict[str, Any], bytes]:
+    """Blocking: `check_spec`, and the spec as it is kept (indented JSON)."""
+    spec = check_spec(data, source, limits)
+    return spec, json.dumps(spec, indent=2, sort_keys=False).encode()
 
 
 def _endpoint_count(spec: dict[str, Any]) -> int:
@@ -126,6 +149,8 @@ class OpenApiService:
         self.artifacts = artifacts
         self._base_locks: dict[str, asyncio.Lock] = {}
         self._checkouts = ctx.settings.worktrees / "openapi-base"
+        # Specs are parsed, validated, dumped and compared off the event loop, one at a time.
+        self._parser = Parser()
 
     async def generate(self, attempt_id: str) -> AttemptSpec:
         """Make the attempt's spec now (script, else preview), validate it and keep it."""
@@ -136,8 +161,10 @@ class OpenApiService:
         else:
             data, process_id = await self._fetch_from_preview(attempt), None
             source = "preview"
-        spec = await asyncio.to_thread(check_spec, data, SPEC_NAME)
-        pretty = json.dumps(spec, indent=2, sort_keys=False).encode()
+        limits = report_limits(self.ctx.settings)
+        spec, pretty = await self._parser.run(
+            lambda _: _checked_and_pretty(data, SPEC_NAME, limits)
+        )
         artifact = await self.artifacts.add(
             attempt.id, SPEC_NAME, pretty, ArtifactKind.openapi, process_id
         )
@@ -180,6 +207,11 @@ class OpenApiService:
             raise InvalidInput(
                 "the openapi script wrote nothing to $OPENAPI_OUTPUT", code="spec_missing"
             )
+        limits = report_limits(self.ctx.settings)
+        if found.size > limits.file_bytes:  # never read into memory
+            raise InvalidInput(
+                file_too_large(SPEC_OUTPUT, found.size, limits), code=REPORT_TOO_LARGE
+            )
         return await self.artifacts.read(found), process_id
 
     async def _fetch_from_preview(self, attempt: Attempt) -> bytes:
@@ -193,11 +225,13 @@ class OpenApiService:
                 code="preview_not_running",
             )
         tried = []
+        limits = report_limits(self.ctx.settings)
         for path in SPEC_PATHS:
             try:
-                status, data = await fetch(run.upstream, path, limit=MAX_SPEC_BYTES)
-            except ValueError as exc:
-                raise InvalidInput(str(exc), code="spec_invalid") from None
+                status, data = await fetch(run.upstream, path, limit=limits.file_bytes)
+            except ValueError:  # read no further than the limit
+                answer = f"the preview's answer to {path}"
+                raise InvalidInput(over_limit(answer, limits), code=REPORT_TOO_LARGE) from None
             if status == 200:
                 return data
             tried.append(f"{path} ({status or 'no answer'})")
@@ -207,7 +241,8 @@ class OpenApiService:
 
     async def latest(self, attempt_id: str) -> AttemptSpec:
         artifact = await self._latest_artifact(attempt_id)
-        spec = json.loads(await self.artifacts.read(artifact))
+        data = await self.artifacts.read(artifact)
+        spec = await self._parser.run(lambda _: json.loads(data))
         return self._describe(artifact, spec, "script" if artifact.process_id else "preview")
 
     async def latest_document(self, attempt_id: str) -> bytes:
@@ -233,8 +268,9 @@ class OpenApiService:
         tree = await attempt_worktree(self.ctx, attempt)
         base_commit = await merge_base(tree, attempt.base_branch)
         base = await self._base_spec(attempt, base_commit)
-        head = json.loads(await self.artifacts.read(head_artifact))
-        return SpecComparison(base_commit, head_artifact.id, diff_specs(base, head))
+        data = await self.artifacts.read(head_artifact)
+        diff = await self._parser.run(lambda _: diff_specs(base, json.loads(data)))
+        return SpecComparison(base_commit, head_artifact.id, diff)
 
     async def _base_spec(self, attempt: Attempt, commit: str) -> dict[str, Any]:
         if not attempt.scripts.openapi.strip():
@@ -249,9 +285,11 @@ class OpenApiService:
             kept = await self.artifacts.list_for_attempt(attempt.id, ArtifactKind.openapi)
             cached = next((a for a in kept if a.name == name), None)
             if cached is not None:
-                return dict(json.loads(await self.artifacts.read(cached)))
+                kept_data = await self.artifacts.read(cached)
+                return dict(await self._parser.run(lambda _: json.loads(kept_data)))
             data, process_id = await self._in_base_checkout(attempt, commit)
-            spec = await asyncio.to_thread(check_spec, data, f"the base spec ({commit[:10]})")
+            source, limits = f"the base spec ({commit[:10]})", report_limits(self.ctx.settings)
+            spec = await self._parser.run(lambda _: check_spec(data, source, limits))
             await self.artifacts.add(
                 attempt.id, name, json.dumps(spec).encode(), ArtifactKind.openapi, process_id
             )

@@ -1,20 +1,26 @@
 """What a start of an attempt's previews gives each dev service: the services themselves, the
 environment (its database, the other services' URLs), its sandbox's writable data dir and, with
-network "none", where its bridge socket goes; and how a preview is addressed and shown."""
+a network of its own ("none", "private"), where its bridge socket goes; with network
+"private", what the server relays into it (its database on the host's loopback, the other
+services); and how a preview is addressed and shown."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from paddock.config import Settings
 from paddock.domain.entities import Attempt, Project
 from paddock.domain.preview import DEFAULT_SERVICE, Preview, Service, service_env_name
-from paddock.domain.project_config import CONFIG_FILE, parse_repo_config
 from paddock.domain.sandbox import Network, Provider
+from paddock.runtime.private_network import Opener
+from paddock.services.attempt_worktrees import read_repo_config
 from paddock.services.context import Context
 from paddock.services.preview_database import attempt_data_dir, ensure_schema, sqlite_url
 from paddock.services.preview_run import RunPlan
@@ -57,11 +63,42 @@ async def dev_services(attempt: Attempt, project: Project) -> list[Service]:
     if attempt.scripts.dev.strip():
         found[DEFAULT_SERVICE] = attempt.scripts.dev
     found.update(project.services)
-    config = Path(attempt.worktree_path) / CONFIG_FILE
-    if config.is_file():
-        text = await asyncio.to_thread(config.read_text, errors="replace")
-        found.update(parse_repo_config(text).services)
+    config = await asyncio.to_thread(read_repo_config, Path(attempt.worktree_path))
+    if config is not None:
+        found.update(config.services)
     return [Service(name, command) for name, command in sorted(found.items())]
+
+
+# Connects to the attempt's running service whose (reserved) port is given.
+ConnectService = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+LOOPBACK_NAMES = ("localhost", "::1")
+
+
+def loopback_database(url: str) -> tuple[str, int] | None:
+    """Where a PostgreSQL DATABASE_URL points when that is the host's loopback."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres") or parts.hostname is None:
+        return None
+    host = parts.hostname
+    if host not in LOOPBACK_NAMES and not host.startswith("127."):
+        return None
+    return ("127.0.0.1" if host == "localhost" else host), parts.port or 5432
+
+
+def forwards(env: dict[str, str], connect_service: ConnectService | None) -> dict[int, Opener]:
+    """What a dev service in a private network is told is on its 127.0.0.1 but is not: its
+    database when that is on the host's loopback, and the attempt's other services (their
+    `PADDOCK_SERVICE_<NAME>_URL`). The server relays each, and nothing else of the host."""
+    found: dict[int, Opener] = {}
+    database = loopback_database(env.get("DATABASE_URL", ""))
+    if database is not None:
+        found[database[1]] = functools.partial(asyncio.open_connection, *database)
+    for name, value in env.items():
+        service = name.startswith("PADDOCK_SERVICE_") and not name.endswith("_PUBLIC_URL")
+        port = urlsplit(value).port if service else None
+        if port is not None and connect_service is not None:
+            found[port] = functools.partial(connect_service, port)
+    return found
 
 
 class Planner:
@@ -94,7 +131,12 @@ class Planner:
         return env
 
     async def plan(
-        self, attempt: Attempt, preview: Preview, env: dict[str, str], port: int
+        self,
+        attempt: Attempt,
+        preview: Preview,
+        env: dict[str, str],
+        port: int,
+        connect_service: ConnectService | None = None,
     ) -> RunPlan:
         settings = self.ctx.settings
         data_dir = attempt_data_dir(settings, attempt.id)
@@ -103,17 +145,21 @@ class Planner:
         if provider is not Provider.none:
             await asyncio.to_thread(self.ctx.sandboxes.hand_over, data_dir)
         network = attempt.sandbox.over(settings.sandbox_defaults).network
-        network_none = provider is not Provider.none and network is Network.none
-        if network_none and self._bridges is None:
+        # Networks "none" and "private" are the sandbox's own: reached through a bridge.
+        own_network = provider is not Provider.none and (network or Network.private).own_namespace
+        if own_network and self._bridges is None:
             self._bridges = Path(tempfile.mkdtemp(prefix="paddock-bridges-"))
+        # Only bwrap sandboxes can have relays set up before their command starts.
+        relayed = provider is Provider.bwrap and (network or Network.private) is Network.private
         return RunPlan(
             attempt=attempt,
             command=preview.command,
             env=env,
             writable=[data_dir],
-            network_none=network_none,
+            own_network=own_network,
             port=port,
             bridge_dir=self._bridges,
+            forwards=forwards(env, connect_service) if relayed else {},
         )
 
     def close(self) -> None:

@@ -4,8 +4,8 @@ The port comes from the configured range, reserved in the database and checked f
 server gets it as PORT (and `{port}` in its command) with HOST=127.0.0.1. A server that says
 its address is in use is started again on another port (up to three ports). One that ignores
 PORT and prints its own local URL is followed there, once the port is seen to be its own (a
-listener of its process tree: never a port some other program holds). With network "none"
-the server is reached through a bridge into its sandbox (runtime/netbridge.py).
+listener of its process tree: never a port some other program holds). With network "none" or
+"private" the server is reached through a bridge into its sandbox (runtime/netbridge.py).
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from paddock.domain.preview import (
 )
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime import peers, proctree
+from paddock.runtime.launcher import InsideNetwork
 from paddock.runtime.linesplit import Piece
 from paddock.runtime.netbridge import Bridge
 from paddock.runtime.ports import PortRange, free_ports
+from paddock.runtime.private_network import Opener, forward_inside
 from paddock.runtime.readiness import Upstream, wait_until_ready
 from paddock.services.context import Context
 from paddock.services.processes import ProcessService
@@ -54,9 +56,12 @@ class RunPlan:
     command: str  # may hold {port}
     env: dict[str, str]  # DATABASE_URL, the other services' URLs
     writable: list[Path] = field(default_factory=list)
-    network_none: bool = False
+    own_network: bool = False  # network "none" or "private": reached through a bridge
     port: int | None = None  # already reserved (the services of a start share their ports)
-    bridge_dir: Path | None = None  # where a network-"none" preview's bridge socket goes
+    bridge_dir: Path | None = None  # where a bridged preview's socket goes
+    # Network "private": what the server relays from the sandbox's 127.0.0.1:<port> (its
+    # database on the host's loopback, the attempt's other services).
+    forwards: dict[int, Opener] = field(default_factory=dict)
 
 
 Changed = Callable[[Preview], Awaitable[None]]
@@ -85,6 +90,7 @@ class ServiceRun:
         self._logged_port: int | None = None
         self._in_use = False
         self._bridge: Bridge | None = None
+        self._forwards: list[asyncio.Server] = []
         self._process: asyncio.Task[Process] | None = None
         self._watcher: asyncio.Task[None] | None = None
 
@@ -131,6 +137,7 @@ class ServiceRun:
         self.preview = await self._update(process_id=self.process_id)
         gone = asyncio.Event()
         env = {**self.plan.env, "PORT": str(port), "HOST": "127.0.0.1"}
+        forwards = {p: o for p, o in self.plan.forwards.items() if p != port}
         self._process = asyncio.create_task(
             self.processes.run(
                 self.plan.attempt,
@@ -140,10 +147,24 @@ class ServiceRun:
                 writable=self.plan.writable,
                 process_id=self.process_id,
                 observer=self._observe,
+                on_network=self._forwarder(forwards) if forwards else None,
             )
         )
         self._process.add_done_callback(lambda _: gone.set())
+        self._process.add_done_callback(lambda _: self._close_forwards())
         return gone
+
+    def _forwarder(self, forwards: dict[int, Opener]) -> Callable[[InsideNetwork], Awaitable[None]]:
+        async def open_forwards(network: InsideNetwork) -> None:
+            for inside, opener in forwards.items():
+                self._forwards.append(await forward_inside(network, inside, opener))
+
+        return open_forwards
+
+    def _close_forwards(self) -> None:
+        servers, self._forwards = self._forwards, []
+        for server in servers:
+            server.close()
 
     def _observe(self, stream: LogStream, pieces: list[Piece]) -> None:
         if stream is LogStream.system:
@@ -164,14 +185,14 @@ class ServiceRun:
             port = logged
         if port is None:
             return None
-        if not self.plan.network_none:
+        if not self.plan.own_network:
             return Upstream(port)
         return await self._bridged(port)
 
     def _owns(self, port: int) -> bool:
         if self.process_id is None:
             return False
-        if self.plan.network_none:
+        if self.plan.own_network:
             return True  # its own network: no one else's listener can be there
         return peers.listens_on(port, proctree.find_tagged(self.process_id))
 

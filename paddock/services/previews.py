@@ -100,7 +100,10 @@ class PreviewService:
             try:
                 ports = {p.id: await reserve_port(self.ctx, p.id) for p in fresh}
                 env = await self.planner.env(attempt, project, services, ports)
-                plans = [await self.planner.plan(attempt, p, env, ports[p.id]) for p in fresh]
+                connect = partial(self._connect_service, attempt.id)
+                plans = [
+                    await self.planner.plan(attempt, p, env, ports[p.id], connect) for p in fresh
+                ]
             except PaddockError as exc:
                 for preview in fresh:  # none of them starts: say why on each
                     await self._fail_unstarted(preview, exc.message)
@@ -239,6 +242,16 @@ class PreviewService:
         if run is None or run.upstream is None:
             return None
         return run
+
+    async def _connect_service(
+        self, attempt_id: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to the attempt's running service at (reserved) `port`, for another of
+        its services that cannot reach it itself (its own network)."""
+        for run in list(self._runs.values()):
+            if run.plan.attempt.id == attempt_id and run.port == port and run.upstream:
+                return await run.upstream.open()
+        raise ConnectionRefusedError(f"no running service of attempt {attempt_id} on {port}")
 
     def run_of(self, preview_id: str) -> ServiceRun | None:
         run = self._runs.get(preview_id)

@@ -21,7 +21,7 @@ from paddock.domain.sandbox import LimitHit, Limits, Provider
 from paddock.domain.secrets import secret_values
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
-from paddock.runtime.launcher import Launched, LaunchSpec
+from paddock.runtime.launcher import Launched, LaunchSpec, NetworkHook
 from paddock.runtime.linesplit import Piece
 from paddock.runtime.logpipe import LogSink, pump
 from paddock.services.artifacts import ArtifactService
@@ -107,6 +107,7 @@ class ProcessService:
         readable: Sequence[Path] = (),
         process_id: str | None = None,
         observer: Callable[[LogStream, list[Piece]], None] | None = None,
+        on_network: NetworkHook | None = None,
     ) -> Process:
         """Run one process of `attempt` to its end and return its final record.
 
@@ -115,7 +116,8 @@ class ProcessService:
         process first, when given, and stops the whole group only if it is still running after
         `interrupt_grace_seconds`. In a sandbox, the worktree and `writable` are writable,
         `readable` can be read too. A caller that must know the process early gives its
-        `process_id`; an `observer` sees its log lines as they come (redacted).
+        `process_id`; an `observer` sees its log lines as they come (redacted). With network
+        "private", `on_network` is called with the sandbox's network before the command starts.
         """
         process_id = process_id or new_id()
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
@@ -148,6 +150,7 @@ class ProcessService:
             argv,
             [*writable, folder],
             readable,
+            on_network,
         )
         self.ctx.publish("process.created", attempt.project_id, proc)
         settings = self.ctx.settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Project, Scripts
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.paths import check_repo_path
 from paddock.domain.preview import check_service_name
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus
@@ -58,9 +60,10 @@ class ProjectService:
 
     async def check_path(self, path: str) -> PathCheck:
         """Would `path` register (an existing repository) or be created (new, or empty)?"""
-        target = Path(path.strip()).expanduser()
-        if not path.strip() or not target.is_absolute():
-            return PathCheck(path, False, "path_not_absolute", "give an absolute path", False)
+        try:
+            target = Path(check_repo_path(os.path.expanduser(path.strip())))
+        except InvalidInput as exc:
+            return PathCheck(path, False, exc.code, exc.message, False)
         empty = _missing_or_empty(target)
         try:
             info = await git.inspect_repo(target)
@@ -85,7 +88,7 @@ class ProjectService:
         sandbox: SandboxConfig | None = None,
     ) -> Project:
         """Register an existing git repository (its main checkout) by path."""
-        info = await git.inspect_repo(Path(path).expanduser())
+        info = await git.inspect_repo(check_repo_path(os.path.expanduser(path.strip())))
         return await self._create(info, name, scripts, copy_files, sandbox)
 
     async def create_repository(
@@ -99,7 +102,7 @@ class ProjectService:
         sandbox: SandboxConfig | None = None,
     ) -> Project:
         """Create a new repository with an initial commit and register it."""
-        target = Path(path).expanduser()
+        target = Path(check_repo_path(os.path.expanduser(path.strip())))
         if target.exists() and any(target.iterdir()):
             raise Conflict(f"{target} exists and is not empty", code="path_not_empty")
         readme = {"README.md": f"# {name or target.name}\n"}

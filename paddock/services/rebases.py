@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from paddock.domain.autocommit import limit_bytes
 from paddock.domain.entities import Attempt, FollowUp
 from paddock.domain.errors import Conflict
 from paddock.domain.states import AttemptStatus
@@ -55,7 +56,8 @@ class RebaseService:
     async def go_on(self, attempt_id: str) -> RebaseOutcome:
         attempt, worktree = await self._rebasing(attempt_id)
         async with git.repo_lock(await self._repo(attempt)):
-            conflicts = await rebase.go_on(worktree)
+            limit = limit_bytes(self.ctx.settings.autocommit_max_file_mb)
+            conflicts = await rebase.go_on(worktree, limit)
         return await self._settle(attempt, worktree, conflicts)
 
     async def abort(self, attempt_id: str) -> Attempt:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from paddock.domain.errors import PaddockError
 from paddock.domain.states import AttemptStatus, ProcessStatus
-from paddock.runtime import git, proctree, worktrees
+from paddock.runtime import git, proctree, safefs, worktrees
 from paddock.services.context import Context, log
 from paddock.store import attempts as attempt_store
 from paddock.store import processes as process_store
@@ -119,8 +119,12 @@ async def _reconcile_attempts(ctx: Context, report: ReconcileReport) -> None:
 
 def _is_worktree_dir(path: Path) -> bool:
     # A linked worktree has a `.git` *file* (gitdir: ...). Anything else is not ours to delete.
-    dot_git = path / ".git"
-    return dot_git.is_file() and dot_git.read_text(errors="replace").startswith("gitdir:")
+    # The agent may have replaced it: read through no link, size-capped (safefs).
+    try:
+        data = safefs.read_bytes(path, ".git", limit=worktrees.GIT_LINK_MAX)
+    except (OSError, PaddockError):
+        return False
+    return data.startswith(b"gitdir:")
 
 
 async def _reconcile_worktrees(ctx: Context, report: ReconcileReport) -> None:

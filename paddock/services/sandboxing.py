@@ -14,7 +14,7 @@ from paddock.domain.entities import Attempt, Project
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime.bwrap import find_user
 from paddock.runtime.container import ContainerLauncher
-from paddock.runtime.launcher import SandboxSpec
+from paddock.runtime.launcher import NetworkHook, SandboxSpec
 from paddock.runtime.sandboxes import Sandboxes
 
 
@@ -89,18 +89,20 @@ def sandbox_spec(
     argv: Sequence[str] = (),
     writable: Sequence[Path] = (),
     readable: Sequence[Path] = (),
+    on_network: NetworkHook | None = None,
 ) -> SandboxSpec | None:
     """The sandbox of one process of `attempt`; None for provider none (a plain process).
 
     The repository's .git is readable (git works in the worktree, read-only: Paddock commits
     for the agent); Paddock's data dir and every worktree are hidden but the attempt's own.
+    `on_network` is called with its network (network "private") before the command starts.
     """
     if provider is Provider.none:
         return None
     choice = attempt.sandbox.over(settings.sandbox_defaults)
     return SandboxSpec(
         provider=provider,
-        network=choice.network or Network.host,
+        network=choice.network or Network.private,
         limits=choice.limits,
         writable=(Path(attempt.worktree_path), *writable),
         readable=(
@@ -112,4 +114,5 @@ def sandbox_spec(
         hidden=(settings.data_dir, settings.worktrees),
         pass_env=frozenset(given),
         image=choice.image,
+        on_network=on_network,
     )

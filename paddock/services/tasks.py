@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Task
 from paddock.domain.errors import InvalidInput
+from paddock.domain.tasks import check_description, check_title
 from paddock.domain.workflow import position_between
 from paddock.services.attempts import AttemptService
 from paddock.services.context import Context
@@ -14,13 +15,6 @@ from paddock.services.task_moves import MoveService
 from paddock.store import projects as project_store
 from paddock.store import steps as step_store
 from paddock.store import tasks as store
-
-
-def _check_title(title: str) -> str:
-    title = title.strip()
-    if not title or len(title) > 500:
-        raise InvalidInput("a task title needs 1 to 500 characters", code="bad_title")
-    return title
 
 
 class TaskService:
@@ -32,7 +26,8 @@ class TaskService:
     async def create(
         self, project_id: str, *, title: str, description: str = "", step_id: str | None = None
     ) -> Task:
-        title = _check_title(title)
+        title = check_title(title)
+        description = check_description(description)
 
         def create(session: Session) -> Task:
             project_store.get_project(session, project_id)
@@ -90,7 +85,9 @@ class TaskService:
         the card it goes under; "" for the top) move it. Into another step, that is a move:
         the step's gate applies and its automation runs (services/task_moves.py)."""
         if title is not None:
-            title = _check_title(title)
+            title = check_title(title)
+        if description is not None:
+            description = check_description(description)
         if step_id and step_id != (await self.get(task_id)).step_id:
             if title is not None or description is not None:
                 await self.update(task_id, title=title, description=description)

@@ -4,31 +4,52 @@ report read into cases.
 The script is told where to write its report (`JUNIT_OUTPUT`, a file in `JUNIT_OUTPUT_DIR`;
 every .xml file in that folder counts). An e2e run gets the attempt's preview, started on demand,
 as `PREVIEW_URL` / `BASE_URL`, and a key of its own that lets it past the preview's guard while
-it runs (`PADDOCK_PREVIEW_KEY`, sent as the `X-Paddock-Preview-Key` header).
+it runs (`PADDOCK_PREVIEW_KEY`, sent as the `X-Paddock-Preview-Key` header). In a sandbox with
+network "private" it reaches the preview through a gate of the server's inside its network,
+which serves previews and nothing else (`preview_gate`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from paddock.agents.script import shell_argv
-from paddock.domain.artifact import JUNIT_DIR, ArtifactKind
+from paddock.domain.artifact import JUNIT_DIR, Artifact, ArtifactKind
 from paddock.domain.entities import Attempt
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
-from paddock.domain.junit import JUnitError, JUnitReport, merge_reports, parse_junit
+from paddock.domain.junit import (
+    JUnitError,
+    JUnitReport,
+    JUnitTooLarge,
+    ReportBudget,
+    merge_reports,
+    read_junit,
+)
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.preview import DEFAULT_SERVICE, Preview, PreviewStatus
+from paddock.domain.reports import (
+    CHUNK_SIZE,
+    REPORT_TOO_LARGE,
+    ReportLimits,
+    ReportTooLarge,
+    file_too_large,
+)
 from paddock.domain.sandbox import Network, Provider
 from paddock.domain.states import AttemptStatus, TestKind, TestRunStatus
 from paddock.domain.test_run import TestCaseResult, TestRun, TestTotals, run_outcome
 from paddock.runtime import git
+from paddock.runtime.launcher import InsideNetwork
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context, log
+from paddock.services.parsing import Parser, report_limits, until_stopped
+from paddock.services.preview_gate import PreviewGate, Served
 from paddock.services.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
@@ -37,6 +58,15 @@ from paddock.store.tables import TestCaseRow, utcnow
 
 KEY_ENV = "PADDOCK_PREVIEW_KEY"
 FAILURES_SHOWN = 100  # failing cases a run's detail carries, each with its message and output
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """A run's report as read: the report, or why there is none (with a code when it has one)."""
+
+    report: JUnitReport | None
+    problem: str | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +95,10 @@ class TestRunService:
         self.artifacts = artifacts
         self._tasks: dict[str, asyncio.Task[TestRun]] = {}
         self._stopping: set[str] = set()  # runs stopped before their process started
+        self._parser = Parser()  # reads reports off the event loop, one at a time
+        # Serves previews inside a private network (the web layer's); None: e2e runs there are
+        # refused.
+        self.gate: PreviewGate | None = None
 
     async def start(self, attempt_id: str, kind: TestKind, *, wait: bool = False) -> TestRun:
         """Start the attempt's `kind` test script; with `wait`, return once it finished."""
@@ -118,23 +152,42 @@ class TestRunService:
             raise Conflict(
                 f"attempt {attempt.id} is {attempt.status.value}", code="attempt_not_ready"
             )
+        if kind is not TestKind.e2e:
+            return
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
         network = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).network
-        if kind is TestKind.e2e and provider is not Provider.none and network is Network.none:
+        if provider is Provider.none or network is Network.host:
+            return
+        if network is Network.none:
             raise Conflict(
                 "e2e tests reach the preview through Paddock's proxy: an attempt whose sandbox "
                 "has network none cannot run them",
                 code="e2e_needs_network",
             )
+        if provider is not Provider.bwrap or self.gate is None:
+            raise Conflict(
+                f"e2e tests in a network-private {provider.value} sandbox cannot reach the "
+                "preview here (only bwrap sandboxes get a gate to it): run them with sandbox "
+                "provider bwrap, or network host",
+                code="e2e_needs_network",
+            )
+
+    def _inside_gate(self, attempt: Attempt) -> bool:
+        """Whether the attempt's e2e runs reach previews through a gate in their network."""
+        provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
+        network = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).network
+        return provider is not Provider.none and network is Network.private
 
     async def _execute(self, attempt: Attempt, run: TestRun, script: str) -> TestRun:
         key: str | None = None
+        gates: list[Served] = []
         try:
             env = self._report_env(run)
+            inside = run.kind is TestKind.e2e and self._inside_gate(attempt)
             if run.kind is TestKind.e2e:
                 preview = await self._preview(attempt)
                 key = self.previews.access.grant_run(attempt.id)
-                env.update(self._preview_env(preview, key))
+                env.update(self._preview_env(preview, key, inside=inside))
                 url = self.previews.url(preview)
                 run = await self.ctx.db.run(lambda s: store.set_preview_url(s, run.id, url))
             assert run.process_id is not None
@@ -147,14 +200,17 @@ class TestRunService:
                 env=env,
                 secret_env=[KEY_ENV] if key else None,
                 process_id=run.process_id,
+                on_network=self._gate_opener(gates) if inside else None,
             )
-            report, problem = await self._read_report(run.process_id)
-            totals = _totals(report)
-            status, error = run_outcome(proc.status, proc.exit_code, totals, problem)
-            cases = _case_rows(report)
-            return await self._finish(attempt, run, status, totals, report, error, cases)
+            reading = await self._read_report(run.process_id)
+            totals = _totals(reading.report)
+            status, error = run_outcome(proc.status, proc.exit_code, totals, reading.problem)
+            code = reading.code if error is not None and error == reading.problem else None
+            return await self._finish(attempt, run, status, totals, reading.report, error, code)
         except PaddockError as exc:
-            return await self._finish(attempt, run, TestRunStatus.error, None, None, exc.message)
+            return await self._finish(
+                attempt, run, TestRunStatus.error, None, None, exc.message, exc.code
+            )
         except Exception as exc:
             log.exception("test run %s crashed", run.id)
             return await self._finish(attempt, run, TestRunStatus.error, None, None, str(exc))
@@ -162,6 +218,26 @@ class TestRunService:
             self._stopping.discard(run.id)
             if key is not None:
                 self.previews.access.revoke_run(key)
+            for served in gates:
+                await served.close()
+
+    def _gate_opener(self, gates: list[Served]) -> Callable[[InsideNetwork], Awaitable[None]]:
+        """What opens the run's gate to the previews once its network is up: a listener of
+        the server's on 127.0.0.1:<Paddock's port> inside it, serving previews only."""
+        gate = self.gate
+        port = self.ctx.settings.port
+
+        async def open_gate(network: InsideNetwork) -> None:
+            if gate is None:
+                raise Conflict("no gate to the previews here", code="e2e_needs_network")
+            sock = await network.listen("127.0.0.1", port)
+            try:
+                gates.append(await gate.serve(sock))
+            except BaseException:
+                sock.close()
+                raise
+
+        return open_gate
 
     def _report_env(self, run: TestRun) -> dict[str, str]:
         assert run.process_id is not None
@@ -185,9 +261,12 @@ class TestRunService:
             )
         return chosen
 
-    def _preview_env(self, preview: Preview, key: str) -> dict[str, str]:
+    def _preview_env(self, preview: Preview, key: str, *, inside: bool) -> dict[str, str]:
+        settings = self.ctx.settings
         url = self.previews.url(preview)
-        fallback = f"http://127.0.0.1:{self.ctx.settings.port}/preview/{preview.id}/"
+        if inside:  # the gate: plain HTTP on Paddock's own port, whatever browsers are told
+            url = f"http://{preview.host}.{settings.preview_domain}:{settings.port}/"
+        fallback = f"http://127.0.0.1:{settings.port}/preview/{preview.id}/"
         return {
             "PREVIEW_URL": url,
             "BASE_URL": url,
@@ -197,18 +276,34 @@ class TestRunService:
             "PADDOCK_PREVIEW_KEY_HEADER": "X-Paddock-Preview-Key",
         }
 
-    async def _read_report(self, process_id: str) -> tuple[JUnitReport | None, str | None]:
+    async def _read_report(self, process_id: str) -> _Reading:
         artifacts = await self.artifacts.list_for_process(process_id)
         junit = [a for a in artifacts if a.kind is ArtifactKind.junit]
         if not junit:
-            return None, "the test script wrote no JUnit report to $JUNIT_OUTPUT"
+            return _Reading(None, "the test script wrote no JUnit report to $JUNIT_OUTPUT")
+        limits = report_limits(self.ctx.settings)
+        try:
+            report = await self._parser.run(lambda stop: self._parse(junit, limits, stop))
+        except ReportTooLarge as exc:
+            return _Reading(None, str(exc), REPORT_TOO_LARGE)
+        except JUnitError as exc:
+            return _Reading(None, str(exc))
+        return _Reading(report)
+
+    def _parse(
+        self, junit: list[Artifact], limits: ReportLimits, stop: threading.Event
+    ) -> JUnitReport:
+        """Blocking (a worker thread): the run's report files as one report, read in chunks
+        within the run's limits; it gives up at its next chunk once `stop` is set."""
+        budget = ReportBudget(limits)
         reports = []
         for artifact in junit:
-            try:
-                reports.append(parse_junit(await self.artifacts.read(artifact), artifact.name))
-            except JUnitError as exc:
-                return None, str(exc)
-        return merge_reports(reports), None
+            if artifact.size > limits.file_bytes:  # its stored size says so: not even opened
+                message = file_too_large(artifact.name, artifact.size, limits)
+                raise JUnitTooLarge(message, "file_bytes")
+            with contextlib.closing(self.artifacts.chunks(artifact, CHUNK_SIZE)) as chunks:
+                reports.append(read_junit(until_stopped(stop, chunks), artifact.name, budget))
+        return merge_reports(reports)
 
     async def _finish(
         self,
@@ -218,7 +313,7 @@ class TestRunService:
         totals: TestTotals | None,
         report: JUnitReport | None,
         error: str | None,
-        cases: list[TestCaseRow] | None = None,
+        error_code: str | None = None,
     ) -> TestRun:
         debug_id = None
         if status is TestRunStatus.error:
@@ -240,7 +335,9 @@ class TestRunService:
                 duration_s=report.duration_s if report else None,
                 error=error,
                 debug_id=debug_id,
-                cases=cases or [],
+                # Made in the database's thread: up to report_max_cases rows.
+                cases=_case_rows(report),
+                error_code=error_code,
             )
         )
         self._publish("test_run.updated", attempt, finished)

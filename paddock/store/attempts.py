@@ -36,6 +36,7 @@ def to_attempt(row: AttemptRow) -> Attempt:
         updated_at=row.updated_at,
         sandbox=parse_sandbox(row.sandbox),
         merged=_merge_of(row),
+        worktree_bytes=row.worktree_bytes,
     )
 
 

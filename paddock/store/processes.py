@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import PurePath
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from paddock.domain.autocommit import LeftOut, LeftOutReason
 from paddock.domain.entities import Process
 from paddock.domain.errors import NotFound
 from paddock.domain.states import ProcessStatus, RunReason, check_process_move
@@ -36,6 +38,10 @@ def to_process(row: ProcessRow) -> Process:
         dropped=row.dropped,
         provider=row.provider,
         failure=row.failure,
+        left_out=[
+            LeftOut(f["path"], f["size"], f["limit"], LeftOutReason(f["reason"]), f["new"])
+            for f in row.left_out or []
+        ],
     )
 
 
@@ -178,9 +184,18 @@ def set_line_count(
     return to_process(row)
 
 
-def set_commit_after(session: Session, process_id: str, commit: str | None) -> Process:
+def set_commit_after(
+    session: Session,
+    process_id: str,
+    commit: str | None,
+    left_out: Sequence[LeftOut] = (),
+) -> Process:
     row = _process_row(session, process_id)
     row.commit_after = commit
+    row.left_out = [
+        {"path": f.path, "size": f.size, "limit": f.limit, "reason": f.reason.value, "new": f.new}
+        for f in left_out
+    ]
     session.flush()
     return to_process(row)
 

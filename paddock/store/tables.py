@@ -199,6 +199,8 @@ class AttemptRow(Base):
     merged_into: Mapped[str | None] = mapped_column(String(255), default=None)
     merged_head: Mapped[str | None] = mapped_column(String(64), default=None)
     merged_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The worktree's disk use in bytes, measured at the end of the last agent turn.
+    worktree_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -232,6 +234,8 @@ class ProcessRow(Base):
     dropped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     provider: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
     failure: Mapped[str | None] = mapped_column(String(20), default=None)
+    # Agent turns: the files the auto-commit left out ([{path, size, limit, reason}]).
+    left_out: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class ResourceSampleRow(Base):
@@ -377,6 +381,7 @@ class TestRunRow(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    error_code: Mapped[str | None] = mapped_column(String(40), default=None)
     debug_id: Mapped[str | None] = mapped_column(String(32), default=None)
     preview_url: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,6 +30,7 @@ def to_run(row: TestRunRow) -> TestRun:
         preview_url=row.preview_url,
         created_at=row.created_at,
         finished_at=row.finished_at,
+        error_code=row.error_code,
     )
 
 
@@ -104,6 +105,7 @@ def finish_run(
     error: str | None,
     debug_id: str | None,
     cases: Iterable[TestCaseRow] = (),
+    error_code: str | None = None,
 ) -> TestRun:
     row = _row(session, run_id)
     row.status = status.value
@@ -112,6 +114,7 @@ def finish_run(
         row.skipped, row.errors = totals.skipped, totals.errors
     row.duration_s = duration_s
     row.error = error
+    row.error_code = error_code
     row.debug_id = debug_id
     row.finished_at = utcnow()
     for case in cases:

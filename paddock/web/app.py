@@ -41,6 +41,7 @@ from paddock.web.api import (
 )
 from paddock.web.errors import install_error_handlers
 from paddock.web.guard import SandboxGuard
+from paddock.web.proxy.gateway import PreviewGateway
 from paddock.web.proxy.routing import PreviewProxy
 from paddock.web.public import PublicJson
 from paddock.web.ui import attempts as ui_attempts
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         generate_unique_id_function=_operation_id,
     )
     app.state.engine = engine
+    # e2e runs in a network of their own reach previews through this gate, and nothing else.
+    engine.test_runs.gate = PreviewGateway(engine)
     app.state.access = access = ServerAccess(settings)
     install_error_handlers(app)
     # Innermost: every JSON answer leaves with its secret values masked (web/public.py).

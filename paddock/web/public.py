@@ -67,7 +67,9 @@ class PublicJson:
             if not message.get("more_body", False):
                 shown = public_body(body)
                 if shown is not body:
-                    headers = [(k, v) for k, v in start.get("headers", ()) if k != b"content-length"]
+                    headers = [
+                        (k, v) for k, v in start.get("headers", ()) if k != b"content-length"
+                    ]
                     headers.append((b"content-length", str(len(shown)).encode()))
                     start = {**start, "headers": headers}
                     message = {**message, "body": shown}

@@ -1,18 +1,32 @@
 """Reading JUnit XML as real test runners write it, and refusing what is not a report."""
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 
 import pytest
 
 from paddock.domain.junit import (
     MESSAGE_LIMIT,
+    NAME_LIMIT,
     OUTPUT_LIMIT,
+    SUITE_SEPARATOR,
     CaseStatus,
     JUnitCase,
     JUnitError,
     JUnitReport,
+    JUnitTooLarge,
+    ReportBudget,
     merge_reports,
     parse_junit,
+    read_junit,
+)
+from paddock.domain.reports import (
+    DEFAULT_LIMITS,
+    MAX_XML_DEPTH,
+    REPORT_TOO_LARGE,
+    ReportLimits,
+    ReportTooLarge,
 )
 
 # pytest --junitxml, junit_family=xunit2 (the default) with junit_logging=all: no file/line
@@ -610,3 +624,162 @@ def test_long_messages_are_cut() -> None:
     case = one_case(f'<failure message="{"x" * 5_000}"/>')
     assert len(case.message) == MESSAGE_LIMIT
     assert case.message.endswith("x…")
+
+
+# -- limits: a report is hostile input, read within limits checked while it is read ---------------
+
+CASE = b'<testcase classname="c" name="t"/>\n'
+OPEN = b"<testsuites><testsuite name='s'>"
+CLOSE = b"</testsuite></testsuites>"
+
+
+class Counted:
+    """Chunks, counting how many were taken: a read that stops early takes few."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks = iter(chunks)
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.taken += 1
+            yield chunk
+
+
+def endless(head: bytes, unit: bytes, size: int = 64 * 1024) -> Counted:
+    """A report that never ends: `head`, then `unit` over and over, in chunks of `size`."""
+    body = unit * max(1, size // len(unit))
+    return Counted(itertools.chain([head], itertools.repeat(body)))
+
+
+def refused(chunks: Iterable[bytes], limits: ReportLimits = DEFAULT_LIMITS) -> JUnitTooLarge:
+    with pytest.raises(JUnitTooLarge) as caught:
+        read_junit(chunks, "bomb.xml", ReportBudget(limits))
+    error = caught.value
+    assert isinstance(error, ReportTooLarge) and isinstance(error, JUnitError)
+    assert error.code == REPORT_TOO_LARGE == "report_too_large"
+    return error
+
+
+def test_an_endless_stream_of_cases_stops_at_the_case_limit() -> None:
+    stream = endless(OPEN, CASE)
+    error = refused(stream)
+    assert error.limit == "cases"
+    assert str(error) == (
+        "bomb.xml: more than 50,000 test cases, the limit for a test run; raise "
+        "`report_max_cases` (PADDOCK_REPORT_MAX_CASES) to read it"
+    )
+    # It stopped right after the 50,001st case: about 1.8 MB read, of an endless stream.
+    assert stream.taken * 64 * 1024 < 3 * 1024 * 1024
+
+
+def test_the_case_limit_is_a_setting_and_exactly_at_it_is_fine() -> None:
+    limits = ReportLimits(max_cases=10)
+    assert parse_junit(OPEN + CASE * 10 + CLOSE, "ok.xml", limits).total == 10
+    with pytest.raises(JUnitTooLarge, match=r"^x.xml: more than 10 test cases") as caught:
+        parse_junit(OPEN + CASE * 11 + CLOSE, "x.xml", limits)
+    assert caught.value.limit == "cases"
+
+
+def test_an_endless_stream_of_bytes_stops_at_the_byte_limit() -> None:
+    # One case whose output never ends: no case or element limit is ever reached.
+    head, line = OPEN + b"<testcase name='t'><system-out>", b"output line\n"
+    stream = endless(head, line)
+    error = refused(stream, ReportLimits(max_mb=1))
+    assert error.limit == "file_bytes"
+    assert re.match(
+        r"^bomb.xml is too large: 1,\d{3},\d{3} bytes, over the 1 MB limit for a report file; "
+        r"raise `report_max_mb` \(PADDOCK_REPORT_MAX_MB\) to read it$",
+        str(error),
+    )
+    # The read stopped at the first chunk that passed 1 MB, and took no further one.
+    body = len(line) * (64 * 1024 // len(line))
+    assert stream.taken == 1 + -(-(1024 * 1024 + 1 - len(head)) // body)
+
+
+def test_a_file_of_exactly_the_byte_limit_is_read() -> None:
+    limits = ReportLimits(max_mb=1)
+    body = OPEN + b"<testcase name='t'><system-out>"
+    tail = b"</system-out></testcase>" + CLOSE
+    data = body + b"x" * (limits.file_bytes - len(body) - len(tail)) + tail
+    assert len(data) == limits.file_bytes
+    assert parse_junit(data, "full.xml", limits).total == 1
+    with pytest.raises(JUnitTooLarge, match=r"^full.xml is too large: 1,048,577 bytes"):
+        parse_junit(data + b" ", "full.xml", limits)
+
+
+def test_an_endless_stream_of_elements_that_are_not_cases_stops_at_the_element_limit() -> None:
+    stream = endless(OPEN + b"<properties>", b"<property name='a' value='b'/>")
+    error = refused(stream, ReportLimits(max_cases=1_000))
+    assert error.limit == "elements"
+    assert str(error) == (
+        "bomb.xml: more than 20,000 XML elements (20 per test case allowed); raise "
+        "`report_max_cases` (PADDOCK_REPORT_MAX_CASES) to read it"
+    )
+    assert stream.taken < 20
+
+
+def test_elements_nested_endlessly_stop_at_the_depth_limit_without_recursion() -> None:
+    stream = endless(OPEN + b"<testcase name='t'><system-out>", b"<a>")
+    error = refused(stream)
+    assert error.limit == "depth"
+    assert str(error) == (
+        "bomb.xml is nested too deeply: its XML elements nest more than 256 levels deep; this "
+        "limit is fixed, far above what a real report needs"
+    )
+    assert stream.taken == 2  # the first chunk of <a>s passes the limit
+    nested = b"<testsuites>" + b"<x>" * (MAX_XML_DEPTH - 1) + b"</x>" * (MAX_XML_DEPTH - 1)
+    assert parse_junit(nested + b"</testsuites>").total == 0  # 256 deep with the root: fine
+
+
+def test_the_files_of_one_run_share_its_limits() -> None:
+    budget = ReportBudget(ReportLimits(max_mb=1, max_cases=10))
+    first = read_junit([OPEN + CASE * 6 + CLOSE], "a.xml", budget)
+    assert first.total == 6 and budget.cases == 6
+    with pytest.raises(JUnitTooLarge, match=r"^b.xml: more than 10 test cases") as caught:
+        read_junit([OPEN + CASE * 6 + CLOSE], "b.xml", budget)
+    assert caught.value.limit == "cases"
+
+    # Several files under the file limit each still cannot add up past the run's bytes.
+    budget = ReportBudget(ReportLimits(max_mb=1))
+    half = b"<testsuites><!--" + b"x" * (512 * 1024) + b"--></testsuites>"
+    for number in range(7):  # 3.5 MB in 7 files, each well under 1 MB
+        read_junit([half], f"{number}.xml", budget)
+    with pytest.raises(JUnitTooLarge, match=r"^7.xml: the run's reports weigh more than 4 MB"):
+        read_junit([half], "7.xml", budget)
+
+
+@pytest.mark.parametrize("data", [BILLION_LAUGHS, EXTERNAL_ENTITY])
+def test_entities_are_refused_when_streamed_a_byte_at_a_time(data: bytes) -> None:
+    with pytest.raises(
+        JUnitError, match=r"^evil.xml: the XML declares entities, which are refused"
+    ):
+        read_junit((data[i : i + 1] for i in range(len(data))), "evil.xml", ReportBudget())
+
+
+def test_a_report_read_a_byte_at_a_time_is_the_same_report() -> None:
+    """Colour codes, character references and UTF-8 characters cut between two chunks are
+    mended as when the file comes whole."""
+    data = (
+        "<testsuites><testsuite name='s \u2713'><testcase name='a'><failure>"
+        "\x1b[31mred\x1b[0m &#1;&#x41; caf\u00e9 \xff</failure></testcase></testsuite></testsuites>"
+    ).encode("utf-8", "surrogateescape")
+    data = data.replace("\xff".encode(), b"\xff")  # an invalid UTF-8 byte
+    whole = parse_junit(data)
+    assert whole.cases[0].output == "red A caf\u00e9 \ufffd"
+    for size in (1, 2, 3, 7):
+        chunks = (data[i : i + size] for i in range(0, len(data), size))
+        assert read_junit(chunks, "", ReportBudget()) == whole
+
+
+def test_names_and_suite_paths_are_cut() -> None:
+    long = "n" * 5_000
+    suites = f"<testsuite name='{long}'>" * 3
+    report = parse_junit(
+        f"<testsuites>{suites}<testcase classname='{long}' name='{long}' file='{long}'/>"
+        f"{'</testsuite>' * 3}</testsuites>".encode()
+    )
+    [case] = report.cases
+    for value in (case.suite, case.classname, case.name, case.file):
+        assert len(value) == NAME_LIMIT and value.endswith("n…")
+    assert SUITE_SEPARATOR not in case.suite  # the first name alone fills it

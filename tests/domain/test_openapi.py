@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from paddock.domain.openapi_diff import Endpoint, EndpointChange, SpecDiff, diff_specs
-from paddock.domain.openapi_spec import MAX_SPEC_BYTES, SpecError, load_spec
+from paddock.domain.openapi_spec import SpecError, SpecTooLarge, load_spec
+from paddock.domain.reports import DEFAULT_LIMITS, MAX_SPEC_DEPTH, ReportLimits, ReportTooLarge
 
 JSON = "application/json"
 
@@ -564,11 +565,15 @@ def test_the_source_defaults_to_the_spec() -> None:
         load_spec(b'{"paths": {}}')
 
 
-def test_a_spec_over_20_mb_is_refused_before_parsing() -> None:
+def test_a_spec_over_16_mb_is_refused_before_parsing() -> None:
     with pytest.raises(
-        SpecError, match=r"^big.json is too large: 20,971,521 bytes, over the 20 MB"
-    ):
-        load_spec(b" " * (MAX_SPEC_BYTES + 1), "big.json")
+        SpecTooLarge,
+        match=r"^big.json is too large: 16,777,217 bytes, over the 16 MB limit for a report "
+        r"file; raise `report_max_mb` \(PADDOCK_REPORT_MAX_MB\) to read it$",
+    ) as refused:
+        load_spec(b" " * (DEFAULT_LIMITS.file_bytes + 1), "big.json")
+    assert refused.value.limit == "file_bytes"
+    assert isinstance(refused.value, ReportTooLarge) and refused.value.code == "report_too_large"
 
 
 def test_a_yaml_alias_bomb_is_refused() -> None:
@@ -589,7 +594,10 @@ def test_a_yaml_alias_of_a_long_string_repeated_is_refused() -> None:
 
 
 def test_a_yaml_alias_loop_is_refused() -> None:
-    with pytest.raises(SpecError, match=r"^loop.yaml is nested too deeply$"):
+    with pytest.raises(
+        SpecTooLarge,
+        match=r"^loop.yaml is nested too deeply: its maps and lists nest more than 100",
+    ):
         load_spec(b"openapi: 3.0.0\nloop: &loop [*loop]\n", "loop.yaml")
 
 
@@ -631,3 +639,107 @@ def test_schemas_all_referring_to_each_other_are_compared_once_each() -> None:
     diff = diff_specs(spec({}), spec({"extra": {"type": "string"}}))
     assert [change.path for change in diff.changed] == ["/s0", "/s1", "/s2"]
     assert diff.schemas_changed == ["S42"]
+
+
+# -- limits: a spec is hostile input, refused before a document past its limits is built ---------
+
+SMALL = ReportLimits(max_mb=1)  # 65,536 values
+
+
+def spec_json(**fields: Any) -> bytes:
+    return json.dumps(
+        {"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, **fields}
+    ).encode()
+
+
+def nested(depth: int) -> Any:
+    """A value that nests `depth` levels of lists and maps, itself included."""
+    value: Any = []
+    for level in range(depth - 1):
+        value = {"a": value} if level % 2 else [value]
+    return value
+
+
+def too_large(data: bytes, limits: ReportLimits = DEFAULT_LIMITS) -> SpecTooLarge:
+    with pytest.raises(SpecTooLarge) as caught:
+        load_spec(data, "api.json", limits)
+    error = caught.value
+    assert isinstance(error, SpecError) and isinstance(error, ReportTooLarge)
+    assert error.code == "report_too_large"
+    return error
+
+
+def test_json_with_more_values_than_its_limit_is_refused_before_it_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert SMALL.nodes == 65_536
+    fits = spec_json(x=[0] * 65_000)
+    assert len(load_spec(fits, "api.json", SMALL)["x"]) == 65_000
+    bomb = spec_json(x=[{}] * 70_000)  # 210 kB: far under the byte limit
+
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(json, "loads", never)
+    error = too_large(bomb, SMALL)
+    assert error.limit == "nodes"
+    assert str(error) == (
+        "api.json is too large: more than 65,536 values (65,536 per MB of the 1 MB limit for a "
+        "report file); raise `report_max_mb` (PADDOCK_REPORT_MAX_MB) to read it"
+    )
+
+
+def test_json_nested_past_the_depth_limit_is_refused() -> None:
+    assert MAX_SPEC_DEPTH == 100
+    assert load_spec(spec_json(x=nested(MAX_SPEC_DEPTH - 1)), "api.json")["x"]  # 100 with the top
+    error = too_large(spec_json(x=nested(MAX_SPEC_DEPTH)))
+    assert error.limit == "depth"
+    assert str(error) == (
+        "api.json is nested too deeply: its maps and lists nest more than 100 levels deep; this "
+        "limit is fixed, far above what a real report needs"
+    )
+
+
+def test_commas_and_brackets_within_json_strings_do_not_count() -> None:
+    text = 'a, [b], {c}, \\"[[[[, ' * 20_000  # 90,000 commas, 100,000 brackets, escapes
+    spec = load_spec(spec_json(description=text), "api.json", SMALL)
+    assert spec["description"] == text
+
+
+def test_yaml_with_more_nodes_than_its_limit_is_refused_before_it_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import yaml
+
+    bomb = b"openapi: 3.0.0\nx:\n" + b"- 0\n" * 70_000  # 280 kB
+    monkeypatch.setattr(yaml, "load", lambda *_a, **_k: pytest.fail("built"))
+    error = too_large(bomb, SMALL)
+    assert error.limit == "nodes"
+    assert str(error).startswith("api.json is too large: more than 65,536 values")
+
+
+def test_yaml_nested_past_the_depth_limit_is_refused() -> None:
+    fits = b"openapi: 3.0.0\nx: " + b"[" * 99 + b"]" * 99 + b"\n"  # 100 with the top map
+    deepest: Any = []
+    for _ in range(98):
+        deepest = [deepest]
+    assert load_spec(fits)["x"] == deepest
+    error = too_large(b"openapi: 3.0.0\nx: " + b"[" * 100 + b"]" * 100 + b"\n")
+    assert error.limit == "depth"
+
+
+def test_yaml_aliases_cannot_expand_past_the_value_limit() -> None:
+    """Within the expansion budget (8 times the input), yet past the limit of values."""
+    lines = ["openapi: 3.0.0", "a: &a [" + ", ".join(["0"] * 1_000) + "]"]
+    lines.append("b: [" + ", ".join(["*a"] * 100) + "]")  # 100,000 values from 4 kB
+    error = too_large("\n".join(lines).encode(), SMALL)
+    assert error.limit == "nodes"
+
+
+def test_the_byte_limit_is_a_setting() -> None:
+    limits = ReportLimits(max_mb=1)
+    spec = spec_json(description="x" * (limits.file_bytes - 200))
+    assert len(spec) <= limits.file_bytes and load_spec(spec, "api.json", limits)
+    error = too_large(spec_json(description="x" * limits.file_bytes), limits)
+    assert error.limit == "file_bytes"
+    assert str(error).startswith("api.json is too large: 1,048,6")

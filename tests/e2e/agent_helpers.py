@@ -25,7 +25,10 @@ def git(cwd: Path, *args: str) -> str:
 
 def agent_server(data: Path, env: dict[str, str]) -> ServerProcess:
     """The real server, finding the CLIs in the tests' cache; `env`: keys and base URLs."""
-    return ServerProcess(data, env={"PADDOCK_AGENTS_DIR": str(AGENTS_CACHE), **env})
+    # Network "host": the sandboxed CLIs must reach the fake model on the host's loopback, which
+    # the default network ("private") never reaches.
+    host = {"PADDOCK_SANDBOX_NETWORK": "host"}
+    return ServerProcess(data, env={"PADDOCK_AGENTS_DIR": str(AGENTS_CACHE), **host, **env})
 
 
 def unreachable_url(path: str = "") -> str:

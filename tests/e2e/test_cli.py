@@ -170,10 +170,10 @@ def test_no_server(tmp_path: Path):
 
 SERVE_PROBE = """
 import json, sys
-import uvicorn
+import paddock.cli.serving
 
 given = {}
-uvicorn.run = lambda app, **options: given.update(options)  # start nothing, just look
+paddock.cli.serving.run_server = lambda app, **options: given.update(options)  # just look
 from paddock.cli.main import app
 
 try:

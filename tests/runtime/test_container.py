@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import tarfile
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from paddock.runtime.container_engine import PodmanService
 from paddock.runtime.container_image import import_with_api
 from paddock.runtime.launcher import LaunchError, LaunchSpec, SandboxSpec
 from paddock.runtime.proctree import TAG_VARIABLE
+from tests.security.test_network import OutsideHost
 
 pytestmark = pytest.mark.anyio
 
@@ -191,6 +193,46 @@ async def test_network_host_shares_the_hosts_interfaces(h: Harness) -> None:
     run = await h.run(h.spec(["ls", "/sys/class/net"], network=Network.host))
     assert run.code == 0
     assert sorted(run.out.split()) == sorted(os.listdir("/sys/class/net"))
+
+
+async def test_network_private_reaches_out_but_never_the_hosts_loopback(h: Harness) -> None:
+    """Podman's slirp4netns without the host's loopback: a listener on the host's 127.0.0.1 is
+    not reached directly nor through slirp's alias of it (10.0.2.2); another host (a namespace
+    the test makes, over a veth pair) is."""
+    assert h.launcher.network_problem(Network.private) is None
+    assert h.launcher.config.network_mode(Network.private) == (
+        "slirp4netns:allow_host_loopback=false"
+    )
+    host = socket.socket()
+    host.bind(("127.0.0.1", 0))
+    host.listen(4)
+    port = host.getsockname()[1]
+    outside = OutsideHost()
+    try:
+        script = (
+            "import os, socket\n"
+            "print(sorted(os.listdir('/sys/class/net')))\n"
+            "for target in sys.argv[1:]:\n"
+            "    address, port = target.rsplit(':', 1)\n"
+            "    try:\n"
+            "        socket.create_connection((address, int(port)), timeout=10).close()\n"
+            "        print(target, 'reached')\n"
+            "    except OSError as e:\n"
+            "        print(target, 'refused')\n"
+        )
+        targets = [f"127.0.0.1:{port}", f"10.0.2.2:{port}", f"{outside.address}:{outside.port}"]
+        spec = h.spec(["python3", "-c", "import sys\n" + script, *targets], network=Network.private)
+        run = await h.run(spec)
+    finally:
+        outside.close()
+        host.close()
+    assert run.code == 0, run.err
+    assert run.out.splitlines() == [
+        "['lo', 'tap0']",
+        f"127.0.0.1:{port} refused",
+        f"10.0.2.2:{port} refused",
+        f"{outside.address}:{outside.port} reached",
+    ]
 
 
 async def test_only_whitelisted_and_passed_variables_get_in(h: Harness) -> None:

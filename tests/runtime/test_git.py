@@ -185,10 +185,10 @@ async def test_read_file_at(repo: Path) -> None:
 async def test_commit_all(repo: Path, tmp_path: Path) -> None:
     wt = tmp_path / "wt"
     await worktrees.add_worktree(repo, wt, "work", "main")
-    assert await git.commit_all(wt, "nothing") is None
+    assert (await git.commit_all(wt, "nothing")).sha is None
     (wt / "new.txt").write_text("new\n")
     (wt / "README.md").unlink()
-    sha = await git.commit_all(wt, "agent work")
+    sha = (await git.commit_all(wt, "agent work")).sha
     assert sha is not None and sha == sh_git(wt, "rev-parse", "HEAD")
     assert await git.read_file_at(repo, "work", "new.txt") == "new\n"
     assert await git.read_file_at(repo, "work", "README.md") is None
@@ -199,7 +199,7 @@ async def test_commit_all(repo: Path, tmp_path: Path) -> None:
 @pytest.mark.usefixtures("no_identity")
 async def test_commit_all_without_identity(repo: Path) -> None:
     (repo / "x").write_text("x")
-    assert await git.commit_all(repo, "x") is not None
+    assert (await git.commit_all(repo, "x")).sha is not None
     assert sh_git(repo, "log", "-1", "--format=%an <%ae>") == "Paddock <paddock@localhost>"
 
 
@@ -299,3 +299,73 @@ async def test_inherited_git_dir_is_ignored(
     monkeypatch.setenv("GIT_DIR", str(other / ".git"))
     assert await git.read_file_at(repo, "main", "README.md") == "# demo\n"
     assert os.environ["GIT_DIR"]
+
+
+# --- files too large for a commit --------------------------------------------------------------
+
+
+def blob_sizes(repo: Path) -> list[int]:
+    """The size of every blob in the repository's object store (loose and packed)."""
+    out = sh_git(
+        repo, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectsize)"
+    )
+    return [
+        int(size) for kind, size in (line.split() for line in out.splitlines()) if kind == "blob"
+    ]
+
+
+async def test_files_over_the_limit_are_neither_committed_nor_hashed(
+    repo: Path, tmp_path: Path
+) -> None:
+    wt = tmp_path / "wt"
+    await worktrees.add_worktree(repo, wt, "work", "main")
+    limit = 1 << 20
+    big = limit + 1
+    (wt / "normal.txt").write_text("kept\n")
+    (wt / "big.bin").write_bytes(b"\x01" * big)
+    (wt / "deep" / "dir").mkdir(parents=True)
+    (wt / "deep" / "dir" / "big*[?].bin").write_bytes(b"\x02" * big)  # glob characters
+    (wt / os.fsdecode(b"bad-\xff-name.bin")).write_bytes(b"\x03" * big)  # not UTF-8
+    (wt / "exactly.bin").write_bytes(b"\x04" * limit)  # at the limit: taken
+    (wt / "link-to-big").symlink_to("big.bin")  # a link is its own small blob
+    tree = worktrees.linked(repo, wt)
+
+    done = await git.commit_all(tree, "agent work", max_file_bytes=limit)
+
+    assert done.sha is not None
+    assert sorted((f.path, f.size, f.limit, f.new) for f in done.left_out) == [
+        ("bad-\ufffd-name.bin", big, limit, True),
+        ("big.bin", big, limit, True),
+        ("deep/dir/big*[?].bin", big, limit, True),
+    ]
+    committed = sh_git(wt, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+    assert {"normal.txt", "exactly.bin", "link-to-big", "README.md"} <= set(committed)
+    assert not [name for name in committed if "big" in name and name != "link-to-big"]
+    assert big not in blob_sizes(repo)  # not in the commit, nor anywhere in the object store
+    assert limit in blob_sizes(repo)
+    # They stay in the worktree, untracked, for the user to look at.
+    assert (wt / "big.bin").stat().st_size == big
+    assert "?? big.bin" in sh_git(wt, "status", "--porcelain")
+
+
+async def test_a_tracked_file_grown_past_the_limit_keeps_its_committed_version(
+    repo: Path, tmp_path: Path
+) -> None:
+    wt = tmp_path / "wt"
+    await worktrees.add_worktree(repo, wt, "work", "main")
+    (wt / "README.md").write_bytes(b"x" * 3000)
+    sh_git(wt, "add", "README.md")  # staged by hand before: unstaged again, never committed
+    tree = worktrees.linked(repo, wt)
+    done = await git.commit_all(tree, "m", max_file_bytes=2000)
+    assert [(f.path, f.new) for f in done.left_out] == [("README.md", False)]
+    assert done.sha is None  # nothing else changed
+    assert sh_git(wt, "show", "HEAD:README.md") == sh_git(repo, "show", "main:README.md")
+
+
+async def test_without_a_limit_everything_is_committed(repo: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "wt"
+    await worktrees.add_worktree(repo, wt, "work", "main")
+    (wt / "big.bin").write_bytes(b"\x05" * 5000)
+    done = await git.commit_all(worktrees.linked(repo, wt), "m")
+    assert done.left_out == [] and done.sha is not None
+    assert 5000 in blob_sizes(repo)

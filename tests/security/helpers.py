@@ -104,17 +104,20 @@ class Bench:
         script: str,
         *,
         provider: str,
-        network: str = "host",
+        network: str | None = "host",
         limits: dict[str, float] | None = None,
         env: dict[str, str] | None = None,
         secret_env: list[str] | None = None,
         title: str = "escape",
     ) -> dict[str, Any]:
-        """Start an attempt whose agent runs `script` (after the probe prelude)."""
+        """Start an attempt whose agent runs `script` (after the probe prelude); `network`
+        None: the server's default."""
         task = self.server.api(
             "POST", f"/api/projects/{self.project['id']}/tasks", json={"title": title}
         )
         sandbox = {"provider": provider, "network": network, "limits": limits or {}}
+        if network is None:
+            del sandbox["network"]
         agent = {
             "profile": "script",
             "command": PRELUDE + script,

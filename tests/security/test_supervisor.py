@@ -77,9 +77,22 @@ def test_doctor_lists_every_sandbox_provider(host_dir: Path) -> None:
     rows = {}
     for line in done.stdout.splitlines():
         cells = [cell.strip() for cell in re.split(r"[│┃]", line)]
-        if len(cells) >= 4 and cells[1].startswith("sandbox "):
+        if len(cells) >= 4 and cells[1].startswith(("sandbox ", "network ")):
             rows[cells[1]] = (cells[2], cells[3])
-    assert set(rows) == {"sandbox none", "sandbox bwrap", "sandbox container", "sandbox default"}
+    assert set(rows) == {
+        "sandbox none",
+        "sandbox bwrap",
+        "sandbox container",
+        "sandbox default",
+        "network private",
+        "network default",
+    }
+    # The default network: outbound only, the host's loopback out of reach.
+    assert rows["network private"] == (
+        "ok",
+        "bwrap sandboxes: outbound only, never the host's loopback",
+    )
+    assert rows["network default"] == ("ok", "private")
     assert rows["sandbox none"][0] == "ok"
     assert rows["sandbox bwrap"][0] == "ok"
     assert rows["sandbox bwrap"][1].startswith("works (limits enforced")

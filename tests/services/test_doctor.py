@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from paddock.config import Settings
+from paddock.runtime import seccomp
 from paddock.services import doctor
 from tests.e2e.server import free_port
 
@@ -122,3 +126,24 @@ def test_check_tools_with_a_restricted_path(tmp_path: Path, monkeypatch):
     assert tools["git"].ok and tools["git"].detail == f"git version 9.9.9-test ({fake_git})"
     assert not tools["bash"].ok and tools["bash"].required
     assert tools["bash"].detail.startswith("not found")
+
+
+def test_doctor_says_whether_bwrap_sandboxes_have_their_seccomp_filter(tmp_path: Path, monkeypatch):
+    settings = Settings(data_dir=tmp_path / "data", sandbox_provider="bwrap")
+
+    def bwrap_row() -> doctor.Check:
+        return {check.name: check for check in doctor.check_sandboxes(settings)}["sandbox bwrap"]
+
+    check = bwrap_row()
+    if not check.ok:
+        pytest.skip(f"bwrap does not work here: {check.detail}")
+    built = seccomp.native_filter()
+    assert built is not None  # this machine has a table (x86_64 or aarch64)
+    assert f"seccomp filter: {len(built.refused)} system calls refused" in check.detail
+    # A machine without a system call table: sandboxes still work, without a filter, and
+    # doctor says so rather than claim one.
+    monkeypatch.setattr(seccomp, "native_filter", lambda: None)
+    monkeypatch.setattr(platform, "machine", lambda: "riscv64")
+    check = bwrap_row()
+    assert check.ok and check.detail.startswith("works (")
+    assert "NO seccomp filter: no system call table for machine 'riscv64'" in check.detail

@@ -94,6 +94,9 @@ def claude(tmp_path: Path) -> Iterator[Claude]:
             "PADDOCK_AGENTS_DIR": str(AGENTS_CACHE),
             "PADDOCK_ANTHROPIC_BASE_URL": fake.url,
             "PADDOCK_ANTHROPIC_API_KEY": API_KEY,
+            # The sandboxed CLI must reach the fake model on the host's loopback, which the
+            # default network ("private") never reaches.
+            "PADDOCK_SANDBOX_NETWORK": "host",
         }
         server = ServerProcess(tmp_path / "data", env=env).start()
         try:

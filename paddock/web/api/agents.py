@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from paddock.agents.base import Permission, Variant
-from paddock.domain.secrets import mask_env
 from paddock.services.agents import AgentInfo
 from paddock.web.deps import EngineDep
 
@@ -20,12 +17,7 @@ async def list_agents(engine: EngineDep) -> list[AgentInfo]:
     """Every profile with its variants; `installed`, `executable` and `version` come from
     looking for the CLI (Paddock's agents dir first, then PATH) and asking it `--version`
     (once per installed file). Variant env values with secret-looking names are masked."""
-    return [public_agent(info) for info in await engine.agents.list_all()]
-
-
-def public_agent(info: AgentInfo) -> AgentInfo:
-    variants = [replace(v, env=mask_env(dict(v.env))) for v in info.variants]
-    return replace(info, variants=variants)
+    return await engine.agents.list_all()
 
 
 class VariantIn(BaseModel):
@@ -46,18 +38,18 @@ async def save_variant(name: str, variant: str, body: VariantIn, engine: EngineD
         extra_args=tuple(body.extra_args),
         env=body.env,
     )
-    return public_agent(await engine.agents.save_variant(name, spec))
+    return await engine.agents.save_variant(name, spec)
 
 
 @router.delete("/{name}/variants/{variant}", operation_id="delete_agent_variant")
 async def delete_variant(name: str, variant: str, engine: EngineDep) -> AgentInfo:
     """Remove the user's variant. A built-in variant is refused (`built_in_variant`) unless
     the user changed it: then it is back to how Paddock ships it."""
-    return public_agent(await engine.agents.delete_variant(name, variant))
+    return await engine.agents.delete_variant(name, variant)
 
 
 @router.post("/{name}/install", operation_id="install_agent")
 async def install_agent(name: str, engine: EngineDep) -> AgentInfo:
     """Install the CLI from its registry into Paddock's agents dir (npm, or a venv for
     Python CLIs). Takes a while: the answer comes when it is done."""
-    return public_agent(await engine.agents.install(name))
+    return await engine.agents.install(name)

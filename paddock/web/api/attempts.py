@@ -7,7 +7,6 @@ from pydantic import BaseModel, Field
 
 from paddock.domain.entities import Attempt, Process
 from paddock.domain.usage import Usage
-from paddock.web.api.tasks import public_attempt
 from paddock.web.deps import EngineDep
 
 router = APIRouter(prefix="/attempts", tags=["attempts"])
@@ -15,7 +14,7 @@ router = APIRouter(prefix="/attempts", tags=["attempts"])
 
 @router.get("/{attempt_id}", operation_id="get_attempt")
 async def get_attempt(attempt_id: str, engine: EngineDep) -> Attempt:
-    return public_attempt(await engine.attempts.get(attempt_id))
+    return await engine.attempts.get(attempt_id)
 
 
 @router.delete(
@@ -28,7 +27,7 @@ async def delete_attempt(attempt_id: str, engine: EngineDep, delete_branch: bool
 
 @router.post("/{attempt_id}/stop", operation_id="stop_attempt")
 async def stop_attempt(attempt_id: str, engine: EngineDep) -> Attempt:
-    return public_attempt(await engine.attempts.stop(attempt_id))
+    return await engine.attempts.stop(attempt_id)
 
 
 @router.get("/{attempt_id}/processes", operation_id="list_processes")
@@ -52,7 +51,7 @@ async def rewind_attempt(attempt_id: str, body: RewindIn, engine: EngineDep) -> 
     for the record, left out of process lists unless `include_dropped=true`. The next
     follow-up resumes the agent's session from the newest kept turn and is told about the
     rewind. 409 `attempt_busy` while something runs."""
-    return public_attempt(await engine.attempts.rewind(attempt_id, body.process_id))
+    return await engine.attempts.rewind(attempt_id, body.process_id)
 
 
 @router.get("/{attempt_id}/usage", operation_id="get_attempt_usage")

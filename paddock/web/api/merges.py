@@ -10,7 +10,6 @@ from paddock.domain.entities import Attempt, FollowUp
 from paddock.domain.merge import MergeStrategy
 from paddock.domain.pull_request import Forge, PullRequest
 from paddock.services.remotes import Pushed
-from paddock.web.api.tasks import public_attempt
 from paddock.web.deps import EngineDep
 
 router = APIRouter(tags=["merges"])
@@ -39,14 +38,13 @@ async def merge_attempt(attempt_id: str, engine: EngineDep, body: MergeIn | None
     with uncommitted changes (`base_checkout_dirty`). Then its task moves to Done and its
     previews stop."""
     body = body or MergeIn()
-    attempt = await engine.merges.merge(
+    return await engine.merges.merge(
         attempt_id,
         body.strategy,
         message=body.message,
         remove_worktree=body.remove_worktree,
         delete_branch=body.delete_branch,
     )
-    return public_attempt(attempt)
 
 
 class RebaseOut(BaseModel):
@@ -59,7 +57,7 @@ async def rebase_attempt(attempt_id: str, engine: EngineDep) -> RebaseOut:
     """Rebase the attempt onto the latest base branch. On conflicts the attempt becomes
     `conflicted` with the files listed: then continue, abort, or ask the agent."""
     outcome = await engine.rebases.start(attempt_id)
-    return RebaseOut(attempt=public_attempt(outcome.attempt), conflicts=outcome.conflicts)
+    return RebaseOut(attempt=outcome.attempt, conflicts=outcome.conflicts)
 
 
 @router.get("/attempts/{attempt_id}/rebase/conflicts", operation_id="list_rebase_conflicts")
@@ -71,12 +69,12 @@ async def list_rebase_conflicts(attempt_id: str, engine: EngineDep) -> list[str]
 async def continue_rebase(attempt_id: str, engine: EngineDep) -> RebaseOut:
     """Go on with the files as they are now (409 `conflicts_unresolved` while markers remain)."""
     outcome = await engine.rebases.go_on(attempt_id)
-    return RebaseOut(attempt=public_attempt(outcome.attempt), conflicts=outcome.conflicts)
+    return RebaseOut(attempt=outcome.attempt, conflicts=outcome.conflicts)
 
 
 @router.post("/attempts/{attempt_id}/rebase/abort", operation_id="abort_rebase")
 async def abort_rebase(attempt_id: str, engine: EngineDep) -> Attempt:
-    return public_attempt(await engine.rebases.abort(attempt_id))
+    return await engine.rebases.abort(attempt_id)
 
 
 @router.post("/attempts/{attempt_id}/rebase/ask-agent", operation_id="ask_agent_to_resolve")

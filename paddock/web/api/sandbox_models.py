@@ -21,7 +21,11 @@ class SandboxIn(BaseModel):
     provider: Literal["auto", "none", "bwrap", "container"] | None = Field(
         None, description="auto: bwrap on Linux when it works, else none. null: inherit"
     )
-    network: Network | None = Field(None, description="host, or none (loopback only)")
+    network: Network | None = Field(
+        None,
+        description="private (outbound only, never the host's loopback), none (loopback "
+        "only), or host (shares the host's loopback, Paddock's API included: dangerous)",
+    )
     limits: LimitsIn = Field(default_factory=LimitsIn, description="null fields: inherit")
     image: str | None = Field(
         None, min_length=1, description="Container provider: the image (null: Paddock's base)"

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from paddock.domain.entities import AgentSpec, Attempt, Task
-from paddock.domain.secrets import mask_env
 from paddock.web.api.sandbox_models import SandboxIn
 from paddock.web.deps import EngineDep
 
@@ -47,12 +44,6 @@ class AttemptCreate(BaseModel):
     )
 
 
-def public_attempt(attempt: Attempt) -> Attempt:
-    """An attempt as shown to clients: secret env values masked."""
-    agent = attempt.agent
-    return replace(attempt, agent=replace(agent, env=mask_env(agent.env, agent.secret_env)))
-
-
 @router.get("/tasks/{task_id}", operation_id="get_task")
 async def get_task(task_id: str, engine: EngineDep) -> Task:
     return await engine.tasks.get(task_id)
@@ -72,14 +63,14 @@ async def delete_task(task_id: str, engine: EngineDep) -> None:
 
 @router.get("/tasks/{task_id}/attempts", operation_id="list_attempts")
 async def list_attempts(task_id: str, engine: EngineDep) -> list[Attempt]:
-    return [public_attempt(a) for a in await engine.attempts.list_for_task(task_id)]
+    return await engine.attempts.list_for_task(task_id)
 
 
 @router.post(
     "/tasks/{task_id}/attempts", status_code=status.HTTP_201_CREATED, operation_id="start_attempt"
 )
 async def start_attempt(task_id: str, body: AttemptCreate, engine: EngineDep) -> Attempt:
-    attempt = await engine.attempts.start(
+    return await engine.attempts.start(
         task_id,
         agent=AgentSpec(**body.agent.model_dump()),
         prompt=body.prompt,
@@ -87,4 +78,3 @@ async def start_attempt(task_id: str, body: AttemptCreate, engine: EngineDep) ->
         branch=body.branch,
         sandbox=body.sandbox.to_config() if body.sandbox else None,
     )
-    return public_attempt(attempt)

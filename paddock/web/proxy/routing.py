@@ -30,6 +30,7 @@ from paddock.services.preview_access import (
 )
 from paddock.services.preview_run import ServiceRun
 from paddock.services.server_access import session_cookie_name
+from paddock.web.access import cookie_value
 from paddock.web.proxy import http, websocket
 from paddock.web.proxy.http import Receive, Scope, Send, Target
 
@@ -50,14 +51,7 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
-    raw = _header(scope, b"cookie")
-    if raw is None:
-        return None
-    for part in raw.decode("latin-1").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
-    return None
+    return cookie_value(_header(scope, b"cookie"), name)
 
 
 class PreviewProxy:

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
+from paddock.config import Settings
+from paddock.domain.autocommit import MB, over_warning
 from paddock.domain.entities import Attempt, Event, Process
 from paddock.domain.entries import EntryKind
 from paddock.services.engine import Engine
@@ -35,6 +37,13 @@ ATTEMPT_EVENTS = (
     "resource_usage",
     *TAB_EVENTS,
 )
+
+
+def worktree_warning(settings: Settings, attempt: Attempt) -> int | None:
+    """The warning threshold (bytes) when the attempt's worktree passed it, else None."""
+    if over_warning(attempt.worktree_bytes, settings.worktree_warn_mb):
+        return int(settings.worktree_warn_mb * MB)
+    return None
 
 
 def default_process(processes: list[Process]) -> Process | None:
@@ -76,6 +85,7 @@ async def _workspace(engine: Engine, attempt: Attempt) -> dict[str, object]:
         "selected": default_process(processes),
         "sandbox": summary(engine, attempt.sandbox),
         "resources": await latest_usage(engine, processes),
+        "worktree_warning": worktree_warning(engine.settings, attempt),
     }
 
 

@@ -46,7 +46,8 @@ async def check_path(
 @router.post("/ui/projects")
 async def add_project(
     engine: EngineDep,
-    path: Annotated[str, Form()],
+    # An empty path is the service's to refuse (path_not_absolute), as through the API.
+    path: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     mode: Annotated[str, Form()] = "register",
 ) -> Response:

@@ -143,9 +143,10 @@ async def project_form(engine: Engine, sandbox: SandboxConfig) -> SandboxForm:
         providers=[auto, *_concrete_choices(engine, problems)],
         provider=sandbox.provider.value if sandbox.provider else "auto",
         networks=[
-            (INHERIT, f"server default ({defaults.network or 'host'})"),
-            ("host", "host"),
-            ("none", "none"),
+            (INHERIT, f"server default ({defaults.network or 'private'})"),
+            ("private", "private (outbound only, never the host's loopback)"),
+            ("none", "none (loopback only)"),
+            ("host", "host (shares the host's loopback, Paddock's included: dangerous)"),
         ],
         network=sandbox.network.value if sandbox.network else INHERIT,
         limits={f.field: _number(getattr(sandbox.limits, f.name)) for f in LIMIT_FIELDS},
@@ -176,9 +177,10 @@ async def attempt_form(engine: Engine, project_sandbox: SandboxConfig) -> Sandbo
         providers=[project, *_concrete_choices(engine, problems)],
         provider=INHERIT,
         networks=[
-            (INHERIT, f"project's choice ({effective.network or 'host'})"),
-            ("host", "host"),
-            ("none", "none"),
+            (INHERIT, f"project's choice ({effective.network or 'private'})"),
+            ("private", "private (outbound only, never the host's loopback)"),
+            ("none", "none (loopback only)"),
+            ("host", "host (shares the host's loopback, Paddock's included: dangerous)"),
         ],
         network=INHERIT,
         limits={f.field: "" for f in LIMIT_FIELDS},
@@ -278,7 +280,7 @@ def summary(engine: Engine, sandbox: SandboxConfig) -> SandboxSummary:
         add("timeout_s", f"time limit {_duration(limits.timeout_s)}")
     note = "" if enforced else "only the time limit holds"
     return SandboxSummary(
-        provider.value, effective.network.value if effective.network else "host", facts, note
+        provider.value, effective.network.value if effective.network else "private", facts, note
     )
 
 

@@ -63,6 +63,7 @@ templates.env.filters.update(
     call_subject=present.call_subject,
     pretty_input=present.pretty_input,
     megabytes=present.megabytes,
+    file_size=present.file_size,
     percent=present.percent,
     limit_hit=sandbox_views.limit_hit,
     limit_label=sandbox_views.limit_label,

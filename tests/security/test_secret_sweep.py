@@ -1,0 +1,369 @@
+"""No secret value leaves the server: not in any response, not in any event (issue 13, class 6).
+
+Known secret values are planted everywhere Paddock keeps one: an attempt's env (a name marked
+secret and a secret-looking name), a workflow step's agent env (which then runs as a follow-up),
+an agent profile's variant env, the model API keys, forge tokens and the preview-signing key of
+the settings, and the API token itself. Then the API is driven so that every event type fires,
+every GET route of the API (from /api/openapi.json) and of the UI (every router under
+paddock/web/ui) is fetched with the real ids, and the whole `/api/events` stream, collected
+meanwhile, is read: none of them may hold a secret value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import json
+import pkgutil
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+import paddock.web.ui
+from tests.e2e.server import ServerProcess, make_repo, wait_for
+from tests.security.helpers import token
+
+STREAM_READ_SECONDS = 1.5  # how long a live stream (SSE) is read before the sweep moves on
+HEARTBEAT = "0.3"
+
+# Every event type Paddock publishes that this test can make happen without a forge (the
+# pull_request.* events need GitHub or GitLab).
+EXPECTED_EVENTS = {
+    "project.created",
+    "project.updated",
+    "project.deleted",
+    "steps.updated",
+    "task.created",
+    "task.updated",
+    "task.moved",
+    "task.deleted",
+    "attempt.created",
+    "attempt.updated",
+    "attempt.deleted",
+    "attempt.diff_changed",
+    "process.created",
+    "process.updated",
+    "resource_usage",
+    "follow_up.created",
+    "follow_up.updated",
+    "test_run.created",
+    "test_run.updated",
+    "openapi.updated",
+    "preview.updated",
+}
+# GET routes that need state this test does not make (409 `not_rebasing`, say): swept all the
+# same, their error bodies included, but an error answer is expected.
+MAY_REFUSE = {"/api/attempts/{attempt_id}/rebase/conflicts"}
+
+JUNIT = '<testsuite name="s" tests="1"><testcase classname="c" name="t"/></testsuite>'
+SPEC = json.dumps(
+    {
+        "openapi": "3.0.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/a": {"get": {"responses": {"200": {"description": "ok"}}}}},
+    }
+)
+SCRIPTS = {
+    "unit_test": f"printf '%s' '{JUNIT}' > \"$JUNIT_OUTPUT\"",
+    "openapi": f"printf '%s' '{SPEC}' > \"$OPENAPI_OUTPUT\"",
+    "dev": 'exec python3 -m http.server "$PORT" --bind 127.0.0.1',
+}
+# The attempt's agent: says its secrets (the log redacts them), proves it had the marked one
+# without writing it anywhere, leaves an artifact and a change, and lives long enough to be
+# sampled (resource_usage).
+AGENT = (
+    'echo "marked=$MARKED_VALUE token=$API_TOKEN plain=$PLAIN"; '
+    'printf %s "$MARKED_VALUE" | sha256sum | cut -d" " -f1 > proof.txt; '
+    'echo "artifact text" > "$PADDOCK_ARTIFACTS/note.txt"; '
+    "echo change >> out.txt; sleep 1"
+)
+STEP_AGENT = 'echo "step=$STEP_MARKED"; echo step >> out.txt; sleep 0.5'
+
+
+def secret() -> str:
+    return f"sweep-secret-{token()}{token()}"
+
+
+@pytest.fixture(scope="module")
+def planted() -> dict[str, str]:
+    """Where each secret value was planted → the value."""
+    return {
+        "attempt env (marked secret)": secret(),
+        "attempt env (API_TOKEN)": secret(),
+        "workflow step agent env (marked secret)": secret(),
+        "agent variant env (MY_API_KEY)": secret(),
+        "settings anthropic_api_key": secret(),
+        "settings openai_api_key": secret(),
+        "settings gemini_api_key": secret(),
+        "settings github_token": secret(),
+        "settings gitlab_token": secret(),
+        "settings gitea_token": secret(),
+        "settings secret_key": secret(),
+    }
+
+
+@pytest.fixture(scope="module")
+def server(host_dir: Path, planted: dict[str, str]) -> Iterator[ServerProcess]:
+    """The data dir (worktrees) outside /tmp: a sandbox has a private /tmp."""
+    env = {
+        "PADDOCK_ANTHROPIC_API_KEY": planted["settings anthropic_api_key"],
+        "PADDOCK_OPENAI_API_KEY": planted["settings openai_api_key"],
+        "PADDOCK_GEMINI_API_KEY": planted["settings gemini_api_key"],
+        "PADDOCK_GITHUB_TOKEN": planted["settings github_token"],
+        "PADDOCK_GITLAB_TOKEN": planted["settings gitlab_token"],
+        "PADDOCK_GITEA_TOKEN": planted["settings gitea_token"],
+        "PADDOCK_SECRET_KEY": planted["settings secret_key"],
+        "PADDOCK_SSE_HEARTBEAT_SECONDS": HEARTBEAT,
+        "PADDOCK_STATS_INTERVAL_SECONDS": "0.2",
+        "PADDOCK_DIFF_WATCH_SECONDS": "0.2",
+    }
+    with ServerProcess(host_dir / "data", env=env) as srv:
+        yield srv
+
+
+class StreamReader:
+    """The raw text of a server-sent event stream, read in a thread until the block ends."""
+
+    def __init__(self, server: ServerProcess, path: str, params: dict[str, Any]) -> None:
+        self.server = server
+        self.path = path
+        self.params = params
+        self.chunks: list[str] = []
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        try:
+            with (
+                httpx.Client(
+                    base_url=self.server.url, headers=self.server.auth, timeout=30
+                ) as client,
+                client.stream("GET", self.path, params=self.params) as response,
+            ):
+                assert response.status_code == 200, response.read()
+                for chunk in response.iter_text():
+                    self.chunks.append(chunk)
+                    if self._stop.is_set():
+                        return
+        except BaseException as exc:
+            self.error = exc
+
+    def __enter__(self) -> StreamReader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)  # heartbeats wake the reader every HEARTBEAT seconds
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def types(self) -> set[str]:
+        return set(re.findall(r"^event: (\S+)$", self.text, re.MULTILINE))
+
+
+def fetch(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[int, str]:
+    """Status and everything a GET answers (headers and body). A live stream (an SSE route)
+    is read for STREAM_READ_SECONDS, or until it stays silent that long."""
+    live = path.endswith("/stream") or path == "/api/events"
+    timeout = httpx.Timeout(60, read=STREAM_READ_SECONDS) if live else httpx.Timeout(60)
+    deadline = time.monotonic() + STREAM_READ_SECONDS
+    parts: list[str] = []
+    with client.stream("GET", path, params=params, timeout=timeout) as response:
+        try:
+            for chunk in response.iter_text():
+                parts.append(chunk)
+                if live and time.monotonic() > deadline:
+                    break
+        except httpx.ReadTimeout:
+            assert live, f"GET {path} timed out"
+        head = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+        return response.status_code, head + "\n\n" + "".join(parts)
+
+
+def ui_get_routes() -> list[str]:
+    """Every GET route of every UI router (paddock/web/ui/*.py)."""
+    paths = []
+    for info in pkgutil.iter_modules(paddock.web.ui.__path__):
+        router = getattr(importlib.import_module(f"paddock.web.ui.{info.name}"), "router", None)
+        for route in getattr(router, "routes", []):
+            if isinstance(route, APIRoute) and "GET" in route.methods:
+                paths.append(route.path)
+    return sorted(set(paths))
+
+
+def filled(template: str, ids: dict[str, list[str]]) -> list[str]:
+    """The route with its path parameters filled in every way the known ids allow."""
+    names = re.findall(r"\{(\w+)(?::\w+)?\}", template)
+    missing = [name for name in names if name not in ids]
+    assert not missing, f"the sweep has no ids for {missing} of {template}: add them"
+    paths = []
+    for values in itertools.product(*(ids[name] for name in names)):
+        path = template
+        for name, value in zip(names, values, strict=True):
+            path = re.sub(r"\{" + name + r"(?::\w+)?\}", value, path, count=1)
+        paths.append(path)
+    return paths
+
+
+def leaks(text: str, planted: dict[str, str]) -> list[str]:
+    return [where for where, value in planted.items() if value in text]
+
+
+def drive(server: ServerProcess, planted: dict[str, str], repo: Path) -> dict[str, list[str]]:
+    """A project, a workflow step, a task and an attempt taken through turns, a follow-up, a
+    step's automation, a test run, an API spec, a preview and a stop; the ids of all of it."""
+    api = server.api
+    project = api(
+        "POST",
+        "/api/projects",
+        # bwrap measures what its processes use (resource_usage events); network host: the
+        # dev server is reached without a bridge.
+        json={
+            "path": str(repo),
+            "scripts": SCRIPTS,
+            "sandbox": {"provider": "bwrap", "network": "host"},
+        },
+    )
+    pid = project["id"]
+    api("PATCH", f"/api/projects/{pid}", json={"name": "sweep project"})
+    api(
+        "PUT",
+        "/api/agents/claude-code/variants/sweep",
+        json={"env": {"MY_API_KEY": planted["agent variant env (MY_API_KEY)"]}},
+    )
+    step = api(
+        "POST",
+        f"/api/projects/{pid}/steps",
+        json={
+            "name": "Review",
+            "automation": "run_agent",
+            "prompt_template": "review {{ task_title }}",
+            "agent": {
+                "profile": "script",
+                "command": STEP_AGENT,
+                "env": {"STEP_MARKED": planted["workflow step agent env (marked secret)"]},
+                "secret_env": ["STEP_MARKED"],
+            },
+        },
+    )
+    task = api("POST", f"/api/projects/{pid}/tasks", json={"title": "Sweep"})
+    api("PATCH", f"/api/tasks/{task['id']}", json={"description": "look everywhere"})
+    attempt = api(
+        "POST",
+        f"/api/tasks/{task['id']}/attempts",
+        json={
+            "agent": {
+                "profile": "script",
+                "command": AGENT,
+                "env": {
+                    "MARKED_VALUE": planted["attempt env (marked secret)"],
+                    "API_TOKEN": planted["attempt env (API_TOKEN)"],
+                    "PLAIN": "plain-is-shown",
+                },
+                "secret_env": ["MARKED_VALUE"],
+            }
+        },
+    )
+    aid = attempt["id"]
+
+    def idle() -> bool:
+        return bool(api("GET", f"/api/attempts/{aid}")["status"] == "idle")
+
+    def follow_ups() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = api("GET", f"/api/attempts/{aid}/follow-ups")
+        return found
+
+    wait_for(idle, 90)
+    # The agent had the value (without it, the sweep would prove nothing).
+    proof = (Path(attempt["worktree_path"]) / "proof.txt").read_text().strip()
+    assert proof == hashlib.sha256(planted["attempt env (marked secret)"].encode()).hexdigest()
+
+    # A follow-up, while the Diff is watched (attempt.diff_changed); then the workflow step's
+    # automation runs its own agent as one more.
+    with StreamReader(server, f"/api/attempts/{aid}/diff/stream", {}) as diff:
+        api("POST", f"/api/attempts/{aid}/follow-ups", json={"prompt": "again"})
+        wait_for(lambda: follow_ups()[-1]["status"] == "done", 60)
+        wait_for(lambda: "event: diff_changed" in diff.text, 30)
+    api("POST", f"/api/tasks/{task['id']}/move", json={"step_id": step["id"]})
+    wait_for(lambda: len(follow_ups()) == 2 and follow_ups()[-1]["status"] == "done", 60)
+    wait_for(idle, 60)
+    run = api("POST", f"/api/attempts/{aid}/test-runs", json={"kind": "unit", "wait": True})
+    api("POST", f"/api/attempts/{aid}/openapi")
+    previews = api("POST", f"/api/attempts/{aid}/previews", json={"wait": True})
+    api("POST", f"/api/attempts/{aid}/stop")
+
+    processes = api("GET", f"/api/attempts/{aid}/processes", params={"include_dropped": True})
+    artifacts = api("GET", f"/api/attempts/{aid}/artifacts")
+    assert artifacts, "the agent's artifact was not kept: the sweep would miss its routes"
+    return {
+        "project_id": [pid],
+        "task_id": [task["id"]],
+        "attempt_id": [aid],
+        "step_id": [s["id"] for s in api("GET", f"/api/projects/{pid}/steps")],
+        "process_id": [p["id"] for p in processes],
+        "preview_id": [p["id"] for p in previews],
+        "run_id": [run["id"]],
+        "artifact_id": [a["id"] for a in artifacts],
+        "name": sorted({a["name"] for a in artifacts} | {"claude-code", "script"}),
+    }
+
+
+def sweep(
+    server: ServerProcess, ids: dict[str, list[str]], planted: dict[str, str]
+) -> tuple[list[str], dict[str, list[int]]]:
+    """Every GET route of the API and the UI with every id: where a secret showed, and the
+    statuses each route answered."""
+    params = {"path": "out.txt", "after": "0"}
+    schema = server.api("GET", "/api/openapi.json")
+    api_routes = sorted(path for path, ops in schema["paths"].items() if "get" in ops)
+    answered: dict[str, list[int]] = {}
+    found: list[str] = []
+    for template in [*api_routes, "/api/openapi.json", *ui_get_routes()]:
+        for path in filled(template, ids):
+            status, text = fetch(server.client, path, params)
+            answered.setdefault(template, []).append(status)
+            found += [f"GET {path} ({status}): {where}" for where in leaks(text, planted)]
+    return found, answered
+
+
+def test_no_secret_value_in_any_response_or_event(
+    server: ServerProcess, planted: dict[str, str], host_dir: Path
+) -> None:
+    planted = {**planted, "the API token": server.token}
+    # after=0: replayed from the server's first event, so nothing before the connection is
+    # missed.
+    with StreamReader(server, "/api/events", {"after": 0}) as events:
+        ids = drive(server, planted, make_repo(host_dir / "repo", {"README.md": "# sweep\n"}))
+        found, answered = sweep(server, ids, planted)
+        server.api("DELETE", f"/api/previews/{ids['preview_id'][0]}")
+        # The rest of the life cycle: deleted, its events carry nothing either.
+        for path in ("attempts/{attempt_id}", "tasks/{task_id}", "projects/{project_id}"):
+            (url,) = filled(f"/api/{path}", ids)
+            server.client.delete(url).raise_for_status()
+        wait_for(lambda: "project.deleted" in events.types(), 10)
+
+    assert events.error is None, events.error
+    found += [f"/api/events: {where}" for where in leaks(events.text, planted)]
+    assert not found, "secret values left the server:\n" + "\n".join(found)
+
+    # The sweep saw what it had to see: every event type, every route answering.
+    assert events.types() >= EXPECTED_EVENTS, EXPECTED_EVENTS - events.types()
+    unanswered = [
+        template
+        for template, statuses in answered.items()
+        if template not in MAY_REFUSE and not any(s < 400 for s in statuses)
+    ]
+    assert not unanswered, {t: answered[t] for t in unanswered}
+    assert "plain-is-shown" in events.text  # a plain value is shown: the masking is targeted
