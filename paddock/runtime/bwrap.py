@@ -25,16 +25,16 @@ import asyncio
 import contextlib
 import logging
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from paddock.domain.errors import PaddockError
 from paddock.domain.sandbox import LimitHit, Network
 from paddock.runtime import proctree, safefs, seccomp
+from paddock.runtime.bwrap_args import MIB, bwrap_args, setpriv_args
 from paddock.runtime.cgroups import (
     Cgroup,
     CgroupLimits,
@@ -56,129 +56,10 @@ from paddock.runtime.private_network import (
     slirp_problem,
     write_resolv_conf,
 )
+from paddock.runtime.sandbox_identity import SandboxUser, sandbox_env, sandbox_home
 from paddock.runtime.spares import SparePool
 
 log = logging.getLogger(__name__)
-
-# Host variables a sandboxed process keeps; everything else must be given by Paddock.
-ENV_WHITELIST = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR"})
-PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/root", "/home")
-# Writable by every user, sticky, as on a host (bwrap run as root makes a tmpfs root's, 0755).
-SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
-MIB = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxUser:
-    name: str
-    uid: int
-    gid: int
-
-
-def find_user(name: str) -> SandboxUser | None:
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        return None
-    return SandboxUser(name, entry.pw_uid, entry.pw_gid)
-
-
-def sandbox_env(spec: LaunchSpec, home: str) -> dict[str, str]:
-    assert spec.sandbox is not None
-    keep = ENV_WHITELIST | spec.sandbox.pass_env
-    env = {k: v for k, v in spec.env.items() if k in keep or k.startswith("LC_")}
-    env["HOME"] = home
-    # The worktree belongs to the sandbox's user, the repository it links to does not: git
-    # would refuse it as "dubious ownership". Inside the sandbox that check protects nothing.
-    env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="safe.directory", GIT_CONFIG_VALUE_0="*")
-    return env
-
-
-def sandbox_home(spec: LaunchSpec) -> str:
-    """The given HOME when it is one of the sandbox's own writable paths, else /tmp."""
-    assert spec.sandbox is not None
-    home = spec.env.get("HOME")
-    if home and any(Path(home).is_relative_to(p) for p in spec.sandbox.writable):
-        return home
-    return "/tmp"
-
-
-def bwrap_args(
-    sandbox: SandboxSpec,
-    cwd: Path,
-    tmp_mb: int,
-    *,
-    as_root: bool,
-    resolv_conf: Path | None = None,
-) -> list[str]:
-    """bubblewrap's options for `sandbox`, up to (not including) `--`. Network "private": bwrap
-    starts in the network made for it (and `resolv_conf` names that network's resolver)."""
-    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    # Every tmpfs is bounded: its pages count against the sandbox's memory limit, but a
-    # sandbox may have none, and an unbounded tmpfs may take half the host's memory.
-    size = ["--size", str(tmp_mb * MIB)]
-    for private in PRIVATE_DIRS:
-        if private in SHARED_TMP_DIRS:
-            args += ["--perms", "1777"]
-        args += [*size, "--tmpfs", private]
-    # bwrap applies its options in order: read-only binds, then hidden paths become empty, then
-    # what lies inside a hidden path is bound again, then the sandbox's own paths read-write.
-    emptied = [Path(p) for p in PRIVATE_DIRS] + [p for p in sandbox.hidden if p.is_dir()]
-    bound = [*sandbox.readable, *sandbox.writable]
-    for path in sandbox.readable:
-        args += [*_open_way(path, emptied, bound), "--ro-bind-try", str(path), str(path)]
-    for path in sandbox.hidden:
-        if path.is_dir():
-            args += [*size, "--tmpfs", str(path)]
-    for path in sandbox.readable:
-        if any(path.is_relative_to(hidden) for hidden in sandbox.hidden):
-            args += [*_open_way(path, emptied, bound), "--ro-bind-try", str(path), str(path)]
-    for path in sandbox.writable:
-        args += [*_open_way(path, emptied, bound), "--bind", str(path), str(path)]
-    args += [
-        "--chdir",
-        str(cwd),
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup",
-        "--hostname",
-        "sandbox",
-        "--die-with-parent",
-        "--new-session",
-    ]
-    if not as_root:  # as root, setpriv drops the capabilities (it needs CAP_SETUID first)
-        args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
-    if sandbox.network is Network.none:
-        args.append("--unshare-net")
-    if resolv_conf is not None:
-        # Where the host's resolv.conf really is (a link into /run, emptied above, included).
-        args += ["--ro-bind", str(resolv_conf), os.path.realpath("/etc/resolv.conf")]
-    return args
-
-
-def _open_way(path: Path, emptied: list[Path], bound: list[Path]) -> list[str]:
-    """bwrap makes the missing parents of a bind's destination with the modes of the host's
-    (a 0700 root-owned parent would lock the sandbox's user out): make them 0755 first. Only
-    parents inside an emptied dir (a tmpfs) and not inside another bind (the host's dirs)."""
-    args: list[str] = []
-    for parent in reversed(path.parents):
-        if any(parent.is_relative_to(other) for other in bound if other != path):
-            continue
-        if any(parent != root and parent.is_relative_to(root) for root in emptied):
-            args += ["--perms", "0755", "--dir", str(parent)]
-    return args
-
-
-def setpriv_args(user: SandboxUser) -> list[str]:
-    return [
-        f"--reuid={user.uid}",
-        f"--regid={user.gid}",
-        "--clear-groups",
-        "--no-new-privs",
-        "--inh-caps=-all",
-        "--bounding-set=-all",
-    ]
 
 
 class SandboxedProcess:

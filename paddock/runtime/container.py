@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from paddock.domain.sandbox import Network
-from paddock.runtime.bwrap import SandboxUser
 from paddock.runtime.cgroups import server_alive, server_name
 from paddock.runtime.container_cgroup import kernel_log
 from paddock.runtime.container_config import (
@@ -59,6 +58,7 @@ from paddock.runtime.container_engine import (
 from paddock.runtime.container_image import DEFAULT_IMAGE
 from paddock.runtime.container_process import ContainerProcess
 from paddock.runtime.launcher import DEFAULT_STREAM_LIMIT, LaunchError, LaunchSpec
+from paddock.runtime.sandbox_identity import SandboxUser
 
 log = logging.getLogger("paddock.runtime.container")
 

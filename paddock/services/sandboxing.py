@@ -12,9 +12,9 @@ import paddock
 from paddock.config import Settings
 from paddock.domain.entities import Attempt, Project
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime.bwrap import find_user
 from paddock.runtime.container import ContainerLauncher
 from paddock.runtime.launcher import NetworkHook, SandboxSpec
+from paddock.runtime.sandbox_identity import find_user
 from paddock.runtime.sandboxes import Sandboxes
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from paddock.domain.sandbox import Limits, Network, Provider
-from paddock.runtime.bwrap import BwrapLauncher, SandboxedProcess, find_user
+from paddock.runtime.bwrap import BwrapLauncher, SandboxedProcess
 from paddock.runtime.cgroups import Hierarchy
 from paddock.runtime.launcher import LaunchSpec, SandboxSpec
+from paddock.runtime.sandbox_identity import find_user
 from paddock.runtime.spares import SparePool
 
 pytestmark = pytest.mark.anyio
@@ -177,7 +178,8 @@ def test_a_spare_ends_with_its_server() -> None:
     server = textwrap.dedent(
         """
         import asyncio, os, sys
-        from paddock.runtime.bwrap import BwrapLauncher, find_user
+        from paddock.runtime.bwrap import BwrapLauncher
+        from paddock.runtime.sandbox_identity import find_user
         from paddock.runtime.cgroups import Hierarchy
 
         async def main():
