@@ -26,7 +26,8 @@ from paddock.domain.diff import (
     status_of,
 )
 from paddock.runtime import safefs
-from paddock.runtime.git import Worktree, rev_parse, run_git, stage_all
+from paddock.runtime.git import Worktree, rev_parse, run_git
+from paddock.runtime.staging import stage_all
 
 # A rough size of a changed line in a patch, to keep what is asked of git within the limits.
 BYTES_PER_LINE = 80
@@ -38,7 +39,7 @@ async def snapshot_index(
 ) -> AsyncIterator[tuple[dict[str, str], list[LeftOut]]]:
     """The env of a throwaway index holding the worktree as it is now (untracked files added),
     and the files left out of it: larger than `max_file_bytes`, never hashed (their blobs
-    would stay in the repository's object store), as in an auto-commit (git.stage_all)."""
+    would stay in the repository's object store), as in an auto-commit (staging.stage_all)."""
     folder = Path(tempfile.mkdtemp(prefix="paddock-diff-"))
     index = folder / "index"
     try:

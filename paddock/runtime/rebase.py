@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from paddock.domain.errors import Conflict
 from paddock.runtime import safefs
-from paddock.runtime.git import Worktree, identity_args, run_git, stage_all
+from paddock.runtime.git import Worktree, identity_args, run_git
+from paddock.runtime.staging import stage_all
 
 NO_EDITOR = {"GIT_EDITOR": "true", "GIT_SEQUENCE_EDITOR": "true"}
 MARKER = "<<<<<<< "
@@ -36,7 +37,7 @@ async def start(worktree: Worktree, onto: str) -> list[str]:
 
 async def go_on(worktree: Worktree, max_file_bytes: int | None = None) -> list[str]:
     """Take the files as they are now and continue; refused while conflict markers remain.
-    Files larger than `max_file_bytes` are not taken (git.stage_all): they stay untracked."""
+    Files larger than `max_file_bytes` are not taken (staging.stage_all): they stay untracked."""
     unresolved = [p for p in await conflicted_files(worktree) if _has_markers(worktree, p)]
     if unresolved:
         raise Conflict(

@@ -14,7 +14,7 @@ from paddock.domain.entries import EntryKind, text_entry
 from paddock.domain.errors import PaddockError
 from paddock.domain.sandbox import Provider
 from paddock.domain.states import RunReason
-from paddock.runtime import git, safefs, worktrees
+from paddock.runtime import git, safefs, staging, worktrees
 from paddock.runtime.rebase import rebase_in_progress
 from paddock.services.agents import AgentService
 from paddock.services.context import Context, log
@@ -162,7 +162,7 @@ class AgentTurns:
             if auto_commit and not rebase_in_progress(tree):
                 limit = limit_bytes(self.ctx.settings.autocommit_max_file_mb)
                 message = commit_message(summary, prompt, reason)
-                left_out = (await git.commit_all(tree, message, max_file_bytes=limit)).left_out
+                left_out = (await staging.commit_all(tree, message, max_file_bytes=limit)).left_out
             after: str | None = await git.rev_parse(tree, "HEAD")
         except PaddockError as exc:  # the turn's own result stands; say why nothing was committed
             log.warning("attempt %s: auto-commit after %s failed: %s", attempt.id, proc.id, exc)

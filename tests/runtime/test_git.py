@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from paddock.domain.errors import Conflict, InvalidInput, Unavailable
-from paddock.runtime import git, worktrees
+from paddock.runtime import git, staging, worktrees
 from tests.runtime.plain_git import sh_git
 
 pytestmark = pytest.mark.anyio
@@ -185,10 +185,10 @@ async def test_read_file_at(repo: Path) -> None:
 async def test_commit_all(repo: Path, tmp_path: Path) -> None:
     wt = tmp_path / "wt"
     await worktrees.add_worktree(repo, wt, "work", "main")
-    assert (await git.commit_all(wt, "nothing")).sha is None
+    assert (await staging.commit_all(wt, "nothing")).sha is None
     (wt / "new.txt").write_text("new\n")
     (wt / "README.md").unlink()
-    sha = (await git.commit_all(wt, "agent work")).sha
+    sha = (await staging.commit_all(wt, "agent work")).sha
     assert sha is not None and sha == sh_git(wt, "rev-parse", "HEAD")
     assert await git.read_file_at(repo, "work", "new.txt") == "new\n"
     assert await git.read_file_at(repo, "work", "README.md") is None
@@ -199,7 +199,7 @@ async def test_commit_all(repo: Path, tmp_path: Path) -> None:
 @pytest.mark.usefixtures("no_identity")
 async def test_commit_all_without_identity(repo: Path) -> None:
     (repo / "x").write_text("x")
-    assert (await git.commit_all(repo, "x")).sha is not None
+    assert (await staging.commit_all(repo, "x")).sha is not None
     assert sh_git(repo, "log", "-1", "--format=%an <%ae>") == "Paddock <paddock@localhost>"
 
 
@@ -246,7 +246,7 @@ async def test_planted_hooks_do_not_run(repo: Path, tmp_path: Path) -> None:
     wt = tmp_path / "wt"
     await worktrees.add_worktree(repo, wt, "b", "main")  # ... but not for Paddock
     (wt / "f").write_text("f")
-    await git.commit_all(wt, "m")
+    await staging.commit_all(wt, "m")
     await worktrees.remove_worktree(repo, wt)
     await git.delete_branch(repo, "b", force=True)
     assert not marker.exists()
@@ -262,7 +262,7 @@ async def test_planted_fsmonitor_does_not_run(repo: Path, tmp_path: Path) -> Non
     assert marker.exists()
     marker.unlink()
     (repo / "f").write_text("f")
-    await git.commit_all(repo, "m")
+    await staging.commit_all(repo, "m")
     await worktrees.add_worktree(repo, tmp_path / "wt", "b", "main")
     await git.inspect_repo(repo)
     assert not marker.exists()
@@ -330,7 +330,7 @@ async def test_files_over_the_limit_are_neither_committed_nor_hashed(
     (wt / "link-to-big").symlink_to("big.bin")  # a link is its own small blob
     tree = worktrees.linked(repo, wt)
 
-    done = await git.commit_all(tree, "agent work", max_file_bytes=limit)
+    done = await staging.commit_all(tree, "agent work", max_file_bytes=limit)
 
     assert done.sha is not None
     assert sorted((f.path, f.size, f.limit, f.new) for f in done.left_out) == [
@@ -356,7 +356,7 @@ async def test_a_tracked_file_grown_past_the_limit_keeps_its_committed_version(
     (wt / "README.md").write_bytes(b"x" * 3000)
     sh_git(wt, "add", "README.md")  # staged by hand before: unstaged again, never committed
     tree = worktrees.linked(repo, wt)
-    done = await git.commit_all(tree, "m", max_file_bytes=2000)
+    done = await staging.commit_all(tree, "m", max_file_bytes=2000)
     assert [(f.path, f.new) for f in done.left_out] == [("README.md", False)]
     assert done.sha is None  # nothing else changed
     assert sh_git(wt, "show", "HEAD:README.md") == sh_git(repo, "show", "main:README.md")
@@ -366,6 +366,6 @@ async def test_without_a_limit_everything_is_committed(repo: Path, tmp_path: Pat
     wt = tmp_path / "wt"
     await worktrees.add_worktree(repo, wt, "work", "main")
     (wt / "big.bin").write_bytes(b"\x05" * 5000)
-    done = await git.commit_all(worktrees.linked(repo, wt), "m")
+    done = await staging.commit_all(worktrees.linked(repo, wt), "m")
     assert done.left_out == [] and done.sha is not None
     assert 5000 in blob_sizes(repo)

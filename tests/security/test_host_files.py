@@ -33,7 +33,7 @@ from paddock.domain.entities import Scripts
 from paddock.domain.errors import Conflict, InvalidInput
 from paddock.domain.project_config import CONFIG_FILE
 from paddock.runtime import git as runtime_git
-from paddock.runtime import rebase, worktrees
+from paddock.runtime import rebase, staging, worktrees
 from paddock.runtime.bwrap import BwrapLauncher
 from paddock.runtime.diff import worktree_fingerprint
 from paddock.runtime.safefs import UnsafePath
@@ -389,7 +389,7 @@ async def test_a_rebase_resolution_is_not_read_through_a_link(tmp_path: Path, ca
     host = Host(tmp_path / "host", marker_text, name="g.txt")
     repo, tree = await linked_worktree(tmp_path)
     (tree.path / "d" / "g.txt").write_text("agent\n")
-    await runtime_git.commit_all(tree, "agent's change")
+    await staging.commit_all(tree, "agent's change")
     (repo / "d" / "g.txt").write_text("main\n")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "main's change")
     assert await rebase.start(tree, "main") == ["d/g.txt"]
