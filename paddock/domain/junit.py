@@ -9,13 +9,13 @@ counted from the cases, never trusted from a suite's attributes.
 
 from __future__ import annotations
 
-import codecs
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paddock.domain.junit_bytes import HEAD, Sanitiser
 from paddock.domain.reports import (
     CHUNK_SIZE,
     DEFAULT_LIMITS,
@@ -42,16 +42,7 @@ _SKIPPED_WORDS = frozenset({"skipped", "skip", "disabled", "ignored", "notrun", 
 # "testsuites" too: report mergers sometimes nest whole files inside another <testsuites>.
 _SUITE_OR_CASE = frozenset({"testsuites", "testsuite", "testcase"})
 
-_WIDE_ENCODING_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_ENCODING_DECLARATION = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([\w.-]+)"
-)
-_ANSI_ESCAPE = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]")
-_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CHARACTER_REFERENCE = re.compile(rb"&#(x[0-9a-fA-F]{1,8}|[0-9]{1,10});")
 _LEADING_BLANK_LINES = re.compile(r"^(?:[ \t]*\r?\n)+")
-_HEAD = 1024  # bytes that decide the encoding, and tell an HTML page
-_HELD = 32  # bytes a chunk's end may hold of an escape or reference the next chunk ends
 
 
 class CaseStatus(StrEnum):
@@ -154,7 +145,7 @@ def read_junit(chunks: Iterable[bytes], source: str, budget: ReportBudget) -> JU
     limits = budget.limits
     handler = _Handler(source, budget)
     parser = DefusedXMLParser(target=handler)
-    sanitiser = _Sanitiser()
+    sanitiser = Sanitiser()
     head = b""
     size = 0
     blank = True
@@ -166,8 +157,8 @@ def read_junit(chunks: Iterable[bytes], source: str, budget: ReportBudget) -> JU
                 raise JUnitTooLarge(file_too_large(source, size, limits), "file_bytes")
             if budget.bytes > limits.run_bytes:
                 raise JUnitTooLarge(run_too_large(source, limits), "run_bytes")
-            if len(head) < _HEAD:
-                head += chunk[: _HEAD - len(head)]
+            if len(head) < HEAD:
+                head += chunk[: HEAD - len(head)]
             blank = blank and (not chunk or chunk.isspace())
             parser.feed(sanitiser.feed(chunk))
         if blank:
@@ -201,67 +192,6 @@ def merge_reports(reports: Iterable[JUnitReport]) -> JUnitReport:
         cases.extend(report.cases)
         duration += report.duration_s
     return JUnitReport(tuple(cases), duration)
-
-
-class _Sanitiser:
-    """Mends what sloppy writers leave in captured output, so one coloured log line does not
-    cost the whole report: invalid UTF-8, ANSI colour codes, control characters XML forbids.
-
-    A chunk at a time: the first bytes decide the encoding, and a chunk's end that may be the
-    start of an escape or a character reference is held for the next one."""
-
-    def __init__(self) -> None:
-        self._head = b""  # the first bytes, until there are enough to decide
-        self._mode = ""  # "wide" (UTF-16/32: left alone), "utf-8", or "bytes" (declared)
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._held = b""
-
-    def feed(self, chunk: bytes) -> bytes:
-        if not self._mode:
-            self._head += chunk
-            if len(self._head) < _HEAD:
-                return b""
-            chunk, self._head = self._head, b""
-            self._mode = _encoding_mode(chunk)
-        return self._clean(chunk, final=False)
-
-    def flush(self) -> bytes:
-        chunk = b""
-        if not self._mode:
-            chunk, self._head = self._head, b""
-            self._mode = _encoding_mode(chunk)
-        return self._clean(chunk, final=True)
-
-    def _clean(self, chunk: bytes, *, final: bool) -> bytes:
-        if self._mode == "wide":
-            return chunk  # the byte patterns below would mean something else
-        if self._mode == "utf-8":
-            chunk = self._decoder.decode(chunk, final).encode("utf-8")
-        data = self._held + chunk
-        self._held = b""
-        if not final:
-            start = max(0, len(data) - _HELD)
-            cut = max(data.rfind(b"\x1b", start), data.rfind(b"&", start))
-            if cut >= 0:
-                data, self._held = data[:cut], data[cut:]
-        data = _ANSI_ESCAPE.sub(b"", data)
-        data = _CONTROL_BYTE.sub(b"", data)
-        return _CHARACTER_REFERENCE.sub(_drop_control_reference, data)
-
-
-def _encoding_mode(head: bytes) -> str:
-    if head.startswith(_WIDE_ENCODING_BOMS) or b"\x00" in head[:4]:
-        return "wide"
-    declared = _ENCODING_DECLARATION.match(head)
-    if declared is None or declared.group(1).lower() in (b"utf-8", b"utf8"):
-        return "utf-8"
-    return "bytes"
-
-
-def _drop_control_reference(match: re.Match[bytes]) -> bytes:
-    digits = match.group(1)
-    code = int(digits[1:], 16) if digits.startswith(b"x") else int(digits)
-    return b"" if code < 0x20 and code not in (0x9, 0xA, 0xD) else match.group(0)
 
 
 def _looks_like_html(data: bytes) -> bool:
