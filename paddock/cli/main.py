@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from paddock.cli.browser import is_loopback, open_when_listening
 from paddock.cli.client import ApiError, Client, server_url
 from paddock.config import Settings
 
@@ -98,6 +97,7 @@ def serve(
     import logging
 
     from paddock.cli.serving import run_server
+    from paddock.cli.sign_in import announce
     from paddock.web.app import create_app
 
     overrides: dict[str, Any] = {}
@@ -109,28 +109,7 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from paddock.services.server_access import WeakTokenError, load_token
-
-    try:
-        token = load_token(settings)
-    except WeakTokenError as exc:
-        typer.echo(f"paddock: refusing to start: {exc}", err=True)
-        raise typer.Exit(2) from None
-    base = server_url(settings, None)
-    sign_in = f"{base}/?token={token}"
-    # click's styling, not rich: the server never imports rich (see _console).
-    typer.echo(f"Paddock on {base} (data in {settings.data_dir}; API docs at /api/docs)")
-    typer.echo("Open this link to sign in (it holds the API token; `paddock token` prints it):")
-    typer.echo("    " + typer.style(sign_in, bold=True))
-    if not is_loopback(settings.host):
-        typer.echo(
-            f"paddock: listening on {settings.host}, beyond this machine: every request needs "
-            "the token, which travels in clear over plain HTTP; put a TLS proxy in front "
-            "(docs/security.md)",
-            err=True,
-        )
-    if settings.open_browser:
-        open_when_listening(base, sign_in)
+    announce(settings)
     # uvicorn.run, with a stop that always ends (cli/serving.py).
     run_server(
         create_app(settings),
