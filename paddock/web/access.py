@@ -45,14 +45,22 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
     return found
 
 
-def cookie_value(raw: bytes | None, name: str) -> str | None:
+def cookie_values(raw: bytes | None, name: str) -> list[str]:
+    """Every value a Cookie header gives `name`: a page on a sibling host (a preview) may have
+    set one of its own for our name with a longer path, which the browser then sends first."""
     if raw is None:
-        return None
+        return []
+    found = []
     for part in raw.decode("latin-1").split(";"):
         key, _, value = part.strip().partition("=")
         if key == name:
-            return value
-    return None
+            found.append(value)
+    return found
+
+
+def cookie_value(raw: bytes | None, name: str) -> str | None:
+    values = cookie_values(raw, name)
+    return values[0] if values else None
 
 
 def session_cookie(access: ServerAccess, value: str, *, secure: bool) -> str:
@@ -123,8 +131,8 @@ class AccessGuard:
         headers = _headers(scope)
         method = str(scope["method"])
         path = str(scope["path"])
-        cookie = cookie_value(headers.get(b"cookie"), self.access.cookie_name)
-        problem = self._cross_site_problem(headers, method, has_cookie=cookie is not None)
+        cookies = cookie_values(headers.get(b"cookie"), self.access.cookie_name)
+        problem = self._cross_site_problem(headers, method, has_cookie=bool(cookies))
         if problem is not None:
             log.warning("refused %s %s: %s", method, path, problem)
             await _refuse(scope, send, 403, "cross_origin_request", problem)
@@ -139,7 +147,7 @@ class AccessGuard:
             else:
                 await _refuse(scope, send, 401, "bad_token", "the API token is not valid")
             return
-        if self.access.session_valid(cookie):
+        if any(self.access.session_valid(cookie) for cookie in cookies):
             await self.app(scope, receive, send)
             return
         query = parse_qsl(bytes(scope.get("query_string") or b"").decode("latin-1"), True)

@@ -254,3 +254,14 @@ def test_our_hosts_are_served(server: ServerProcess) -> None:
         "/", headers={"Host": f"nope.preview.localhost:{server.port}", "Accept": "application/json"}
     )
     assert preview.status_code == 404 and preview.json()["code"] == "preview_not_found"
+
+
+def test_a_cookie_tossed_in_by_a_preview_does_not_sign_the_user_out(server: ServerProcess) -> None:
+    """A preview page may set a cookie of Paddock's name for `localhost` with a longer path;
+    the browser sends it first. The user's own session still counts."""
+    own = _session(server)["Cookie"]
+    name = own.split("=", 1)[0]
+    tossed = {"Cookie": f"{name}=s1.1.{'0' * 64}; {own}"}
+    assert httpx.get(f"{server.url}/api/projects", headers=tossed).status_code == 200
+    only_tossed = {"Cookie": f"{name}=s1.1.{'0' * 64}"}
+    assert httpx.get(f"{server.url}/api/projects", headers=only_tossed).status_code == 401

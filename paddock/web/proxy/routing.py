@@ -30,7 +30,7 @@ from paddock.services.preview_access import (
 )
 from paddock.services.preview_run import ServiceRun
 from paddock.services.server_access import session_cookie_name
-from paddock.web.access import cookie_value
+from paddock.web.access import cookie_value, cookie_values
 from paddock.web.proxy import http, websocket
 from paddock.web.proxy.http import Receive, Scope, Send, Target
 
@@ -258,7 +258,7 @@ def _only_cookie(scope: Scope, name: str) -> Scope:
     if not any(key == b"cookie" for key, _ in headers):
         return scope
     kept = [(k, v) for k, v in headers if k != b"cookie"]
-    value = _cookie(scope, name)
-    if value is not None:
-        kept.append((b"cookie", f"{name}={value}".encode("latin-1")))
+    values = cookie_values(_header(scope, b"cookie"), name)
+    if values:
+        kept.append((b"cookie", "; ".join(f"{name}={v}" for v in values).encode("latin-1")))
     return {**scope, "headers": kept}
