@@ -20,6 +20,8 @@ from paddock.services.demo import create_demo
 from paddock.services.diff_watch import DiffWatch
 from paddock.services.diffs import DiffService
 from paddock.services.entries import EntryService
+from paddock.services.health import HealthService
+from paddock.services.logs import LogService
 from paddock.services.merges import MergeService
 from paddock.services.openapi import OpenApiService
 from paddock.services.previews import PreviewService
@@ -29,6 +31,7 @@ from paddock.services.pull_requests import PullRequestService
 from paddock.services.rebases import RebaseService
 from paddock.services.reconcile import ReconcileReport, reconcile
 from paddock.services.remotes import RemoteService
+from paddock.services.sandbox_service import SandboxService
 from paddock.services.sandboxing import make_sandboxes
 from paddock.services.task_moves import MoveService
 from paddock.services.tasks import TaskService
@@ -82,6 +85,9 @@ class Engine:
         self.tasks = TaskService(self.ctx, self.attempts, self.moves)
         self.board = BoardService(self.ctx)
         self.usage = UsageService(self.ctx)
+        self.logs = LogService(self.ctx)
+        self.sandboxes = SandboxService(self.ctx)
+        self.health = HealthService(self.ctx, self.processes)
         self.last_reconcile = ReconcileReport()
 
     @property

@@ -39,6 +39,7 @@ from paddock.runtime.ports import PortRange, free_ports
 from paddock.runtime.private_network import Opener, forward_inside
 from paddock.runtime.readiness import Upstream, wait_until_ready
 from paddock.services.context import Context
+from paddock.services.logs import LogService
 from paddock.services.processes import ProcessService
 from paddock.store import previews as store
 
@@ -280,7 +281,7 @@ class ServiceRun:
         if self._process is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._process), 5)
-        lines = await self.processes.tail_logs(self.process_id, LAST_LINES)
+        lines = await LogService(self.ctx).tail(self.process_id, LAST_LINES)
         return "\n".join(line.text for line in lines)
 
     async def _close_bridge(self) -> None:

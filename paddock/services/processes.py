@@ -7,13 +7,13 @@ import contextlib
 import os
 import shlex
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from paddock.domain.entities import Attempt, LogLine, Process, Project
+from paddock.domain.entities import Attempt, Process, Project
 from paddock.domain.entries import AgentEntry, Entry, Normaliser
 from paddock.domain.errors import Conflict, PaddockError
 from paddock.domain.names import new_debug_id, new_id
@@ -26,11 +26,9 @@ from paddock.runtime.linesplit import Piece
 from paddock.runtime.logpipe import LogSink, pump
 from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context, log
-from paddock.services.log_follow import EndOfLog, follow_logs
 from paddock.services.sandboxing import sandbox_spec
 from paddock.services.stats import Sampler
 from paddock.store import entries as entry_store
-from paddock.store import logs as log_store
 from paddock.store import processes as store
 from paddock.store import projects as project_store
 
@@ -379,35 +377,3 @@ class ProcessService:
         return await self.ctx.db.run(
             lambda s: store.list_processes(s, attempt_id, include_dropped=include_dropped)
         )
-
-    async def read_logs(
-        self,
-        process_id: str,
-        *,
-        after: int = 0,
-        limit: int = 1000,
-        stream: LogStream | None = None,
-        q: str | None = None,
-    ) -> list[LogLine]:
-        await self.get(process_id)  # 404 for an unknown process
-        return await self.ctx.db.run(
-            lambda s: log_store.read_lines(
-                s, process_id, after=after, limit=limit, stream=stream, q=q
-            )
-        )
-
-    async def tail_logs(self, process_id: str, count: int) -> list[LogLine]:
-        """The last `count` stored lines of a process's log."""
-        proc = await self.get(process_id)
-        after = max(0, proc.line_count - count)
-        return await self.ctx.db.run(
-            lambda s: log_store.read_lines(s, process_id, after=after, limit=count)
-        )
-
-    async def follow_logs(
-        self, process_id: str, *, after: int = 0, heartbeat: float = 15.0
-    ) -> AsyncIterator[list[LogLine] | EndOfLog | None]:
-        """Lines after `after` from the store, then live: no gap, no duplicate, then END.
-        Yields None when `heartbeat` seconds pass with nothing to send."""
-        async for item in follow_logs(self.ctx, process_id, after=after, heartbeat=heartbeat):
-            yield item

@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
     # Outermost last. The sandbox guard is defence in depth: with network `host` a sandbox
     # shares the loopback, and the token it does not have is the wall.
     app.add_middleware(AccessGuard, access=access)
-    app.add_middleware(SandboxGuard, sandbox_uid=engine.ctx.sandboxes.sandbox_uid())
+    app.add_middleware(SandboxGuard, sandbox_uid=engine.sandboxes.sandbox_uid())
     # Outside the access guard: previews have keys of their own (an e2e run's included).
     app.add_middleware(PreviewProxy, engine=engine)
     app.add_middleware(

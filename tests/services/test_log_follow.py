@@ -1,4 +1,4 @@
-"""ProcessService.follow_logs when its reader falls behind: the live queue overflows, the reader
+"""LogService.follow when its reader falls behind: the live queue overflows, the reader
 gets SYNC and re-reads the store, and still sees every line exactly once (SQLite and
 PostgreSQL)."""
 
@@ -60,7 +60,7 @@ async def test_a_reader_that_falls_behind_resyncs_from_the_store(
         process_id = await asyncio.wait_for(running_process(engine, attempt.id), 30)
         sink = engine.ctx.logs.get(process_id)
         assert sink is not None
-        follow = engine.processes.follow_logs(process_id, heartbeat=30)
+        follow = engine.logs.follow(process_id, heartbeat=30)
         first = await anext(follow)
         assert isinstance(first, list) and first[0].text == "$ bash -c 'sleep 30'"
         seqs = [line.seq for line in first]
@@ -87,7 +87,7 @@ async def test_a_reader_that_falls_behind_resyncs_from_the_store(
         assert texts[:WRITES] == [f"written {i}" for i in range(WRITES)]
         assert texts[-1] == "killed by signal 15"
         # What the reader saw is what the store holds.
-        stored = await engine.processes.read_logs(process_id, limit=10000)
+        stored = await engine.logs.read(process_id, limit=10000)
         assert [line.seq for line in stored] == seqs
     finally:
         await engine.close()
@@ -112,7 +112,7 @@ async def test_many_readers_each_get_every_line_in_few_sends(
         async def read() -> tuple[list[int], int]:
             seqs: list[int] = []
             sends = 0
-            async for item in engine.processes.follow_logs(process_id, heartbeat=30):
+            async for item in engine.logs.follow(process_id, heartbeat=30):
                 if isinstance(item, EndOfLog):
                     return seqs, sends
                 assert isinstance(item, list)

@@ -84,7 +84,7 @@ time.sleep(120)
 
 
 async def printed(engine: Engine, process_id: str) -> list[str]:
-    lines = await engine.processes.read_logs(process_id, stream=LogStream.stdout)
+    lines = await engine.logs.read(process_id, stream=LogStream.stdout)
     return [line.text for line in lines]
 
 

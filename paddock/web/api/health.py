@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from paddock import __version__
 from paddock.web.deps import EngineDep
 
 router = APIRouter(tags=["health"])
@@ -20,10 +19,10 @@ class Health(BaseModel):
 
 @router.get("/health", operation_id="health")
 async def health(engine: EngineDep) -> Health:
-    db = engine.ctx.db
+    found = engine.health.check()
     return Health(
-        status="ok",
-        version=__version__,
-        database=db.engine.dialect.name,
-        running_processes=len(engine.processes.running_ids()),
+        status=found.status,
+        version=found.version,
+        database=found.database,
+        running_processes=found.running_processes,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import partial
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import StreamingResponse
@@ -12,8 +11,6 @@ from starlette.responses import StreamingResponse
 from paddock.domain.entities import LogLine, Process, ResourceSample
 from paddock.domain.states import LogStream
 from paddock.services.log_follow import EndOfLog
-from paddock.services.stats import read_samples
-from paddock.store import logs as log_store
 from paddock.web.deps import EngineDep
 from paddock.web.sse import HEARTBEAT, LogFrameCache, resume_point, sse_event, sse_response
 
@@ -41,7 +38,7 @@ async def get_process_stats(
     """The process's resource use over time (its sandbox's cgroup), one sample per
     `stats_interval_seconds`: CPU % of one core since the previous sample, memory now and at
     its peak, processes. Live ones also arrive as `resource_usage` events."""
-    return await read_samples(engine.ctx, process_id, after)
+    return await engine.sandboxes.samples(process_id, after)
 
 
 @router.post("/{process_id}/stop", operation_id="stop_process")
@@ -59,9 +56,7 @@ async def get_logs(
     stream: LogStream | None = None,
     q: str | None = Query(None, description="Text to find (ANSI colours ignored)"),
 ) -> LogPage:
-    lines = await engine.processes.read_logs(
-        process_id, after=after, limit=limit, stream=stream, q=q or None
-    )
+    lines = await engine.logs.read(process_id, after=after, limit=limit, stream=stream, q=q or None)
     return LogPage(lines, lines[-1].seq if lines else after)
 
 
@@ -72,23 +67,9 @@ async def get_logs(
 )
 async def download_logs(process_id: str, engine: EngineDep) -> StreamingResponse:
     """The whole log as plain text."""
-    await engine.processes.get(process_id)
-    db = engine.ctx.db
-
-    async def body() -> AsyncIterator[bytes]:
-        after = 0
-        while True:
-            lines = await db.run(
-                partial(log_store.read_lines, process_id=process_id, after=after, limit=10000)
-            )
-            if not lines:
-                return
-            after = lines[-1].seq
-            # A line cut at the length limit goes on in the next one: join them back.
-            yield "".join(line.text + ("" if line.continued else "\n") for line in lines).encode()
-
+    body = await engine.logs.download(process_id)
     return StreamingResponse(
-        body(),
+        body,
         media_type="text/plain; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="process-{process_id}.log"'},
     )
@@ -110,9 +91,7 @@ async def stream_logs(
 
     async def body() -> AsyncIterator[bytes]:
         last_seq = 0  # the highest seq sent
-        async for item in engine.processes.follow_logs(
-            process_id, after=start, heartbeat=heartbeat
-        ):
+        async for item in engine.logs.follow(process_id, after=start, heartbeat=heartbeat):
             if item is None:
                 yield HEARTBEAT
             elif isinstance(item, EndOfLog):

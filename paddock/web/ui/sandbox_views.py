@@ -8,14 +8,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 from pydantic import ValidationError
 
 from paddock.domain.entities import Event, Process, ResourceSample
 from paddock.domain.errors import InvalidInput
 from paddock.domain.sandbox import LimitHit, Limits, Provider, SandboxConfig
 from paddock.services.engine import Engine
-from paddock.services.stats import latest_samples
 from paddock.web.api.sandbox_models import SandboxIn
 
 PREFIX = "sandbox_"  # form fields: sandbox_provider, sandbox_network, sandbox_memory_mb, ...
@@ -103,12 +101,11 @@ def _placeholders(limits: Limits) -> dict[str, str]:
 async def _problems(engine: Engine) -> dict[Provider, str | None]:
     """Whether each provider runs here (probed once by the engine; the first probe may ask
     the container engine, so not on the event loop)."""
-    sandboxes = engine.ctx.sandboxes
-    return {p: await anyio.to_thread.run_sync(sandboxes.problem, p) for p in Provider}
+    return await engine.sandboxes.problems()
 
 
 def _works_note(engine: Engine, provider: Provider) -> str:
-    if provider is Provider.bwrap and not engine.ctx.sandboxes.limits_enforced(provider):
+    if provider is Provider.bwrap and not engine.sandboxes.limits_enforced(provider):
         return "but only the time limit holds (no writable cgroups)"
     return ""
 
@@ -121,7 +118,7 @@ def _concrete_choices(engine: Engine, problems: dict[Provider, str | None]) -> l
 
 
 async def default_provider(engine: Engine) -> Provider:
-    return await anyio.to_thread.run_sync(engine.ctx.sandboxes.resolve, None)
+    return await engine.sandboxes.default_provider()
 
 
 async def project_form(engine: Engine, sandbox: SandboxConfig) -> SandboxForm:
@@ -266,7 +263,7 @@ def summary(engine: Engine, sandbox: SandboxConfig) -> SandboxSummary:
         facts.append(Fact(text, getattr(sandbox.limits, name) is None))
 
     limits = effective.limits
-    enforced = provider is not Provider.none and engine.ctx.sandboxes.limits_enforced(provider)
+    enforced = provider is not Provider.none and engine.sandboxes.limits_enforced(provider)
     if enforced:
         if limits.memory_mb is not None:
             add("memory_mb", f"memory {limits.memory_mb} MB")
@@ -319,7 +316,7 @@ async def latest_usage(engine: Engine, processes: Iterable[Process]) -> dict[str
         for proc in processes
         if proc.provider != Provider.none.value and proc.started_at is not None
     ]
-    samples = await latest_samples(engine.ctx, measured)
+    samples = await engine.sandboxes.latest_samples(measured)
     return {process_id: Usage.of(sample) for process_id, sample in samples.items()}
 
 
