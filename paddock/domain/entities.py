@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paddock.domain.autocommit import LeftOut
 from paddock.domain.merge import MergeRecord
@@ -18,6 +18,9 @@ from paddock.domain.states import (
     RunReason,
     TestKind,
 )
+
+if TYPE_CHECKING:
+    from paddock.domain.events import EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,7 @@ class Event:
     """A state change, as published on the bus and streamed to clients."""
 
     seq: int
-    type: str
+    type: EventType  # one of the catalogue's (domain/events.py)
     project_id: str | None
-    data: dict[str, Any]
+    data: dict[str, Any]  # the payload's JSON form, secrets masked
     ts: datetime

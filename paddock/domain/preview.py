@@ -87,6 +87,28 @@ class Preview:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class PreviewView:
+    """A preview as the API and events show it: its URL, never its token hash."""
+
+    id: str
+    attempt_id: str
+    project_id: str
+    service: str
+    command: str
+    host: str
+    url: str
+    port: int | None
+    process_id: str | None
+    status: PreviewStatus
+    error: str | None
+    debug_id: str | None
+    notice: str | None
+    last_access_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
 def main_running(previews: list[Preview]) -> Preview | None:
     """The running preview an attempt's API is reached at: its web service's, else any."""
     running = [p for p in previews if p.status is PreviewStatus.running]

@@ -10,10 +10,10 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 from paddock.domain.entities import Event
-from paddock.domain.secrets import public_json
+from paddock.domain.events import EventType, encode
 
 T = TypeVar("T")
 
@@ -136,12 +136,16 @@ class EventBus:
     def last_seq(self) -> int:
         return self._seq
 
-    def publish(self, type_: str, project_id: str | None, data: dict[str, Any]) -> Event:
-        """Number and fan out a state change. `data` is JSON-ready; it is kept and sent as
+    def publish(self, type_: EventType, project_id: str | None, payload: object) -> Event:
+        """Number and fan out a state change.
+
+        `type_` must be in the event catalogue and `payload` of its class (UnknownEventType,
+        WrongEventPayload otherwise). The payload is kept and sent in its JSON form as
         `public_json` shows it: no secret value ever enters the bus (every reader of events,
         the SSE stream, the UI's fragments, replays, sees the same masked form)."""
+        checked, data = encode(type_, payload)
         self._seq += 1
-        event = Event(self._seq, type_, project_id, public_json(data), datetime.now(UTC))
+        event = Event(self._seq, checked, project_id, data, datetime.now(UTC))
         self._recent.append(event)
         self._topic.publish(event)
         return event

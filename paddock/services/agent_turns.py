@@ -12,6 +12,7 @@ from paddock.domain.autocommit import LeftOut, limit_bytes
 from paddock.domain.entities import AgentSpec, Attempt, Process
 from paddock.domain.entries import EntryKind, text_entry
 from paddock.domain.errors import PaddockError
+from paddock.domain.events import EventType
 from paddock.domain.sandbox import Provider
 from paddock.domain.states import RunReason
 from paddock.runtime import git, safefs, staging, worktrees
@@ -182,5 +183,5 @@ class AgentTurns:
             return process_store.set_commit_after(session, proc.id, after, left_out)
 
         proc = await self.ctx.db.run(record)
-        self.ctx.publish("process.updated", attempt.project_id, proc)
+        self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
         return proc

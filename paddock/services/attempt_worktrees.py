@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Project, Scripts
 from paddock.domain.errors import InvalidInput, PaddockError
+from paddock.domain.events import EventType
 from paddock.domain.names import short_id, slugify
 from paddock.domain.project_config import (
     CONFIG_FILE,
@@ -140,5 +141,5 @@ class AttemptWorktrees:
             return store.set_attempt_status(session, attempt.id, first)
 
         attempt = await self.ctx.db.run(record)
-        self.ctx.publish("attempt.updated", project.id, attempt)
+        self.ctx.publish(EventType.attempt_updated, project.id, attempt)
         return attempt

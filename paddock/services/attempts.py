@@ -19,6 +19,7 @@ from paddock.domain.entities import (
     Task,
 )
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.events import AttemptDeleted, EventType
 from paddock.domain.names import (
     attempt_branch,
     check_branch_name,
@@ -121,12 +122,14 @@ class AttemptService:
             return attempt, project
 
         attempt, project = await self.ctx.db.run(create)
-        self.ctx.publish("attempt.created", project.id, attempt)
+        self.ctx.publish(EventType.attempt_created, project.id, attempt)
         try:
             attempt = await self.worktrees.make(project, attempt)
         except PaddockError as exc:
             await self.ctx.db.run(lambda s: store.delete_attempt(s, attempt_id))
-            self.ctx.publish("attempt.deleted", project.id, {"id": attempt_id})
+            self.ctx.publish(
+                EventType.attempt_deleted, project.id, AttemptDeleted(attempt_id, attempt.task_id)
+            )
             raise exc from None
         self._runs[attempt.id] = asyncio.create_task(self._run(attempt, agent_turn))
         return attempt
@@ -187,7 +190,7 @@ class AttemptService:
                 s, attempt_id, prompt.strip(), agent=agent, step_id=step_id
             )
         )
-        self.ctx.publish("follow_up.created", attempt.project_id, follow_up)
+        self.ctx.publish(EventType.follow_up_created, attempt.project_id, follow_up)
         self._wake(attempt)
         return follow_up
 
@@ -198,7 +201,7 @@ class AttemptService:
     async def cancel_follow_up(self, follow_up_id: str) -> FollowUp:
         follow_up = await self.ctx.db.run(lambda s: follow_up_store.cancel(s, follow_up_id))
         attempt = await self.get(follow_up.attempt_id)
-        self.ctx.publish("follow_up.updated", attempt.project_id, follow_up)
+        self.ctx.publish(EventType.follow_up_updated, attempt.project_id, follow_up)
         return follow_up
 
     async def resume_queues(self) -> None:
@@ -291,7 +294,7 @@ class AttemptService:
         follow_up = await self.ctx.db.run(
             lambda s: follow_up_store.set_status(s, follow_up.id, status, process_id)
         )
-        self.ctx.publish("follow_up.updated", attempt.project_id, follow_up)
+        self.ctx.publish(EventType.follow_up_updated, attempt.project_id, follow_up)
         return follow_up
 
     async def _after_turn(self, attempt: Attempt, proc: Process, what: str) -> Attempt:
@@ -334,7 +337,7 @@ class AttemptService:
                 s, attempt.id, status, error=error, debug_id=debug_id
             )
         )
-        self.ctx.publish("attempt.updated", attempt.project_id, attempt)
+        self.ctx.publish(EventType.attempt_updated, attempt.project_id, attempt)
         return attempt
 
     # -- rewind -------------------------------------------------------------------------------
@@ -359,7 +362,7 @@ class AttemptService:
         await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, Path(attempt.worktree_path))
         dropped = await self.ctx.db.run(lambda s: process_store.drop_from(s, process_id))
         for proc in dropped:
-            self.ctx.publish("process.updated", attempt.project_id, proc)
+            self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
         log.info("attempt %s: rewound to %s (before %s)", attempt_id, turn.commit_before, turn.id)
         return await self._set_status(attempt, AttemptStatus.idle)
 
@@ -385,7 +388,7 @@ class AttemptService:
                 lambda s: follow_up_store.cancel_queued(s, attempt_id)
             )
             for follow_up in cancelled:
-                self.ctx.publish("follow_up.updated", attempt.project_id, follow_up)
+                self.ctx.publish(EventType.follow_up_updated, attempt.project_id, follow_up)
             # Its previews' dev servers keep running: they go with the attempt, or when stopped.
             await self.processes.stop_all(
                 [
@@ -419,7 +422,9 @@ class AttemptService:
                 await git.delete_branch(repo, attempt.branch, force=True)
         await self.ctx.db.run(lambda s: store.delete_attempt(s, attempt_id))
         self.ctx.publish(
-            "attempt.deleted", attempt.project_id, {"id": attempt_id, "task_id": attempt.task_id}
+            EventType.attempt_deleted,
+            attempt.project_id,
+            AttemptDeleted(attempt_id, attempt.task_id),
         )
 
     async def stop_all(self) -> None:

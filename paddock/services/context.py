@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic_core import to_jsonable_python
 
 from paddock.config import Settings
+from paddock.domain.events import EventType
 from paddock.runtime.entrypipe import EntryHub
 from paddock.runtime.events import EventBus
 from paddock.runtime.launcher import Launcher
@@ -31,5 +29,6 @@ class Context:
     sandboxes: Sandboxes
     entries: EntryHub = field(default_factory=EntryHub)
 
-    def publish(self, type_: str, project_id: str | None, entity: Any) -> None:
-        self.bus.publish(type_, project_id, to_jsonable_python(entity))
+    def publish(self, type_: EventType, project_id: str | None, payload: object) -> None:
+        """Publish a state change: a catalogue type and its payload (domain/events.py)."""
+        self.bus.publish(type_, project_id, payload)

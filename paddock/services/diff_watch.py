@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from paddock.domain.errors import PaddockError
+from paddock.domain.events import DiffChanged, EventType
 from paddock.runtime.diff import worktree_fingerprint
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.context import Context
@@ -68,7 +69,9 @@ class DiffWatch:
                 log.debug("not watching attempt %s: %s", attempt_id, exc)
                 return
             if last is not None and now != last:
-                self.ctx.publish("attempt.diff_changed", attempt.project_id, {"id": attempt_id})
+                self.ctx.publish(
+                    EventType.attempt_diff_changed, attempt.project_id, DiffChanged(attempt_id)
+                )
             last = now
             await asyncio.sleep(self.interval)
 

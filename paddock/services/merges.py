@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Project, Task
 from paddock.domain.errors import Conflict
+from paddock.domain.events import EventType
 from paddock.domain.merge import MergeRecord, MergeStrategy
 from paddock.domain.states import AttemptStatus
 from paddock.runtime import git, worktrees
@@ -81,7 +82,7 @@ class MergeService:
             await move_branch(repo, attempt.base_branch, new_tip, base_tip)
         record = MergeRecord(new_tip, strategy, attempt.base_branch, head, utcnow())
         attempt = await self.ctx.db.run(lambda s: attempt_store.record_merge(s, attempt.id, record))
-        self.ctx.publish("attempt.updated", attempt.project_id, attempt)
+        self.ctx.publish(EventType.attempt_updated, attempt.project_id, attempt)
         await self._after(attempt, project, task, remove_worktree, delete_branch)
         return attempt
 

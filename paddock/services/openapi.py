@@ -19,6 +19,7 @@ from paddock.agents.script import shell_argv
 from paddock.domain.artifact import SPEC_OUTPUT, Artifact, ArtifactKind
 from paddock.domain.entities import Attempt
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, RunFailure
+from paddock.domain.events import EventType, OpenApiUpdated
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.openapi_diff import SpecDiff, diff_specs
 from paddock.domain.openapi_spec import SpecError, SpecTooLarge, load_spec
@@ -168,7 +169,7 @@ class OpenApiService:
         artifact = await self.artifacts.add(
             attempt.id, SPEC_NAME, pretty, ArtifactKind.openapi, process_id
         )
-        self.ctx.publish("openapi.updated", attempt.project_id, {"attempt_id": attempt.id})
+        self.ctx.publish(EventType.openapi_updated, attempt.project_id, OpenApiUpdated(attempt.id))
         return self._describe(artifact, spec, source)
 
     def _describe(self, artifact: Artifact, spec: dict[str, Any], source: str) -> AttemptSpec:

@@ -12,12 +12,17 @@ import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from paddock.config import Settings
 from paddock.domain.entities import Attempt, Project
-from paddock.domain.preview import DEFAULT_SERVICE, Preview, Service, service_env_name
+from paddock.domain.preview import (
+    DEFAULT_SERVICE,
+    Preview,
+    PreviewView,
+    Service,
+    service_env_name,
+)
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime.private_network import Opener
 from paddock.services.attempt_worktrees import read_repo_config
@@ -34,26 +39,26 @@ def preview_url(settings: Settings, preview: Preview) -> str:
     return f"{settings.preview_scheme}://{preview.host}.{settings.preview_domain}{suffix}/"
 
 
-def preview_view(settings: Settings, preview: Preview) -> dict[str, Any]:
+def preview_view(settings: Settings, preview: Preview) -> PreviewView:
     """The preview as the API and events show it (never its token hash)."""
-    return {
-        "id": preview.id,
-        "attempt_id": preview.attempt_id,
-        "project_id": preview.project_id,
-        "service": preview.service,
-        "command": preview.command,
-        "host": preview.host,
-        "url": preview_url(settings, preview),
-        "port": preview.port,
-        "process_id": preview.process_id,
-        "status": preview.status,
-        "error": preview.error,
-        "debug_id": preview.debug_id,
-        "notice": preview.notice,
-        "last_access_at": preview.last_access_at,
-        "created_at": preview.created_at,
-        "updated_at": preview.updated_at,
-    }
+    return PreviewView(
+        id=preview.id,
+        attempt_id=preview.attempt_id,
+        project_id=preview.project_id,
+        service=preview.service,
+        command=preview.command,
+        host=preview.host,
+        url=preview_url(settings, preview),
+        port=preview.port,
+        process_id=preview.process_id,
+        status=preview.status,
+        error=preview.error,
+        debug_id=preview.debug_id,
+        notice=preview.notice,
+        last_access_at=preview.last_access_at,
+        created_at=preview.created_at,
+        updated_at=preview.updated_at,
+    )
 
 
 async def dev_services(attempt: Attempt, project: Project) -> list[Service]:

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shutil
 from collections import defaultdict
 from functools import partial
 from typing import Any
 
-from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Project
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
+from paddock.domain.events import EventType
 from paddock.domain.preview import (
     Preview,
     PreviewStatus,
@@ -71,7 +72,7 @@ class PreviewService:
         return preview_url(self.ctx.settings, preview)
 
     def view(self, preview: Preview) -> dict[str, Any]:
-        return preview_view(self.ctx.settings, preview)
+        return dataclasses.asdict(preview_view(self.ctx.settings, preview))
 
     async def services(self, attempt: Attempt, project: Project) -> list[Service]:
         return await dev_services(attempt, project)
@@ -344,11 +345,8 @@ class PreviewService:
             self._hosts.pop(preview.host, None)
             if run is not None and run.preview.status == preview.status:
                 del self._runs[preview.id]
-        self.ctx.bus.publish("preview.updated", preview.project_id, self._json(preview))
-
-    def _json(self, preview: Preview) -> dict[str, Any]:
-        data: dict[str, Any] = to_jsonable_python(self.view(preview))
-        return data
+        view = preview_view(self.ctx.settings, preview)
+        self.ctx.publish(EventType.preview_updated, preview.project_id, view)
 
 
 def _mark_stopped(session: Session, preview_id: str) -> Preview:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Attempt, Process, Project
 from paddock.domain.entries import AgentEntry, Entry, Normaliser
 from paddock.domain.errors import Conflict, PaddockError
+from paddock.domain.events import ArtifactsAdded, EventType
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.sandbox import LimitHit, Limits, Provider
 from paddock.domain.secrets import secret_values
@@ -150,7 +151,7 @@ class ProcessService:
             readable,
             on_network,
         )
-        self.ctx.publish("process.created", attempt.project_id, proc)
+        self.ctx.publish(EventType.process_created, attempt.project_id, proc)
         settings = self.ctx.settings
         sink = LogSink(
             process_id,
@@ -208,7 +209,7 @@ class ProcessService:
                 s, proc.id, pid=launched.pid, start_time=launched.start_time
             )
         )
-        self.ctx.publish("process.updated", attempt.project_id, proc)
+        self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
         pumps = [
             asyncio.create_task(pump(launched.stdout, LogStream.stdout, sink)),
             asyncio.create_task(pump(launched.stderr, LogStream.stderr, sink)),
@@ -294,7 +295,7 @@ class ProcessService:
                 failure=hit.value if hit else None,
             )
         )
-        self.ctx.publish("process.updated", attempt.project_id, final)
+        self.ctx.publish(EventType.process_updated, attempt.project_id, final)
         return final
 
     async def _keep_artifacts(self, attempt: Attempt, sink: LogSink) -> None:
@@ -304,9 +305,9 @@ class ProcessService:
             size = sum(a.size for a in collected.artifacts)
             sink.system(f"artifacts: kept {len(collected.artifacts)} files ({size:,} bytes)")
             self.ctx.publish(
-                "artifacts.added",
+                EventType.artifacts_added,
                 attempt.project_id,
-                {"process_id": sink.process_id, "attempt_id": attempt.id},
+                ArtifactsAdded(sink.process_id, attempt.id),
             )
         for reason in collected.skipped[:20]:
             sink.system(f"artifacts: left out {reason}")
@@ -325,7 +326,7 @@ class ProcessService:
                 s, sink.process_id, sink.line_count, agent_session=session
             )
         )
-        self.ctx.publish("process.updated", attempt.project_id, proc)
+        self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
 
     async def _persist_entries(self, batch: list[AgentEntry]) -> None:
         await self.ctx.db.run(lambda s: entry_store.write_entries(s, batch))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Project, Scripts
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.events import Deleted, EventType
 from paddock.domain.paths import check_repo_path
 from paddock.domain.preview import check_service_name
 from paddock.domain.sandbox import SandboxConfig
@@ -138,7 +139,7 @@ class ProjectService:
             )
 
         project = await self.ctx.db.run(create)
-        self.ctx.publish("project.created", project.id, project)
+        self.ctx.publish(EventType.project_created, project.id, project)
         return project
 
     async def get(self, project_id: str) -> Project:
@@ -204,7 +205,7 @@ class ProjectService:
             )
 
         project = await self.ctx.db.run(update)
-        self.ctx.publish("project.updated", project.id, project)
+        self.ctx.publish(EventType.project_updated, project.id, project)
         return project
 
     async def delete(self, project_id: str) -> None:
@@ -220,4 +221,4 @@ class ProjectService:
                 code="project_has_attempts",
             )
         await self.ctx.db.run(lambda s: store.delete_project(s, project_id))
-        self.ctx.publish("project.deleted", project_id, {"id": project_id})
+        self.ctx.publish(EventType.project_deleted, project_id, Deleted(project_id))

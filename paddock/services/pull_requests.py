@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Attempt, Project, Task
 from paddock.domain.entries import EntryKind
 from paddock.domain.errors import InvalidInput, PaddockError, Unavailable
+from paddock.domain.events import EventType
 from paddock.domain.pull_request import (
     Forge,
     PullRequest,
@@ -94,7 +95,7 @@ class PullRequestService:
                 via=tool or "api",
             )
         )
-        self.ctx.publish("pull_request.created", attempt.project_id, pull)
+        self.ctx.publish(EventType.pull_request_created, attempt.project_id, pull)
         return pull
 
     async def list_for_attempt(self, attempt_id: str) -> list[PullRequest]:
@@ -115,7 +116,7 @@ class PullRequestService:
             return pull
         pull = await self.ctx.db.run(lambda s: store.set_status(s, pull.id, status))
         _, project, task, _ = await self._load(pull.attempt_id)
-        self.ctx.publish("pull_request.updated", project.id, pull)
+        self.ctx.publish(EventType.pull_request_updated, project.id, pull)
         if status is PullRequestStatus.merged:
             await self.merges.to_done(project, task, f"pull request {pull.url} merged")
         return pull

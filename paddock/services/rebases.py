@@ -16,6 +16,7 @@ import anyio.to_thread
 from paddock.domain.autocommit import limit_bytes
 from paddock.domain.entities import Attempt, FollowUp
 from paddock.domain.errors import Conflict
+from paddock.domain.events import EventType
 from paddock.domain.states import AttemptStatus
 from paddock.runtime import git, rebase
 from paddock.services.agent_turns import attempt_worktree
@@ -114,7 +115,7 @@ class RebaseService:
         updated = await self.ctx.db.run(
             lambda s: store.set_attempt_status(s, attempt.id, status, error=error)
         )
-        self.ctx.publish("attempt.updated", updated.project_id, updated)
+        self.ctx.publish(EventType.attempt_updated, updated.project_id, updated)
         return updated
 
     async def _repo(self, attempt: Attempt) -> Path:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, ResourceSample
+from paddock.domain.events import EventType, ResourceUsage
 from paddock.runtime.cgroups import Sample
 from paddock.runtime.launcher import Launched
 from paddock.services.context import Context, log
@@ -61,11 +62,17 @@ class Sampler:
         except Exception:  # the process may have been deleted meanwhile: stats are best effort
             log.debug("resource sample of %s not stored", self.process_id, exc_info=True)
             return False
-        self.ctx.publish(
-            "resource_usage",
-            self.attempt.project_id,
-            {"process_id": self.process_id, "attempt_id": self.attempt.id, **_as_json(sample)},
+        usage = ResourceUsage(
+            process_id=self.process_id,
+            attempt_id=self.attempt.id,
+            seq=sample.seq,
+            ts=sample.ts,
+            cpu_percent=sample.cpu_percent,
+            memory_bytes=sample.memory_bytes,
+            peak_bytes=sample.peak_bytes,
+            pids=sample.pids,
         )
+        self.ctx.publish(EventType.resource_usage, self.attempt.project_id, usage)
         return True
 
     def _to_sample(self, reading: Sample) -> ResourceSample:
@@ -85,17 +92,6 @@ class Sampler:
             self._peak,
             reading.pids,
         )
-
-
-def _as_json(sample: ResourceSample) -> dict[str, object]:
-    return {
-        "seq": sample.seq,
-        "ts": sample.ts.isoformat().replace("+00:00", "Z"),
-        "cpu_percent": sample.cpu_percent,
-        "memory_bytes": sample.memory_bytes,
-        "peak_bytes": sample.peak_bytes,
-        "pids": sample.pids,
-    }
 
 
 async def read_samples(ctx: Context, process_id: str, after: int = 0) -> list[ResourceSample]:

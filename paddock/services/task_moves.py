@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import AgentSpec, Attempt, Task, WorkflowStep
 from paddock.domain.entries import EntryKind
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
+from paddock.domain.events import EventType
 from paddock.domain.junit import SUITE_SEPARATOR
 from paddock.domain.states import AttemptStatus, Automation, LogStream, RunReason
 from paddock.domain.workflow import TaskMove, check_gate, position_between, render_prompt
@@ -173,9 +174,9 @@ class MoveService:
             return task_store.update_task(session, task.id, step_id=step.id, position=position)
 
         moved = await self.ctx.db.run(place)
-        self.ctx.publish("task.updated", moved.project_id, moved)
+        self.ctx.publish(EventType.task_updated, moved.project_id, moved)
         if move is not None:
-            self.ctx.publish("task.moved", moved.project_id, move)
+            self.ctx.publish(EventType.task_moved, moved.project_id, move)
         return moved
 
     # -- automations ------------------------------------------------------------------------------
@@ -209,7 +210,7 @@ class MoveService:
         done = await self.ctx.db.run(
             lambda s: store.set_ran(s, move.id, attempt_id=attempt_id, ran=ran, error=error)
         )
-        self.ctx.publish("task.moved", task.project_id, done)
+        self.ctx.publish(EventType.task_moved, task.project_id, done)
 
     async def _run_agent(
         self, move: TaskMove, task: Task, step: WorkflowStep, attempt: Attempt | None

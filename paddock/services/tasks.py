@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Task
 from paddock.domain.errors import InvalidInput
+from paddock.domain.events import Deleted, EventType
 from paddock.domain.tasks import check_description, check_title
 from paddock.domain.workflow import position_between
 from paddock.services.attempts import AttemptService
@@ -37,7 +38,7 @@ class TaskService:
             )
 
         task = await self.ctx.db.run(create)
-        self.ctx.publish("task.created", project_id, task)
+        self.ctx.publish(EventType.task_created, project_id, task)
         return task
 
     @staticmethod
@@ -117,7 +118,7 @@ class TaskService:
             )
 
         task = await self.ctx.db.run(update)
-        self.ctx.publish("task.updated", task.project_id, task)
+        self.ctx.publish(EventType.task_updated, task.project_id, task)
         return task
 
     async def delete(self, task_id: str) -> Task:
@@ -126,5 +127,5 @@ class TaskService:
         for attempt in await self.attempts.list_for_task(task_id):
             await self.attempts.delete(attempt.id)
         await self.ctx.db.run(lambda s: store.delete_task(s, task_id))
-        self.ctx.publish("task.deleted", task.project_id, {"id": task_id})
+        self.ctx.publish(EventType.task_deleted, task.project_id, Deleted(task_id))
         return task

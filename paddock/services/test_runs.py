@@ -23,6 +23,7 @@ from paddock.agents.script import shell_argv
 from paddock.domain.artifact import JUNIT_DIR, Artifact, ArtifactKind
 from paddock.domain.entities import Attempt
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
+from paddock.domain.events import EventType
 from paddock.domain.junit import (
     JUnitError,
     JUnitReport,
@@ -128,7 +129,7 @@ class TestRunService:
             )
 
         run = await self.ctx.db.run(create)
-        self._publish("test_run.created", attempt, run)
+        self._publish(EventType.test_run_created, attempt, run)
         task = asyncio.create_task(self._execute(attempt, run, script))
         self._tasks[run.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run.id, None))
@@ -340,10 +341,10 @@ class TestRunService:
                 error_code=error_code,
             )
         )
-        self._publish("test_run.updated", attempt, finished)
+        self._publish(EventType.test_run_updated, attempt, finished)
         return finished
 
-    def _publish(self, type_: str, attempt: Attempt, run: TestRun) -> None:
+    def _publish(self, type_: EventType, attempt: Attempt, run: TestRun) -> None:
         self.ctx.publish(type_, attempt.project_id, run)
 
     # -- reading ----------------------------------------------------------------------------------

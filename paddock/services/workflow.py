@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import AgentSpec, WorkflowStep
 from paddock.domain.errors import Conflict, InvalidInput
+from paddock.domain.events import EventType, StepsUpdated
 from paddock.domain.states import Automation
 from paddock.domain.workflow import check_color, check_gate_kinds, check_step_name, check_template
 from paddock.services.agents import AgentService
@@ -161,4 +162,4 @@ class WorkflowService:
 
     async def _changed(self, project_id: str) -> None:
         steps = await self.ctx.db.run(lambda s: store.list_steps(s, project_id))
-        self.ctx.publish("steps.updated", project_id, {"project_id": project_id, "steps": steps})
+        self.ctx.publish(EventType.steps_updated, project_id, StepsUpdated(project_id, steps))

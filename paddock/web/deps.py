@@ -1,12 +1,41 @@
-"""Dependencies shared by the routers."""
+"""Dependencies shared by the routers: each route asks for the service(s) it uses, by name.
+
+They are read from the engine the app was made with (`app.state.engine`), wired once."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from paddock.config import Settings
+from paddock.services.agents import AgentService
+from paddock.services.artifacts import ArtifactService
+from paddock.services.attempts import AttemptService
+from paddock.services.board import BoardService
+from paddock.services.diff_watch import DiffWatch
+from paddock.services.diffs import DiffService
 from paddock.services.engine import Engine
+from paddock.services.entries import EntryService
+from paddock.services.health import HealthService
+from paddock.services.logs import LogService
+from paddock.services.merges import MergeService
+from paddock.services.openapi import OpenApiService
+from paddock.services.previews import PreviewService
+from paddock.services.processes import ProcessService
+from paddock.services.projects import ProjectService
+from paddock.services.pull_requests import PullRequestService
+from paddock.services.rebases import RebaseService
+from paddock.services.remotes import RemoteService
+from paddock.services.sandbox_service import SandboxService
+from paddock.services.task_moves import MoveService
+from paddock.services.tasks import TaskService
+from paddock.services.test_runs import TestRunService
+from paddock.services.usage import UsageService
+from paddock.services.workflow import WorkflowService
+
+T = TypeVar("T")
 
 
 async def get_engine(request: Request) -> Engine:
@@ -15,4 +44,35 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
+def _of_engine(pick: Callable[[Engine], T]) -> Callable[[Request], Awaitable[T]]:
+    async def dependency(request: Request) -> T:
+        return pick(request.app.state.engine)
+
+    return dependency
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]  # for pages made of many services' parts
+SettingsDep = Annotated[Settings, Depends(_of_engine(lambda e: e.settings))]
+AgentsDep = Annotated[AgentService, Depends(_of_engine(lambda e: e.agents))]
+ArtifactsDep = Annotated[ArtifactService, Depends(_of_engine(lambda e: e.artifacts))]
+AttemptsDep = Annotated[AttemptService, Depends(_of_engine(lambda e: e.attempts))]
+BoardDep = Annotated[BoardService, Depends(_of_engine(lambda e: e.board))]
+DiffWatchDep = Annotated[DiffWatch, Depends(_of_engine(lambda e: e.diff_watch))]
+DiffsDep = Annotated[DiffService, Depends(_of_engine(lambda e: e.diffs))]
+EntriesDep = Annotated[EntryService, Depends(_of_engine(lambda e: e.entries))]
+HealthDep = Annotated[HealthService, Depends(_of_engine(lambda e: e.health))]
+LogsDep = Annotated[LogService, Depends(_of_engine(lambda e: e.logs))]
+MergesDep = Annotated[MergeService, Depends(_of_engine(lambda e: e.merges))]
+MovesDep = Annotated[MoveService, Depends(_of_engine(lambda e: e.moves))]
+OpenApiDep = Annotated[OpenApiService, Depends(_of_engine(lambda e: e.openapi))]
+PreviewsDep = Annotated[PreviewService, Depends(_of_engine(lambda e: e.previews))]
+ProcessesDep = Annotated[ProcessService, Depends(_of_engine(lambda e: e.processes))]
+ProjectsDep = Annotated[ProjectService, Depends(_of_engine(lambda e: e.projects))]
+PullRequestsDep = Annotated[PullRequestService, Depends(_of_engine(lambda e: e.pull_requests))]
+RebasesDep = Annotated[RebaseService, Depends(_of_engine(lambda e: e.rebases))]
+RemotesDep = Annotated[RemoteService, Depends(_of_engine(lambda e: e.remotes))]
+SandboxesDep = Annotated[SandboxService, Depends(_of_engine(lambda e: e.sandboxes))]
+TasksDep = Annotated[TaskService, Depends(_of_engine(lambda e: e.tasks))]
+TestRunsDep = Annotated[TestRunService, Depends(_of_engine(lambda e: e.test_runs))]
+UsageDep = Annotated[UsageService, Depends(_of_engine(lambda e: e.usage))]
+WorkflowDep = Annotated[WorkflowService, Depends(_of_engine(lambda e: e.workflow))]

@@ -11,7 +11,8 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import StreamingResponse
 
-from paddock.domain.entities import LogLine
+from paddock.domain.entities import Event, LogLine
+from paddock.domain.events import wire
 
 HEARTBEAT = b": ping\n\n"
 
@@ -31,6 +32,11 @@ def sse_event(event: str, data: Any, event_id: int | str | None = None) -> bytes
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_json_default)
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {payload}\n\n".encode()
+
+
+def event_frame(event: Event) -> bytes:
+    """A bus event as every event stream sends it (`/api/events`): the one place it is framed."""
+    return sse_event(event.type, wire(event), event.seq)
 
 
 def log_frames(lines: Iterable[LogLine]) -> bytes:

@@ -28,6 +28,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 import paddock.web.ui
+from paddock.domain.events import EventType
 from tests.e2e.server import ServerProcess, make_repo, wait_for
 from tests.security.helpers import token
 
@@ -58,7 +59,9 @@ EXPECTED_EVENTS = {
     "test_run.updated",
     "openapi.updated",
     "preview.updated",
+    "artifacts.added",
 }
+NEEDS_FORGE = {EventType.pull_request_created, EventType.pull_request_updated}
 # GET routes that need state this test does not make (409 `not_rebasing`, say): swept all the
 # same, their error bodies included, but an error answer is expected.
 MAY_REFUSE = {"/api/attempts/{attempt_id}/rebase/conflicts"}
@@ -86,6 +89,11 @@ AGENT = (
     "echo change >> out.txt; sleep 1"
 )
 STEP_AGENT = 'echo "step=$STEP_MARKED"; echo step >> out.txt; sleep 0.5'
+
+
+def test_the_sweep_expects_every_event_of_the_catalogue() -> None:
+    """A type added to the catalogue is added here too (and made to happen in `drive`)."""
+    assert set(EventType) == EXPECTED_EVENTS | NEEDS_FORGE
 
 
 def secret() -> str:
@@ -360,6 +368,8 @@ def test_no_secret_value_in_any_response_or_event(
 
     # The sweep saw what it had to see: every event type, every route answering.
     assert events.types() >= EXPECTED_EVENTS, EXPECTED_EVENTS - events.types()
+    # ... and nothing outside the event catalogue, which this test covers whole.
+    assert events.types() - {"sync"} <= set(EventType), events.types() - set(EventType)
     unanswered = [
         template
         for template, statuses in answered.items()

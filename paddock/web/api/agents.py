@@ -7,17 +7,17 @@ from pydantic import BaseModel, Field
 
 from paddock.agents.base import Permission, Variant
 from paddock.services.agents import AgentInfo
-from paddock.web.deps import EngineDep
+from paddock.web.deps import AgentsDep
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
 
 @router.get("", operation_id="list_agents")
-async def list_agents(engine: EngineDep) -> list[AgentInfo]:
+async def list_agents(agents: AgentsDep) -> list[AgentInfo]:
     """Every profile with its variants; `installed`, `executable` and `version` come from
     looking for the CLI (Paddock's agents dir first, then PATH) and asking it `--version`
     (once per installed file). Variant env values with secret-looking names are masked."""
-    return await engine.agents.list_all()
+    return await agents.list_all()
 
 
 class VariantIn(BaseModel):
@@ -28,7 +28,7 @@ class VariantIn(BaseModel):
 
 
 @router.put("/{name}/variants/{variant}", operation_id="save_agent_variant")
-async def save_variant(name: str, variant: str, body: VariantIn, engine: EngineDep) -> AgentInfo:
+async def save_variant(name: str, variant: str, body: VariantIn, agents: AgentsDep) -> AgentInfo:
     """Add or replace a variant of the profile, kept in `<data dir>/agents.toml` (the file's
     other content and comments stay). A built-in name (`default`, `plan`) overrides it."""
     spec = Variant(
@@ -38,18 +38,18 @@ async def save_variant(name: str, variant: str, body: VariantIn, engine: EngineD
         extra_args=tuple(body.extra_args),
         env=body.env,
     )
-    return await engine.agents.save_variant(name, spec)
+    return await agents.save_variant(name, spec)
 
 
 @router.delete("/{name}/variants/{variant}", operation_id="delete_agent_variant")
-async def delete_variant(name: str, variant: str, engine: EngineDep) -> AgentInfo:
+async def delete_variant(name: str, variant: str, agents: AgentsDep) -> AgentInfo:
     """Remove the user's variant. A built-in variant is refused (`built_in_variant`) unless
     the user changed it: then it is back to how Paddock ships it."""
-    return await engine.agents.delete_variant(name, variant)
+    return await agents.delete_variant(name, variant)
 
 
 @router.post("/{name}/install", operation_id="install_agent")
-async def install_agent(name: str, engine: EngineDep) -> AgentInfo:
+async def install_agent(name: str, agents: AgentsDep) -> AgentInfo:
     """Install the CLI from its registry into Paddock's agents dir (npm, or a venv for
     Python CLIs). Takes a while: the answer comes when it is done."""
-    return await engine.agents.install(name)
+    return await agents.install(name)

@@ -14,16 +14,16 @@ from starlette.responses import FileResponse
 
 from paddock.domain.artifact import Artifact, ArtifactKind
 from paddock.domain.errors import NotFound
-from paddock.services.engine import Engine
-from paddock.web.deps import EngineDep
+from paddock.services.artifacts import ArtifactService
+from paddock.web.deps import ArtifactsDep, AttemptsDep, ProcessesDep
 
 router = APIRouter(tags=["artifacts"])
 
 _SANDBOX = "sandbox allow-scripts allow-popups allow-downloads"
 
 
-def _file(engine: Engine, artifact: Artifact, *, inline: bool) -> FileResponse:
-    path = engine.artifacts.path_of(artifact.id)
+def _file(artifacts: ArtifactService, artifact: Artifact, *, inline: bool) -> FileResponse:
+    path = artifacts.path_of(artifact.id)
     if not path.is_file():
         raise NotFound(f"the file of artifact {artifact.id} is gone", code="artifact_file_missing")
     name = artifact.name.rsplit("/", 1)[-1]
@@ -41,9 +41,11 @@ def _file(engine: Engine, artifact: Artifact, *, inline: bool) -> FileResponse:
 
 
 @router.get("/processes/{process_id}/artifacts", operation_id="list_process_artifacts")
-async def list_process_artifacts(process_id: str, engine: EngineDep) -> list[Artifact]:
-    await engine.processes.get(process_id)
-    return await engine.artifacts.list_for_process(process_id)
+async def list_process_artifacts(
+    process_id: str, processes: ProcessesDep, artifacts: ArtifactsDep
+) -> list[Artifact]:
+    await processes.get(process_id)
+    return await artifacts.list_for_process(process_id)
 
 
 @router.get(
@@ -51,29 +53,32 @@ async def list_process_artifacts(process_id: str, engine: EngineDep) -> list[Art
     operation_id="view_process_artifact",
     response_class=FileResponse,
 )
-async def view_process_artifact(process_id: str, name: str, engine: EngineDep) -> FileResponse:
+async def view_process_artifact(
+    process_id: str, name: str, artifacts: ArtifactsDep
+) -> FileResponse:
     """One file by its name in the process's artifact folder, shown in place: an HTML report's
     relative links to its other files work."""
-    artifact = await engine.artifacts.by_name(process_id, name)
+    artifact = await artifacts.by_name(process_id, name)
     if artifact is None:
         raise NotFound(f"process {process_id} has no artifact {name!r}", code="artifact_not_found")
-    return _file(engine, artifact, inline=True)
+    return _file(artifacts, artifact, inline=True)
 
 
 @router.get("/attempts/{attempt_id}/artifacts", operation_id="list_attempt_artifacts")
 async def list_attempt_artifacts(
     attempt_id: str,
-    engine: EngineDep,
+    attempts: AttemptsDep,
+    artifacts: ArtifactsDep,
     kind: Annotated[ArtifactKind | None, Query(description="Only this kind")] = None,
 ) -> list[Artifact]:
     """Newest first."""
-    await engine.attempts.get(attempt_id)
-    return await engine.artifacts.list_for_attempt(attempt_id, kind)
+    await attempts.get(attempt_id)
+    return await artifacts.list_for_attempt(attempt_id, kind)
 
 
 @router.get("/artifacts/{artifact_id}", operation_id="get_artifact")
-async def get_artifact(artifact_id: str, engine: EngineDep) -> Artifact:
-    return await engine.artifacts.get(artifact_id)
+async def get_artifact(artifact_id: str, artifacts: ArtifactsDep) -> Artifact:
+    return await artifacts.get(artifact_id)
 
 
 @router.get(
@@ -81,8 +86,8 @@ async def get_artifact(artifact_id: str, engine: EngineDep) -> Artifact:
     operation_id="download_artifact",
     response_class=FileResponse,
 )
-async def download_artifact(artifact_id: str, engine: EngineDep) -> FileResponse:
-    return _file(engine, await engine.artifacts.get(artifact_id), inline=False)
+async def download_artifact(artifact_id: str, artifacts: ArtifactsDep) -> FileResponse:
+    return _file(artifacts, await artifacts.get(artifact_id), inline=False)
 
 
 @router.delete(
@@ -90,5 +95,5 @@ async def download_artifact(artifact_id: str, engine: EngineDep) -> FileResponse
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="delete_artifact",
 )
-async def delete_artifact(artifact_id: str, engine: EngineDep) -> None:
-    await engine.artifacts.delete(artifact_id)
+async def delete_artifact(artifact_id: str, artifacts: ArtifactsDep) -> None:
+    await artifacts.delete(artifact_id)

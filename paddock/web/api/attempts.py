@@ -7,37 +7,40 @@ from pydantic import BaseModel, Field
 
 from paddock.domain.entities import Attempt, Process
 from paddock.domain.usage import Usage
-from paddock.web.deps import EngineDep
+from paddock.web.deps import AttemptsDep, ProcessesDep, UsageDep
 
 router = APIRouter(prefix="/attempts", tags=["attempts"])
 
 
 @router.get("/{attempt_id}", operation_id="get_attempt")
-async def get_attempt(attempt_id: str, engine: EngineDep) -> Attempt:
-    return await engine.attempts.get(attempt_id)
+async def get_attempt(attempt_id: str, attempts: AttemptsDep) -> Attempt:
+    return await attempts.get(attempt_id)
 
 
 @router.delete(
     "/{attempt_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_attempt"
 )
-async def delete_attempt(attempt_id: str, engine: EngineDep, delete_branch: bool = False) -> None:
+async def delete_attempt(
+    attempt_id: str, attempts: AttemptsDep, delete_branch: bool = False
+) -> None:
     """Stop its processes, run the cleanup script, remove the worktree (and the branch)."""
-    await engine.attempts.delete(attempt_id, delete_branch=delete_branch)
+    await attempts.delete(attempt_id, delete_branch=delete_branch)
 
 
 @router.post("/{attempt_id}/stop", operation_id="stop_attempt")
-async def stop_attempt(attempt_id: str, engine: EngineDep) -> Attempt:
-    return await engine.attempts.stop(attempt_id)
+async def stop_attempt(attempt_id: str, attempts: AttemptsDep) -> Attempt:
+    return await attempts.stop(attempt_id)
 
 
 @router.get("/{attempt_id}/processes", operation_id="list_processes")
 async def list_processes(
     attempt_id: str,
-    engine: EngineDep,
+    attempts: AttemptsDep,
+    processes: ProcessesDep,
     include_dropped: bool = Query(False, description="Also the turns rewound past"),
 ) -> list[Process]:
-    await engine.attempts.get(attempt_id)
-    return await engine.processes.list_for_attempt(attempt_id, include_dropped=include_dropped)
+    await attempts.get(attempt_id)
+    return await processes.list_for_attempt(attempt_id, include_dropped=include_dropped)
 
 
 class RewindIn(BaseModel):
@@ -45,17 +48,17 @@ class RewindIn(BaseModel):
 
 
 @router.post("/{attempt_id}/rewind", operation_id="rewind_attempt")
-async def rewind_attempt(attempt_id: str, body: RewindIn, engine: EngineDep) -> Attempt:
+async def rewind_attempt(attempt_id: str, body: RewindIn, attempts: AttemptsDep) -> Attempt:
     """Reset the worktree to the commit recorded before that agent turn (untracked files are
     removed, ignored ones kept). The turn and every later process are marked `dropped`: kept
     for the record, left out of process lists unless `include_dropped=true`. The next
     follow-up resumes the agent's session from the newest kept turn and is told about the
     rewind. 409 `attempt_busy` while something runs."""
-    return await engine.attempts.rewind(attempt_id, body.process_id)
+    return await attempts.rewind(attempt_id, body.process_id)
 
 
 @router.get("/{attempt_id}/usage", operation_id="get_attempt_usage")
-async def get_attempt_usage(attempt_id: str, engine: EngineDep) -> Usage:
+async def get_attempt_usage(attempt_id: str, usage: UsageDep) -> Usage:
     """Tokens and cost of every agent turn of the attempt (rewound ones too: they were spent).
     `cost_usd` is null when no turn's CLI reported a cost."""
-    return await engine.usage.for_attempt(attempt_id)
+    return await usage.for_attempt(attempt_id)

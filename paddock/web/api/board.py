@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from paddock.services.board import Board, Column
-from paddock.web.deps import EngineDep
+from paddock.web.deps import BoardDep
 
 router = APIRouter(tags=["board"])
 
@@ -16,19 +16,19 @@ Text = Annotated[str, Query(description="Only tasks whose title or description c
 
 
 @router.get("/projects/{project_id}/board", operation_id="get_board")
-async def get_board(engine: EngineDep, project_id: str, q: Text = "", limit: Limit = 50) -> Board:
+async def get_board(board: BoardDep, project_id: str, q: Text = "", limit: Limit = 50) -> Board:
     """Every step with its first `limit` cards (task, newest attempt, attempt count) and the
     number of tasks it holds."""
-    return await engine.board.load(project_id, query=q, limit=limit)
+    return await board.load(project_id, query=q, limit=limit)
 
 
 @router.get("/steps/{step_id}/cards", operation_id="list_step_cards")
 async def list_step_cards(
-    engine: EngineDep,
+    board: BoardDep,
     step_id: str,
     offset: Annotated[int, Query(ge=0)] = 0,
     q: Text = "",
     limit: Limit = 50,
 ) -> Column:
     """One page of one column."""
-    return await engine.board.column(step_id, query=q, offset=offset, limit=limit)
+    return await board.column(step_id, query=q, offset=offset, limit=limit)

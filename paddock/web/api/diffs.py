@@ -9,7 +9,8 @@ from starlette.responses import StreamingResponse
 
 from paddock.domain.diff import Diff, FileDiff
 from paddock.domain.entities import Event
-from paddock.web.deps import EngineDep
+from paddock.domain.events import EventType
+from paddock.web.deps import DiffsDep, EngineDep
 from paddock.web.sse import HEARTBEAT, sse_event, sse_response
 
 router = APIRouter(tags=["diffs"])
@@ -18,21 +19,21 @@ router = APIRouter(tags=["diffs"])
 @router.get("/attempts/{attempt_id}/diff", operation_id="get_attempt_diff")
 async def get_attempt_diff(
     attempt_id: str,
-    engine: EngineDep,
+    diffs: DiffsDep,
     patches: bool = Query(True, description="Include each file's unified diff (within limits)"),
 ) -> Diff:
     """Committed and uncommitted changes (untracked files included) since the merge-base with
     the base branch: per file its status, line counts, rename source; binary files listed
     without content; patches over the size limits left out with `too_large`, and `truncated`
     when the whole would be too big."""
-    return await engine.diffs.diff(attempt_id, patches=patches)
+    return await diffs.diff(attempt_id, patches=patches)
 
 
 @router.get("/attempts/{attempt_id}/diff/file", operation_id="get_attempt_file_diff")
 async def get_attempt_file_diff(
-    attempt_id: str, engine: EngineDep, path: str = Query(..., description="The file's path")
+    attempt_id: str, diffs: DiffsDep, path: str = Query(..., description="The file's path")
 ) -> FileDiff:
-    return await engine.diffs.file(attempt_id, path)
+    return await diffs.file(attempt_id, path)
 
 
 @router.get(
@@ -58,7 +59,7 @@ async def stream_attempt_diff_changes(attempt_id: str, engine: EngineDep) -> Str
                         continue
                     if (
                         isinstance(item, Event)
-                        and item.type == "attempt.diff_changed"
+                        and item.type == EventType.attempt_diff_changed
                         and item.data.get("id") == attempt_id
                     ):
                         yield sse_event("diff_changed", {"id": attempt_id}, item.seq)

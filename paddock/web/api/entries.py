@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.services.log_follow import EndOfLog
-from paddock.web.deps import EngineDep
+from paddock.web.deps import EntriesDep, ProcessesDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
 
 router = APIRouter(prefix="/processes", tags=["entries"])
@@ -26,13 +26,13 @@ class EntryPage:
 @router.get("/{process_id}/entries", operation_id="get_process_entries")
 async def get_entries(
     process_id: str,
-    engine: EngineDep,
+    entries: EntriesDep,
     after: Annotated[int, Query(ge=0, description="Only entries with seq > after")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     kind: Annotated[list[EntryKind] | None, Query(description="Only these kinds")] = None,
 ) -> EntryPage:
-    entries = await engine.entries.read(process_id, after=after, limit=limit, kinds=kind)
-    return EntryPage(entries, entries[-1].seq if entries else after)
+    found = await entries.read(process_id, after=after, limit=limit, kinds=kind)
+    return EntryPage(found, found[-1].seq if found else after)
 
 
 @router.get(
@@ -41,16 +41,21 @@ async def get_entries(
     response_class=StreamingResponse,
 )
 async def stream_entries(
-    process_id: str, request: Request, engine: EngineDep, after: int | None = Query(None, ge=0)
+    process_id: str,
+    request: Request,
+    processes: ProcessesDep,
+    settings: SettingsDep,
+    entries: EntriesDep,
+    after: int | None = Query(None, ge=0),
 ) -> StreamingResponse:
     """Server-sent events: `entry` (id = seq) replayed after Last-Event-ID or ?after=, then
     live; `end` once the process finished and every entry was sent; a comment every 15 s."""
     start = resume_point(request, after)
-    await engine.processes.get(process_id)
-    heartbeat = engine.settings.sse_heartbeat_seconds
+    await processes.get(process_id)
+    heartbeat = settings.sse_heartbeat_seconds
 
     async def body() -> AsyncIterator[bytes]:
-        async for item in engine.entries.follow(process_id, after=start, heartbeat=heartbeat):
+        async for item in entries.follow(process_id, after=start, heartbeat=heartbeat):
             if item is None:
                 yield HEARTBEAT
             elif isinstance(item, EndOfLog):

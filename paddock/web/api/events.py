@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import StreamingResponse
@@ -11,13 +10,9 @@ from starlette.responses import StreamingResponse
 from paddock.domain.entities import Event
 from paddock.runtime.events import SYNC
 from paddock.web.deps import EngineDep
-from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
+from paddock.web.sse import HEARTBEAT, event_frame, resume_point, sse_event, sse_response
 
 router = APIRouter(tags=["events"])
-
-
-def _frame(event: Event) -> bytes:
-    return sse_event(event.type, asdict(event), event.seq)
 
 
 @router.get("/events", operation_id="stream_events", response_class=StreamingResponse)
@@ -47,7 +42,7 @@ async def stream_events(
                     yield sse_event("sync", {"reason": "events were missed; re-fetch"}, last)
                 else:
                     for event in missed:
-                        yield _frame(event)
+                        yield event_frame(event)
             while True:
                 try:
                     item = await sub.get(heartbeat)
@@ -62,6 +57,6 @@ async def stream_events(
                     continue
                 assert isinstance(item, Event)
                 if item.seq > last:
-                    yield _frame(item)
+                    yield event_frame(item)
 
     return sse_response(body())

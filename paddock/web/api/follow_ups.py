@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from paddock.domain.entities import FollowUp
-from paddock.web.deps import EngineDep
+from paddock.web.deps import AttemptsDep
 
 router = APIRouter(tags=["follow-ups"])
 
@@ -20,18 +20,20 @@ class FollowUpCreate(BaseModel):
     status_code=status.HTTP_201_CREATED,
     operation_id="create_follow_up",
 )
-async def create_follow_up(attempt_id: str, body: FollowUpCreate, engine: EngineDep) -> FollowUp:
+async def create_follow_up(
+    attempt_id: str, body: FollowUpCreate, attempts: AttemptsDep
+) -> FollowUp:
     """Queue a prompt for the attempt's agent. It runs when the agent is free (at once when
     it is idle), resuming the agent's own session; the queue survives a restart."""
-    return await engine.attempts.follow_up(attempt_id, body.prompt)
+    return await attempts.follow_up(attempt_id, body.prompt)
 
 
 @router.get("/attempts/{attempt_id}/follow-ups", operation_id="list_follow_ups")
-async def list_follow_ups(attempt_id: str, engine: EngineDep) -> list[FollowUp]:
-    return await engine.attempts.list_follow_ups(attempt_id)
+async def list_follow_ups(attempt_id: str, attempts: AttemptsDep) -> list[FollowUp]:
+    return await attempts.list_follow_ups(attempt_id)
 
 
 @router.delete("/follow-ups/{follow_up_id}", operation_id="cancel_follow_up")
-async def cancel_follow_up(follow_up_id: str, engine: EngineDep) -> FollowUp:
+async def cancel_follow_up(follow_up_id: str, attempts: AttemptsDep) -> FollowUp:
     """Cancel a queued follow-up (one already running is stopped with the attempt's stop)."""
-    return await engine.attempts.cancel_follow_up(follow_up_id)
+    return await attempts.cancel_follow_up(follow_up_id)

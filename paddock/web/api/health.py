@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from paddock.web.deps import EngineDep
+from paddock.web.deps import HealthDep
 
 router = APIRouter(tags=["health"])
 
@@ -18,8 +18,8 @@ class Health(BaseModel):
 
 
 @router.get("/health", operation_id="health")
-async def health(engine: EngineDep) -> Health:
-    found = engine.health.check()
+async def health(health: HealthDep) -> Health:
+    found = health.check()
     return Health(
         status=found.status,
         version=found.version,

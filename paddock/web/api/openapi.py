@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from paddock.services.openapi import AttemptSpec, SpecComparison
-from paddock.web.deps import EngineDep
+from paddock.web.deps import OpenApiDep
 
 router = APIRouter(tags=["openapi"])
 
@@ -15,27 +15,27 @@ router = APIRouter(tags=["openapi"])
     status_code=status.HTTP_201_CREATED,
     operation_id="generate_openapi",
 )
-async def generate_openapi(attempt_id: str, engine: EngineDep) -> AttemptSpec:
+async def generate_openapi(attempt_id: str, openapi: OpenApiDep) -> AttemptSpec:
     """Run the project's openapi script (it writes to $OPENAPI_OUTPUT) or, without one, ask
     the running preview at /openapi.json, /swagger.json, /v3/api-docs, /api-docs. The spec is
     validated (422 `spec_invalid` says where it is wrong) and kept as an artifact."""
-    return await engine.openapi.generate(attempt_id)
+    return await openapi.generate(attempt_id)
 
 
 @router.get("/attempts/{attempt_id}/openapi", operation_id="get_openapi")
-async def get_openapi(attempt_id: str, engine: EngineDep) -> Response:
+async def get_openapi(attempt_id: str, openapi: OpenApiDep) -> Response:
     """The latest validated spec itself (JSON)."""
-    document = await engine.openapi.latest_document(attempt_id)
+    document = await openapi.latest_document(attempt_id)
     return Response(document, media_type="application/json")
 
 
 @router.get("/attempts/{attempt_id}/openapi/info", operation_id="get_openapi_info")
-async def get_openapi_info(attempt_id: str, engine: EngineDep) -> AttemptSpec:
-    return await engine.openapi.latest(attempt_id)
+async def get_openapi_info(attempt_id: str, openapi: OpenApiDep) -> AttemptSpec:
+    return await openapi.latest(attempt_id)
 
 
 @router.get("/attempts/{attempt_id}/openapi/diff", operation_id="diff_openapi")
-async def diff_openapi(attempt_id: str, engine: EngineDep) -> SpecComparison:
+async def diff_openapi(attempt_id: str, openapi: OpenApiDep) -> SpecComparison:
     """Endpoints added, removed and changed against the base branch's spec (made by the
     openapi script in a checkout of the merge-base, kept per commit)."""
-    return await engine.openapi.diff(attempt_id)
+    return await openapi.diff(attempt_id)

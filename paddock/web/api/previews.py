@@ -9,8 +9,8 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from paddock.domain.preview import Preview, PreviewStatus
-from paddock.services.engine import Engine
-from paddock.web.deps import EngineDep
+from paddock.services.previews import PreviewService
+from paddock.web.deps import PreviewsDep
 
 router = APIRouter(tags=["previews"])
 
@@ -50,8 +50,8 @@ class OpenLink(BaseModel):
     )
 
 
-def _out(engine: Engine, preview: Preview) -> PreviewOut:
-    return PreviewOut.model_validate(engine.previews.view(preview))
+def _out(previews: PreviewService, preview: Preview) -> PreviewOut:
+    return PreviewOut.model_validate(previews.view(preview))
 
 
 @router.post(
@@ -60,42 +60,42 @@ def _out(engine: Engine, preview: Preview) -> PreviewOut:
     operation_id="start_previews",
 )
 async def start_previews(
-    attempt_id: str, engine: EngineDep, body: PreviewStart | None = None
+    attempt_id: str, previews: PreviewsDep, body: PreviewStart | None = None
 ) -> list[PreviewOut]:
     """Start the attempt's dev services (or one) in its worktree and sandbox, each with its own
     PORT. They answer as `starting`; `preview.updated` events (or `wait`) tell the rest."""
     body = body or PreviewStart()
-    previews = await engine.previews.start(attempt_id, body.service, wait=body.wait)
-    return [_out(engine, p) for p in previews]
+    started = await previews.start(attempt_id, body.service, wait=body.wait)
+    return [_out(previews, p) for p in started]
 
 
 @router.get("/attempts/{attempt_id}/previews", operation_id="list_previews")
-async def list_previews(attempt_id: str, engine: EngineDep) -> list[PreviewOut]:
-    return [_out(engine, p) for p in await engine.previews.list_for_attempt(attempt_id)]
+async def list_previews(attempt_id: str, previews: PreviewsDep) -> list[PreviewOut]:
+    return [_out(previews, p) for p in await previews.list_for_attempt(attempt_id)]
 
 
 @router.get("/previews/{preview_id}", operation_id="get_preview")
-async def get_preview(preview_id: str, engine: EngineDep) -> PreviewOut:
-    return _out(engine, await engine.previews.get(preview_id))
+async def get_preview(preview_id: str, previews: PreviewsDep) -> PreviewOut:
+    return _out(previews, await previews.get(preview_id))
 
 
 @router.delete("/previews/{preview_id}", operation_id="stop_preview")
-async def stop_preview(preview_id: str, engine: EngineDep) -> PreviewOut:
+async def stop_preview(preview_id: str, previews: PreviewsDep) -> PreviewOut:
     """Stop the dev server; the preview keeps its host for a later start."""
-    return _out(engine, await engine.previews.stop(preview_id))
+    return _out(previews, await previews.stop(preview_id))
 
 
 @router.post("/previews/{preview_id}/restart", operation_id="restart_preview")
 async def restart_preview(
-    preview_id: str, engine: EngineDep, body: PreviewRestart | None = None
+    preview_id: str, previews: PreviewsDep, body: PreviewRestart | None = None
 ) -> PreviewOut:
     wait = body.wait if body is not None else False
-    return _out(engine, await engine.previews.restart(preview_id, wait=wait))
+    return _out(previews, await previews.restart(preview_id, wait=wait))
 
 
 @router.post("/previews/{preview_id}/open", operation_id="open_preview")
-async def open_preview(preview_id: str, engine: EngineDep, embed: bool = False) -> OpenLink:
+async def open_preview(preview_id: str, previews: PreviewsDep, embed: bool = False) -> OpenLink:
     """A link that lets one browser in: its one-time ticket becomes a cookie for the
     preview's host, then the browser is sent to the clean URL. `embed=true`: for an iframe
     (a partitioned cookie, the only kind a browser sends to an embedded page of another site)."""
-    return OpenLink(**await engine.previews.open_link(preview_id, embed=embed))
+    return OpenLink(**await previews.open_link(preview_id, embed=embed))

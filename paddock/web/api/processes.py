@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 from paddock.domain.entities import LogLine, Process, ResourceSample
 from paddock.domain.states import LogStream
 from paddock.services.log_follow import EndOfLog
-from paddock.web.deps import EngineDep
+from paddock.web.deps import LogsDep, ProcessesDep, SandboxesDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, LogFrameCache, resume_point, sse_event, sse_response
 
 router = APIRouter(prefix="/processes", tags=["processes"])
@@ -25,38 +25,38 @@ class LogPage:
 
 
 @router.get("/{process_id}", operation_id="get_process")
-async def get_process(process_id: str, engine: EngineDep) -> Process:
-    return await engine.processes.get(process_id)
+async def get_process(process_id: str, processes: ProcessesDep) -> Process:
+    return await processes.get(process_id)
 
 
 @router.get("/{process_id}/stats", operation_id="get_process_stats")
 async def get_process_stats(
     process_id: str,
-    engine: EngineDep,
+    sandboxes: SandboxesDep,
     after: int = Query(0, ge=0, description="Only samples with seq > after"),
 ) -> list[ResourceSample]:
     """The process's resource use over time (its sandbox's cgroup), one sample per
     `stats_interval_seconds`: CPU % of one core since the previous sample, memory now and at
     its peak, processes. Live ones also arrive as `resource_usage` events."""
-    return await engine.sandboxes.samples(process_id, after)
+    return await sandboxes.samples(process_id, after)
 
 
 @router.post("/{process_id}/stop", operation_id="stop_process")
-async def stop_process(process_id: str, engine: EngineDep) -> Process:
+async def stop_process(process_id: str, processes: ProcessesDep) -> Process:
     """SIGTERM to the process group, then SIGKILL after the grace period."""
-    return await engine.processes.stop(process_id)
+    return await processes.stop(process_id)
 
 
 @router.get("/{process_id}/logs", operation_id="get_process_logs")
 async def get_logs(
     process_id: str,
-    engine: EngineDep,
+    logs: LogsDep,
     after: int = Query(0, ge=0, description="Only lines with seq > after"),
     limit: int = Query(1000, ge=1, le=10000),
     stream: LogStream | None = None,
     q: str | None = Query(None, description="Text to find (ANSI colours ignored)"),
 ) -> LogPage:
-    lines = await engine.logs.read(process_id, after=after, limit=limit, stream=stream, q=q or None)
+    lines = await logs.read(process_id, after=after, limit=limit, stream=stream, q=q or None)
     return LogPage(lines, lines[-1].seq if lines else after)
 
 
@@ -65,9 +65,9 @@ async def get_logs(
     operation_id="download_process_logs",
     response_class=StreamingResponse,
 )
-async def download_logs(process_id: str, engine: EngineDep) -> StreamingResponse:
+async def download_logs(process_id: str, logs: LogsDep) -> StreamingResponse:
     """The whole log as plain text."""
-    body = await engine.logs.download(process_id)
+    body = await logs.download(process_id)
     return StreamingResponse(
         body,
         media_type="text/plain; charset=utf-8",
@@ -81,21 +81,26 @@ async def download_logs(process_id: str, engine: EngineDep) -> StreamingResponse
     response_class=StreamingResponse,
 )
 async def stream_logs(
-    process_id: str, request: Request, engine: EngineDep, after: int | None = Query(None, ge=0)
+    process_id: str,
+    request: Request,
+    processes: ProcessesDep,
+    settings: SettingsDep,
+    logs: LogsDep,
+    after: int | None = Query(None, ge=0),
 ) -> StreamingResponse:
     """Server-sent events: `log` (id = seq) replayed after Last-Event-ID or ?after=, then live;
     `end` once the process finished and every line was sent; a comment every 15 s."""
     start = resume_point(request, after)
-    await engine.processes.get(process_id)
-    heartbeat = engine.settings.sse_heartbeat_seconds
+    await processes.get(process_id)
+    heartbeat = settings.sse_heartbeat_seconds
 
     async def body() -> AsyncIterator[bytes]:
         last_seq = 0  # the highest seq sent
-        async for item in engine.logs.follow(process_id, after=start, heartbeat=heartbeat):
+        async for item in logs.follow(process_id, after=start, heartbeat=heartbeat):
             if item is None:
                 yield HEARTBEAT
             elif isinstance(item, EndOfLog):
-                proc = await engine.processes.get(process_id)
+                proc = await processes.get(process_id)
                 yield sse_event(
                     "end",
                     {

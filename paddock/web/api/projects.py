@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from paddock.domain.entities import Project, Scripts, Task
 from paddock.services.usage import ProjectUsage
 from paddock.web.api.sandbox_models import SandboxIn
-from paddock.web.deps import EngineDep
+from paddock.web.deps import ProjectsDep, TasksDep, UsageDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -66,14 +66,14 @@ class TaskCreate(BaseModel):
 
 
 @router.get("", operation_id="list_projects")
-async def list_projects(engine: EngineDep) -> list[Project]:
-    return await engine.projects.list_all()
+async def list_projects(projects: ProjectsDep) -> list[Project]:
+    return await projects.list_all()
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_project")
-async def create_project(body: ProjectCreate, engine: EngineDep) -> Project:
+async def create_project(body: ProjectCreate, projects: ProjectsDep) -> Project:
     scripts = Scripts(**body.scripts.model_dump())
-    create = engine.projects.create_repository if body.create else engine.projects.register
+    create = projects.create_repository if body.create else projects.register
     return await create(
         body.path,
         name=body.name,
@@ -84,44 +84,42 @@ async def create_project(body: ProjectCreate, engine: EngineDep) -> Project:
 
 
 @router.get("/{project_id}", operation_id="get_project")
-async def get_project(project_id: str, engine: EngineDep) -> Project:
-    return await engine.projects.get(project_id)
+async def get_project(project_id: str, projects: ProjectsDep) -> Project:
+    return await projects.get(project_id)
 
 
 @router.patch("/{project_id}", operation_id="update_project")
-async def update_project(project_id: str, body: ProjectUpdate, engine: EngineDep) -> Project:
+async def update_project(project_id: str, body: ProjectUpdate, projects: ProjectsDep) -> Project:
     if body.scripts is not None:
         ScriptsIn.model_validate(body.scripts)  # unknown script names are refused below
     changes = body.model_dump(exclude_unset=True, exclude={"sandbox"})
     if body.sandbox is not None:
         changes["sandbox"] = body.sandbox.to_config()
-    return await engine.projects.update(project_id, **changes)
+    return await projects.update(project_id, **changes)
 
 
 @router.delete(
     "/{project_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_project"
 )
-async def delete_project(project_id: str, engine: EngineDep) -> None:
-    await engine.projects.delete(project_id)
+async def delete_project(project_id: str, projects: ProjectsDep) -> None:
+    await projects.delete(project_id)
 
 
 @router.get("/{project_id}/usage", operation_id="get_project_usage")
-async def get_project_usage(project_id: str, engine: EngineDep) -> ProjectUsage:
+async def get_project_usage(project_id: str, usage: UsageDep) -> ProjectUsage:
     """Tokens and cost of the project's agent turns, in total and per attempt."""
-    return await engine.usage.for_project(project_id)
+    return await usage.for_project(project_id)
 
 
 @router.get("/{project_id}/tasks", operation_id="list_tasks", response_model=list[Task])
-async def list_tasks(project_id: str, engine: EngineDep, step_id: str | None = None) -> Response:
+async def list_tasks(project_id: str, tasks: TasksDep, step_id: str | None = None) -> Response:
     # Already JSON (the response model documents it): FastAPI's validate-and-dump path would
     # cost more than the query on a board of thousands of cards.
-    return Response(
-        await engine.tasks.list_json(project_id, step_id), media_type="application/json"
-    )
+    return Response(await tasks.list_json(project_id, step_id), media_type="application/json")
 
 
 @router.post("/{project_id}/tasks", status_code=status.HTTP_201_CREATED, operation_id="create_task")
-async def create_task(project_id: str, body: TaskCreate, engine: EngineDep) -> Task:
-    return await engine.tasks.create(
+async def create_task(project_id: str, body: TaskCreate, tasks: TasksDep) -> Task:
+    return await tasks.create(
         project_id, title=body.title, description=body.description, step_id=body.step_id
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from paddock.domain.entities import AgentSpec, Task, WorkflowStep
 from paddock.domain.states import Automation, TestKind
 from paddock.domain.workflow import PROMPT_VARIABLES, TaskMove
-from paddock.web.deps import EngineDep
+from paddock.web.deps import MovesDep, WorkflowDep
 
 router = APIRouter(tags=["workflow"])
 
@@ -72,15 +72,15 @@ class StepDeleted(BaseModel):
 
 
 @router.get("/projects/{project_id}/steps", operation_id="list_steps")
-async def list_steps(project_id: str, engine: EngineDep) -> list[WorkflowStep]:
-    return await engine.workflow.steps(project_id)
+async def list_steps(project_id: str, workflow: WorkflowDep) -> list[WorkflowStep]:
+    return await workflow.steps(project_id)
 
 
 @router.post(
     "/projects/{project_id}/steps", status_code=status.HTTP_201_CREATED, operation_id="create_step"
 )
-async def create_step(project_id: str, body: StepCreate, engine: EngineDep) -> WorkflowStep:
-    return await engine.workflow.create(
+async def create_step(project_id: str, body: StepCreate, workflow: WorkflowDep) -> WorkflowStep:
+    return await workflow.create(
         project_id,
         name=body.name,
         color=body.color,
@@ -93,43 +93,45 @@ async def create_step(project_id: str, body: StepCreate, engine: EngineDep) -> W
 
 
 @router.post("/projects/{project_id}/steps/reorder", operation_id="reorder_steps")
-async def reorder_steps(project_id: str, body: StepOrder, engine: EngineDep) -> list[WorkflowStep]:
-    return await engine.workflow.reorder(project_id, body.step_ids)
+async def reorder_steps(
+    project_id: str, body: StepOrder, workflow: WorkflowDep
+) -> list[WorkflowStep]:
+    return await workflow.reorder(project_id, body.step_ids)
 
 
 @router.get("/steps/{step_id}", operation_id="get_step")
-async def get_step(step_id: str, engine: EngineDep) -> WorkflowStep:
-    return await engine.workflow.get(step_id)
+async def get_step(step_id: str, workflow: WorkflowDep) -> WorkflowStep:
+    return await workflow.get(step_id)
 
 
 @router.patch("/steps/{step_id}", operation_id="update_step")
-async def update_step(step_id: str, body: StepUpdate, engine: EngineDep) -> WorkflowStep:
+async def update_step(step_id: str, body: StepUpdate, workflow: WorkflowDep) -> WorkflowStep:
     """Only the fields sent change; `agent`, `automation` sent as null clear them."""
     changes = body.model_dump(exclude_unset=True)
     if "agent" in changes:
         changes["agent"] = body.agent.to_spec() if body.agent else None
     if "gate" in changes:
         changes["gate"] = [kind.value for kind in body.gate or []]
-    return await engine.workflow.update(step_id, **changes)
+    return await workflow.update(step_id, **changes)
 
 
 @router.delete("/steps/{step_id}", operation_id="delete_step")
 async def delete_step(
     step_id: str,
-    engine: EngineDep,
+    workflow: WorkflowDep,
     move_tasks_to: Annotated[
         str | None, Query(description="Where its tasks go; needed when it holds any")
     ] = None,
 ) -> StepDeleted:
-    moved = await engine.workflow.delete(step_id, move_tasks_to=move_tasks_to)
+    moved = await workflow.delete(step_id, move_tasks_to=move_tasks_to)
     return StepDeleted(tasks_moved=moved)
 
 
 @router.post("/tasks/{task_id}/move", operation_id="move_task")
-async def move_task(task_id: str, body: TaskMoveIn, engine: EngineDep) -> Task:
+async def move_task(task_id: str, body: TaskMoveIn, moves: MovesDep) -> Task:
     """Into another step: its gate applies (409 `gate_failed` with `failing`), then its
     automation runs in the task's current attempt (see GET …/moves for what ran)."""
-    return await engine.moves.move(
+    return await moves.move(
         task_id,
         body.step_id,
         index=body.position,
@@ -140,15 +142,15 @@ async def move_task(task_id: str, body: TaskMoveIn, engine: EngineDep) -> Task:
 
 
 @router.get("/tasks/{task_id}/moves", operation_id="list_task_moves")
-async def list_task_moves(task_id: str, engine: EngineDep) -> list[TaskMove]:
+async def list_task_moves(task_id: str, moves: MovesDep) -> list[TaskMove]:
     """The task's steps over time, oldest first: forced moves with why, what entering ran."""
-    return await engine.moves.history(task_id)
+    return await moves.history(task_id)
 
 
 @router.get("/tasks/{task_id}/step-prompts", operation_id="list_task_step_prompts")
-async def list_task_step_prompts(task_id: str, engine: EngineDep) -> dict[str, str]:
+async def list_task_step_prompts(task_id: str, workflow: WorkflowDep) -> dict[str, str]:
     """The task's own prompts, by step id (they replace those steps' templates)."""
-    return await engine.workflow.task_prompts(task_id)
+    return await workflow.task_prompts(task_id)
 
 
 @router.put(
@@ -157,9 +159,9 @@ async def list_task_step_prompts(task_id: str, engine: EngineDep) -> dict[str, s
     operation_id="set_task_step_prompt",
 )
 async def set_task_step_prompt(
-    task_id: str, step_id: str, body: StepPromptIn, engine: EngineDep
+    task_id: str, step_id: str, body: StepPromptIn, workflow: WorkflowDep
 ) -> None:
-    await engine.workflow.set_task_prompt(task_id, step_id, body.prompt)
+    await workflow.set_task_prompt(task_id, step_id, body.prompt)
 
 
 @router.delete(
@@ -167,5 +169,5 @@ async def set_task_step_prompt(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="delete_task_step_prompt",
 )
-async def delete_task_step_prompt(task_id: str, step_id: str, engine: EngineDep) -> None:
-    await engine.workflow.set_task_prompt(task_id, step_id, None)
+async def delete_task_step_prompt(task_id: str, step_id: str, workflow: WorkflowDep) -> None:
+    await workflow.set_task_prompt(task_id, step_id, None)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from paddock.domain.entities import AgentSpec, Attempt, Task
 from paddock.web.api.sandbox_models import SandboxIn
-from paddock.web.deps import EngineDep
+from paddock.web.deps import AttemptsDep, TasksDep
 
 router = APIRouter(tags=["tasks"])
 
@@ -45,32 +45,32 @@ class AttemptCreate(BaseModel):
 
 
 @router.get("/tasks/{task_id}", operation_id="get_task")
-async def get_task(task_id: str, engine: EngineDep) -> Task:
-    return await engine.tasks.get(task_id)
+async def get_task(task_id: str, tasks: TasksDep) -> Task:
+    return await tasks.get(task_id)
 
 
 @router.patch("/tasks/{task_id}", operation_id="update_task")
-async def update_task(task_id: str, body: TaskUpdate, engine: EngineDep) -> Task:
-    return await engine.tasks.update(task_id, **body.model_dump(exclude_unset=True))
+async def update_task(task_id: str, body: TaskUpdate, tasks: TasksDep) -> Task:
+    return await tasks.update(task_id, **body.model_dump(exclude_unset=True))
 
 
 @router.delete(
     "/tasks/{task_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_task"
 )
-async def delete_task(task_id: str, engine: EngineDep) -> None:
-    await engine.tasks.delete(task_id)
+async def delete_task(task_id: str, tasks: TasksDep) -> None:
+    await tasks.delete(task_id)
 
 
 @router.get("/tasks/{task_id}/attempts", operation_id="list_attempts")
-async def list_attempts(task_id: str, engine: EngineDep) -> list[Attempt]:
-    return await engine.attempts.list_for_task(task_id)
+async def list_attempts(task_id: str, attempts: AttemptsDep) -> list[Attempt]:
+    return await attempts.list_for_task(task_id)
 
 
 @router.post(
     "/tasks/{task_id}/attempts", status_code=status.HTTP_201_CREATED, operation_id="start_attempt"
 )
-async def start_attempt(task_id: str, body: AttemptCreate, engine: EngineDep) -> Attempt:
-    return await engine.attempts.start(
+async def start_attempt(task_id: str, body: AttemptCreate, attempts: AttemptsDep) -> Attempt:
+    return await attempts.start(
         task_id,
         agent=AgentSpec(**body.agent.model_dump()),
         prompt=body.prompt,

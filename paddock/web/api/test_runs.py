@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from paddock.domain.states import TestKind
 from paddock.domain.test_run import TestCaseResult, TestRun
 from paddock.services.test_runs import TestRunDetail
-from paddock.web.deps import EngineDep
+from paddock.web.deps import TasksDep, TestRunsDep
 
 router = APIRouter(tags=["tests"])
 
@@ -29,49 +29,51 @@ class TestRunStart(BaseModel):
     status_code=status.HTTP_201_CREATED,
     operation_id="start_test_run",
 )
-async def start_test_run(attempt_id: str, body: TestRunStart, engine: EngineDep) -> TestRun:
+async def start_test_run(attempt_id: str, body: TestRunStart, test_runs: TestRunsDep) -> TestRun:
     """Run the project's unit_test or e2e_test script in the attempt's sandbox. The script
     writes JUnit XML to $JUNIT_OUTPUT (or files in $JUNIT_OUTPUT_DIR); e2e gets the preview
     (started if needed) as $PREVIEW_URL and a key in $PADDOCK_PREVIEW_KEY. `error` when the
     report is missing, malformed or empty; `failed` when a case failed or the script exited
     non-zero."""
-    return await engine.test_runs.start(attempt_id, body.kind, wait=body.wait)
+    return await test_runs.start(attempt_id, body.kind, wait=body.wait)
 
 
 @router.get("/attempts/{attempt_id}/test-runs", operation_id="list_attempt_test_runs")
 async def list_attempt_test_runs(
-    attempt_id: str, engine: EngineDep, kind: Kind = None
+    attempt_id: str, test_runs: TestRunsDep, kind: Kind = None
 ) -> list[TestRun]:
     """Newest first."""
-    return await engine.test_runs.for_attempt(attempt_id, kind)
+    return await test_runs.for_attempt(attempt_id, kind)
 
 
 @router.get("/tasks/{task_id}/test-runs", operation_id="list_task_test_runs")
-async def list_task_test_runs(task_id: str, engine: EngineDep, kind: Kind = None) -> list[TestRun]:
+async def list_task_test_runs(
+    task_id: str, tasks: TasksDep, test_runs: TestRunsDep, kind: Kind = None
+) -> list[TestRun]:
     """Every attempt's runs, newest first."""
-    await engine.tasks.get(task_id)
-    return await engine.test_runs.for_task(task_id, kind)
+    await tasks.get(task_id)
+    return await test_runs.for_task(task_id, kind)
 
 
 @router.get("/test-runs/{run_id}", operation_id="get_test_run")
-async def get_test_run(run_id: str, engine: EngineDep) -> TestRunDetail:
+async def get_test_run(run_id: str, test_runs: TestRunsDep) -> TestRunDetail:
     """The run with its failing cases (the first 100), each with its message and output."""
-    return await engine.test_runs.detail(run_id)
+    return await test_runs.detail(run_id)
 
 
 @router.get("/test-runs/{run_id}/cases", operation_id="list_test_cases")
 async def list_test_cases(
     run_id: str,
-    engine: EngineDep,
+    test_runs: TestRunsDep,
     status: Annotated[
         Literal["passed", "failed", "skipped", "error"] | None, Query(description="Only these")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000,
 ) -> list[TestCaseResult]:
     """In report order."""
-    return await engine.test_runs.cases(run_id, status=status, limit=limit)
+    return await test_runs.cases(run_id, status=status, limit=limit)
 
 
 @router.post("/test-runs/{run_id}/stop", operation_id="stop_test_run")
-async def stop_test_run(run_id: str, engine: EngineDep) -> TestRun:
-    return await engine.test_runs.stop(run_id)
+async def stop_test_run(run_id: str, test_runs: TestRunsDep) -> TestRun:
+    return await test_runs.stop(run_id)

@@ -13,9 +13,10 @@ from paddock.config import Settings
 from paddock.domain.autocommit import MB, over_warning
 from paddock.domain.entities import Attempt, Event, Process
 from paddock.domain.entries import EntryKind
+from paddock.domain.events import EventType, Resource
 from paddock.services.engine import Engine
 from paddock.services.log_follow import EndOfLog
-from paddock.web.deps import EngineDep
+from paddock.web.deps import AttemptsDep, EngineDep, EntriesDep, ProcessesDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_response
 from paddock.web.ui.conversation import TURN_REASONS, load_turns, pair
 from paddock.web.ui.diff_views import diff_changed, diff_parts, diff_patch
@@ -28,15 +29,22 @@ from paddock.web.ui.test_views import TAB_EVENTS, tabs_parts, tabs_patch
 
 router = APIRouter(include_in_schema=False)
 
-# Events about an attempt's parts, which carry its id as `attempt_id`.
+# The attempt's own events, which carry its id as `id`.
+OWN_EVENTS = EventType.for_resource(Resource.attempt)
+# Events about an attempt's parts, which carry its id as `attempt_id` (resource use included).
 ATTEMPT_EVENTS = (
-    "process.",
-    "follow_up.",
-    "preview.",
-    "pull_request.",
-    "resource_usage",
-    *TAB_EVENTS,
+    EventType.for_resource(
+        Resource.process, Resource.follow_up, Resource.preview, Resource.pull_request
+    )
+    | TAB_EVENTS
 )
+# Events the header, the process list and the Agent tab are rendered again for; the others
+# patch their own tab (or, resource use, its figures).
+PART_EVENTS = EventType.for_resource(Resource.process, Resource.follow_up)
+WHOLE_EVENTS = (OWN_EVENTS | PART_EVENTS) - {
+    EventType.attempt_diff_changed,
+    EventType.resource_usage,
+}
 
 
 def worktree_warning(settings: Settings, attempt: Attempt) -> int | None:
@@ -112,9 +120,9 @@ async def workspace_stream(
     attempt = await engine.attempts.get(attempt_id)
 
     def concerns_attempt(event: Event) -> bool:
-        if event.type.startswith("attempt."):
+        if event.type in OWN_EVENTS:
             return bool(event.data.get("id") == attempt_id)
-        if event.type.startswith(ATTEMPT_EVENTS):
+        if event.type in ATTEMPT_EVENTS:
             return bool(event.data.get("attempt_id") == attempt_id)
         return False
 
@@ -129,13 +137,8 @@ async def workspace_stream(
         previews += await tabs_patch(engine, attempt, events)
         if diff_changed(events):
             previews += await diff_patch(engine, attempt_id)
-        events = [e for e in events if e.type != "attempt.diff_changed"]
-        changes = [
-            e
-            for e in events
-            if e.type != "resource_usage"
-            and not e.type.startswith(("preview.", "pull_request.", *TAB_EVENTS))
-        ]
+        events = [e for e in events if e.type != EventType.attempt_diff_changed]
+        changes = [e for e in events if e.type in WHOLE_EVENTS]
         if changes:  # the whole render shows the latest stored samples too
             return await render_whole(changes) + previews
         # Resource use alone (about once a second per running process) patches its figures
@@ -161,7 +164,7 @@ async def workspace_stream(
             created = {
                 e.data["id"]
                 for e in events
-                if e.type == "process.created" and e.data.get("reason") in TURN_REASONS
+                if e.type == EventType.process_created and e.data.get("reason") in TURN_REASONS
             }
             agent = await _agent_parts(engine, current, whole=created)
         parts += [
@@ -203,22 +206,23 @@ async def workspace_stream(
 async def entries_stream(
     request: Request,
     process_id: str,
-    engine: EngineDep,
+    processes: ProcessesDep,
+    attempts: AttemptsDep,
+    entries: EntriesDep,
+    settings: SettingsDep,
     after: Annotated[int | None, Query(ge=0)] = None,
 ) -> StreamingResponse:
     """A running turn's new entries as HTML fragments that append to it (`entries`, id = the
     last entry's seq, so a reconnection resumes), then `end`."""
     start = resume_point(request, after)
-    proc = await engine.processes.get(process_id)
-    attempt = await engine.attempts.get(proc.attempt_id)
+    proc = await processes.get(process_id)
+    attempt = await attempts.get(proc.attempt_id)
     # Tool calls already on the page: their results go into them.
-    earlier = await engine.entries.read(process_id, limit=100_000, kinds=[EntryKind.tool_call])
+    earlier = await entries.read(process_id, limit=100_000, kinds=[EntryKind.tool_call])
     calls = {str(e.payload.get("id", "")) for e in earlier if e.seq <= start}
 
     async def body() -> AsyncIterator[bytes]:
-        follow = engine.entries.follow(
-            process_id, after=start, heartbeat=engine.settings.sse_heartbeat_seconds
-        )
+        follow = entries.follow(process_id, after=start, heartbeat=settings.sse_heartbeat_seconds)
         async for batch in follow:
             if batch is None:
                 yield HEARTBEAT
@@ -243,39 +247,39 @@ async def entries_stream(
 
 
 @router.post("/ui/attempts/{attempt_id}/stop")
-async def stop_attempt(attempt_id: str, engine: EngineDep) -> Response:
-    await engine.attempts.stop(attempt_id)
+async def stop_attempt(attempt_id: str, attempts: AttemptsDep) -> Response:
+    await attempts.stop(attempt_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/attempts/{attempt_id}/follow-ups")
 async def add_follow_up(
-    attempt_id: str, engine: EngineDep, prompt: Annotated[str, Form()] = ""
+    attempt_id: str, attempts: AttemptsDep, prompt: Annotated[str, Form()] = ""
 ) -> Response:
     # The queue and the new turn appear through the workspace's live stream.
-    follow_up = await engine.attempts.follow_up(attempt_id, prompt)
+    follow_up = await attempts.follow_up(attempt_id, prompt)
     return Response(
         status_code=204, headers={"HX-Trigger": f'{{"followUpQueued": "{follow_up.id}"}}'}
     )
 
 
 @router.post("/ui/follow-ups/{follow_up_id}/cancel")
-async def cancel_follow_up(follow_up_id: str, engine: EngineDep) -> Response:
-    await engine.attempts.cancel_follow_up(follow_up_id)
+async def cancel_follow_up(follow_up_id: str, attempts: AttemptsDep) -> Response:
+    await attempts.cancel_follow_up(follow_up_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/attempts/{attempt_id}/rewind")
 async def rewind_attempt(
-    attempt_id: str, engine: EngineDep, process_id: Annotated[str, Form()]
+    attempt_id: str, attempts: AttemptsDep, process_id: Annotated[str, Form()]
 ) -> Response:
-    await engine.attempts.rewind(attempt_id, process_id)
+    await attempts.rewind(attempt_id, process_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/attempts/{attempt_id}/delete")
-async def delete_attempt(request: Request, attempt_id: str, engine: EngineDep) -> Response:
-    attempt = await engine.attempts.get(attempt_id)
+async def delete_attempt(request: Request, attempt_id: str, attempts: AttemptsDep) -> Response:
+    attempt = await attempts.get(attempt_id)
     form = await request.form()
-    await engine.attempts.delete(attempt_id, delete_branch=form.get("delete_branch") == "on")
+    await attempts.delete(attempt_id, delete_branch=form.get("delete_branch") == "on")
     return redirect(f"/projects/{attempt.project_id}")

@@ -9,15 +9,26 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from paddock.domain.entities import Event
 from paddock.domain.errors import NotFound
+from paddock.domain.events import EventType, Resource
 from paddock.services.board import Column
 from paddock.services.engine import Engine
-from paddock.web.deps import EngineDep
+from paddock.web.deps import BoardDep, EngineDep, TasksDep, UsageDep
 from paddock.web.ui.agent_views import with_versions
 from paddock.web.ui.live import fragment_stream
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
-STEPS = "steps.updated"  # the project's columns changed
+STEPS = EventType.steps_updated  # the project's columns changed
+# Events that change a card's badges (its attempts' and test runs' statuses); each carries
+# the card's task as `task_id`.
+CARD_EVENTS = frozenset(
+    {EventType.attempt_created, EventType.attempt_updated, EventType.attempt_deleted}
+) | EventType.for_resource(Resource.test_run)
+BOARD_EVENTS = (
+    EventType.for_resource(Resource.task)
+    | CARD_EVENTS
+    | frozenset({EventType.preview_updated, STEPS})
+)
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
@@ -35,12 +46,13 @@ async def board_page(
 async def more_cards(
     request: Request,
     step_id: str,
-    engine: EngineDep,
+    board: BoardDep,
+    usage: UsageDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     q: str = "",
 ) -> HTMLResponse:
-    column = await engine.board.column(step_id, query=q, offset=offset)
-    costs = await engine.usage.by_task(column.step.project_id)
+    column = await board.column(step_id, query=q, offset=offset)
+    costs = await usage.by_task(column.step.project_id)
     context = {"column": column, "query": q, "costs": costs}
     return render(request, "board/_cards_page.html", context)
 
@@ -48,13 +60,13 @@ async def more_cards(
 @router.post("/ui/projects/{project_id}/tasks")
 async def add_task(
     project_id: str,
-    engine: EngineDep,
+    tasks: TasksDep,
     title: Annotated[str, Form()],
     description: Annotated[str, Form()] = "",
     step_id: Annotated[str, Form()] = "",
 ) -> Response:
     # The card appears through the board's live stream, like any other change.
-    task = await engine.tasks.create(
+    task = await tasks.create(
         project_id, title=title, description=description, step_id=step_id or None
     )
     return Response(status_code=204, headers={"HX-Trigger": f'{{"taskCreated": "{task.id}"}}'})
@@ -75,16 +87,13 @@ async def board_stream(
         project_id,
         render_changes,
         heartbeat=engine.settings.sse_heartbeat_seconds,
-        wanted=lambda e: (
-            e.type.startswith(("task.", "attempt.", "test_run."))
-            or e.type in ("preview.updated", STEPS)
-        ),
+        wanted=lambda e: e.type in BOARD_EVENTS,
     )
 
 
 async def _tasks_of_previews(engine: Engine, events: list[Event]) -> list[str]:
     """The tasks whose attempts' previews changed (their cards' preview badges)."""
-    attempt_ids = {e.data.get("attempt_id") for e in events if e.type == "preview.updated"}
+    attempt_ids = {e.data.get("attempt_id") for e in events if e.type == EventType.preview_updated}
     tasks: list[str] = []
     for attempt_id in attempt_ids:
         try:
@@ -105,11 +114,11 @@ async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Eve
     deleted: set[str] = set()
     refreshed: dict[str, None] = {}  # tasks whose attempts changed
     for event in events:
-        if event.type in ("task.created", "task.updated"):
+        if event.type in (EventType.task_created, EventType.task_updated):
             moved[event.data["id"]] = None
-        elif event.type == "task.deleted":
+        elif event.type == EventType.task_deleted:
             deleted.add(event.data["id"])
-        elif event.type.startswith(("attempt.", "test_run.")):  # statuses on the card
+        elif event.type in CARD_EVENTS:  # statuses on the card
             refreshed[event.data["task_id"]] = None
     refreshed.update(dict.fromkeys(await _tasks_of_previews(engine, events)))
     parts = [render_fragment("board/_card_delete.html", task_id=tid) for tid in deleted]

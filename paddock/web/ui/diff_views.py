@@ -14,6 +14,7 @@ from typing import Any
 from paddock.domain.diff import Diff, FileDiff
 from paddock.domain.entities import Attempt, Event
 from paddock.domain.errors import PaddockError
+from paddock.domain.events import EventType, Resource
 from paddock.domain.states import AttemptStatus
 from paddock.services.engine import Engine
 from paddock.web.ui.templating import render_fragment
@@ -144,11 +145,15 @@ async def diff_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
     }
 
 
+# Events after which the Diff tab is rendered again: the worktree or the attempt (its branch,
+# its merge) changed, or one of its pull requests.
+DIFF_EVENTS = frozenset(
+    {EventType.attempt_diff_changed, EventType.attempt_updated}
+) | EventType.for_resource(Resource.pull_request)
+
+
 def diff_changed(events: list[Event]) -> bool:
-    return any(
-        e.type in ("attempt.diff_changed", "attempt.updated") or e.type.startswith("pull_request.")
-        for e in events
-    )
+    return any(e.type in DIFF_EVENTS for e in events)
 
 
 async def diff_patch(engine: Engine, attempt_id: str) -> str:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from paddock.domain.errors import Conflict
 from paddock.domain.merge import MergeStrategy
-from paddock.web.deps import EngineDep
+from paddock.web.deps import AttemptsDep, MergesDep, PullRequestsDep, RebasesDep, RemotesDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,13 +20,14 @@ router = APIRouter(include_in_schema=False)
 @router.post("/ui/attempts/{attempt_id}/merge")
 async def merge(
     attempt_id: str,
-    engine: EngineDep,
+    merges: MergesDep,
+    attempts: AttemptsDep,
     strategy: Annotated[MergeStrategy, Form()] = MergeStrategy.squash,
     remove_worktree: Annotated[bool, Form()] = False,
     delete_branch: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
-        await engine.merges.merge(
+        await merges.merge(
             attempt_id,
             strategy,
             remove_worktree=remove_worktree,
@@ -34,7 +35,7 @@ async def merge(
         )
     except Conflict as error:
         if error.code == "base_moved":
-            attempt = await engine.attempts.get(attempt_id)
+            attempt = await attempts.get(attempt_id)
             # The page's words, next to the Rebase button (same code).
             text = f"{attempt.base_branch} has new commits: rebase first"
             raise Conflict(text, code=error.code) from error
@@ -43,52 +44,52 @@ async def merge(
 
 
 @router.post("/ui/attempts/{attempt_id}/rebase")
-async def rebase(attempt_id: str, engine: EngineDep) -> Response:
-    await engine.rebases.start(attempt_id)
+async def rebase(attempt_id: str, rebases: RebasesDep) -> Response:
+    await rebases.start(attempt_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/attempts/{attempt_id}/rebase/continue")
-async def rebase_continue(attempt_id: str, engine: EngineDep) -> Response:
-    await engine.rebases.go_on(attempt_id)
+async def rebase_continue(attempt_id: str, rebases: RebasesDep) -> Response:
+    await rebases.go_on(attempt_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/attempts/{attempt_id}/rebase/abort")
-async def rebase_abort(attempt_id: str, engine: EngineDep) -> Response:
-    await engine.rebases.abort(attempt_id)
+async def rebase_abort(attempt_id: str, rebases: RebasesDep) -> Response:
+    await rebases.abort(attempt_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/attempts/{attempt_id}/rebase/ask-agent")
-async def rebase_ask_agent(attempt_id: str, engine: EngineDep) -> Response:
-    await engine.rebases.ask_agent(attempt_id)
+async def rebase_ask_agent(attempt_id: str, rebases: RebasesDep) -> Response:
+    await rebases.ask_agent(attempt_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/attempts/{attempt_id}/push")
 async def push(
     attempt_id: str,
-    engine: EngineDep,
+    remotes: RemotesDep,
     remote: Annotated[str, Form()] = "origin",
     force: Annotated[bool, Form()] = False,
 ) -> Response:
-    await engine.remotes.push(attempt_id, remote, force=force)
+    await remotes.push(attempt_id, remote, force=force)
     return Response(status_code=204, headers={"HX-Trigger": "paddock-pushed"})
 
 
 @router.post("/ui/attempts/{attempt_id}/pull-requests")
 async def open_pull_request(
     attempt_id: str,
-    engine: EngineDep,
+    pull_requests: PullRequestsDep,
     remote: Annotated[str, Form()] = "origin",
     title: Annotated[str, Form()] = "",
 ) -> Response:
-    await engine.pull_requests.open(attempt_id, remote=remote, title=title.strip() or None)
+    await pull_requests.open(attempt_id, remote=remote, title=title.strip() or None)
     return Response(status_code=204)
 
 
 @router.post("/ui/pull-requests/{pull_request_id}/refresh")
-async def refresh_pull_request(pull_request_id: str, engine: EngineDep) -> Response:
-    await engine.pull_requests.refresh(pull_request_id)
+async def refresh_pull_request(pull_request_id: str, pull_requests: PullRequestsDep) -> Response:
+    await pull_requests.refresh(pull_request_id)
     return Response(status_code=204)

@@ -15,9 +15,10 @@ from fastapi import APIRouter, Form
 from starlette.responses import JSONResponse, Response
 
 from paddock.domain.entities import Attempt, Event
+from paddock.domain.events import EventType, Resource
 from paddock.domain.preview import Preview
 from paddock.services.engine import Engine
-from paddock.web.deps import EngineDep
+from paddock.web.deps import PreviewsDep
 from paddock.web.ui.templating import render_fragment
 
 router = APIRouter(include_in_schema=False)
@@ -68,8 +69,11 @@ async def preview_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
     return {"services": await service_rows(engine, attempt)}
 
 
+PREVIEW_EVENTS = EventType.for_resource(Resource.preview)
+
+
 def previews_changed(events: list[Event]) -> bool:
-    return any(e.type.startswith("preview.") for e in events)
+    return any(e.type in PREVIEW_EVENTS for e in events)
 
 
 async def preview_patch(engine: Engine, attempt: Attempt) -> str:
@@ -83,28 +87,28 @@ async def preview_patch(engine: Engine, attempt: Attempt) -> str:
 
 @router.post("/ui/attempts/{attempt_id}/previews")
 async def start_previews(
-    attempt_id: str, engine: EngineDep, service: Annotated[str, Form()] = ""
+    attempt_id: str, previews: PreviewsDep, service: Annotated[str, Form()] = ""
 ) -> Response:
     """Start every service of the attempt, or one; the tab follows through the live stream."""
-    await engine.previews.start(attempt_id, service or None)
+    await previews.start(attempt_id, service or None)
     return Response(status_code=204)
 
 
 @router.post("/ui/previews/{preview_id}/stop")
-async def stop_preview(preview_id: str, engine: EngineDep) -> Response:
-    await engine.previews.stop(preview_id)
+async def stop_preview(preview_id: str, previews: PreviewsDep) -> Response:
+    await previews.stop(preview_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/previews/{preview_id}/restart")
-async def restart_preview(preview_id: str, engine: EngineDep) -> Response:
-    await engine.previews.restart(preview_id)
+async def restart_preview(preview_id: str, previews: PreviewsDep) -> Response:
+    await previews.restart(preview_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/previews/{preview_id}/open")
-async def open_preview(preview_id: str, engine: EngineDep, embed: bool = False) -> JSONResponse:
+async def open_preview(preview_id: str, previews: PreviewsDep, embed: bool = False) -> JSONResponse:
     """A fresh one-time link for this browser (`embed`: for the tab's iframe); only the URL,
     not the key other clients use."""
-    link = await engine.previews.open_link(preview_id, embed=embed)
+    link = await previews.open_link(preview_id, embed=embed)
     return JSONResponse({"url": link["url"]}, headers={"cache-control": "no-store"})

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, Response
 
-from paddock.web.deps import EngineDep
+from paddock.web.deps import EngineDep, ProjectsDep
 from paddock.web.ui.forms import lines
 from paddock.web.ui.sandbox_views import project_form, sandbox_from_form
 from paddock.web.ui.templating import render
@@ -30,31 +30,31 @@ def redirect(url: str) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def projects_page(request: Request, engine: EngineDep) -> HTMLResponse:
-    summaries = await engine.projects.summaries()
+async def projects_page(request: Request, projects: ProjectsDep) -> HTMLResponse:
+    summaries = await projects.summaries()
     return render(request, "projects/list.html", {"projects": summaries})
 
 
 @router.post("/ui/projects/check", response_class=HTMLResponse)
 async def check_path(
-    request: Request, engine: EngineDep, path: Annotated[str, Form()] = ""
+    request: Request, projects: ProjectsDep, path: Annotated[str, Form()] = ""
 ) -> HTMLResponse:
-    check = await engine.projects.check_path(path)
+    check = await projects.check_path(path)
     return render(request, "projects/_path_check.html", {"check": check})
 
 
 @router.post("/ui/projects")
 async def add_project(
-    engine: EngineDep,
+    projects: ProjectsDep,
     # An empty path is the service's to refuse (path_not_absolute), as through the API.
     path: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     mode: Annotated[str, Form()] = "register",
 ) -> Response:
     if mode == "create":
-        project = await engine.projects.create_repository(path.strip(), name=name or None)
+        project = await projects.create_repository(path.strip(), name=name or None)
     else:
-        project = await engine.projects.register(path.strip(), name=name or None)
+        project = await projects.register(path.strip(), name=name or None)
     return redirect(f"/projects/{project.id}")
 
 
@@ -70,10 +70,10 @@ async def settings_page(request: Request, project_id: str, engine: EngineDep) ->
 
 
 @router.post("/ui/projects/{project_id}/settings", response_class=HTMLResponse)
-async def save_settings(request: Request, project_id: str, engine: EngineDep) -> HTMLResponse:
+async def save_settings(request: Request, project_id: str, projects: ProjectsDep) -> HTMLResponse:
     form = await request.form()
     scripts = {key: str(form.get(f"script_{key}", "")).strip() for key, _, _ in SCRIPT_FIELDS}
-    await engine.projects.update(
+    await projects.update(
         project_id,
         name=str(form.get("name", "")),
         default_branch=str(form.get("default_branch", "")).strip(),
@@ -85,6 +85,6 @@ async def save_settings(request: Request, project_id: str, engine: EngineDep) ->
 
 
 @router.post("/ui/projects/{project_id}/delete")
-async def forget_project(project_id: str, engine: EngineDep) -> Response:
-    await engine.projects.delete(project_id)
+async def forget_project(project_id: str, projects: ProjectsDep) -> Response:
+    await projects.delete(project_id)
     return redirect("/")

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from paddock.domain.entities import Event, Process, ResourceSample
 from paddock.domain.errors import InvalidInput
+from paddock.domain.events import EventType
 from paddock.domain.sandbox import LimitHit, Limits, Provider, SandboxConfig
 from paddock.services.engine import Engine
 from paddock.web.api.sandbox_models import SandboxIn
@@ -324,7 +325,7 @@ def usage_events(events: Iterable[Event]) -> dict[str, Usage]:
     """The newest `resource_usage` of each process among `events`."""
     newest: dict[str, Usage] = {}
     for event in events:
-        if event.type == "resource_usage":
+        if event.type == EventType.resource_usage:
             usage = Usage.from_event(event.data)
             pid = str(event.data.get("process_id", ""))
             if pid not in newest or newest[pid].seq < usage.seq:

@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse, Response
 from paddock.domain.entities import AgentSpec, Task
 from paddock.services.attempts import default_prompt
 from paddock.services.engine import Engine
-from paddock.web.deps import EngineDep
+from paddock.web.deps import AttemptsDep, EngineDep, TasksDep
 from paddock.web.ui.agent_views import with_versions
 from paddock.web.ui.forms import env_lines
 from paddock.web.ui.projects import redirect
@@ -67,8 +67,8 @@ async def save_task(
 
 
 @router.post("/ui/tasks/{task_id}/delete", response_class=HTMLResponse)
-async def delete_task(task_id: str, engine: EngineDep) -> HTMLResponse:
-    await engine.tasks.delete(task_id)
+async def delete_task(task_id: str, tasks: TasksDep) -> HTMLResponse:
+    await tasks.delete(task_id)
     return HTMLResponse('<p class="muted" role="status">Task deleted.</p>')
 
 
@@ -76,7 +76,7 @@ async def delete_task(task_id: str, engine: EngineDep) -> HTMLResponse:
 async def start_attempt(
     request: Request,
     task_id: str,
-    engine: EngineDep,
+    attempts: AttemptsDep,
     profile: Annotated[str, Form()],
     variant: Annotated[str, Form()] = "default",
     command: Annotated[str, Form()] = "",
@@ -89,7 +89,7 @@ async def start_attempt(
     secret = env_lines(secret_env, "Secret variables")
     # The "Sandbox" section: blank fields keep the project's choice (as the API's `sandbox`).
     sandbox = sandbox_from_form(await request.form())
-    attempt = await engine.attempts.start(
+    attempt = await attempts.start(
         task_id,
         agent=AgentSpec(
             profile=profile,

@@ -3,7 +3,7 @@
 The routes are thin: they call the test run, artifact and OpenAPI services and render. What
 changes elsewhere (a run started through the API, a file a process left, a spec made by a board
 automation) reaches the page through the workspace's fragment stream: `tabs_patch` renders the
-tabs' live parts for `test_run.*`, `artifacts.*` and `openapi.*` events.
+tabs' live parts for the events of test runs, artifacts and API specs (`TAB_EVENTS`).
 """
 
 from __future__ import annotations
@@ -18,19 +18,20 @@ from starlette.responses import HTMLResponse, Response
 from paddock.domain.artifact import Artifact, ArtifactKind
 from paddock.domain.entities import Attempt, Event, Process
 from paddock.domain.errors import PaddockError
+from paddock.domain.events import EventType, Resource
 from paddock.domain.preview import main_running
 from paddock.domain.states import TestKind
 from paddock.domain.test_run import TestRun
 from paddock.services.engine import Engine
 from paddock.services.openapi import AttemptSpec
-from paddock.web.deps import EngineDep
+from paddock.web.deps import AttemptsDep, EngineDep, OpenApiDep, TestRunsDep
 from paddock.web.ui.present import file_size
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
 
 # Events the three tabs follow; each carries its attempt's id as `attempt_id`.
-TAB_EVENTS = ("test_run.", "artifacts.", "openapi.")
+TAB_EVENTS = EventType.for_resource(Resource.test_run, Resource.artifact, Resource.openapi)
 CASES_SHOWN = 2000
 CASE_FILTERS: tuple[tuple[str, str], ...] = (
     ("", "All"),
@@ -95,8 +96,8 @@ def _case_status(status: str) -> str:
 
 
 @router.post("/ui/test-runs/{run_id}/stop")
-async def stop_test_run(run_id: str, engine: EngineDep) -> Response:
-    await engine.test_runs.stop(run_id)
+async def stop_test_run(run_id: str, test_runs: TestRunsDep) -> Response:
+    await test_runs.stop(run_id)
     return Response(status_code=204)
 
 
@@ -190,12 +191,14 @@ def _problem(exc: PaddockError) -> dict[str, Any]:
 
 
 @router.post("/ui/attempts/{attempt_id}/openapi", response_class=HTMLResponse)
-async def generate_spec(attempt_id: str, engine: EngineDep) -> HTMLResponse:
+async def generate_spec(
+    attempt_id: str, attempts: AttemptsDep, openapi: OpenApiDep
+) -> HTMLResponse:
     """Make the spec now. A failure is shown in the tab with what to do about it; a new spec
     replaces the summary (out of band, as the stream would)."""
-    attempt = await engine.attempts.get(attempt_id)
+    attempt = await attempts.get(attempt_id)
     try:
-        spec = await engine.openapi.generate(attempt_id)
+        spec = await openapi.generate(attempt_id)
     except PaddockError as exc:
         return HTMLResponse(
             render_fragment("attempts/_api_error.html", attempt=attempt, problem=_problem(exc))
@@ -207,10 +210,10 @@ async def generate_spec(attempt_id: str, engine: EngineDep) -> HTMLResponse:
 
 
 @router.get("/ui/attempts/{attempt_id}/openapi/diff", response_class=HTMLResponse)
-async def compare_spec(attempt_id: str, engine: EngineDep) -> HTMLResponse:
-    attempt = await engine.attempts.get(attempt_id)
+async def compare_spec(attempt_id: str, attempts: AttemptsDep, openapi: OpenApiDep) -> HTMLResponse:
+    attempt = await attempts.get(attempt_id)
     try:
-        comparison = await engine.openapi.diff(attempt_id)
+        comparison = await openapi.diff(attempt_id)
     except PaddockError as exc:
         problem = _problem(exc)
         html = render_fragment("attempts/_api_error.html", attempt=attempt, problem=problem)
@@ -253,19 +256,19 @@ async def tabs_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
 
 async def tabs_patch(engine: Engine, attempt: Attempt, events: list[Event] | None) -> str:
     """The tabs' live parts that `events` touch (all of them after a gap), out of band."""
-    kinds = None if events is None else {e.type.split(".", 1)[0] for e in events}
+    kinds = None if events is None else {e.type.resource for e in events}
 
-    def touched(*names: str) -> bool:
-        return kinds is None or any(name in kinds for name in names)
+    def touched(*resources: Resource) -> bool:
+        return kinds is None or any(r in kinds for r in resources)
 
     html = ""
-    if touched("test_run"):
+    if touched(Resource.test_run):
         parts = await tests_parts(engine, attempt)
         html += render_fragment("attempts/_tests_runs.html", attempt=attempt, **parts, oob=True)
-    if touched("test_run", "artifacts", "openapi"):
+    if touched(Resource.test_run, Resource.artifact, Resource.openapi):
         parts = await artifact_parts(engine, attempt)
         html += render_fragment("attempts/_artifacts_list.html", attempt=attempt, **parts, oob=True)
-    if touched("openapi"):
+    if touched(Resource.openapi):
         parts = await api_parts(engine, attempt)
         html += render_fragment("attempts/_api_spec.html", attempt=attempt, **parts, oob=True)
     return html

@@ -16,7 +16,7 @@ from paddock.domain.errors import Conflict, InvalidInput
 from paddock.domain.states import Automation, TestKind
 from paddock.domain.workflow import PROMPT_VARIABLES
 from paddock.services.engine import Engine
-from paddock.web.deps import EngineDep
+from paddock.web.deps import EngineDep, WorkflowDep
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
@@ -102,24 +102,24 @@ async def add_step(
 @router.post("/ui/steps/{step_id}", response_class=HTMLResponse)
 async def save_step_head(
     step_id: str,
-    engine: EngineDep,
+    workflow: WorkflowDep,
     name: Annotated[str, Form()],
     color: Annotated[str, Form()],
 ) -> HTMLResponse:
     """Rename and recolour: answers "Saved", and the step's title and swatch (out of band)."""
     try:
-        step = await engine.workflow.update(step_id, name=name, color=color)
+        step = await workflow.update(step_id, name=name, color=color)
     except InvalidInput as error:
         raise _with_field(error) from None
     return HTMLResponse(render_fragment("workflow/_saved.html", step=step, head=True))
 
 
 @router.post("/ui/steps/{step_id}/settings", response_class=HTMLResponse)
-async def save_step_settings(request: Request, step_id: str, engine: EngineDep) -> HTMLResponse:
+async def save_step_settings(request: Request, step_id: str, workflow: WorkflowDep) -> HTMLResponse:
     """The step's agent, prompt template, automation and gate, from its editor."""
     form = await request.form()
     try:
-        step = await engine.workflow.update(step_id, **_settings_from_form(form))
+        step = await workflow.update(step_id, **_settings_from_form(form))
     except (InvalidInput, Conflict) as error:
         raise _with_field(error) from None
     return HTMLResponse(render_fragment("workflow/_saved.html", step=step, head=False))
