@@ -96,6 +96,11 @@ class Launched(Protocol):
         """After the exit: which sandbox limit ended it, if one did."""
         ...
 
+    def inside_pid(self) -> int | None:
+        """A process on this host inside the sandbox's namespaces (its network's, for a bridge
+        to a server inside); None when it shares the host's, or has ended."""
+        ...
+
     def sample(self) -> Sample | None:
         """The tree's resource use now; None when not measured."""
         ...
@@ -164,6 +169,9 @@ class PlainProcess:
 
     def limit_hit(self) -> LimitHit | None:
         return None
+
+    def inside_pid(self) -> int | None:
+        return None  # no namespace of its own: the host's network
 
     def sample(self) -> Sample | None:
         return None

@@ -365,8 +365,7 @@ class ProcessService:
         """A process inside the sandbox of a running process (to reach its network), if any."""
         running = self._running.get(process_id)
         launched = running.launched if running is not None else None
-        find = getattr(launched, "inside_pid", None)
-        return find() if find is not None else None
+        return launched.inside_pid() if launched is not None else None
 
     async def get(self, process_id: str) -> Process:
         return await self.ctx.db.run(lambda s: store.get_process(s, process_id))
