@@ -30,6 +30,7 @@ from paddock.domain.artifact import (
     check_name,
     mime_type,
 )
+from paddock.domain.entities import Attempt
 from paddock.domain.names import new_id
 from paddock.runtime import safefs
 from paddock.services.context import Context, log
@@ -217,8 +218,9 @@ class ArtifactService:
             with contextlib.suppress(FileNotFoundError):
                 self.path_of(artifact_id).unlink()
 
-    async def forget_attempt(self, attempt_id: str) -> None:
+    async def forget_attempt(self, attempt: Attempt) -> None:
         """The files of an attempt that is being deleted (its rows go with it)."""
+        attempt_id = attempt.id
 
         def remove(session: Session) -> list[str]:
             ids = store.ids_of_attempt(session, attempt_id)

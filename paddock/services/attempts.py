@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import anyio.to_thread
 from sqlalchemy.orm import Session
@@ -63,8 +64,21 @@ def check_rewind(attempt: Attempt, turn: Process) -> None:
         )
 
 
+class AttemptBelongings(Protocol):
+    """Something that keeps things of an attempt elsewhere (its previews and their database,
+    its artifacts' files), and lets them go when the attempt is deleted."""
+
+    async def forget_attempt(self, attempt: Attempt) -> None: ...
+
+
 class AttemptService:
-    def __init__(self, ctx: Context, processes: ProcessService, agents: AgentService) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        processes: ProcessService,
+        agents: AgentService,
+        belongings: Sequence[AttemptBelongings] = (),
+    ) -> None:
         self.ctx = ctx
         self.processes = processes
         self.agents = agents
@@ -73,8 +87,8 @@ class AttemptService:
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[str] = set()  # attempts whose pending steps must not start
         self._rewake: set[str] = set()  # follow-ups queued while a run was finishing
-        # What else goes with an attempt (its previews, their database), before its worktree.
-        self.before_delete: list[Callable[[Attempt], Awaitable[None]]] = []
+        # What else goes with an attempt, before its worktree.
+        self.belongings = tuple(belongings)
 
     async def start(
         self,
@@ -407,8 +421,8 @@ class AttemptService:
     async def delete(self, attempt_id: str, *, delete_branch: bool = False) -> None:
         """Stop its processes, run the cleanup script, remove the worktree (and the branch)."""
         attempt = await self.stop(attempt_id)
-        for hook in self.before_delete:
-            await hook(attempt)
+        for belonging in self.belongings:
+            await belonging.forget_attempt(attempt)
         project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
         worktree = Path(attempt.worktree_path)
         if attempt.scripts.cleanup.strip() and worktree.is_dir():
