@@ -15,7 +15,7 @@ REDACTED = "[REDACTED]"
 MASK = "********"  # a secret value as a response or an event shows it
 
 # Shorter values would redact ordinary words and digits all over the log; they are refused
-# as secrets instead (see docs/concepts/logs.md).
+# as secrets instead (see docs/concepts.md, "Logs").
 MIN_SECRET_LENGTH = 4
 
 
