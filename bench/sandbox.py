@@ -7,7 +7,8 @@ service does: build the LaunchSpec, `launch()`, read stdout and stderr to EOF, `
 the variants so drift hits all alike.
 
 - bwrap: the full sandbox (namespaces, mounts, setpriv as root) with a cgroup (limits), started
-  by a spare shell that joined its cgroup ahead of time (runtime/spares.py), as the engine does.
+  by a spare shell that joined its cgroup ahead of time (runtime/sandbox/spares.py), as the
+  engine does.
 - bwrap, no spare: the same when no spare is ready (a burst of launches): the shell joins the
   cgroup on the way, and waits for the kernel's RCU grace period that a cgroup move takes.
 - bwrap, no cgroup: the same without the cgroup, to show what the limits cost.
@@ -35,9 +36,9 @@ from _harness import Row, git, make_repo, median, report, small_files, step
 
 from paddock.config import Settings
 from paddock.domain.sandbox import Limits, Network, Provider
-from paddock.runtime.bwrap import BwrapLauncher, find_user
-from paddock.runtime.cgroups import Hierarchy
 from paddock.runtime.launcher import Launched, LaunchSpec, PlainLauncher, SandboxSpec
+from paddock.runtime.sandbox.bwrap import BwrapLauncher, find_user
+from paddock.runtime.sandbox.cgroups import Hierarchy
 from paddock.services.sandboxing import make_sandboxes
 
 TARGET_MS = 10.0

@@ -19,8 +19,8 @@ from paddock.domain.errors import PaddockError
 from paddock.domain.names import new_id
 from paddock.domain.sandbox import LimitHit, Limits, Network, Provider
 from paddock.runtime import proctree
-from paddock.runtime.cgroups import Sample
 from paddock.runtime.proctree import TAG_VARIABLE
+from paddock.runtime.sandbox.cgroups import Sample
 
 DEFAULT_STREAM_LIMIT = 1024 * 1024  # StreamReader buffer: the longest line readline() accepts
 

@@ -11,7 +11,7 @@ from paddock.runtime.entrypipe import EntryHub
 from paddock.runtime.events import EventBus
 from paddock.runtime.launcher import Launcher
 from paddock.runtime.logpipe import LogHub
-from paddock.runtime.sandboxes import Sandboxes
+from paddock.runtime.sandbox.sandboxes import Sandboxes
 from paddock.store.db import Database
 from paddock.store.logs import LogWriter
 

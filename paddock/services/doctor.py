@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from paddock.config import Settings
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime import seccomp
-from paddock.runtime.sandboxes import Sandboxes
+from paddock.runtime.sandbox import seccomp
+from paddock.runtime.sandbox.sandboxes import Sandboxes
 from paddock.services.agents import AgentService
 from paddock.services.sandboxing import make_sandboxes
 from paddock.store.db import make_engine

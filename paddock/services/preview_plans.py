@@ -24,7 +24,7 @@ from paddock.domain.preview import (
     service_env_name,
 )
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime.private_network import Opener
+from paddock.runtime.sandbox.private_network import Opener
 from paddock.services.attempt_worktrees import read_repo_config
 from paddock.services.context import Context
 from paddock.services.preview_database import attempt_data_dir, ensure_schema, sqlite_url

@@ -5,7 +5,7 @@ server gets it as PORT (and `{port}` in its command) with HOST=127.0.0.1. A serv
 its address is in use is started again on another port (up to three ports). One that ignores
 PORT and prints its own local URL is followed there, once the port is seen to be its own (a
 listener of its process tree: never a port some other program holds). With network "none" or
-"private" the server is reached through a bridge into its sandbox (runtime/netbridge.py).
+"private" the server is reached through a bridge into its sandbox (runtime/sandbox/netbridge.py).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime import peers, proctree
 from paddock.runtime.launcher import InsideNetwork
 from paddock.runtime.linesplit import Piece
-from paddock.runtime.netbridge import Bridge
 from paddock.runtime.ports import PortRange, free_ports
-from paddock.runtime.private_network import Opener, forward_inside
 from paddock.runtime.readiness import Upstream, wait_until_ready
+from paddock.runtime.sandbox.netbridge import Bridge
+from paddock.runtime.sandbox.private_network import Opener, forward_inside
 from paddock.services.context import Context
 from paddock.services.logs import LogService
 from paddock.services.processes import ProcessService

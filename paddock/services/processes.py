@@ -69,7 +69,7 @@ def given_env(attempt: Attempt, reason: RunReason, extra: dict[str, str]) -> dic
 
 def process_env(given: dict[str, str]) -> dict[str, str]:
     """The host environment without Paddock's own settings, plus what Paddock gives. (A
-    sandbox keeps only whitelisted host variables: see runtime/bwrap.py.)"""
+    sandbox keeps only whitelisted host variables: see runtime/sandbox/bwrap.py.)"""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
     env.update(given)
     return env

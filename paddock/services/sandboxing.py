@@ -12,10 +12,10 @@ import paddock
 from paddock.config import Settings
 from paddock.domain.entities import Attempt, Project
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime.container import ContainerLauncher
 from paddock.runtime.launcher import NetworkHook, SandboxSpec
-from paddock.runtime.sandbox_identity import find_user
-from paddock.runtime.sandboxes import Sandboxes
+from paddock.runtime.sandbox.container import ContainerLauncher
+from paddock.runtime.sandbox.sandbox_identity import find_user
+from paddock.runtime.sandbox.sandboxes import Sandboxes
 
 
 def make_sandboxes(settings: Settings) -> Sandboxes:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, ResourceSample
 from paddock.domain.events import EventType, ResourceUsage
-from paddock.runtime.cgroups import Sample
 from paddock.runtime.launcher import Launched
+from paddock.runtime.sandbox.cgroups import Sample
 from paddock.services.context import Context, log
 from paddock.store import processes as process_store
 from paddock.store import samples as store

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from paddock.runtime import git
-from paddock.runtime.container import ContainerLauncher
-from paddock.runtime.container_engine import PodmanService, PodmanServiceError
-from paddock.runtime.container_image import DEFAULT_IMAGE
-from paddock.runtime.sandbox_identity import find_user
+from paddock.runtime.sandbox.container import ContainerLauncher
+from paddock.runtime.sandbox.container_engine import PodmanService, PodmanServiceError
+from paddock.runtime.sandbox.container_image import DEFAULT_IMAGE
+from paddock.runtime.sandbox.sandbox_identity import find_user
 
 SANDBOX_USER = "paddock-sandbox"
 

@@ -17,11 +17,11 @@ import pytest
 
 from paddock.domain.sandbox import LimitHit, Limits, Network, Provider
 from paddock.runtime import proctree
-from paddock.runtime.container import LABEL_SERVER, ContainerLauncher, ContainerProcess
-from paddock.runtime.container_engine import PodmanService
-from paddock.runtime.container_image import import_with_api
 from paddock.runtime.launcher import LaunchError, LaunchSpec, SandboxSpec
 from paddock.runtime.proctree import TAG_VARIABLE
+from paddock.runtime.sandbox.container import LABEL_SERVER, ContainerLauncher, ContainerProcess
+from paddock.runtime.sandbox.container_engine import PodmanService
+from paddock.runtime.sandbox.container_image import import_with_api
 from tests.security.test_network import OutsideHost
 
 pytestmark = pytest.mark.anyio

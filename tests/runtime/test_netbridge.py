@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime.bwrap import BwrapLauncher, SandboxedProcess
 from paddock.runtime.launcher import LaunchSpec, SandboxSpec
-from paddock.runtime.netbridge import Bridge
-from paddock.runtime.sandbox_identity import find_user
+from paddock.runtime.sandbox.bwrap import BwrapLauncher, SandboxedProcess
+from paddock.runtime.sandbox.netbridge import Bridge
+from paddock.runtime.sandbox.sandbox_identity import find_user
 
 pytestmark = pytest.mark.anyio
 

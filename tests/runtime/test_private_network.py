@@ -18,11 +18,11 @@ import pytest
 
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime import proctree
-from paddock.runtime.bwrap import BwrapLauncher, SandboxedProcess
 from paddock.runtime.launcher import InsideNetwork, LaunchError, LaunchSpec, SandboxSpec
-from paddock.runtime.private_network import OWNER_VARIABLE
-from paddock.runtime.sandbox_identity import find_user
-from paddock.runtime.sandboxes import Sandboxes
+from paddock.runtime.sandbox.bwrap import BwrapLauncher, SandboxedProcess
+from paddock.runtime.sandbox.private_network import OWNER_VARIABLE
+from paddock.runtime.sandbox.sandbox_identity import find_user
+from paddock.runtime.sandbox.sandboxes import Sandboxes
 
 pytestmark = pytest.mark.anyio
 
@@ -223,8 +223,8 @@ RESOLVE_THROUGH_SLIRP = """
 import asyncio, json, socket, struct, sys, threading
 from pathlib import Path
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime.bwrap import BwrapLauncher
-from paddock.runtime.sandbox_identity import find_user
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.sandbox_identity import find_user
 from paddock.runtime.launcher import LaunchSpec, SandboxSpec
 
 asked = []

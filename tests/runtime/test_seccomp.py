@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from paddock.domain.sandbox import Limits, Network, Provider
-from paddock.runtime import seccomp
-from paddock.runtime.bwrap import BwrapLauncher
-from paddock.runtime.cgroups import Hierarchy
 from paddock.runtime.launcher import LaunchSpec, SandboxSpec
-from paddock.runtime.sandbox_identity import find_user
+from paddock.runtime.sandbox import seccomp
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.cgroups import Hierarchy
+from paddock.runtime.sandbox.sandbox_identity import find_user
 
 PROBE = Path(__file__).parents[1] / "security" / "syscalls.py"
 EPERM = seccomp.RET_ERRNO | errno.EPERM

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from paddock.domain.sandbox import Limits, Network, Provider
-from paddock.runtime.bwrap import BwrapLauncher, SandboxedProcess
-from paddock.runtime.cgroups import Hierarchy
 from paddock.runtime.launcher import LaunchSpec, SandboxSpec
-from paddock.runtime.sandbox_identity import find_user
-from paddock.runtime.spares import SparePool
+from paddock.runtime.sandbox.bwrap import BwrapLauncher, SandboxedProcess
+from paddock.runtime.sandbox.cgroups import Hierarchy
+from paddock.runtime.sandbox.sandbox_identity import find_user
+from paddock.runtime.sandbox.spares import SparePool
 
 pytestmark = pytest.mark.anyio
 
@@ -178,9 +178,9 @@ def test_a_spare_ends_with_its_server() -> None:
     server = textwrap.dedent(
         """
         import asyncio, os, sys
-        from paddock.runtime.bwrap import BwrapLauncher
-        from paddock.runtime.sandbox_identity import find_user
-        from paddock.runtime.cgroups import Hierarchy
+        from paddock.runtime.sandbox.bwrap import BwrapLauncher
+        from paddock.runtime.sandbox.sandbox_identity import find_user
+        from paddock.runtime.sandbox.cgroups import Hierarchy
 
         async def main():
             launcher = BwrapLauncher(user=find_user("paddock-sandbox"), hierarchy=Hierarchy())

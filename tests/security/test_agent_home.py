@@ -14,8 +14,8 @@ import pytest
 
 from paddock.agents.base import AgentAdapter, Credentials, TurnContext, Variant
 from paddock.agents.registry import BUILT_IN
-from paddock.runtime.bwrap import BwrapLauncher
-from paddock.runtime.sandbox_identity import find_user
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.sandbox_identity import find_user
 from tests.e2e.server import ServerProcess, make_repo, wait_for
 from tests.security.helpers import Bench, file_state, token
 

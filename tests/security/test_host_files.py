@@ -34,10 +34,10 @@ from paddock.domain.errors import Conflict, InvalidInput
 from paddock.domain.project_config import CONFIG_FILE
 from paddock.runtime import git as runtime_git
 from paddock.runtime import rebase, staging, worktrees
-from paddock.runtime.bwrap import BwrapLauncher
 from paddock.runtime.diff import worktree_fingerprint
 from paddock.runtime.safefs import UnsafePath
-from paddock.runtime.sandbox_identity import find_user
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.sandbox_identity import find_user
 from paddock.services import artifacts as artifacts_module
 from paddock.services.agent_turns import git_overlay
 from paddock.services.artifacts import ArtifactService

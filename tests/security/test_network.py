@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from paddock.runtime.private_network import OWNER_VARIABLE, listen_inside
+from paddock.runtime.sandbox.private_network import OWNER_VARIABLE, listen_inside
 from tests.e2e.server import ServerProcess, make_repo, wait_for
 from tests.security.conftest import provider_problem
 from tests.security.helpers import PRELUDE, Bench, Run, host_processes_with, token, wait_gone

@@ -1,6 +1,6 @@
 """Escapes through the kernel's system calls: ptrace, keyrings, mounts and namespaces, BPF and
 perf, module and kernel loading, io_uring, file handles, the clock, raw I/O ... each is refused
-inside a sandbox by its seccomp filter (bwrap: Paddock's, runtime/seccomp.py; container: the
+inside a sandbox by its seccomp filter (bwrap: Paddock's, runtime/sandbox/seccomp.py; container: the
 engine's default profile), and a refused call cannot be reached through another ABI's numbers.
 
 One attempt per provider runs `syscalls.py` (python3's ctypes, inside the sandbox) with the
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from paddock.runtime import seccomp
+from paddock.runtime.sandbox import seccomp
 from tests.security.helpers import Bench, Run
 
 FILTER = seccomp.native_filter()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from paddock.config import Settings
-from paddock.runtime import seccomp
+from paddock.runtime.sandbox import seccomp
 from paddock.services import doctor
 from tests.e2e.server import free_port
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from paddock.domain.sandbox import Network
 from paddock.runtime.launcher import SandboxSpec
-from paddock.runtime.sandbox_identity import SandboxUser
+from paddock.runtime.sandbox.sandbox_identity import SandboxUser
 
 PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/root", "/home")
 # Writable by every user, sticky, as on a host (bwrap run as root makes a tmpfs root's, 0755).

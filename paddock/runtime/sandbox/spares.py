@@ -31,9 +31,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from paddock.runtime import proctree
-from paddock.runtime.cgroups import Cgroup, CgroupLimits, Hierarchy, remove_soon, remove_when_free
 from paddock.runtime.launcher import ExitWatch, LaunchError, LaunchSpec, PlainLauncher, PlainProcess
 from paddock.runtime.proctree import TAG_VARIABLE
+from paddock.runtime.sandbox.cgroups import (
+    Cgroup,
+    CgroupLimits,
+    Hierarchy,
+    remove_soon,
+    remove_when_free,
+)
 
 log = logging.getLogger(__name__)
 

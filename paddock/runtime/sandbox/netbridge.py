@@ -9,7 +9,7 @@ they were made in: one process relays between the two. Nothing runs inside the s
 needs no change (a plain TCP dev server on 127.0.0.1:PORT), and the sandbox still reaches
 nothing outside. See docs/decisions/007-network-none-bridge.md.
 
-Run as `python -m paddock.runtime.netbridge PID PORT LISTEN_PATH` (a Unix socket path).
+Run as `python -m paddock.runtime.sandbox.netbridge PID PORT LISTEN_PATH` (a Unix socket path).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class Bridge:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "paddock.runtime.netbridge",
+            "paddock.runtime.sandbox.netbridge",
             str(sandbox_pid),
             str(port),
             str(path),

@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from paddock.domain.sandbox import Network
-from paddock.runtime.cgroups import server_alive, server_name
-from paddock.runtime.container_cgroup import kernel_log
-from paddock.runtime.container_config import (
+from paddock.runtime.launcher import DEFAULT_STREAM_LIMIT, LaunchError, LaunchSpec
+from paddock.runtime.sandbox.cgroups import server_alive, server_name
+from paddock.runtime.sandbox.container_cgroup import kernel_log
+from paddock.runtime.sandbox.container_config import (
     DOCKER_PRIVATE,
     LABEL_HOST,
     LABEL_SERVER,
@@ -46,7 +47,7 @@ from paddock.runtime.container_config import (
     PRIVATE_DIRS,
     ContainerConfig,
 )
-from paddock.runtime.container_engine import (
+from paddock.runtime.sandbox.container_engine import (
     PodmanService,
     PodmanServiceError,
     answers,
@@ -55,12 +56,11 @@ from paddock.runtime.container_engine import (
     sdk_missing,
     socket_url,
 )
-from paddock.runtime.container_image import DEFAULT_IMAGE
-from paddock.runtime.container_process import ContainerProcess
-from paddock.runtime.launcher import DEFAULT_STREAM_LIMIT, LaunchError, LaunchSpec
-from paddock.runtime.sandbox_identity import SandboxUser
+from paddock.runtime.sandbox.container_image import DEFAULT_IMAGE
+from paddock.runtime.sandbox.container_process import ContainerProcess
+from paddock.runtime.sandbox.sandbox_identity import SandboxUser
 
-log = logging.getLogger("paddock.runtime.container")
+log = logging.getLogger("paddock.runtime.sandbox.container")
 
 
 class ContainerLauncher:
@@ -119,7 +119,8 @@ class ContainerLauncher:
             if getattr(exc, "status_code", None) == 404:
                 return (
                     f"the container image {self.config.image} is missing: build it with "
-                    f"`python -m paddock.runtime.container_image build --socket {self.url}` "
+                    "`python -m paddock.runtime.sandbox.container_image build "
+                    f"--socket {self.url}` "
                     "(scripts/install --dev does it with Podman)"
                 )
             return f"cannot inspect the container image {self.config.image}: {explain(exc)[:300]}"
@@ -180,7 +181,7 @@ class ContainerLauncher:
             self._service = None
 
     async def launch(self, spec: LaunchSpec) -> ContainerProcess:
-        from paddock.runtime.container_streams import AttachedOutput
+        from paddock.runtime.sandbox.container_streams import AttachedOutput
 
         sandbox = spec.sandbox
         assert sandbox is not None

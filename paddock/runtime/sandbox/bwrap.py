@@ -33,16 +33,7 @@ from pathlib import Path
 
 from paddock.domain.errors import PaddockError
 from paddock.domain.sandbox import LimitHit, Network
-from paddock.runtime import proctree, safefs, seccomp
-from paddock.runtime.bwrap_args import MIB, bwrap_args, setpriv_args
-from paddock.runtime.cgroups import (
-    Cgroup,
-    CgroupLimits,
-    Hierarchy,
-    Sample,
-    attach_argv,
-    remove_when_free,
-)
+from paddock.runtime import proctree, safefs
 from paddock.runtime.launcher import (
     LaunchError,
     LaunchSpec,
@@ -50,14 +41,24 @@ from paddock.runtime.launcher import (
     PlainProcess,
     SandboxSpec,
 )
-from paddock.runtime.private_network import (
+from paddock.runtime.sandbox import seccomp
+from paddock.runtime.sandbox.bwrap_args import MIB, bwrap_args, setpriv_args
+from paddock.runtime.sandbox.cgroups import (
+    Cgroup,
+    CgroupLimits,
+    Hierarchy,
+    Sample,
+    attach_argv,
+    remove_when_free,
+)
+from paddock.runtime.sandbox.private_network import (
     NetworkError,
     PrivateNetwork,
     slirp_problem,
     write_resolv_conf,
 )
-from paddock.runtime.sandbox_identity import SandboxUser, sandbox_env, sandbox_home
-from paddock.runtime.spares import SparePool
+from paddock.runtime.sandbox.sandbox_identity import SandboxUser, sandbox_env, sandbox_home
+from paddock.runtime.sandbox.spares import SparePool
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ python3, procps (`ps`) and ca-certificates. The root filesystem is cached as a t
 the clone (`~/.cache/paddock/`), keyed by suite, mirror and packages, so a rebuild of the image
 (a new machine user, `podman system reset`) takes seconds instead of a debootstrap.
 
-    python -m paddock.runtime.container_image rootfs           # prints the cached tarball
-    python -m paddock.runtime.container_image build [--socket URL] [--image NAME]
+    python -m paddock.runtime.sandbox.container_image rootfs           # prints the cached tarball
+    python -m paddock.runtime.sandbox.container_image build [--socket URL] [--image NAME]
 
 `build` imports through the Docker Engine API when a socket is given (or DOCKER_HOST is set),
 else with the local `podman import`.
@@ -140,7 +140,7 @@ def build_base_image(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m paddock.runtime.container_image")
+    parser = argparse.ArgumentParser(prog="python -m paddock.runtime.sandbox.container_image")
     parser.add_argument("--cache", type=Path, default=None, help="default: ~/.cache/paddock")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("rootfs", help="make (or find) the cached root filesystem tarball")
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         client = None
         if args.socket or os.environ.get("DOCKER_HOST"):
-            from paddock.runtime.container_engine import connect
+            from paddock.runtime.sandbox.container_engine import connect
 
             client = connect(args.socket)
         print(build_base_image(client, args.image, args.cache))

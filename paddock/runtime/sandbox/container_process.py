@@ -20,12 +20,12 @@ from typing import Any
 
 from paddock.domain.sandbox import LimitHit
 from paddock.runtime import proctree
-from paddock.runtime.cgroups import Sample
-from paddock.runtime.container_cgroup import CgroupWatch, find_cgroup, sample_from_stats
-from paddock.runtime.container_streams import AttachedOutput, run_in_thread, write_stdin
 from paddock.runtime.launcher import LaunchSpec
+from paddock.runtime.sandbox.cgroups import Sample
+from paddock.runtime.sandbox.container_cgroup import CgroupWatch, find_cgroup, sample_from_stats
+from paddock.runtime.sandbox.container_streams import AttachedOutput, run_in_thread, write_stdin
 
-log = logging.getLogger("paddock.runtime.container")
+log = logging.getLogger("paddock.runtime.sandbox.container")
 
 MIB = 1024 * 1024
 POLL_SECONDS = 1.0  # how often a running container's cgroup counters are read

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Protocol
 
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime.bwrap import BwrapLauncher
-from paddock.runtime.cgroups import Hierarchy
 from paddock.runtime.launcher import Launched, LaunchError, LaunchSpec, PlainLauncher
-from paddock.runtime.sandbox_identity import find_user
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.cgroups import Hierarchy
+from paddock.runtime.sandbox.sandbox_identity import find_user
 
 AUTO = "auto"
 

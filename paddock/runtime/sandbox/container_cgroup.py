@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from paddock.domain.sandbox import LimitHit
-from paddock.runtime.cgroups import CGROUP_ROOT, V1_CONTROLLERS, Sample, V1Cgroup, V2Cgroup
+from paddock.runtime.sandbox.cgroups import CGROUP_ROOT, V1_CONTROLLERS, Sample, V1Cgroup, V2Cgroup
 
 
 def _keyed(path: Path) -> dict[str, int]:

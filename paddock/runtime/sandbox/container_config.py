@@ -17,7 +17,7 @@ from typing import Any
 from paddock.domain.sandbox import Network
 from paddock.runtime.launcher import LaunchError, LaunchSpec
 from paddock.runtime.proctree import TAG_VARIABLE
-from paddock.runtime.sandbox_identity import SandboxUser, sandbox_env, sandbox_home
+from paddock.runtime.sandbox.sandbox_identity import SandboxUser, sandbox_env, sandbox_home
 
 LABEL_PROCESS = "paddock.process"
 LABEL_SERVER = "paddock.server"
