@@ -24,7 +24,7 @@ from paddock.services.health import HealthService
 from paddock.services.logs import LogService
 from paddock.services.merges import MergeService
 from paddock.services.openapi import OpenApiService
-from paddock.services.previews import PreviewService
+from paddock.services.previews.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
 from paddock.services.pull_requests import PullRequestService

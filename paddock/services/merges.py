@@ -23,7 +23,7 @@ from paddock.runtime import git, worktrees
 from paddock.runtime.landing import check_landing, move_branch
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.context import Context
-from paddock.services.previews import PreviewService
+from paddock.services.previews.previews import PreviewService
 from paddock.services.task_moves import MoveService
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store

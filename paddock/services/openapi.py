@@ -39,7 +39,7 @@ from paddock.services.agent_turns import attempt_worktree
 from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context
 from paddock.services.parsing import Parser, report_limits
-from paddock.services.previews import PreviewService
+from paddock.services.previews.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store

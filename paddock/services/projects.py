@@ -17,7 +17,7 @@ from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus
 from paddock.runtime import git
 from paddock.services.context import Context
-from paddock.services.preview_database import check_database
+from paddock.services.previews.preview_database import check_database
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as store
 from paddock.store import tasks as task_store

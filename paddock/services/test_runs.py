@@ -50,8 +50,8 @@ from paddock.services.agent_turns import attempt_worktree
 from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context, log
 from paddock.services.parsing import Parser, report_limits, until_stopped
-from paddock.services.preview_gate import PreviewGate, Served
-from paddock.services.previews import PreviewService
+from paddock.services.previews.preview_gate import PreviewGate, Served
+from paddock.services.previews.previews import PreviewService
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import test_runs as store

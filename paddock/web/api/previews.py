@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from paddock.domain.preview import Preview, PreviewStatus
-from paddock.services.previews import PreviewService
+from paddock.services.previews.previews import PreviewService
 from paddock.web.deps import PreviewsDep
 
 router = APIRouter(tags=["previews"])

@@ -1,4 +1,4 @@
-"""The gate to the previews inside a sandbox's own network (services/preview_gate.py): the
+"""The gate to the previews inside a sandbox's own network (services/previews/preview_gate.py): the
 preview proxy with nothing behind it, served by a small uvicorn server of its own on a socket
 the server made inside the sandbox.
 

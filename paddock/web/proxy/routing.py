@@ -21,14 +21,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from paddock.services.engine import Engine
-from paddock.services.preview_access import (
+from paddock.services.previews.preview_access import (
     COOKIE,
     EMBED_COOKIE,
     EMBED_PARAM,
     KEY_HEADER,
     TICKET_PARAM,
 )
-from paddock.services.preview_run import ServiceRun
+from paddock.services.previews.preview_run import ServiceRun
 from paddock.services.server_access import session_cookie_name
 from paddock.web.access import cookie_value, cookie_values
 from paddock.web.proxy import http, websocket

@@ -30,18 +30,18 @@ from paddock.domain.preview import (
     host_label,
 )
 from paddock.services.context import Context
-from paddock.services.preview_access import (
+from paddock.services.previews.preview_access import (
     EMBED_PARAM,
     TICKET_PARAM,
     PreviewAccess,
     new_token,
 )
-from paddock.services.preview_database import (
+from paddock.services.previews.preview_database import (
     attempt_data_dir,
     drop_schema,
 )
-from paddock.services.preview_plans import Planner, dev_services, preview_url, preview_view
-from paddock.services.preview_run import ServiceRun, reserve_port
+from paddock.services.previews.preview_plans import Planner, dev_services, preview_url, preview_view
+from paddock.services.previews.preview_run import ServiceRun, reserve_port
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import previews as store
