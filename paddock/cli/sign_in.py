@@ -4,7 +4,6 @@ browser would take over the terminal)."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import sys
@@ -16,6 +15,7 @@ import typer
 
 from paddock.cli.client import server_url
 from paddock.config import Settings
+from paddock.domain.origins import is_loopback_name
 from paddock.services.server_access import WeakTokenError, load_token
 
 
@@ -33,7 +33,7 @@ def announce(settings: Settings) -> None:
     typer.echo(f"Paddock on {base} (data in {settings.data_dir}; API docs at /api/docs)")
     typer.echo("Open this link to sign in (it holds the API token; `paddock token` prints it):")
     typer.echo("    " + typer.style(link, bold=True))
-    if not is_loopback(settings.host):
+    if not is_loopback_name(settings.host):
         typer.echo(
             f"paddock: listening on {settings.host}, beyond this machine: every request needs "
             "the token, which travels in clear over plain HTTP; put a TLS proxy in front "
@@ -42,15 +42,6 @@ def announce(settings: Settings) -> None:
         )
     if settings.open_browser:
         open_when_listening(base, link)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def has_desktop() -> bool:

@@ -34,6 +34,16 @@ def is_ip_literal(name: str) -> bool:
     return True
 
 
+def is_loopback_name(name: str) -> bool:
+    """Whether `name` (a host name or address) means this machine only."""
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def is_allowed_host(name: str, allowed: Iterable[str]) -> bool:
     """Whether Paddock's UI and API answer to the host `name` (as `host_name` gives it)."""
     if not name:
