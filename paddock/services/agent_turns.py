@@ -15,8 +15,9 @@ from paddock.domain.errors import PaddockError
 from paddock.domain.events import EventType
 from paddock.domain.sandbox import Provider
 from paddock.domain.states import RunReason
-from paddock.runtime import git, safefs, staging, worktrees
-from paddock.runtime.rebase import rebase_in_progress
+from paddock.runtime import git, safefs
+from paddock.runtime.git import staging, worktrees
+from paddock.runtime.git.rebase import rebase_in_progress
 from paddock.services.agents import AgentService
 from paddock.services.context import Context, log
 from paddock.services.processes import ProcessService

@@ -23,7 +23,8 @@ from paddock.domain.project_config import (
 )
 from paddock.domain.sandbox import Network, Provider, SandboxConfig
 from paddock.domain.states import AttemptStatus
-from paddock.runtime import git, safefs, worktrees
+from paddock.runtime import git, safefs
+from paddock.runtime.git import worktrees
 from paddock.services.context import Context
 from paddock.store import attempts as store
 

@@ -29,8 +29,9 @@ from paddock.domain.names import (
 )
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
-from paddock.runtime import git, worktrees
-from paddock.runtime.rebase import rebase_in_progress
+from paddock.runtime import git
+from paddock.runtime.git import worktrees
+from paddock.runtime.git.rebase import rebase_in_progress
 from paddock.services.agent_turns import AgentTurns, attempt_worktree
 from paddock.services.agents import AgentService
 from paddock.services.attempt_worktrees import AttemptWorktrees

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from paddock.domain.errors import PaddockError
 from paddock.domain.events import DiffChanged, EventType
-from paddock.runtime.diff import worktree_fingerprint
+from paddock.runtime.git.diff import worktree_fingerprint
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.context import Context
 from paddock.store import attempts as attempt_store

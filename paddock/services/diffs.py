@@ -8,7 +8,7 @@ from paddock.domain.autocommit import limit_bytes
 from paddock.domain.diff import Diff, FileDiff
 from paddock.domain.errors import NotFound
 from paddock.runtime import git
-from paddock.runtime.diff import worktree_diff
+from paddock.runtime.git.diff import worktree_diff
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.context import Context
 from paddock.store import attempts as attempt_store

@@ -3,7 +3,7 @@
 Refused, with nothing changed, when: the attempt is busy; its worktree has uncommitted changes
 (commit them first); its base branch moved on since the attempt branched off (rebase first);
 the base is checked out somewhere with uncommitted changes. The new base tip is made without
-any checkout (`commit-tree`), then the branch is moved (runtime/landing.py). Afterwards: the
+any checkout (`commit-tree`), then the branch is moved (runtime/git/landing.py). Afterwards: the
 merge is recorded on the attempt, its task goes to the "Done" step, its previews stop, and on
 request its worktree and branch go.
 """
@@ -19,8 +19,9 @@ from paddock.domain.errors import Conflict
 from paddock.domain.events import EventType
 from paddock.domain.merge import MergeRecord, MergeStrategy
 from paddock.domain.states import AttemptStatus
-from paddock.runtime import git, worktrees
-from paddock.runtime.landing import check_landing, move_branch
+from paddock.runtime import git
+from paddock.runtime.git import worktrees
+from paddock.runtime.git.landing import check_landing, move_branch
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.context import Context
 from paddock.services.previews.previews import PreviewService

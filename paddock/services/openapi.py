@@ -32,8 +32,9 @@ from paddock.domain.reports import (
     over_limit,
 )
 from paddock.domain.states import ProcessStatus, RunReason
-from paddock.runtime import git, worktrees
-from paddock.runtime.diff import merge_base
+from paddock.runtime import git
+from paddock.runtime.git import worktrees
+from paddock.runtime.git.diff import merge_base
 from paddock.runtime.readiness import fetch
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.artifacts import ArtifactService

@@ -29,7 +29,8 @@ from paddock.domain.pull_request import (
     parse_remote,
 )
 from paddock.domain.states import RunReason
-from paddock.runtime import forges, git
+from paddock.runtime import git
+from paddock.runtime.git import forges
 from paddock.services.context import Context
 from paddock.services.merges import MergeService
 from paddock.services.remotes import RemoteService

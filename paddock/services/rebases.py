@@ -18,7 +18,8 @@ from paddock.domain.entities import Attempt, FollowUp
 from paddock.domain.errors import Conflict
 from paddock.domain.events import EventType
 from paddock.domain.states import AttemptStatus
-from paddock.runtime import git, rebase
+from paddock.runtime import git
+from paddock.runtime.git import rebase
 from paddock.services.agent_turns import attempt_worktree
 from paddock.services.attempts import AttemptService
 from paddock.services.context import Context

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from paddock.domain.errors import PaddockError
 from paddock.domain.states import AttemptStatus, ProcessStatus
-from paddock.runtime import git, proctree, safefs, worktrees
+from paddock.runtime import git, proctree, safefs
+from paddock.runtime.git import worktrees
 from paddock.services.context import Context, log
 from paddock.store import attempts as attempt_store
 from paddock.store import processes as process_store

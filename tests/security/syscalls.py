@@ -10,10 +10,10 @@ filter) and, on x86_64, calls through the other ABIs (`abi.*`).
 The arguments of each blocked call are chosen so that the kernel turns the call down (or lets it
 through) with something other than EPERM wherever its own checks come before the capability
 checks, and so that nothing changes even where they succeed (run as root, without a filter, by
-tests/runtime/test_seccomp.py): an unknown request, a bad flag, a missing path, a descriptor of
--1. Some calls check capabilities first ("capability first" below): a caller without them gets
-EPERM from the kernel itself, filter or not; the same arguments run as root tell the filter's
-EPERM apart.
+tests/runtime/sandbox/test_seccomp.py): an unknown request, a bad flag, a missing path, a
+descriptor of -1. Some calls check capabilities first ("capability first" below): a caller
+without them gets EPERM from the kernel itself, filter or not; the same arguments run as root
+tell the filter's EPERM apart.
 """
 
 from __future__ import annotations

@@ -33,8 +33,8 @@ from paddock.domain.entities import Scripts
 from paddock.domain.errors import Conflict, InvalidInput
 from paddock.domain.project_config import CONFIG_FILE
 from paddock.runtime import git as runtime_git
-from paddock.runtime import rebase, staging, worktrees
-from paddock.runtime.diff import worktree_fingerprint
+from paddock.runtime.git import rebase, staging, worktrees
+from paddock.runtime.git.diff import worktree_fingerprint
 from paddock.runtime.safefs import UnsafePath
 from paddock.runtime.sandbox.bwrap import BwrapLauncher
 from paddock.runtime.sandbox.sandbox_identity import find_user

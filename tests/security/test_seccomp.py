@@ -7,7 +7,7 @@ One attempt per provider runs `syscalls.py` (python3's ctypes, inside the sandbo
 filter's call numbers; every blocked call is a case of its own, read from that one run. The
 arguments get each call past the kernel's own checks where those come first, so without a
 filter most calls fail some other way or succeed; the rest (those that check capabilities
-first) are told apart by tests/runtime/test_seccomp.py, which runs the same probe as root.
+first) are told apart by tests/runtime/sandbox/test_seccomp.py, which runs the same probe as root.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def test_a_sandbox_runs_under_a_seccomp_filter(probed: Run, provider: str) -> No
 def test_a_blocked_call_is_refused(probed: Run, provider: str, name: str) -> None:
     """Refused, by the filter: a caller without capabilities gets EPERM from a few calls (the
     ones that check capabilities first) with or without one; that the filter refuses those too
-    is proven as root by tests/runtime/test_seccomp.py."""
+    is proven as root by tests/runtime/sandbox/test_seccomp.py."""
     assert filters(probed) >= 1
     result = probed.probe(f"sys.{name}")
     if provider == "bwrap":

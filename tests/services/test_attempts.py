@@ -46,8 +46,8 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> tuple[list[s
         db_calls.append(getattr(fn, "__qualname__", repr(fn)))
         return await db_run(fn)
 
-    monkeypatch.setattr(git, "run_git", counted_git)
-    monkeypatch.setattr("paddock.runtime.worktrees.run_git", counted_git)
+    monkeypatch.setattr("paddock.runtime.git.commands.run_git", counted_git)
+    monkeypatch.setattr("paddock.runtime.git.worktrees.run_git", counted_git)
     monkeypatch.setattr(engine.ctx.db, "run", counted_db)
     return git_calls, db_calls
 

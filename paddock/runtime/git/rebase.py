@@ -10,7 +10,7 @@ from __future__ import annotations
 from paddock.domain.errors import Conflict
 from paddock.runtime import safefs
 from paddock.runtime.git import Worktree, identity_args, run_git
-from paddock.runtime.staging import stage_all
+from paddock.runtime.git.staging import stage_all
 
 NO_EDITOR = {"GIT_EDITOR": "true", "GIT_SEQUENCE_EDITOR": "true"}
 MARKER = "<<<<<<< "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from paddock.domain.errors import Conflict
 from paddock.runtime.git import GitError, Where, has_changes, run_git
-from paddock.runtime.worktrees import WorktreeInfo, linked, list_worktrees
+from paddock.runtime.git.worktrees import WorktreeInfo, linked, list_worktrees
 
 
 async def checkout_of(repo: Path | str, branch: str) -> WorktreeInfo | None:

@@ -27,7 +27,7 @@ from paddock.domain.diff import (
 )
 from paddock.runtime import safefs
 from paddock.runtime.git import Worktree, rev_parse, run_git
-from paddock.runtime.staging import stage_all
+from paddock.runtime.git.staging import stage_all
 
 # A rough size of a changed line in a patch, to keep what is asked of git within the limits.
 BYTES_PER_LINE = 80

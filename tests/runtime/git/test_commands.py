@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from paddock.domain.errors import Conflict, InvalidInput, Unavailable
-from paddock.runtime import git, staging, worktrees
+from paddock.runtime import git
+from paddock.runtime.git import staging, worktrees
 from tests.runtime.plain_git import sh_git
 
 pytestmark = pytest.mark.anyio

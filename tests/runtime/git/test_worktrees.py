@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from paddock.domain.errors import Conflict, InvalidInput
-from paddock.runtime import git, worktrees
+from paddock.runtime import git
+from paddock.runtime.git import worktrees
 from tests.runtime.plain_git import sh_git
 
 pytestmark = pytest.mark.anyio
@@ -54,7 +55,7 @@ async def test_add_worktree_branch_clash_is_found_before_git_makes_anything(
         calls.append(args)
         return await run_git(cwd, *args, **kwargs)
 
-    monkeypatch.setattr(git, "run_git", counted)
+    monkeypatch.setattr("paddock.runtime.git.commands.run_git", counted)
     monkeypatch.setattr(worktrees, "run_git", counted)
     with pytest.raises(Conflict) as err:
         await worktrees.add_worktree(repo, tmp_path / "wt", "taken", "main")

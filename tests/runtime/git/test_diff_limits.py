@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from paddock.domain.diff import FileStatus
-from paddock.runtime import worktrees
-from paddock.runtime.diff import worktree_diff
+from paddock.runtime.git import worktrees
+from paddock.runtime.git.diff import worktree_diff
+from tests.runtime.git.test_commands import blob_sizes
 from tests.runtime.plain_git import sh_git
-from tests.runtime.test_git import blob_sizes
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,60 @@
+"""Git: the CLI driven asynchronously (commands), worktrees, diffs, rebases, landing a branch,
+staging, forges. Nothing here knows about projects or attempts.
+
+The package exposes the commands module's names (`git.run_git`, `git.Worktree`); the other
+modules are imported by name (`from paddock.runtime.git import worktrees`).
+"""
+
+from paddock.runtime.git.commands import (
+    FALLBACK_IDENTITY,
+    SAFETY_CONFIG,
+    GitError,
+    GitResult,
+    RepoInfo,
+    Where,
+    Worktree,
+    branch_exists,
+    check_branch_name,
+    commit_tree,
+    delete_branch,
+    git_version,
+    has_changes,
+    identity_args,
+    init_repo,
+    inspect_repo,
+    list_branches,
+    path_exists,
+    read_file_at,
+    repo_lock,
+    reset_to,
+    resolve_revs,
+    rev_parse,
+    run_git,
+)
+
+__all__ = [
+    "FALLBACK_IDENTITY",
+    "SAFETY_CONFIG",
+    "GitError",
+    "GitResult",
+    "RepoInfo",
+    "Where",
+    "Worktree",
+    "branch_exists",
+    "check_branch_name",
+    "commit_tree",
+    "delete_branch",
+    "git_version",
+    "has_changes",
+    "identity_args",
+    "init_repo",
+    "inspect_repo",
+    "list_branches",
+    "path_exists",
+    "read_file_at",
+    "repo_lock",
+    "reset_to",
+    "resolve_revs",
+    "rev_parse",
+    "run_git",
+]
