@@ -52,7 +52,8 @@ from sqlalchemy import insert
 from paddock.domain.names import new_id
 from paddock.domain.workflow import POSITION_GAP
 from paddock.store.db import Database
-from paddock.store.tables import StepRow, TaskRow
+from paddock.store.tables.projects import StepRow
+from paddock.store.tables.tasks import TaskRow
 
 SIXTH_STEP = ("Blocked", "#dc2626")
 PAGE = 50  # cards per column page (paddock.services.board.PAGE_SIZE)

@@ -37,8 +37,9 @@ from _harness import Row, git, make_repo, median, report, small_files, step
 from paddock.config import Settings
 from paddock.domain.sandbox import Limits, Network, Provider
 from paddock.runtime.launcher import Launched, LaunchSpec, PlainLauncher, SandboxSpec
-from paddock.runtime.sandbox.bwrap import BwrapLauncher, find_user
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
 from paddock.runtime.sandbox.cgroups import Hierarchy
+from paddock.runtime.sandbox.sandbox_identity import find_user
 from paddock.services.sandboxing import make_sandboxes
 
 TARGET_MS = 10.0
@@ -69,7 +70,7 @@ def raw_once(cwd: Path) -> float:
 
 def container_launcher(settings: Settings) -> Any | None:
     """The container provider when it is built and works here, else None (and why)."""
-    launcher = make_sandboxes(settings).container
+    launcher = make_sandboxes(settings).providers.get(Provider.container)
     if launcher is None:
         return None
     problem = launcher.problem()
@@ -155,7 +156,7 @@ async def measure(runs: int, container_runs: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="paddock-bench-sandbox-", dir="/var/tmp"))
     worktree = make_repo(tmp / "worktree", small_files())
     settings = Settings(data_dir=tmp / "data", demo=False)
-    user = find_user(settings.sandbox_user)
+    user = find_user(settings.sandbox.user)
     hierarchy = Hierarchy()
     with_cgroup = BwrapLauncher(user=user, hierarchy=hierarchy)
     no_spare = BwrapLauncher(user=user, hierarchy=hierarchy, spares=False)
@@ -218,7 +219,7 @@ async def measure(runs: int, container_runs: int) -> None:
         samples["bwrap_no_spare"].append(await run_once(no_spare, spec(Provider.bwrap)))
     samples["none_no_spare_phase"] = no_spare_base
 
-    rows, notes = table(samples, sandbox_user=settings.sandbox_user if user else None)
+    rows, notes = table(samples, sandbox_user=settings.sandbox.user if user else None)
     if container is not None:
         container.close()
     report(

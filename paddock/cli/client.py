@@ -19,12 +19,12 @@ class ApiError(Exception):
 
 
 def server_url(settings: Settings, url: str | None) -> str:
-    host = settings.host
+    host = settings.server.host
     if host in ("0.0.0.0", "::", ""):  # listening everywhere: loopback reaches it
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return (url or f"http://{host}:{settings.port}").rstrip("/")
+    return (url or f"http://{host}:{settings.server.port}").rstrip("/")
 
 
 class Client:

@@ -14,6 +14,7 @@ kernel's own alarm (SIGALRM, whose default action ends the process) follows a fe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -75,3 +76,13 @@ def run_server(app: Any, **options: Any) -> None:
         server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)  # as uvicorn.run: the server did not start
+
+
+class LazyWebSockets(asyncio.Protocol):
+    """uvicorn's WebSocket protocol (websockets' sans-I/O one), imported when a connection
+    first asks to upgrade: a server whose previews never use WebSockets never loads it."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+        return WebSocketsSansIOProtocol(*args, **kwargs)

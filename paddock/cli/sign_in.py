@@ -30,17 +30,17 @@ def announce(settings: Settings) -> None:
     base = server_url(settings, None)
     link = f"{base}/?token={token}"
     # click's styling, not rich: the server never imports rich (see cli/main.py's _console).
-    typer.echo(f"Paddock on {base} (data in {settings.data_dir}; API docs at /api/docs)")
+    typer.echo(f"Paddock on {base} (data in {settings.storage.data_dir}; API docs at /api/docs)")
     typer.echo("Open this link to sign in (it holds the API token; `paddock token` prints it):")
     typer.echo("    " + typer.style(link, bold=True))
-    if not is_loopback_name(settings.host):
+    if not is_loopback_name(settings.server.host):
         typer.echo(
-            f"paddock: listening on {settings.host}, beyond this machine: every request needs "
-            "the token, which travels in clear over plain HTTP; put a TLS proxy in front "
+            f"paddock: listening on {settings.server.host}, beyond this machine: every request "
+            "needs the token, which travels in clear over plain HTTP; put a TLS proxy in front "
             "(docs/security.md)",
             err=True,
         )
-    if settings.open_browser:
+    if settings.server.open_browser:
         open_when_listening(base, link)
 
 

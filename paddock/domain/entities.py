@@ -1,4 +1,5 @@
-"""The entities, as plain frozen dataclasses. The store maps rows to these; the API renders them."""
+"""The entities, as plain frozen dataclasses. The store maps rows to these; the services pass
+them around; clients see their public read models (domain/public/), never these."""
 
 from __future__ import annotations
 
@@ -184,5 +185,5 @@ class Event:
     seq: int
     type: EventType  # one of the catalogue's (domain/events.py)
     project_id: str | None
-    data: dict[str, Any]  # the payload's JSON form, secrets masked
+    data: dict[str, Any]  # its public read model's JSON form (domain/public/): no secret
     ts: datetime

@@ -1,25 +1,25 @@
 """The event catalogue: every state change Paddock publishes, what it concerns, what it carries.
 
 An event's type is an `EventType` (its wire name, e.g. `attempt.updated`); each has a `Kind` in
-`CATALOGUE`: the resource it concerns and its payload's class. The bus refuses a type that is
-not here and a payload of another class, and turns the payload into its JSON form in one place
-(`encode`, with secrets masked), so every subscriber (the `/api/events` stream, the UI's live
-pages, any future one) sees the same thing. Subscribers match types by membership
-(`EventType.for_resource(Resource.attempt)`, or a set of members), never by string prefix.
+`CATALOGUE`: the resource it concerns, the class a publisher hands the bus (an entity, or a
+small payload of domain/event_payloads.py) and the public read model its `data` is
+(domain/public/). The bus refuses a type that is not here and a payload of another class, and
+makes the `data` in one place (`encode`: the read model, masking secrets as every API answer
+does, dumped as JSON), so every subscriber (the `/api/events` stream, the UI's live pages, any
+future one) sees what a route answering with the same model shows. Subscribers match types by
+membership (`EventType.for_resource(Resource.attempt)`, or a set of members), never by string
+prefix.
 
 docs/api.md and docs/concepts.md hold `markdown_table()`; a test keeps them equal.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
+from paddock.domain import event_payloads
 from paddock.domain.entities import (
     Attempt,
     Event,
@@ -27,13 +27,59 @@ from paddock.domain.entities import (
     Process,
     Project,
     Task,
-    WorkflowStep,
+)
+from paddock.domain.event_payloads import (
+    ArtifactsAdded,
+    AttemptDeleted,
+    Deleted,
+    DiffChanged,
+    OpenApiUpdated,
+    ResourceUsage,
+    StepsUpdated,
 )
 from paddock.domain.preview import PreviewView
+from paddock.domain.public import (
+    ArtifactsAddedPublic,
+    AttemptDeletedPublic,
+    AttemptPublic,
+    DeletedPublic,
+    DiffChangedPublic,
+    FollowUpPublic,
+    OpenApiUpdatedPublic,
+    PreviewPublic,
+    ProcessPublic,
+    ProjectPublic,
+    PublicModel,
+    PullRequestPublic,
+    ResourceUsagePublic,
+    StepsUpdatedPublic,
+    TaskMovePublic,
+    TaskPublic,
+    TestRunPublic,
+)
 from paddock.domain.pull_request import PullRequest
-from paddock.domain.secrets import public_json
 from paddock.domain.test_run import TestRun
 from paddock.domain.workflow import TaskMove
+
+__all__ = [  # the payloads are published from here, beside their types
+    "CATALOGUE",
+    "ArtifactsAdded",
+    "AttemptDeleted",
+    "Deleted",
+    "DiffChanged",
+    "EventType",
+    "Kind",
+    "OpenApiUpdated",
+    "Resource",
+    "ResourceUsage",
+    "StepsUpdated",
+    "UnknownEventType",
+    "WrongEventPayload",
+    "encode",
+    "event_type",
+    "markdown_table",
+    "wire",
+]
 
 
 class Resource(StrEnum):
@@ -50,68 +96,6 @@ class Resource(StrEnum):
     artifact = "artifact"
     openapi = "openapi"  # an attempt's API spec
     pull_request = "pull_request"
-
-
-# -- payloads of the events that carry no whole entity ----------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Deleted:
-    id: str
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptDeleted:
-    id: str
-    task_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class DiffChanged:
-    id: str  # the attempt's
-
-
-@dataclass(frozen=True, slots=True)
-class StepsUpdated:
-    project_id: str
-    steps: list[WorkflowStep]  # all of the project's steps, in order
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceUsage:
-    """One sample of a process's resource use (see `ResourceSample`)."""
-
-    process_id: str
-    attempt_id: str
-    seq: int
-    ts: datetime
-    cpu_percent: float
-    memory_bytes: int
-    peak_bytes: int
-    pids: int
-
-
-@dataclass(frozen=True, slots=True)
-class ArtifactsAdded:
-    process_id: str
-    attempt_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class OpenApiUpdated:
-    attempt_id: str
-
-
-# Payloads shown field by field in the docs; the others are entities, shown by name.
-_SMALL: tuple[type, ...] = (
-    Deleted,
-    AttemptDeleted,
-    DiffChanged,
-    StepsUpdated,
-    ResourceUsage,
-    ArtifactsAdded,
-    OpenApiUpdated,
-)
 
 
 class EventType(StrEnum):
@@ -152,7 +136,13 @@ class EventType(StrEnum):
 
     @property
     def payload(self) -> type:
-        return CATALOGUE[self].payload
+        """The class a publisher hands the bus for this type."""
+        return CATALOGUE[self].entity
+
+    @property
+    def data(self) -> type[PublicModel]:
+        """The public read model the event's `data` is."""
+        return CATALOGUE[self].data
 
     @classmethod
     def for_resource(cls, *resources: Resource) -> frozenset[EventType]:
@@ -163,56 +153,92 @@ class EventType(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Kind:
     resource: Resource
-    payload: type  # the class of what is published; its JSON form is the event's `data`
+    entity: type  # the class of what is published
+    data: type[PublicModel]  # the read model made of it: its JSON form is the event's `data`
     when: str  # for people: what happened
 
 
 CATALOGUE: dict[EventType, Kind] = {
-    EventType.project_created: Kind(Resource.project, Project, "a project was added"),
-    EventType.project_updated: Kind(Resource.project, Project, "its settings changed"),
-    EventType.project_deleted: Kind(Resource.project, Deleted, "a project was removed"),
+    EventType.project_created: Kind(
+        Resource.project, Project, ProjectPublic, "a project was added"
+    ),
+    EventType.project_updated: Kind(
+        Resource.project, Project, ProjectPublic, "its settings changed"
+    ),
+    EventType.project_deleted: Kind(
+        Resource.project, Deleted, DeletedPublic, "a project was removed"
+    ),
     EventType.steps_updated: Kind(
-        Resource.step, StepsUpdated, "a workflow step was added, changed, moved or removed"
+        Resource.step,
+        StepsUpdated,
+        StepsUpdatedPublic,
+        "a workflow step was added, changed, moved or removed",
     ),
-    EventType.task_created: Kind(Resource.task, Task, "a task was created"),
-    EventType.task_updated: Kind(Resource.task, Task, "a task was edited or moved"),
+    EventType.task_created: Kind(Resource.task, Task, TaskPublic, "a task was created"),
+    EventType.task_updated: Kind(Resource.task, Task, TaskPublic, "a task was edited or moved"),
     EventType.task_moved: Kind(
-        Resource.task, TaskMove, "a task entered a step (again once its automation ran)"
+        Resource.task,
+        TaskMove,
+        TaskMovePublic,
+        "a task entered a step (again once its automation ran)",
     ),
-    EventType.task_deleted: Kind(Resource.task, Deleted, "a task was removed"),
-    EventType.attempt_created: Kind(Resource.attempt, Attempt, "an attempt was started"),
+    EventType.task_deleted: Kind(Resource.task, Deleted, DeletedPublic, "a task was removed"),
+    EventType.attempt_created: Kind(
+        Resource.attempt, Attempt, AttemptPublic, "an attempt was started"
+    ),
     EventType.attempt_updated: Kind(
-        Resource.attempt, Attempt, "its status, branch, merge or worktree changed"
+        Resource.attempt, Attempt, AttemptPublic, "its status, branch, merge or worktree changed"
     ),
-    EventType.attempt_deleted: Kind(Resource.attempt, AttemptDeleted, "an attempt was removed"),
+    EventType.attempt_deleted: Kind(
+        Resource.attempt, AttemptDeleted, AttemptDeletedPublic, "an attempt was removed"
+    ),
     EventType.attempt_diff_changed: Kind(
-        Resource.attempt, DiffChanged, "its worktree changed (while its Diff is watched)"
+        Resource.attempt,
+        DiffChanged,
+        DiffChangedPublic,
+        "its worktree changed (while its Diff is watched)",
     ),
-    EventType.process_created: Kind(Resource.process, Process, "a process was queued"),
+    EventType.process_created: Kind(
+        Resource.process, Process, ProcessPublic, "a process was queued"
+    ),
     EventType.process_updated: Kind(
-        Resource.process, Process, "its status, exit code or line count changed"
+        Resource.process, Process, ProcessPublic, "its status, exit code or line count changed"
     ),
     EventType.resource_usage: Kind(
-        Resource.process, ResourceUsage, "a running process in a measured sandbox was sampled"
+        Resource.process,
+        ResourceUsage,
+        ResourceUsagePublic,
+        "a running process in a measured sandbox was sampled",
     ),
-    EventType.follow_up_created: Kind(Resource.follow_up, FollowUp, "a follow-up was queued"),
-    EventType.follow_up_updated: Kind(Resource.follow_up, FollowUp, "its status changed"),
+    EventType.follow_up_created: Kind(
+        Resource.follow_up, FollowUp, FollowUpPublic, "a follow-up was queued"
+    ),
+    EventType.follow_up_updated: Kind(
+        Resource.follow_up, FollowUp, FollowUpPublic, "its status changed"
+    ),
     EventType.preview_updated: Kind(
-        Resource.preview, PreviewView, "a preview was created, or its status changed"
+        Resource.preview, PreviewView, PreviewPublic, "a preview was created, or its status changed"
     ),
-    EventType.test_run_created: Kind(Resource.test_run, TestRun, "a test run started"),
-    EventType.test_run_updated: Kind(Resource.test_run, TestRun, "a test run finished"),
+    EventType.test_run_created: Kind(
+        Resource.test_run, TestRun, TestRunPublic, "a test run started"
+    ),
+    EventType.test_run_updated: Kind(
+        Resource.test_run, TestRun, TestRunPublic, "a test run finished"
+    ),
     EventType.artifacts_added: Kind(
-        Resource.artifact, ArtifactsAdded, "a process's artifacts were kept"
+        Resource.artifact, ArtifactsAdded, ArtifactsAddedPublic, "a process's artifacts were kept"
     ),
     EventType.openapi_updated: Kind(
-        Resource.openapi, OpenApiUpdated, "the attempt's API spec was generated again"
+        Resource.openapi,
+        OpenApiUpdated,
+        OpenApiUpdatedPublic,
+        "the attempt's API spec was generated again",
     ),
     EventType.pull_request_created: Kind(
-        Resource.pull_request, PullRequest, "a pull request was opened"
+        Resource.pull_request, PullRequest, PullRequestPublic, "a pull request was opened"
     ),
     EventType.pull_request_updated: Kind(
-        Resource.pull_request, PullRequest, "its forge status changed"
+        Resource.pull_request, PullRequest, PullRequestPublic, "its forge status changed"
     ),
 }
 _missing = set(EventType) - set(CATALOGUE)
@@ -236,16 +262,15 @@ def event_type(name: str) -> EventType:
 
 
 def encode(type_: EventType | str, payload: object) -> tuple[EventType, dict[str, Any]]:
-    """The type, checked against the catalogue, and the payload's JSON form as it may leave
-    the server (`public_json`: no secret value). The one place an event's `data` is made."""
+    """The type, checked against the catalogue, and the event's `data`: the payload's public
+    read model (no secret value), dumped as JSON. The one place an event's `data` is made."""
     checked = event_type(type_)
-    expected = CATALOGUE[checked].payload
-    if not isinstance(payload, expected):
+    kind = CATALOGUE[checked]
+    if not isinstance(payload, kind.entity):
         raise WrongEventPayload(
-            f"{checked} carries a {expected.__name__}, not a {type(payload).__name__}"
+            f"{checked} carries a {kind.entity.__name__}, not a {type(payload).__name__}"
         )
-    data: dict[str, Any] = public_json(to_jsonable_python(payload))
-    return checked, data
+    return checked, kind.data.read(payload).model_dump(mode="json")
 
 
 def wire(event: Event) -> dict[str, Any]:
@@ -259,10 +284,11 @@ def wire(event: Event) -> dict[str, Any]:
     }
 
 
-def _payload_doc(payload: type) -> str:
-    if payload in _SMALL:
-        return "`{" + ", ".join(f.name for f in dataclasses.fields(payload)) + "}`"
-    return f"`{payload.__name__}`"
+def _data_doc(kind: Kind) -> str:
+    # A small payload's fields are listed; an entity is named by its read model.
+    if kind.entity.__module__ == event_payloads.__name__:
+        return "`{" + ", ".join(kind.data.model_fields) + "}`"
+    return f"`{kind.data.__name__}`"
 
 
 def markdown_table() -> str:
@@ -271,7 +297,7 @@ def markdown_table() -> str:
         "| type | resource | data | when |",
         "|---|---|---|---|",
         *(
-            f"| `{t.value}` | {k.resource.value} | {_payload_doc(k.payload)} | {k.when} |"
+            f"| `{t.value}` | {k.resource.value} | {_data_doc(k)} | {k.when} |"
             for t, k in CATALOGUE.items()
         ),
     ]

@@ -140,9 +140,9 @@ class EventBus:
         """Number and fan out a state change.
 
         `type_` must be in the event catalogue and `payload` of its class (UnknownEventType,
-        WrongEventPayload otherwise). The payload is kept and sent in its JSON form as
-        `public_json` shows it: no secret value ever enters the bus (every reader of events,
-        the SSE stream, the UI's fragments, replays, sees the same masked form)."""
+        WrongEventPayload otherwise). What is kept and sent is its public read model's JSON form
+        (`encode`): no secret value ever enters the bus (every reader of events, the SSE
+        stream, the UI's fragments, replays, sees the same masked form)."""
         checked, data = encode(type_, payload)
         self._seq += 1
         event = Event(self._seq, checked, project_id, data, datetime.now(UTC))
@@ -150,10 +150,17 @@ class EventBus:
         self._topic.publish(event)
         return event
 
-    def subscribe(self, project_id: str | None = None) -> Subscription[Event]:
+    def subscribe(
+        self, project_id: str | None = None, wanted: Callable[[Event], bool] | None = None
+    ) -> Subscription[Event]:
+        """The events of one project (and the server's own), or all; of those, the ones
+        `wanted` picks. Others never reach the subscription, so a reader's wait for the next
+        one (and its heartbeat) is not reset by events it ignores."""
         if project_id is None:
-            return self._topic.subscribe()
-        return self._topic.subscribe(lambda e: e.project_id in (project_id, None))
+            return self._topic.subscribe(wanted)
+        if wanted is None:
+            return self._topic.subscribe(lambda e: e.project_id in (project_id, None))
+        return self._topic.subscribe(lambda e: e.project_id in (project_id, None) and wanted(e))
 
     def replay(self, after: int, project_id: str | None = None) -> list[Event] | None:
         """Events after `after`, or None when they are no longer all held (the caller syncs)."""

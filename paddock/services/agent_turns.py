@@ -19,7 +19,9 @@ from paddock.runtime import git, safefs
 from paddock.runtime.git import staging, worktrees
 from paddock.runtime.git.rebase import rebase_in_progress
 from paddock.services.agents import AgentService
+from paddock.services.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context, log
+from paddock.services.process_request import ProcessObservers, ProcessRequest
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import entries as entry_store
@@ -76,14 +78,6 @@ def git_overlay(home: Path, tree: git.Worktree) -> dict[str, str]:
     }
 
 
-async def attempt_worktree(ctx: Context, attempt: Attempt) -> git.Worktree:
-    """The attempt's worktree as Paddock's own git must name it (see git.Worktree)."""
-    project = await ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
-    return await anyio.to_thread.run_sync(
-        worktrees.linked, project.repo_path, attempt.worktree_path
-    )
-
-
 class AgentTurns:
     def __init__(self, ctx: Context, processes: ProcessService, agents: AgentService) -> None:
         self.ctx = ctx
@@ -93,7 +87,7 @@ class AgentTurns:
     def home(self, attempt: Attempt) -> Path:
         """The attempt's own HOME for agent CLIs: runs of other attempts never share state,
         and the CLI finds its session again for a follow-up."""
-        return self.ctx.settings.data_dir / "agent-homes" / attempt.id
+        return self.ctx.settings.storage.data_dir / "agent-homes" / attempt.id
 
     async def run(
         self, attempt: Attempt, prompt: str, reason: RunReason, agent: AgentSpec | None = None
@@ -130,21 +124,23 @@ class AgentTurns:
         overlay = await anyio.to_thread.run_sync(prepare)
         run = profile.adapter.command(turn, spec.command)
         before = await git.rev_parse(tree, "HEAD")
-        proc = await self.processes.run(
-            attempt,
+        request = ProcessRequest(
             reason,
             run.argv,
             env={**run.env, **overlay, **spec.env},  # the attempt's (or step's) own win
             stdin=run.stdin,
             secret_env=spec.secret_env,
-            normaliser=profile.adapter.normaliser(),
-            opening=[text_entry(EntryKind.user_message, prompt)],
             commit_before=before,
             interrupt=profile.adapter.interrupt,
             writable=[turn.home],
             # The CLI itself, wherever it is installed (its prefix: npm's lib/ comes along).
-            readable=[self.ctx.settings.agents, Path(turn.executable).resolve().parent.parent],
+            readable=[self.ctx.settings.agents.clis, Path(turn.executable).resolve().parent.parent],
         )
+        entries = ProcessObservers(
+            normaliser=profile.adapter.normaliser(),
+            opening=[text_entry(EntryKind.user_message, prompt)],
+        )
+        proc = await self.processes.run(attempt, request, entries)
         return await self._record_commit(attempt, tree, proc, prompt, reason)
 
     async def _record_commit(
@@ -162,7 +158,7 @@ class AgentTurns:
         try:
             # Mid-rebase the files are the conflict's resolution: the rebase commits them.
             if auto_commit and not rebase_in_progress(tree):
-                limit = limit_bytes(self.ctx.settings.autocommit_max_file_mb)
+                limit = limit_bytes(self.ctx.settings.git.autocommit_max_file_mb)
                 message = commit_message(summary, prompt, reason)
                 left_out = (await staging.commit_all(tree, message, max_file_bytes=limit)).left_out
             after: str | None = await git.rev_parse(tree, "HEAD")

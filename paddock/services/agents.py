@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio.to_thread
@@ -15,6 +15,7 @@ from paddock.agents.registry import BUILT_IN, OVERRIDES_FILE, AgentProfile, Agen
 from paddock.config import Settings
 from paddock.domain.entities import AgentSpec
 from paddock.domain.errors import Unavailable
+from paddock.domain.secrets import keep_masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,20 +36,20 @@ def credentials(settings: Settings) -> Credentials:
         return value.get_secret_value() if value is not None else None
 
     return Credentials(
-        anthropic_api_key=secret(settings.anthropic_api_key),
-        anthropic_base_url=settings.anthropic_base_url,
-        openai_api_key=secret(settings.openai_api_key),
-        openai_base_url=settings.openai_base_url,
-        gemini_api_key=secret(settings.gemini_api_key),
-        gemini_base_url=settings.gemini_base_url,
+        anthropic_api_key=secret(settings.agents.anthropic_api_key),
+        anthropic_base_url=settings.agents.anthropic_base_url,
+        openai_api_key=secret(settings.agents.openai_api_key),
+        openai_base_url=settings.agents.openai_base_url,
+        gemini_api_key=secret(settings.agents.gemini_api_key),
+        gemini_base_url=settings.agents.gemini_base_url,
     )
 
 
 class AgentService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.registry = AgentRegistry(BUILT_IN, settings.data_dir / OVERRIDES_FILE)
-        self.installs = AgentInstalls(settings.agents)
+        self.registry = AgentRegistry(BUILT_IN, settings.storage.data_dir / OVERRIDES_FILE)
+        self.installs = AgentInstalls(settings.agents.clis)
 
     def _info(self, profile: AgentProfile, *, with_version: bool) -> AgentInfo:
         adapter = profile.adapter
@@ -86,8 +87,15 @@ class AgentService:
         return await anyio.to_thread.run_sync(lambda: self._info(profile, with_version=True))
 
     async def save_variant(self, name: str, variant: Variant) -> AgentInfo:
-        """Add or change a variant of profile `name` (in the data dir's agents.toml)."""
-        profile = await anyio.to_thread.run_sync(self.registry.save_variant, name, variant)
+        """Add or change a variant of profile `name` (in the data dir's agents.toml). A secret
+        env value sent back masked, as the API and the settings page show it, keeps its value."""
+
+        def save() -> AgentProfile:
+            stored = self.registry.get(name).variants.get(variant.name)
+            env = keep_masked(variant.env, stored.env) if stored is not None else variant.env
+            return self.registry.save_variant(name, replace(variant, env=env))
+
+        profile = await anyio.to_thread.run_sync(save)
         return await anyio.to_thread.run_sync(lambda: self._info(profile, with_version=True))
 
     async def delete_variant(self, name: str, variant: str) -> AgentInfo:

@@ -35,7 +35,7 @@ from paddock.domain.names import new_id
 from paddock.runtime import safefs
 from paddock.services.context import Context, log
 from paddock.store import artifacts as store
-from paddock.store.tables import utcnow
+from paddock.store.tables.base import utcnow
 
 CHUNK = 1 << 20
 CLEANUP_EVERY_S = 3600.0
@@ -75,8 +75,8 @@ def _copy_regular(entry: safefs.Entry, target: Path, limit: int) -> tuple[int, s
 class ArtifactService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.root = ctx.settings.data_dir / "artifacts"
-        self.staging = ctx.settings.data_dir / "artifact-staging"
+        self.root = ctx.settings.storage.data_dir / "artifacts"
+        self.staging = ctx.settings.storage.data_dir / "artifact-staging"
         self._loop: asyncio.Task[None] | None = None
 
     # -- a process's folder ---------------------------------------------------------------------
@@ -108,7 +108,7 @@ class ArtifactService:
     def _copy_folder(self, attempt_id: str, process_id: str) -> Collected:
         folder = self.folder(process_id)
         settings = self.ctx.settings
-        budget = settings.artifact_max_mb * 1024 * 1024
+        budget = settings.artifacts.max_mb * 1024 * 1024
         kept: list[Artifact] = []
         skipped: list[str] = []
         try:
@@ -118,8 +118,8 @@ class ArtifactService:
                 name = entry.path
                 if entry.is_dir:
                     continue
-                if len(kept) >= settings.artifact_max_files:
-                    skipped.append(f"{name}: more than {settings.artifact_max_files} files")
+                if len(kept) >= settings.artifacts.max_files:
+                    skipped.append(f"{name}: more than {settings.artifacts.max_files} files")
                     continue
                 artifact_id = new_id()
                 copied = _copy_regular(entry, self.path_of(artifact_id), budget)
@@ -232,7 +232,7 @@ class ArtifactService:
 
     async def remove_expired(self) -> int:
         """Artifacts older than the retention setting, in batches; how many went."""
-        days = self.ctx.settings.artifact_retention_days
+        days = self.ctx.settings.artifacts.retention_days
         if days <= 0:
             return 0
         cutoff = utcnow() - timedelta(days=days)

@@ -27,6 +27,7 @@ from paddock.runtime import git, safefs
 from paddock.runtime.git import worktrees
 from paddock.services.context import Context
 from paddock.store import attempts as store
+from paddock.store import projects as project_store
 
 log = logging.getLogger("paddock")
 
@@ -74,6 +75,14 @@ def configure_worktree(project: Project, worktree: Path) -> Scripts:
     return effective_scripts(project.scripts, repo_config)
 
 
+async def attempt_worktree(ctx: Context, attempt: Attempt) -> git.Worktree:
+    """The attempt's worktree as Paddock's own git must name it (see git.Worktree)."""
+    project = await ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
+    return await anyio.to_thread.run_sync(
+        worktrees.linked, project.repo_path, attempt.worktree_path
+    )
+
+
 class AttemptWorktrees:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -104,8 +113,8 @@ class AttemptWorktrees:
         an attempt nobody chose a network for still runs; `paddock doctor` says what it gave
         up. A `private` that was asked for is refused instead."""
         settings = self.ctx.settings
-        network = settings.sandbox_network
-        if network is Network.private and "sandbox_network" not in settings.model_fields_set:
+        network = settings.sandbox.network
+        if network is Network.private and "network" not in settings.sandbox.model_fields_set:
             problem = self.ctx.sandboxes.network_problem(provider, network)
             if problem is not None:
                 log.warning("network private cannot run here (%s): using host", problem)
@@ -114,7 +123,7 @@ class AttemptWorktrees:
 
     def path_for(self, project: Project, branch: str) -> Path:
         group = f"{slugify(project.name)}-{short_id(project.id)}"
-        return self.ctx.settings.worktrees / group / branch.rsplit("/", 1)[-1]
+        return self.ctx.settings.storage.worktrees / group / branch.rsplit("/", 1)[-1]
 
     async def make(self, project: Project, attempt: Attempt) -> Attempt:
         """Make the worktree, then record its base commit and scripts and move the attempt to

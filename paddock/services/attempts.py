@@ -1,8 +1,10 @@
-"""Attempts: a branch and worktree per try at a task, then setup, then the agent."""
+"""Attempts: a branch and worktree per try at a task, then setup, then the agent.
+
+Creating, following up, rewinding, stopping and deleting are here; the background run that
+works through setup, the agent's turn and queued follow-ups is services/attempt_runs.py."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -24,18 +26,18 @@ from paddock.domain.events import AttemptDeleted, EventType
 from paddock.domain.names import (
     attempt_branch,
     check_branch_name,
-    new_debug_id,
     new_id,
 )
 from paddock.domain.sandbox import SandboxConfig
-from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
+from paddock.domain.states import AttemptStatus, RunReason
 from paddock.runtime import git
 from paddock.runtime.git import worktrees
-from paddock.runtime.git.rebase import rebase_in_progress
-from paddock.services.agent_turns import AgentTurns, attempt_worktree
+from paddock.services.agent_turns import AgentTurns
 from paddock.services.agents import AgentService
-from paddock.services.attempt_worktrees import AttemptWorktrees
+from paddock.services.attempt_runs import AttemptRuns
+from paddock.services.attempt_worktrees import AttemptWorktrees, attempt_worktree
 from paddock.services.context import Context, log
+from paddock.services.process_request import ProcessRequest
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as store
 from paddock.store import follow_ups as follow_up_store
@@ -85,9 +87,7 @@ class AttemptService:
         self.agents = agents
         self.turns = AgentTurns(ctx, processes, agents)
         self.worktrees = AttemptWorktrees(ctx)
-        self._runs: dict[str, asyncio.Task[None]] = {}
-        self._stopping: set[str] = set()  # attempts whose pending steps must not start
-        self._rewake: set[str] = set()  # follow-ups queued while a run was finishing
+        self.runs = AttemptRuns(ctx, processes, self.turns)
         # What else goes with an attempt, before its worktree.
         self.belongings = tuple(belongings)
 
@@ -118,7 +118,7 @@ class AttemptService:
             project = project_store.get_project(session, task.project_id)
             chosen = self.worktrees.choose_sandbox(sandbox or SandboxConfig(), project)
             name = branch or attempt_branch(
-                attempt_id, task.title, self.ctx.settings.branch_template
+                attempt_id, task.title, self.ctx.settings.git.branch_template
             )
             if store.branch_taken(session, project.id, name):
                 raise Conflict(f"branch {name!r} is used by another attempt", code="branch_exists")
@@ -146,38 +146,8 @@ class AttemptService:
                 EventType.attempt_deleted, project.id, AttemptDeleted(attempt_id, attempt.task_id)
             )
             raise exc from None
-        self._runs[attempt.id] = asyncio.create_task(self._run(attempt, agent_turn))
+        self.runs.begin(attempt, agent_turn)
         return attempt
-
-    async def _run(self, attempt: Attempt, agent_turn: bool = True) -> None:
-        """Setup if the attempt starts `setting_up`, then the agent (if it has a turn)."""
-        try:
-            if attempt.status is AttemptStatus.setting_up:
-                setup = await self.processes.run(
-                    attempt, RunReason.setup, shell_argv(attempt.scripts.setup)
-                )
-                if setup.status is not ProcessStatus.succeeded:
-                    await self._process_failed(attempt, setup, "setup script")
-                    return
-            if attempt.id in self._stopping:
-                await self._set_status(attempt, AttemptStatus.idle, error="stopped")
-                return
-            if not agent_turn:
-                attempt = await self._set_status(attempt, AttemptStatus.idle)
-                await self._run_queue(attempt)
-                return
-            if attempt.status is not AttemptStatus.running:
-                attempt = await self._set_status(attempt, AttemptStatus.running)
-            agent = await self._turn(attempt, attempt.prompt, RunReason.agent)
-            if agent is None:
-                return
-            attempt = await self._after_turn(attempt, agent, "agent")
-            await self._run_queue(attempt)
-        except Exception:
-            log.exception("attempt %s: run crashed", attempt.id)
-            raise
-        finally:
-            self._end_run(attempt)
 
     # -- follow-ups ---------------------------------------------------------------------------
 
@@ -206,7 +176,7 @@ class AttemptService:
             )
         )
         self.ctx.publish(EventType.follow_up_created, attempt.project_id, follow_up)
-        self._wake(attempt)
+        self.runs.wake(attempt)
         return follow_up
 
     async def list_follow_ups(self, attempt_id: str) -> list[FollowUp]:
@@ -230,130 +200,7 @@ class AttemptService:
 
         for attempt in await self.ctx.db.run(load):
             if attempt.status in (AttemptStatus.idle, AttemptStatus.failed):
-                self._wake(attempt)
-
-    def _wake(self, attempt: Attempt) -> None:
-        if attempt.id in self._runs:
-            self._rewake.add(attempt.id)  # the run checks the queue again before it ends
-            return
-        self._runs[attempt.id] = asyncio.get_running_loop().create_task(
-            self._continue(attempt), name=f"paddock-follow-ups-{attempt.id}"
-        )
-
-    def _end_run(self, attempt: Attempt) -> None:
-        self._runs.pop(attempt.id, None)
-        if attempt.id in self._rewake and attempt.id not in self._stopping:
-            self._rewake.discard(attempt.id)
-            self._wake(attempt)
-
-    async def _continue(self, attempt: Attempt) -> None:
-        try:
-            await self._run_queue(await self.get(attempt.id))
-        except Exception:
-            log.exception("attempt %s: follow-ups crashed", attempt.id)
-            raise
-        finally:
-            self._end_run(attempt)
-
-    async def _run_queue(self, attempt: Attempt) -> None:
-        """Run queued follow-ups one after the other until none is left (or a stop)."""
-        attempt_id = attempt.id
-        while attempt_id not in self._stopping:
-            self._rewake.discard(attempt_id)
-            follow_up = await self.ctx.db.run(lambda s: follow_up_store.next_queued(s, attempt_id))
-            if follow_up is None:
-                return
-            follow_up = await self._set_follow_up(attempt, follow_up, FollowUpStatus.running)
-            attempt = await self._set_status(attempt, AttemptStatus.running)
-            proc = await self._turn(attempt, follow_up.prompt, RunReason.follow_up, follow_up.agent)
-            if proc is None:
-                await self._set_follow_up(attempt, follow_up, FollowUpStatus.failed)
-                return
-            ok = proc.status is ProcessStatus.succeeded
-            status = FollowUpStatus.done if ok else FollowUpStatus.failed
-            await self._set_follow_up(attempt, follow_up, status, proc.id)
-            attempt = await self._after_turn(attempt, proc, "follow-up")
-
-    async def _turn(
-        self, attempt: Attempt, prompt: str, reason: RunReason, agent: AgentSpec | None = None
-    ) -> Process | None:
-        """One agent turn; None when it could not even start (the attempt is then failed,
-        with the reason and a debug id that is also in the server log)."""
-        try:
-            return await self.turns.run(attempt, prompt, reason, agent)
-        except (PaddockError, OSError) as exc:
-            debug_id = new_debug_id()
-            message = exc.message if isinstance(exc, PaddockError) else str(exc)
-            log.warning(
-                "attempt %s: the %s could not start: %s [debug_id=%s]",
-                attempt.id,
-                reason.value,
-                message,
-                debug_id,
-            )
-            await self._set_status(
-                attempt,
-                AttemptStatus.failed,
-                error=f"the {reason.value.replace('_', '-')} could not start: {message}",
-                debug_id=debug_id,
-            )
-            return None
-
-    async def _set_follow_up(
-        self,
-        attempt: Attempt,
-        follow_up: FollowUp,
-        status: FollowUpStatus,
-        process_id: str | None = None,
-    ) -> FollowUp:
-        follow_up = await self.ctx.db.run(
-            lambda s: follow_up_store.set_status(s, follow_up.id, status, process_id)
-        )
-        self.ctx.publish(EventType.follow_up_updated, attempt.project_id, follow_up)
-        return follow_up
-
-    async def _after_turn(self, attempt: Attempt, proc: Process, what: str) -> Attempt:
-        if proc.status is ProcessStatus.succeeded:
-            # A turn asked to resolve a rebase's conflicts leaves the rebase waiting.
-            status = (
-                AttemptStatus.conflicted if await self._rebasing(attempt) else AttemptStatus.idle
-            )
-            return await self._set_status(attempt, status)
-        await self._process_failed(attempt, proc, what)
-        return await self.get(attempt.id)
-
-    async def _rebasing(self, attempt: Attempt) -> bool:
-        try:
-            return rebase_in_progress(await attempt_worktree(self.ctx, attempt))
-        except PaddockError:  # no worktree (any more): no rebase either
-            return False
-
-    async def _process_failed(self, attempt: Attempt, proc: Process, what: str) -> None:
-        if proc.status is ProcessStatus.killed:
-            await self._set_status(attempt, AttemptStatus.idle, error=f"{what} was stopped")
-        else:
-            await self._set_status(
-                attempt,
-                AttemptStatus.failed,
-                error=f"{what} failed: {proc.error}",
-                debug_id=proc.debug_id,
-            )
-
-    async def _set_status(
-        self,
-        attempt: Attempt,
-        status: AttemptStatus,
-        *,
-        error: str | None = None,
-        debug_id: str | None = None,
-    ) -> Attempt:
-        attempt = await self.ctx.db.run(
-            lambda s: store.set_attempt_status(
-                s, attempt.id, status, error=error, debug_id=debug_id
-            )
-        )
-        self.ctx.publish(EventType.attempt_updated, attempt.project_id, attempt)
-        return attempt
+                self.runs.wake(attempt)
 
     # -- rewind -------------------------------------------------------------------------------
 
@@ -363,7 +210,7 @@ class AttemptService:
         attempt = await self.get(attempt_id)
         turn = await self.processes.get(process_id)
         check_rewind(attempt, turn)
-        if attempt_id in self._runs or any(
+        if self.runs.busy(attempt_id) or any(
             not p.status.finished for p in await self.processes.list_for_attempt(attempt_id)
         ):
             raise Conflict(
@@ -379,7 +226,7 @@ class AttemptService:
         for proc in dropped:
             self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
         log.info("attempt %s: rewound to %s (before %s)", attempt_id, turn.commit_before, turn.id)
-        return await self._set_status(attempt, AttemptStatus.idle)
+        return await self.runs.set_status(attempt, AttemptStatus.idle)
 
     async def get(self, attempt_id: str) -> Attempt:
         return await self.ctx.db.run(lambda s: store.get_attempt(s, attempt_id))
@@ -394,29 +241,7 @@ class AttemptService:
     async def stop(self, attempt_id: str) -> Attempt:
         """Stop every running process of the attempt, and its pending run."""
         attempt = await self.get(attempt_id)
-        processes = await self.processes.list_for_attempt(attempt_id)
-        run = self._runs.get(attempt_id)
-        self._stopping.add(attempt_id)
-        try:
-            # A stop means "no more turns": queued follow-ups are cancelled, not kept for later.
-            cancelled = await self.ctx.db.run(
-                lambda s: follow_up_store.cancel_queued(s, attempt_id)
-            )
-            for follow_up in cancelled:
-                self.ctx.publish(EventType.follow_up_updated, attempt.project_id, follow_up)
-            # Its previews' dev servers keep running: they go with the attempt, or when stopped.
-            await self.processes.stop_all(
-                [
-                    p.id
-                    for p in processes
-                    if not p.status.finished and p.reason is not RunReason.dev_server
-                ]
-            )
-            if run is not None:
-                await asyncio.wait([run])
-        finally:
-            self._stopping.discard(attempt_id)
-            self._rewake.discard(attempt_id)
+        await self.runs.stop(attempt)
         return await self.get(attempt.id)
 
     async def delete(self, attempt_id: str, *, delete_branch: bool = False) -> None:
@@ -428,7 +253,7 @@ class AttemptService:
         worktree = Path(attempt.worktree_path)
         if attempt.scripts.cleanup.strip() and worktree.is_dir():
             await self.processes.run(
-                attempt, RunReason.cleanup, shell_argv(attempt.scripts.cleanup)
+                attempt, ProcessRequest(RunReason.cleanup, shell_argv(attempt.scripts.cleanup))
             )
         repo = Path(project.repo_path)
         async with git.repo_lock(repo):
@@ -444,13 +269,8 @@ class AttemptService:
 
     async def stop_all(self) -> None:
         """Stop every attempt's pending steps and processes (server shutdown)."""
-        self._stopping.update(self._runs)
-        await self.processes.stop_all()
-        if self._runs:
-            await asyncio.wait(list(self._runs.values()))
+        await self.runs.stop_all()
 
     async def wait(self, attempt_id: str) -> None:
         """Wait for the attempt's background run (setup and agent) to end."""
-        run = self._runs.get(attempt_id)
-        if run is not None:
-            await asyncio.wait([run])
+        await self.runs.wait(attempt_id)

@@ -9,7 +9,7 @@ from paddock.domain.diff import Diff, FileDiff
 from paddock.domain.errors import NotFound
 from paddock.runtime import git
 from paddock.runtime.git.diff import worktree_diff
-from paddock.services.agent_turns import attempt_worktree
+from paddock.services.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store
@@ -34,7 +34,7 @@ class DiffService:
     @property
     def _limit(self) -> int | None:
         """Files larger than auto-commit's limit are not hashed for a diff either."""
-        return limit_bytes(self.ctx.settings.autocommit_max_file_mb)
+        return limit_bytes(self.ctx.settings.git.autocommit_max_file_mb)
 
     async def _where(self, attempt_id: str) -> tuple[git.Worktree, str]:
         attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))

@@ -1,9 +1,11 @@
-"""What is installed and what is missing on this machine."""
+"""What is installed and what is missing on this machine.
+
+Checks as functions of the settings, not a service class: `paddock doctor` runs them with no
+server and no engine (the database is only opened to be checked)."""
 
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import subprocess
 import tempfile
@@ -13,7 +15,6 @@ from sqlalchemy import text
 
 from paddock.config import Settings
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime.sandbox import seccomp
 from paddock.runtime.sandbox.sandboxes import Sandboxes
 from paddock.services.agents import AgentService
 from paddock.services.sandboxing import make_sandboxes
@@ -65,16 +66,16 @@ def check_tools() -> list[Check]:
 
 def check_data_dir(settings: Settings) -> Check:
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=settings.data_dir):
+        settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=settings.storage.data_dir):
             pass
     except OSError as exc:
-        return Check("data dir", False, f"{settings.data_dir}: {exc}", True)
-    return Check("data dir", True, f"{settings.data_dir} (writable)", True)
+        return Check("data dir", False, f"{settings.storage.data_dir}: {exc}", True)
+    return Check("data dir", True, f"{settings.storage.data_dir} (writable)", True)
 
 
 def check_database(settings: Settings) -> Check:
-    url = settings.database_url
+    url = settings.storage.database_url
     shown = url.split("@")[-1] if "@" in url else url
     try:
         engine = make_engine(url)
@@ -110,28 +111,17 @@ def check_sandboxes(settings: Settings) -> list[Check]:
         problem = sandboxes.problem(provider)
         if problem is None and provider is not Provider.none:
             limits = "limits enforced" if sandboxes.limits_enforced(provider) else "NO limits"
-            detail = f"works ({limits}"
-            if provider is Provider.bwrap and sandboxes.hierarchy.version:
-                detail += f", cgroup v{sandboxes.hierarchy.version}"
-            if provider is Provider.bwrap:
-                detail += f", {_seccomp_detail(sandboxes.bwrap.seccomp)}"
-            detail += ")"
+            detail = f"works ({', '.join([limits, *sandboxes.details(provider)])})"
         else:
             detail = problem or "plain processes: no isolation, no limits"
         checks.append(Check(f"sandbox {provider.value}", problem is None, detail, False))
     chosen = sandboxes.resolve(None)
     checks.append(
-        Check("sandbox default", True, f"{chosen.value} ({settings.sandbox_provider})", False)
+        Check("sandbox default", True, f"{chosen.value} ({settings.sandbox.provider})", False)
     )
     checks += check_networks(settings, sandboxes, chosen)
     sandboxes.close()  # a Podman service started to find out is stopped again
     return checks
-
-
-def _seccomp_detail(installed: seccomp.Filter | None) -> str:
-    if installed is None:
-        return f"NO seccomp filter: {seccomp.machine_problem(platform.machine())}"
-    return f"seccomp filter: {len(installed.refused)} system calls refused"
 
 
 def check_networks(settings: Settings, sandboxes: Sandboxes, chosen: Provider) -> list[Check]:
@@ -144,14 +134,14 @@ def check_networks(settings: Settings, sandboxes: Sandboxes, chosen: Provider) -
     )
     if chosen is Provider.none:
         detail = "provider none: processes share the host's network whatever is chosen"
-    default = settings.sandbox_network
+    default = settings.sandbox.network
     note = {
         Network.private: "",
         Network.none: " (loopback only)",
         Network.host: " — DANGEROUS: sandboxes share the host's loopback, Paddock's API included",
     }[default]
     usable = default is not Network.private or private is None
-    if not usable and "sandbox_network" not in settings.model_fields_set:
+    if not usable and "network" not in settings.sandbox.model_fields_set:
         usable, note = True, " unavailable: attempts fall back to host — DANGEROUS (see above)"
     return [
         Check("network private", private is None, detail, False),
@@ -164,6 +154,6 @@ def run_checks(settings: Settings) -> list[Check]:
     checks += check_sandboxes(settings)
     checks += check_agents(settings)
     checks.append(check_data_dir(settings))
-    if os.access(settings.data_dir, os.W_OK) or not settings.is_sqlite:
+    if os.access(settings.storage.data_dir, os.W_OK) or not settings.storage.is_sqlite:
         checks.append(check_database(settings))
     return checks

@@ -20,6 +20,7 @@ from paddock.services.demo import create_demo
 from paddock.services.diff_watch import DiffWatch
 from paddock.services.diffs import DiffService
 from paddock.services.entries import EntryService
+from paddock.services.events import EventService
 from paddock.services.health import HealthService
 from paddock.services.logs import LogService
 from paddock.services.merges import MergeService
@@ -29,7 +30,7 @@ from paddock.services.processes import ProcessService
 from paddock.services.projects import ProjectService
 from paddock.services.pull_requests import PullRequestService
 from paddock.services.rebases import RebaseService
-from paddock.services.reconcile import ReconcileReport, reconcile
+from paddock.services.reconcile import Reconciler, ReconcileReport
 from paddock.services.remotes import RemoteService
 from paddock.services.sandbox_service import SandboxService
 from paddock.services.sandboxing import make_sandboxes
@@ -52,7 +53,7 @@ CLOSE_TIMEOUT_S = 20.0
 
 class Engine:
     def __init__(self, settings: Settings, launcher: Launcher | None = None) -> None:
-        db = Database(settings.database_url)
+        db = Database(settings.storage.database_url)
         sandboxes = make_sandboxes(settings)
         self.ctx = Context(
             settings=settings,
@@ -66,6 +67,7 @@ class Engine:
         self.artifacts = ArtifactService(self.ctx)
         self.processes = ProcessService(self.ctx, self.artifacts)
         self.entries = EntryService(self.ctx)
+        self.events = EventService(self.ctx)
         self.agents = AgentService(settings)
         self.previews = PreviewService(self.ctx, self.processes)
         self.attempts = AttemptService(
@@ -76,7 +78,7 @@ class Engine:
         self.moves = MoveService(self.ctx, self.attempts, self.test_runs)
         self.workflow = WorkflowService(self.ctx, self.agents)
         self.diffs = DiffService(self.ctx)
-        self.diff_watch = DiffWatch(self.ctx, settings.diff_watch_seconds)
+        self.diff_watch = DiffWatch(self.ctx, settings.git.diff_watch_seconds)
         self.merges = MergeService(self.ctx, self.previews, self.moves)
         self.rebases = RebaseService(self.ctx, self.attempts)
         self.remotes = RemoteService(self.ctx)
@@ -100,10 +102,10 @@ class Engine:
 
     async def start(self) -> None:
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        settings.worktrees.mkdir(parents=True, exist_ok=True)
+        settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.storage.worktrees.mkdir(parents=True, exist_ok=True)
         await anyio.to_thread.run_sync(self.ctx.db.migrate_in_child)
-        self.last_reconcile = await reconcile(self.ctx)
+        self.last_reconcile = await Reconciler(self.ctx).run()
         stale = await anyio.to_thread.run_sync(self.ctx.sandboxes.reap_stale)
         if stale:
             log.info("removed %d cgroups left by servers that are gone", len(stale))
@@ -115,15 +117,15 @@ class Engine:
         self.artifacts.start_loop()
         self.pull_requests.start_loop()
         await self.attempts.resume_queues()
-        if settings.demo:
+        if settings.storage.demo:
             await self._create_demo_once()
 
     async def _create_demo_once(self) -> None:
-        marker = self.settings.data_dir / DEMO_MARKER
+        marker = self.settings.storage.data_dir / DEMO_MARKER
         if marker.exists() or await self.ctx.db.run(count_projects) > 0:
             return
         marker.write_text("the demo project was created once; delete this file to redo it\n")
-        path = self.settings.data_dir / "demo" / "hello-paddock"
+        path = self.settings.storage.data_dir / "demo" / "hello-paddock"
         project, attempt = await create_demo(self.projects, self.tasks, self.attempts, str(path))
         log.info("created the demo project %s at %s (attempt %s)", project.name, path, attempt.id)
 

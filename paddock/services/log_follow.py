@@ -1,5 +1,8 @@
 """Following a process's log: what the store has, then live lines, with no gap and no
-duplicate; readers that fall behind catch up from the store."""
+duplicate; readers that fall behind catch up from the store.
+
+The algorithm behind LogService.follow, kept apart as one generator (and its helpers) rather
+than a second service class: LogService is the service the routes call."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from paddock.domain.states import AttemptStatus
 from paddock.runtime import git
 from paddock.runtime.git import worktrees
 from paddock.runtime.git.landing import check_landing, move_branch
-from paddock.services.agent_turns import attempt_worktree
+from paddock.services.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context
 from paddock.services.previews.previews import PreviewService
 from paddock.services.task_moves import MoveService
@@ -30,7 +30,7 @@ from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store
 from paddock.store import steps as step_store
 from paddock.store import tasks as task_store
-from paddock.store.tables import utcnow
+from paddock.store.tables.base import utcnow
 
 DONE_STEP = "Done"
 
@@ -53,11 +53,11 @@ class MergeService:
         """Merge with `strategy` (None: the settings' `merge_strategy`); the worktree and the
         branch go afterwards when asked (None: `merge_removes_worktree`, `merge_deletes_branch`)."""
         settings = self.ctx.settings
-        strategy = strategy or settings.merge_strategy
+        strategy = strategy or settings.git.merge_strategy
         if remove_worktree is None:
-            remove_worktree = settings.merge_removes_worktree
+            remove_worktree = settings.git.merge_removes_worktree
         if delete_branch is None:
-            delete_branch = settings.merge_deletes_branch
+            delete_branch = settings.git.merge_deletes_branch
         attempt, project, task = await self._load(attempt_id)
         if attempt.status.busy or attempt.status is AttemptStatus.conflicted:
             raise Conflict(

@@ -36,11 +36,12 @@ from paddock.runtime import git
 from paddock.runtime.git import worktrees
 from paddock.runtime.git.diff import merge_base
 from paddock.runtime.readiness import fetch
-from paddock.services.agent_turns import attempt_worktree
 from paddock.services.artifacts import ArtifactService
+from paddock.services.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context
 from paddock.services.parsing import Parser, report_limits
 from paddock.services.previews.previews import PreviewService
+from paddock.services.process_request import ProcessRequest
 from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store
@@ -150,7 +151,7 @@ class OpenApiService:
         self.previews = previews
         self.artifacts = artifacts
         self._base_locks: dict[str, asyncio.Lock] = {}
-        self._checkouts = ctx.settings.worktrees / "openapi-base"
+        self._checkouts = ctx.settings.storage.worktrees / "openapi-base"
         # Specs are parsed, validated, dumped and compared off the event loop, one at a time.
         self._parser = Parser()
 
@@ -192,10 +193,12 @@ class OpenApiService:
         command = attempt.scripts.openapi if not setup else f"{setup}\n{attempt.scripts.openapi}"
         proc = await self.processes.run(
             where,
-            RunReason.openapi,
-            shell_argv(command),
-            env={"OPENAPI_OUTPUT": str(output)},
-            process_id=process_id,
+            ProcessRequest(
+                RunReason.openapi,
+                shell_argv(command),
+                env={"OPENAPI_OUTPUT": str(output)},
+                process_id=process_id,
+            ),
         )
         if proc.status is not ProcessStatus.succeeded:
             raise RunFailure(

@@ -37,7 +37,7 @@ class Abandoned(Exception):
 
 
 def report_limits(settings: Settings) -> ReportLimits:
-    return ReportLimits(max_mb=settings.report_max_mb, max_cases=settings.report_max_cases)
+    return ReportLimits(max_mb=settings.reports.max_mb, max_cases=settings.reports.max_cases)
 
 
 def until_stopped(stop: threading.Event, chunks: Iterable[bytes]) -> Iterator[bytes]:

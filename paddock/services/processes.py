@@ -7,14 +7,13 @@ import contextlib
 import os
 import shlex
 import signal
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Process, Project
-from paddock.domain.entries import AgentEntry, Entry, Normaliser
+from paddock.domain.entries import AgentEntry
 from paddock.domain.errors import Conflict, PaddockError
 from paddock.domain.events import ArtifactsAdded, EventType
 from paddock.domain.names import new_debug_id, new_id
@@ -22,11 +21,11 @@ from paddock.domain.sandbox import LimitHit, Limits, Provider
 from paddock.domain.secrets import secret_values
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
-from paddock.runtime.launcher import Launched, LaunchSpec, NetworkHook
-from paddock.runtime.linesplit import Piece
+from paddock.runtime.launcher import Launched, LaunchSpec
 from paddock.runtime.logpipe import LogSink, pump
 from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context, log
+from paddock.services.process_request import UNOBSERVED, ProcessObservers, ProcessRequest
 from paddock.services.sandboxing import sandbox_spec
 from paddock.services.stats import Sampler
 from paddock.store import entries as entry_store
@@ -69,7 +68,7 @@ def given_env(attempt: Attempt, reason: RunReason, extra: dict[str, str]) -> dic
 
 def process_env(given: dict[str, str]) -> dict[str, str]:
     """The host environment without Paddock's own settings, plus what Paddock gives. (A
-    sandbox keeps only whitelisted host variables: see runtime/sandbox/bwrap.py.)"""
+    sandbox keeps only whitelisted host variables: see runtime/sandbox/sandbox_identity.py.)"""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
     env.update(given)
     return env
@@ -83,6 +82,19 @@ def describe_limit(hit: LimitHit, limits: Limits) -> str:
     return f"stopped: ran past its time limit ({limits.timeout_s:g} s)"
 
 
+def outcome(
+    code: int, hit: LimitHit | None, limits: Limits, *, stopped: bool
+) -> tuple[ProcessStatus, str | None]:
+    """How a process that exited with `code` ended: its status and error (None: succeeded)."""
+    if hit is not None:
+        return ProcessStatus.failed, describe_limit(hit, limits)
+    if stopped:
+        return ProcessStatus.killed, describe_exit(code)
+    if code == 0:
+        return ProcessStatus.succeeded, None
+    return ProcessStatus.failed, describe_exit(code)
+
+
 class ProcessService:
     def __init__(self, ctx: Context, artifacts: ArtifactService) -> None:
         self.ctx = ctx
@@ -92,39 +104,57 @@ class ProcessService:
     async def run(
         self,
         attempt: Attempt,
-        reason: RunReason,
-        argv: list[str],
-        *,
-        env: dict[str, str] | None = None,
-        stdin: bytes | None = None,
-        secret_env: list[str] | None = None,
-        normaliser: Normaliser | None = None,
-        opening: Sequence[Entry] = (),
-        commit_before: str | None = None,
-        interrupt: signal.Signals | None = None,
-        writable: Sequence[Path] = (),
-        readable: Sequence[Path] = (),
-        process_id: str | None = None,
-        observer: Callable[[LogStream, list[Piece]], None] | None = None,
-        on_network: NetworkHook | None = None,
+        request: ProcessRequest,
+        observers: ProcessObservers = UNOBSERVED,
     ) -> Process:
-        """Run one process of `attempt` to its end and return its final record.
+        """Run `request` in `attempt` to its end and return the process's final record.
 
-        With a `normaliser` (agent turns), its stdout also becomes entries, starting with
-        `opening` (e.g. the prompt as the user's message). A stop sends `interrupt` to the
-        process first, when given, and stops the whole group only if it is still running after
-        `interrupt_grace_seconds`. In a sandbox, the worktree and `writable` are writable,
-        `readable` can be read too. A caller that must know the process early gives its
-        `process_id`; an `observer` sees its log lines as they come (redacted). With network
-        "private", `on_network` is called with the sandbox's network before the command starts.
+        Its log is redacted of the secrets it was given, and followed by `observers` as it
+        comes (see `ProcessRequest` for the sandbox's paths, the interrupt, the network hook).
         """
-        process_id = process_id or new_id()
+        process_id = request.process_id or new_id()
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
         folder = await asyncio.to_thread(
             self.artifacts.prepare, process_id, sandboxed=provider is not Provider.none
         )
-        given = given_env(attempt, reason, {ARTIFACTS_ENV: str(folder), **(env or {})})
+        given = given_env(attempt, request.reason, {ARTIFACTS_ENV: str(folder), **request.env})
         full_env = process_env(given)
+        project, proc = await self._create(attempt, request, process_id, provider)
+        sandbox = sandbox_spec(
+            self.ctx.settings,
+            attempt,
+            project,
+            provider,
+            given,
+            request.argv,
+            [*request.writable, folder],
+            request.readable,
+            request.on_network,
+        )
+        self.ctx.publish(EventType.process_created, attempt.project_id, proc)
+        secrets = secret_values(full_env, list(request.secret_env))
+        sink = self._open_log(process_id, secrets, observers)
+        running = self._running[process_id] = _Running(request.interrupt)
+        spec = LaunchSpec(
+            argv=list(request.argv),
+            cwd=Path(attempt.worktree_path),
+            env=full_env,
+            stdin=request.stdin,
+            tag=process_id,
+            sandbox=sandbox,
+        )
+        try:
+            return await self._supervise(attempt, proc, sink, running, spec)
+        finally:
+            running.done.set()
+            del self._running[process_id]
+            self.ctx.logs.remove(process_id)
+            self.ctx.entries.remove(process_id)
+
+    async def _create(
+        self, attempt: Attempt, request: ProcessRequest, process_id: str, provider: Provider
+    ) -> tuple[Project, Process]:
+        """The process's record, and the project it runs for (its sandbox needs it)."""
 
         def create(session: Session) -> tuple[Project, Process]:
             project = project_store.get_project(session, attempt.project_id)
@@ -132,68 +162,42 @@ class ProcessService:
                 session,
                 process_id=process_id,
                 attempt_id=attempt.id,
-                reason=reason,
-                command=argv,
-                commit_before=commit_before,
+                reason=request.reason,
+                command=list(request.argv),
+                commit_before=request.commit_before,
                 provider=provider.value,
             )
             return project, proc
 
-        project, proc = await self.ctx.db.run(create)
-        sandbox = sandbox_spec(
-            self.ctx.settings,
-            attempt,
-            project,
-            provider,
-            given,
-            argv,
-            [*writable, folder],
-            readable,
-            on_network,
-        )
-        self.ctx.publish(EventType.process_created, attempt.project_id, proc)
+        return await self.ctx.db.run(create)
+
+    def _open_log(
+        self, process_id: str, secrets: list[str], observers: ProcessObservers
+    ) -> LogSink:
+        """The process's log, live from now on, with its observers (and its agent entries)."""
         settings = self.ctx.settings
         sink = LogSink(
             process_id,
             self.ctx.log_writer.persist,
-            secrets=secret_values(full_env, secret_env),
-            max_line_bytes=settings.max_line_bytes,
-            flush_seconds=settings.log_flush_seconds,
-            flush_bytes=settings.log_flush_bytes,
+            secrets=secrets,
+            max_line_bytes=settings.processes.max_line_bytes,
+            flush_seconds=settings.processes.log_flush_seconds,
+            flush_bytes=settings.processes.log_flush_bytes,
         )
         self.ctx.logs.add(sink)
-        if observer is not None:
-            sink.observe(observer)
-        if normaliser is not None:
-            entries = EntrySink(process_id, normaliser, self._persist_entries)
+        if observers.lines is not None:
+            sink.observe(observers.lines)
+        if observers.normaliser is not None:
+            entries = EntrySink(process_id, observers.normaliser, self._persist_entries)
             sink.observe(entries.observe)
-            entries.add(opening)
+            entries.add(observers.opening)
             self.ctx.entries.add(entries)
-        running = self._running[process_id] = _Running(interrupt)
-        try:
-            return await self._supervise(
-                attempt,
-                proc,
-                sink,
-                running,
-                LaunchSpec(
-                    argv=argv,
-                    cwd=Path(attempt.worktree_path),
-                    env=full_env,
-                    stdin=stdin,
-                    tag=process_id,
-                    sandbox=sandbox,
-                ),
-            )
-        finally:
-            running.done.set()
-            del self._running[process_id]
-            self.ctx.logs.remove(process_id)
-            self.ctx.entries.remove(process_id)
+        return sink
 
     async def _supervise(
         self, attempt: Attempt, proc: Process, sink: LogSink, running: _Running, spec: LaunchSpec
     ) -> Process:
+        """Launch `spec` and follow it to its end; a stop or a launch error ends it at once."""
         sink.system(f"$ {shlex.join(spec.argv)}")
         if running.stopping:
             return await self._finish(
@@ -210,28 +214,28 @@ class ProcessService:
             )
         )
         self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
+        return await self._follow(attempt, proc, sink, running, launched)
+
+    async def _follow(
+        self, attempt: Attempt, proc: Process, sink: LogSink, running: _Running, launched: Launched
+    ) -> Process:
+        """Pump its output and sample it until it exits (or its time is up), then record how
+        it ended, stop what it left behind, and keep its artifacts."""
         pumps = [
             asyncio.create_task(pump(launched.stdout, LogStream.stdout, sink)),
             asyncio.create_task(pump(launched.stderr, LogStream.stderr, sink)),
         ]
         sampler = Sampler(self.ctx, attempt, proc.id, launched)
         sampler.start()
-        limits = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).limits
+        limits = attempt.sandbox.over(self.ctx.settings.sandbox.defaults).limits
         code, hit = await self._wait(launched, running, limits.timeout_s)
         await sampler.stop()
         if hit is None and code != 0 and not running.stopping:
             hit = launched.limit_hit()
-        error: str | None
-        if hit is not None:
-            status, error = ProcessStatus.failed, describe_limit(hit, limits)
-        elif running.stopping:
-            status, error = ProcessStatus.killed, describe_exit(code)
-        else:
-            status = ProcessStatus.succeeded if code == 0 else ProcessStatus.failed
-            error = None if code == 0 else describe_exit(code)
+        status, error = outcome(code, hit, limits, stopped=running.stopping)
         final = await self._record_end(attempt, proc, status, code, error, hit)
         # Whatever the leader left behind in its group is stopped, so the pipes reach EOF.
-        await launched.reap_leftovers(self.ctx.settings.stop_grace_seconds)
+        await launched.reap_leftovers(self.ctx.settings.processes.stop_grace_seconds)
         await asyncio.gather(*pumps)
         sink.system(f"{describe_exit(code)} ({error})" if hit is not None else describe_exit(code))
         await self._keep_artifacts(attempt, sink)
@@ -246,7 +250,7 @@ class ProcessService:
             return await asyncio.wait_for(asyncio.shield(launched.wait()), timeout), None
         except TimeoutError:
             running.stopping = True
-            await launched.stop(self.ctx.settings.stop_grace_seconds)
+            await launched.stop(self.ctx.settings.processes.stop_grace_seconds)
             return await launched.wait(), LimitHit.timeout
 
     async def _finish(
@@ -347,10 +351,10 @@ class ProcessService:
                 launched.send(running.interrupt)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        launched.wait(), self.ctx.settings.interrupt_grace_seconds
+                        launched.wait(), self.ctx.settings.processes.interrupt_grace_seconds
                     )
             # Whatever is left (the CLI ignored its interrupt, or its children) is stopped.
-            await launched.stop(self.ctx.settings.stop_grace_seconds)
+            await launched.stop(self.ctx.settings.processes.stop_grace_seconds)
         await running.done.wait()
         return await self.ctx.db.run(lambda s: store.get_process(s, process_id))
 

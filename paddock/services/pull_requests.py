@@ -133,7 +133,7 @@ class PullRequestService:
 
     async def _poll(self) -> None:
         while True:
-            await asyncio.sleep(self.ctx.settings.pr_poll_seconds)
+            await asyncio.sleep(self.ctx.settings.git.pr_poll_seconds)
             for pull in await self.ctx.db.run(store.list_open):
                 try:
                     await self.refresh(pull.id)
@@ -143,9 +143,9 @@ class PullRequestService:
     def _api(self, forge: Forge, host: str | None) -> forges.Api:
         settings = self.ctx.settings
         token, url = {
-            Forge.github: (settings.github_token, settings.github_api_url),
-            Forge.gitlab: (settings.gitlab_token, settings.gitlab_api_url),
-            Forge.gitea: (settings.gitea_token, settings.gitea_api_url),
+            Forge.github: (settings.git.github_token, settings.git.github_api_url),
+            Forge.gitlab: (settings.git.gitlab_token, settings.git.gitlab_api_url),
+            Forge.gitea: (settings.git.gitea_token, settings.git.gitea_api_url),
         }[forge]
         if token is None:
             raise Unavailable(

@@ -20,7 +20,7 @@ from paddock.domain.events import EventType
 from paddock.domain.states import AttemptStatus
 from paddock.runtime import git
 from paddock.runtime.git import rebase
-from paddock.services.agent_turns import attempt_worktree
+from paddock.services.attempt_worktrees import attempt_worktree
 from paddock.services.attempts import AttemptService
 from paddock.services.context import Context
 from paddock.store import attempts as store
@@ -58,7 +58,7 @@ class RebaseService:
     async def go_on(self, attempt_id: str) -> RebaseOutcome:
         attempt, worktree = await self._rebasing(attempt_id)
         async with git.repo_lock(await self._repo(attempt)):
-            limit = limit_bytes(self.ctx.settings.autocommit_max_file_mb)
+            limit = limit_bytes(self.ctx.settings.git.autocommit_max_file_mb)
             conflicts = await rebase.go_on(worktree, limit)
         return await self._settle(attempt, worktree, conflicts)
 

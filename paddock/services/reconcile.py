@@ -35,87 +35,109 @@ class ReconcileReport:
     missing_branches: list[str] = field(default_factory=list)  # attempts whose branch is gone
 
 
-async def reconcile(ctx: Context) -> ReconcileReport:
-    report = ReconcileReport()
-    await _reconcile_processes(ctx, report)
-    await _reconcile_attempts(ctx, report)
-    await _reconcile_worktrees(ctx, report)
-    await _check_branches(ctx, report)
-    return report
+class Reconciler:
+    """Run once at start, before anything else touches processes, attempts or worktrees."""
 
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
-async def _check_branches(ctx: Context, report: ReconcileReport) -> None:
-    """Say which attempts' branches are gone (deleted outside Paddock); change nothing."""
-    attempts = await ctx.db.run(attempt_store.list_attempts)
-    projects = {p.id: p for p in await ctx.db.run(project_store.list_projects)}
-    for attempt in attempts:
-        project = projects.get(attempt.project_id)
-        if attempt.status is AttemptStatus.vanished or project is None:
-            continue
-        with contextlib.suppress(PaddockError):  # a repository gone is said elsewhere
-            if not await git.branch_exists(Path(project.repo_path), attempt.branch):
-                report.missing_branches.append(attempt.id)
-                log.warning(
-                    "reconcile: attempt %s: its branch %s is gone from %s",
-                    attempt.id,
-                    attempt.branch,
-                    project.repo_path,
-                )
+    async def run(self) -> ReconcileReport:
+        report = ReconcileReport()
+        await self._processes(report)
+        await self._attempts(report)
+        await self._worktrees(report)
+        await self._check_branches(report)
+        return report
 
+    async def _check_branches(self, report: ReconcileReport) -> None:
+        """Say which attempts' branches are gone (deleted outside Paddock); change nothing."""
+        attempts = await self.ctx.db.run(attempt_store.list_attempts)
+        projects = {p.id: p for p in await self.ctx.db.run(project_store.list_projects)}
+        for attempt in attempts:
+            project = projects.get(attempt.project_id)
+            if attempt.status is AttemptStatus.vanished or project is None:
+                continue
+            with contextlib.suppress(PaddockError):  # a repository gone is said elsewhere
+                if not await git.branch_exists(Path(project.repo_path), attempt.branch):
+                    report.missing_branches.append(attempt.id)
+                    log.warning(
+                        "reconcile: attempt %s: its branch %s is gone from %s",
+                        attempt.id,
+                        attempt.branch,
+                        project.repo_path,
+                    )
 
-async def _reconcile_processes(ctx: Context, report: ReconcileReport) -> None:
-    grace = ctx.settings.stop_grace_seconds
-    for proc in await ctx.db.run(process_store.list_unfinished):
-        alive = (
-            proc.pid is not None
-            and proc.pid_start_time is not None
-            and proctree.is_alive(proc.pid, proc.pid_start_time)
-        )
-        if alive:
-            assert proc.pid is not None
-            await proctree.kill_tree(proc.pid, proc.id, grace, leader_start=proc.pid_start_time)
-            status, error = ProcessStatus.killed, "still running after a server restart: stopped"
-            report.killed.append(proc.id)
-        else:
-            status, error = (
-                ProcessStatus.lost,
-                "the server stopped while it ran; its end is unknown",
+    async def _processes(self, report: ReconcileReport) -> None:
+        grace = self.ctx.settings.processes.stop_grace_seconds
+        for proc in await self.ctx.db.run(process_store.list_unfinished):
+            alive = (
+                proc.pid is not None
+                and proc.pid_start_time is not None
+                and proctree.is_alive(proc.pid, proc.pid_start_time)
             )
-            report.lost.append(proc.id)
-        for pid in proctree.find_tagged(proc.id):  # escaped the group; leader may be gone
-            await proctree.kill_tree(pid, proc.id, grace)
-        await ctx.db.run(
-            partial(process_store.mark_finished, process_id=proc.id, status=status, error=error)
-        )
-        log.warning("reconcile: process %s marked %s", proc.id, status)
-
-
-async def _reconcile_attempts(ctx: Context, report: ReconcileReport) -> None:
-    for attempt in await ctx.db.run(attempt_store.list_attempts):
-        if attempt.status.busy:
-            await ctx.db.run(
-                partial(
-                    attempt_store.set_attempt_status,
-                    attempt_id=attempt.id,
-                    status=AttemptStatus.failed,
-                    error="interrupted: the server stopped while it ran",
+            if alive:
+                assert proc.pid is not None
+                await proctree.kill_tree(proc.pid, proc.id, grace, leader_start=proc.pid_start_time)
+                status, error = (
+                    ProcessStatus.killed,
+                    "still running after a server restart: stopped",
                 )
-            )
-            report.interrupted_attempts.append(attempt.id)
-        elif (
-            attempt.status is not AttemptStatus.vanished
-            and attempt.merged is None  # a merge may have removed it on purpose
-            and not Path(attempt.worktree_path).is_dir()
-        ):
-            await ctx.db.run(
-                partial(
-                    attempt_store.set_attempt_status,
-                    attempt_id=attempt.id,
-                    status=AttemptStatus.vanished,
-                    error="the worktree is gone from disk",
+                report.killed.append(proc.id)
+            else:
+                status, error = (
+                    ProcessStatus.lost,
+                    "the server stopped while it ran; its end is unknown",
                 )
+                report.lost.append(proc.id)
+            for pid in proctree.find_tagged(proc.id):  # escaped the group; leader may be gone
+                await proctree.kill_tree(pid, proc.id, grace)
+            await self.ctx.db.run(
+                partial(process_store.mark_finished, process_id=proc.id, status=status, error=error)
             )
-            report.vanished_attempts.append(attempt.id)
+            log.warning("reconcile: process %s marked %s", proc.id, status)
+
+    async def _attempts(self, report: ReconcileReport) -> None:
+        for attempt in await self.ctx.db.run(attempt_store.list_attempts):
+            if attempt.status.busy:
+                await self.ctx.db.run(
+                    partial(
+                        attempt_store.set_attempt_status,
+                        attempt_id=attempt.id,
+                        status=AttemptStatus.failed,
+                        error="interrupted: the server stopped while it ran",
+                    )
+                )
+                report.interrupted_attempts.append(attempt.id)
+            elif (
+                attempt.status is not AttemptStatus.vanished
+                and attempt.merged is None  # a merge may have removed it on purpose
+                and not Path(attempt.worktree_path).is_dir()
+            ):
+                await self.ctx.db.run(
+                    partial(
+                        attempt_store.set_attempt_status,
+                        attempt_id=attempt.id,
+                        status=AttemptStatus.vanished,
+                        error="the worktree is gone from disk",
+                    )
+                )
+                report.vanished_attempts.append(attempt.id)
+
+    async def _worktrees(self, report: ReconcileReport) -> None:
+        attempts = await self.ctx.db.run(attempt_store.list_attempts)
+        known = {str(Path(a.worktree_path)) for a in attempts}
+        root = self.ctx.settings.storage.worktrees
+        if root.is_dir():
+            for group in root.iterdir():
+                for candidate in group.iterdir() if group.is_dir() else ():
+                    if str(candidate) not in known and _is_worktree_dir(candidate):
+                        shutil.rmtree(candidate, ignore_errors=True)
+                        report.removed_worktrees.append(str(candidate))
+        for project in await self.ctx.db.run(project_store.list_projects):
+            repo = Path(project.repo_path)
+            if repo.is_dir():
+                async with git.repo_lock(repo):
+                    await worktrees.prune_worktrees(repo)
 
 
 def _is_worktree_dir(path: Path) -> bool:
@@ -126,20 +148,3 @@ def _is_worktree_dir(path: Path) -> bool:
     except (OSError, PaddockError):
         return False
     return data.startswith(b"gitdir:")
-
-
-async def _reconcile_worktrees(ctx: Context, report: ReconcileReport) -> None:
-    attempts = await ctx.db.run(attempt_store.list_attempts)
-    known = {str(Path(a.worktree_path)) for a in attempts}
-    root = ctx.settings.worktrees
-    if root.is_dir():
-        for group in root.iterdir():
-            for candidate in group.iterdir() if group.is_dir() else ():
-                if str(candidate) not in known and _is_worktree_dir(candidate):
-                    shutil.rmtree(candidate, ignore_errors=True)
-                    report.removed_worktrees.append(str(candidate))
-    for project in await ctx.db.run(project_store.list_projects):
-        repo = Path(project.repo_path)
-        if repo.is_dir():
-            async with git.repo_lock(repo):
-                await worktrees.prune_worktrees(repo)

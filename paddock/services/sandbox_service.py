@@ -4,11 +4,13 @@ default, whether limits hold, who sandboxes run as, and what a process used (its
 from __future__ import annotations
 
 import anyio.to_thread
+from sqlalchemy.orm import Session
 
 from paddock.domain.entities import ResourceSample
 from paddock.domain.sandbox import Provider
 from paddock.services.context import Context
-from paddock.services.stats import latest_samples, read_samples
+from paddock.store import processes as process_store
+from paddock.store import samples as sample_store
 
 
 class SandboxService:
@@ -34,8 +36,13 @@ class SandboxService:
 
     async def samples(self, process_id: str, after: int = 0) -> list[ResourceSample]:
         """A process's resource use over time (404 for an unknown process)."""
-        return await read_samples(self.ctx, process_id, after)
+
+        def query(session: Session) -> list[ResourceSample]:
+            process_store.get_process(session, process_id)  # 404 for an unknown process
+            return sample_store.read_samples(session, process_id, after=after)
+
+        return await self.ctx.db.run(query)
 
     async def latest_samples(self, process_ids: list[str]) -> dict[str, ResourceSample]:
-        """The newest sample of each process."""
-        return await latest_samples(self.ctx, process_ids)
+        """The newest sample of each process (for lists of processes)."""
+        return await self.ctx.db.run(lambda s: sample_store.latest_samples(s, process_ids))

@@ -1,4 +1,8 @@
-"""What a process of an attempt may see and use in its sandbox, from the attempt's choice."""
+"""What a process of an attempt may see and use in its sandbox, from the attempt's choice.
+
+Functions, not a service class: each builds something from the settings (the engine's
+Sandboxes, one process's SandboxSpec) and holds no state; `paddock doctor` and the bench call
+`make_sandboxes` without an engine, and ProcessService calls `sandbox_spec` per process."""
 
 from __future__ import annotations
 
@@ -12,25 +16,33 @@ import paddock
 from paddock.config import Settings
 from paddock.domain.entities import Attempt, Project
 from paddock.domain.sandbox import Network, Provider
-from paddock.runtime.launcher import NetworkHook, SandboxSpec
+from paddock.runtime.launcher import NetworkHook, PlainLauncher, SandboxSpec
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.cgroups import Hierarchy
 from paddock.runtime.sandbox.container import ContainerLauncher
 from paddock.runtime.sandbox.sandbox_identity import find_user
 from paddock.runtime.sandbox.sandboxes import Sandboxes
 
 
 def make_sandboxes(settings: Settings) -> Sandboxes:
+    """The engine's sandboxes: every provider built here, each given the same way."""
+    user = find_user(settings.sandbox.user)
+    plain = PlainLauncher()
+    bwrap = BwrapLauncher(
+        user=user, hierarchy=Hierarchy(), tmp_mb=settings.sandbox.tmp_mb, plain=plain
+    )
     container = ContainerLauncher(
-        url=settings.container_socket,
-        image=settings.container_image,
-        user=find_user(settings.sandbox_user),
-        tmp_mb=settings.sandbox_tmp_mb,
-        own_socket=settings.data_dir / "podman.sock",
+        url=settings.sandbox.container_socket,
+        image=settings.sandbox.container_image,
+        user=user,
+        tmp_mb=settings.sandbox.tmp_mb,
+        own_socket=settings.storage.data_dir / "podman.sock",
     )
     return Sandboxes(
-        default=settings.sandbox_provider,
-        user=settings.sandbox_user,
-        tmp_mb=settings.sandbox_tmp_mb,
-        container=container,
+        providers={Provider.bwrap: bwrap, Provider.container: container},
+        user=user,
+        default=settings.sandbox.provider,
+        plain=plain,
     )
 
 
@@ -99,7 +111,7 @@ def sandbox_spec(
     """
     if provider is Provider.none:
         return None
-    choice = attempt.sandbox.over(settings.sandbox_defaults)
+    choice = attempt.sandbox.over(settings.sandbox.defaults)
     return SandboxSpec(
         provider=provider,
         network=choice.network or Network.private,
@@ -111,7 +123,7 @@ def sandbox_spec(
             *paddock_itself(),
             *readable,
         ),
-        hidden=(settings.data_dir, settings.worktrees),
+        hidden=(settings.storage.data_dir, settings.storage.worktrees),
         pass_env=frozenset(given),
         image=choice.image,
         on_network=on_network,

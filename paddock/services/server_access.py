@@ -45,9 +45,9 @@ def write_private(path: Path, data: bytes) -> None:
 
 def load_secret(settings: Settings) -> bytes:
     """The server's signing key: the setting, else `<data_dir>/secret.key` (made once)."""
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
-    path = settings.data_dir / SECRET_FILE
+    if settings.server.secret_key is not None:
+        return settings.server.secret_key.get_secret_value().encode()
+    path = settings.storage.data_dir / SECRET_FILE
     if not path.exists():
         write_private(path, secrets.token_bytes(32))
     return path.read_bytes()
@@ -56,15 +56,15 @@ def load_secret(settings: Settings) -> bytes:
 def load_token(settings: Settings, *, create: bool = True) -> str | None:
     """The API token: PADDOCK_TOKEN, else `<data_dir>/token`, made on first use when `create`.
     None when there is none and `create` is false (a CLI pointed at a data dir never served)."""
-    if settings.token is not None:
-        token = settings.token.get_secret_value()
+    if settings.server.token is not None:
+        token = settings.server.token.get_secret_value()
         if len(token) < MIN_TOKEN_CHARS:
             raise WeakTokenError(
                 f"PADDOCK_TOKEN has {len(token)} characters; use at least {MIN_TOKEN_CHARS} "
                 "(e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
         return token
-    path = settings.data_dir / TOKEN_FILE
+    path = settings.storage.data_dir / TOKEN_FILE
     if create and not path.exists():
         write_private(path, secrets.token_urlsafe(32).encode())
     try:
@@ -75,7 +75,7 @@ def load_token(settings: Settings, *, create: bool = True) -> str | None:
 
 def session_cookie_name(settings: Settings) -> str:
     # Cookies ignore ports: two Paddock servers on one machine must not overwrite each other's.
-    return f"paddock_session_{settings.port}"
+    return f"paddock_session_{settings.server.port}"
 
 
 class ServerAccess:
@@ -85,7 +85,7 @@ class ServerAccess:
         self._token = load_token(settings) or ""
         self._token_hash = hashlib.sha256(self._token.encode()).hexdigest()
         self._secret = load_secret(settings)
-        self.session_seconds = int(settings.session_days * 86400)
+        self.session_seconds = int(settings.server.session_days * 86400)
 
     @property
     def token(self) -> str:

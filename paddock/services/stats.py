@@ -6,14 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
-
 from paddock.domain.entities import Attempt, ResourceSample
 from paddock.domain.events import EventType, ResourceUsage
 from paddock.runtime.launcher import Launched
 from paddock.runtime.sandbox.cgroups import Sample
 from paddock.services.context import Context, log
-from paddock.store import processes as process_store
 from paddock.store import samples as store
 
 
@@ -43,7 +40,7 @@ class Sampler:
         await self.take()
 
     async def _loop(self) -> None:
-        interval = self.ctx.settings.stats_interval_seconds
+        interval = self.ctx.settings.sandbox.stats_interval_seconds
         while True:
             if not await self.take():
                 return  # this provider does not measure
@@ -92,16 +89,3 @@ class Sampler:
             self._peak,
             reading.pids,
         )
-
-
-async def read_samples(ctx: Context, process_id: str, after: int = 0) -> list[ResourceSample]:
-    def query(session: Session) -> list[ResourceSample]:
-        process_store.get_process(session, process_id)  # 404 for an unknown process
-        return store.read_samples(session, process_id, after=after)
-
-    return await ctx.db.run(query)
-
-
-async def latest_samples(ctx: Context, process_ids: list[str]) -> dict[str, ResourceSample]:
-    """The newest sample of each process (for lists of processes)."""
-    return await ctx.db.run(lambda s: store.latest_samples(s, process_ids))

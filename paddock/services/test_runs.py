@@ -1,5 +1,5 @@
 """Test runs: a project's unit or e2e test script run in an attempt's sandbox, its JUnit
-report read into cases.
+report read into cases (`test_reports` reads it).
 
 The script is told where to write its report (`JUNIT_OUTPUT`, a file in `JUNIT_OUTPUT_DIR`;
 every .xml file in that folder counts). An e2e run gets the attempt's preview, started on demand,
@@ -13,61 +13,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from paddock.agents.script import shell_argv
-from paddock.domain.artifact import JUNIT_DIR, Artifact, ArtifactKind
+from paddock.domain.artifact import JUNIT_DIR
 from paddock.domain.entities import Attempt
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
 from paddock.domain.events import EventType
-from paddock.domain.junit import (
-    JUnitError,
-    JUnitReport,
-    JUnitTooLarge,
-    ReportBudget,
-    merge_reports,
-    read_junit,
-)
+from paddock.domain.junit import JUnitReport
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.preview import DEFAULT_SERVICE, Preview, PreviewStatus
-from paddock.domain.reports import (
-    CHUNK_SIZE,
-    REPORT_TOO_LARGE,
-    ReportLimits,
-    ReportTooLarge,
-    file_too_large,
-)
 from paddock.domain.sandbox import Network, Provider
 from paddock.domain.states import AttemptStatus, TestKind, TestRunStatus
 from paddock.domain.test_run import TestCaseResult, TestRun, TestTotals, run_outcome
 from paddock.runtime import git
 from paddock.runtime.launcher import InsideNetwork
-from paddock.services.agent_turns import attempt_worktree
 from paddock.services.artifacts import ArtifactService
+from paddock.services.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context, log
-from paddock.services.parsing import Parser, report_limits, until_stopped
 from paddock.services.previews.preview_gate import PreviewGate, Served
 from paddock.services.previews.previews import PreviewService
+from paddock.services.process_request import ProcessRequest
 from paddock.services.processes import ProcessService
+from paddock.services.test_reports import ReportReader, case_rows, report_totals
 from paddock.store import attempts as attempt_store
 from paddock.store import test_runs as store
-from paddock.store.tables import TestCaseRow, utcnow
+from paddock.store.tables.base import utcnow
 
 KEY_ENV = "PADDOCK_PREVIEW_KEY"
 FAILURES_SHOWN = 100  # failing cases a run's detail carries, each with its message and output
-
-
-@dataclass(frozen=True, slots=True)
-class _Reading:
-    """A run's report as read: the report, or why there is none (with a code when it has one)."""
-
-    report: JUnitReport | None
-    problem: str | None = None
-    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +73,7 @@ class TestRunService:
         self.artifacts = artifacts
         self._tasks: dict[str, asyncio.Task[TestRun]] = {}
         self._stopping: set[str] = set()  # runs stopped before their process started
-        self._parser = Parser()  # reads reports off the event loop, one at a time
+        self.reports = ReportReader(ctx, artifacts)
         # Serves previews inside a private network (the web layer's); None: e2e runs there are
         # refused.
         self.gate: PreviewGate | None = None
@@ -156,7 +133,7 @@ class TestRunService:
         if kind is not TestKind.e2e:
             return
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
-        network = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).network
+        network = attempt.sandbox.over(self.ctx.settings.sandbox.defaults).network
         if provider is Provider.none or network is Network.host:
             return
         if network is Network.none:
@@ -176,7 +153,7 @@ class TestRunService:
     def _inside_gate(self, attempt: Attempt) -> bool:
         """Whether the attempt's e2e runs reach previews through a gate in their network."""
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
-        network = attempt.sandbox.over(self.ctx.settings.sandbox_defaults).network
+        network = attempt.sandbox.over(self.ctx.settings.sandbox.defaults).network
         return provider is not Provider.none and network is Network.private
 
     async def _execute(self, attempt: Attempt, run: TestRun, script: str) -> TestRun:
@@ -196,15 +173,17 @@ class TestRunService:
                 raise Conflict("the test run was stopped", code="test_run_stopped")
             proc = await self.processes.run(
                 attempt,
-                run.kind.reason,
-                shell_argv(script),
-                env=env,
-                secret_env=[KEY_ENV] if key else None,
-                process_id=run.process_id,
-                on_network=self._gate_opener(gates) if inside else None,
+                ProcessRequest(
+                    run.kind.reason,
+                    shell_argv(script),
+                    env=env,
+                    secret_env=[KEY_ENV] if key else [],
+                    process_id=run.process_id,
+                    on_network=self._gate_opener(gates) if inside else None,
+                ),
             )
-            reading = await self._read_report(run.process_id)
-            totals = _totals(reading.report)
+            reading = await self.reports.read(run.process_id)
+            totals = report_totals(reading.report)
             status, error = run_outcome(proc.status, proc.exit_code, totals, reading.problem)
             code = reading.code if error is not None and error == reading.problem else None
             return await self._finish(attempt, run, status, totals, reading.report, error, code)
@@ -226,7 +205,7 @@ class TestRunService:
         """What opens the run's gate to the previews once its network is up: a listener of
         the server's on 127.0.0.1:<Paddock's port> inside it, serving previews only."""
         gate = self.gate
-        port = self.ctx.settings.port
+        port = self.ctx.settings.server.port
 
         async def open_gate(network: InsideNetwork) -> None:
             if gate is None:
@@ -266,8 +245,8 @@ class TestRunService:
         settings = self.ctx.settings
         url = self.previews.url(preview)
         if inside:  # the gate: plain HTTP on Paddock's own port, whatever browsers are told
-            url = f"http://{preview.host}.{settings.preview_domain}:{settings.port}/"
-        fallback = f"http://127.0.0.1:{settings.port}/preview/{preview.id}/"
+            url = f"http://{preview.host}.{settings.previews.domain}:{settings.server.port}/"
+        fallback = f"http://127.0.0.1:{settings.server.port}/preview/{preview.id}/"
         return {
             "PREVIEW_URL": url,
             "BASE_URL": url,
@@ -276,35 +255,6 @@ class TestRunService:
             KEY_ENV: key,
             "PADDOCK_PREVIEW_KEY_HEADER": "X-Paddock-Preview-Key",
         }
-
-    async def _read_report(self, process_id: str) -> _Reading:
-        artifacts = await self.artifacts.list_for_process(process_id)
-        junit = [a for a in artifacts if a.kind is ArtifactKind.junit]
-        if not junit:
-            return _Reading(None, "the test script wrote no JUnit report to $JUNIT_OUTPUT")
-        limits = report_limits(self.ctx.settings)
-        try:
-            report = await self._parser.run(lambda stop: self._parse(junit, limits, stop))
-        except ReportTooLarge as exc:
-            return _Reading(None, str(exc), REPORT_TOO_LARGE)
-        except JUnitError as exc:
-            return _Reading(None, str(exc))
-        return _Reading(report)
-
-    def _parse(
-        self, junit: list[Artifact], limits: ReportLimits, stop: threading.Event
-    ) -> JUnitReport:
-        """Blocking (a worker thread): the run's report files as one report, read in chunks
-        within the run's limits; it gives up at its next chunk once `stop` is set."""
-        budget = ReportBudget(limits)
-        reports = []
-        for artifact in junit:
-            if artifact.size > limits.file_bytes:  # its stored size says so: not even opened
-                message = file_too_large(artifact.name, artifact.size, limits)
-                raise JUnitTooLarge(message, "file_bytes")
-            with contextlib.closing(self.artifacts.chunks(artifact, CHUNK_SIZE)) as chunks:
-                reports.append(read_junit(until_stopped(stop, chunks), artifact.name, budget))
-        return merge_reports(reports)
 
     async def _finish(
         self,
@@ -337,7 +287,7 @@ class TestRunService:
                 error=error,
                 debug_id=debug_id,
                 # Made in the database's thread: up to report_max_cases rows.
-                cases=_case_rows(report),
+                cases=case_rows(report),
                 error_code=error_code,
             )
         )
@@ -406,27 +356,3 @@ class TestRunService:
             _, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
-
-
-def _totals(report: JUnitReport | None) -> TestTotals | None:
-    if report is None:
-        return None
-    return TestTotals(report.passed, report.failed, report.skipped, report.errors)
-
-
-def _case_rows(report: JUnitReport | None) -> list[TestCaseRow]:
-    if report is None:
-        return []
-    return [
-        TestCaseRow(
-            suite=case.suite,
-            classname=case.classname,
-            name=case.name,
-            status=case.status.value,
-            duration_s=case.duration_s,
-            message=case.message,
-            output=case.output,
-            file=case.file,
-        )
-        for case in report.cases
-    ]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.artifact import Artifact, ArtifactKind
 from paddock.domain.errors import NotFound
-from paddock.store.tables import ArtifactRow
+from paddock.store.tables.artifacts import ArtifactRow
 
 
 def to_artifact(row: ArtifactRow) -> Artifact:

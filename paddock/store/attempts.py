@@ -14,7 +14,7 @@ from paddock.domain.errors import NotFound
 from paddock.domain.merge import MergeRecord, MergeStrategy
 from paddock.domain.sandbox import SandboxConfig, parse_sandbox
 from paddock.domain.states import AttemptStatus, check_attempt_move
-from paddock.store.tables import AttemptRow
+from paddock.store.tables.attempts import AttemptRow
 
 
 def to_attempt(row: AttemptRow) -> Attempt:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.domain.usage import UsageReport
-from paddock.store.tables import AgentEntryRow, AttemptRow, ProcessRow
+from paddock.store.tables.attempts import AttemptRow
+from paddock.store.tables.processes import AgentEntryRow, ProcessRow
 
 
 def write_entries(session: Session, entries: Sequence[AgentEntry]) -> None:

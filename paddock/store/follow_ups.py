@@ -11,7 +11,7 @@ from paddock.domain.entities import AgentSpec, FollowUp
 from paddock.domain.errors import Conflict, NotFound
 from paddock.domain.names import new_id
 from paddock.domain.states import FollowUpStatus
-from paddock.store.tables import FollowUpRow
+from paddock.store.tables.attempts import FollowUpRow
 
 
 def to_follow_up(row: FollowUpRow) -> FollowUp:

@@ -22,7 +22,7 @@ from paddock.domain.entities import LogLine
 from paddock.domain.logs import LogBatch, LogRun
 from paddock.domain.states import LogStream
 from paddock.store.db import Database
-from paddock.store.tables import LogChunkRow
+from paddock.store.tables.processes import LogChunkRow
 
 # ANSI escape sequences, for matching only: CSI (colours, cursor moves), OSC (titles,
 # hyperlinks; ended by BEL or ST), and the two-byte escapes. None of them spans a newline.

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
 from paddock.domain.preview import Preview, PreviewStatus, check_preview_move
-from paddock.store.tables import PreviewRow, PreviewTicketRow, utcnow
+from paddock.store.tables.base import utcnow
+from paddock.store.tables.previews import PreviewRow, PreviewTicketRow
 
 
 def to_preview(row: PreviewRow) -> Preview:

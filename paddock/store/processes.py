@@ -13,7 +13,8 @@ from paddock.domain.autocommit import LeftOut, LeftOutReason
 from paddock.domain.entities import Process
 from paddock.domain.errors import NotFound
 from paddock.domain.states import ProcessStatus, RunReason, check_process_move
-from paddock.store.tables import ProcessRow, utcnow
+from paddock.store.tables.base import utcnow
+from paddock.store.tables.processes import ProcessRow
 
 
 def to_process(row: ProcessRow) -> Process:

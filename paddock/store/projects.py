@@ -12,7 +12,7 @@ from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
 from paddock.domain.sandbox import SandboxConfig, parse_sandbox
 from paddock.domain.workflow import DEFAULT_STEPS
-from paddock.store.tables import ProjectRow, StepRow
+from paddock.store.tables.projects import ProjectRow, StepRow
 
 _SCRIPT_COLUMNS = {name: f"{name}_script" for name in asdict(Scripts())}
 

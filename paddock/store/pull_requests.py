@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
 from paddock.domain.pull_request import Forge, PullRequest, PullRequestStatus
-from paddock.store.tables import PullRequestRow
+from paddock.store.tables.attempts import PullRequestRow
 
 
 def to_pull_request(row: PullRequestRow) -> PullRequest:

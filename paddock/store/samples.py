@@ -6,7 +6,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import ResourceSample
-from paddock.store.tables import ResourceSampleRow
+from paddock.store.tables.processes import ResourceSampleRow
 
 
 def write_sample(session: Session, process_id: str, sample: ResourceSample) -> None:

@@ -12,7 +12,8 @@ from paddock.domain.entities import AgentSpec, WorkflowStep
 from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
 from paddock.domain.states import Automation, TestKind
-from paddock.store.tables import StepRow, TaskRow, TaskStepPromptRow
+from paddock.store.tables.projects import StepRow
+from paddock.store.tables.tasks import TaskRow, TaskStepPromptRow
 
 UNSET: Any = object()  # "leave as it is", where None means "none"
 

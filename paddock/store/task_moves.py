@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.names import new_id
 from paddock.domain.states import TestKind
 from paddock.domain.workflow import GateFailure, TaskMove
-from paddock.store.tables import TaskMoveRow
+from paddock.store.tables.tasks import TaskMoveRow
 
 
 def to_move(row: TaskMoveRow) -> TaskMove:

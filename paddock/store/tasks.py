@@ -11,7 +11,8 @@ from paddock.domain.entities import Task, WorkflowStep
 from paddock.domain.errors import InvalidInput, NotFound
 from paddock.domain.names import new_id
 from paddock.domain.workflow import position_between
-from paddock.store.tables import TaskRow, sqlite_utc_json
+from paddock.store.tables.base import sqlite_utc_json
+from paddock.store.tables.tasks import TaskRow
 
 _COLUMNS = (
     TaskRow.id,

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from paddock.domain.errors import NotFound
 from paddock.domain.states import TestKind, TestRunStatus
 from paddock.domain.test_run import TestCaseResult, TestRun, TestTotals
-from paddock.store.tables import TestCaseRow, TestRunRow, utcnow
+from paddock.store.tables.base import utcnow
+from paddock.store.tables.test_runs import TestCaseRow, TestRunRow
 
 
 def to_run(row: TestRunRow) -> TestRun:

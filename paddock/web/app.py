@@ -43,7 +43,6 @@ from paddock.web.errors import install_error_handlers
 from paddock.web.guard import SandboxGuard
 from paddock.web.proxy.gateway import PreviewGateway
 from paddock.web.proxy.routing import PreviewProxy
-from paddock.web.public import PublicJson
 from paddock.web.ui import attempts as ui_attempts
 from paddock.web.ui import board as ui_board
 from paddock.web.ui import git_actions as ui_git_actions
@@ -91,8 +90,6 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
     engine.test_runs.gate = PreviewGateway(engine)
     app.state.access = access = ServerAccess(settings)
     install_error_handlers(app)
-    # Innermost: every JSON answer leaves with its secret values masked (web/public.py).
-    app.add_middleware(PublicJson)
     # Outermost last. The sandbox guard is defence in depth: with network `host` a sandbox
     # shares the loopback, and the token it does not have is the wall.
     app.add_middleware(AccessGuard, access=access)
@@ -100,7 +97,9 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
     # Outside the access guard: previews have keys of their own (an e2e run's included).
     app.add_middleware(PreviewProxy, engine=engine)
     app.add_middleware(
-        HostGuard, allowed_hosts=settings.allowed_hosts, preview_domain=settings.preview_domain
+        HostGuard,
+        allowed_hosts=settings.server.allowed_hosts,
+        preview_domain=settings.previews.domain,
     )
 
     api = APIRouter(prefix="/api")
@@ -156,5 +155,5 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
 
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    logging.getLogger("paddock").setLevel(settings.log_level.upper())
+    logging.getLogger("paddock").setLevel(settings.server.log_level.upper())
     return app

@@ -1,6 +1,8 @@
 """Dependencies shared by the routers: each route asks for the service(s) it uses, by name.
 
-They are read from the engine the app was made with (`app.state.engine`), wired once."""
+They are read from the engine the app was made with (`app.state.engine`), wired once. No route
+takes the engine itself: a page assembled from many services' parts asks for a small object
+grouping just those (e.g. web/ui/workspace.py's `Workspace`), built from these."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from paddock.services.diff_watch import DiffWatch
 from paddock.services.diffs import DiffService
 from paddock.services.engine import Engine
 from paddock.services.entries import EntryService
+from paddock.services.events import EventService
 from paddock.services.health import HealthService
 from paddock.services.logs import LogService
 from paddock.services.merges import MergeService
@@ -38,20 +41,14 @@ from paddock.services.workflow import WorkflowService
 T = TypeVar("T")
 
 
-async def get_engine(request: Request) -> Engine:
-    # async: a plain def would run in the thread pool, a thread hop on every request.
-    engine: Engine = request.app.state.engine
-    return engine
-
-
 def _of_engine(pick: Callable[[Engine], T]) -> Callable[[Request], Awaitable[T]]:
+    # async: a plain def would run in the thread pool, a thread hop on every request.
     async def dependency(request: Request) -> T:
         return pick(request.app.state.engine)
 
     return dependency
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]  # for pages made of many services' parts
 SettingsDep = Annotated[Settings, Depends(_of_engine(lambda e: e.settings))]
 AgentsDep = Annotated[AgentService, Depends(_of_engine(lambda e: e.agents))]
 ArtifactsDep = Annotated[ArtifactService, Depends(_of_engine(lambda e: e.artifacts))]
@@ -60,6 +57,7 @@ BoardDep = Annotated[BoardService, Depends(_of_engine(lambda e: e.board))]
 DiffWatchDep = Annotated[DiffWatch, Depends(_of_engine(lambda e: e.diff_watch))]
 DiffsDep = Annotated[DiffService, Depends(_of_engine(lambda e: e.diffs))]
 EntriesDep = Annotated[EntryService, Depends(_of_engine(lambda e: e.entries))]
+EventsDep = Annotated[EventService, Depends(_of_engine(lambda e: e.events))]
 HealthDep = Annotated[HealthService, Depends(_of_engine(lambda e: e.health))]
 LogsDep = Annotated[LogService, Depends(_of_engine(lambda e: e.logs))]
 MergesDep = Annotated[MergeService, Depends(_of_engine(lambda e: e.merges))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -52,14 +53,26 @@ async def _paddock_error(request: Request, exc: Exception) -> Response:
     return _respond(request, error_body(exc.code, exc.message, **extra), exc.http_status)
 
 
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
+def validation_problem(
+    errors: Sequence[Mapping[str, Any]], within: tuple[str, ...] = ()
+) -> tuple[str, list[dict[str, str]]]:
+    """A validation failure as every `validation_error` words it (the API's bodies and the
+    UI's forms): the message and its `details`; `within` is put before each location."""
     details = [
-        {"location": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
-        for err in exc.errors()
+        {
+            "location": ".".join(str(p) for p in (*within, *err.get("loc", ()))),
+            "message": str(err.get("msg", "")),
+        }
+        for err in errors
     ]
     summary = "; ".join(f"{d['location']}: {d['message']}" for d in details[:5])
-    body = error_body("validation_error", f"invalid request: {summary}", details=details)
+    return f"invalid request: {summary}", details
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    message, details = validation_problem(exc.errors())
+    body = error_body("validation_error", message, details=details)
     return _respond(request, body, 422)
 
 

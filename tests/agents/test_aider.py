@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from paddock.agents.aider import ADAPTER, CHAT_HISTORY, GUARD, REQUEST_TIMEOUT, Aider, guard
+from paddock.agents.aider import ADAPTER, REQUEST_TIMEOUT, Aider
+from paddock.agents.aider_guard import GUARD, guard
+from paddock.agents.aider_output import CHAT_HISTORY
 from paddock.agents.base import Credentials, Permission, TurnContext, Variant
 from paddock.domain.entries import (
     Entry,

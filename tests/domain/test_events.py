@@ -23,6 +23,8 @@ from paddock.domain.events import (
     event_type,
     markdown_table,
 )
+from paddock.domain.preview import PreviewView
+from paddock.domain.public import PreviewPublic, PublicModel, StepsUpdatedPublic
 from paddock.domain.secrets import MASK
 from paddock.domain.workflow import TaskMove
 
@@ -32,11 +34,16 @@ BEGIN = "<!-- event catalogue: made by markdown_table() in paddock/domain/events
 END = "<!-- end of the event catalogue -->"
 
 
-def test_every_type_has_a_resource_and_a_payload_class() -> None:
+def test_every_type_has_a_resource_a_payload_class_and_a_read_model() -> None:
     assert set(CATALOGUE) == set(EventType)
     for type_ in EventType:
         assert isinstance(type_.resource, Resource)
         assert dataclasses.is_dataclass(type_.payload), type_
+        # Its data is the payload's public read model, named after it.
+        assert issubclass(type_.data, PublicModel), type_
+        assert type_.data.__name__ == f"{type_.payload.__name__}Public" or (
+            type_.payload is PreviewView and type_.data is PreviewPublic
+        ), type_
     # Every resource has its events; together they are every type, each once.
     by_resource = [EventType.for_resource(r) for r in Resource]
     assert all(by_resource)
@@ -81,6 +88,7 @@ def test_encode_makes_the_json_form_with_secrets_masked() -> None:
     checked, data = encode("steps.updated", StepsUpdated("p1", [step]))
     assert checked is EventType.steps_updated
     assert data["steps"][0]["agent"]["env"] == {"MY_TOKEN": MASK, "PLAIN": "x"}
+    assert data == StepsUpdatedPublic.of(StepsUpdated("p1", [step])).model_dump(mode="json")
     move = TaskMove(
         id="m1",
         task_id="t1",

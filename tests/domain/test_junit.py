@@ -18,9 +18,8 @@ from paddock.domain.junit import (
     JUnitTooLarge,
     ReportBudget,
     merge_reports,
-    parse_junit,
-    read_junit,
 )
+from paddock.domain.junit_reader import parse_junit, read_junit
 from paddock.domain.reports import (
     DEFAULT_LIMITS,
     MAX_XML_DEPTH,

@@ -1,4 +1,4 @@
-from paddock.domain.secrets import is_secret_name, mask_env, secret_values
+from paddock.domain.secrets import MASK, is_secret_name, keep_masked, mask_env, secret_values
 from paddock.domain.workflow import position_between
 
 
@@ -26,6 +26,20 @@ def test_mask_env():
         "A": "b",
         "M": "********",
     }
+
+
+def test_a_masked_secret_sent_back_keeps_its_stored_value():
+    stored = {"API_KEY": "real", "PLAIN": "old"}
+    sent = {"API_KEY": MASK, "PLAIN": MASK, "NEW_TOKEN": MASK, "OTHER": "x"}
+    # Only a secret-looking name that has a stored value gets it back; anything else is taken
+    # as sent (a plain value of eight stars is a value).
+    assert keep_masked(sent, stored) == {
+        "API_KEY": "real",
+        "PLAIN": MASK,
+        "NEW_TOKEN": MASK,
+        "OTHER": "x",
+    }
+    assert keep_masked({"API_KEY": "changed"}, stored) == {"API_KEY": "changed"}
 
 
 def test_positions_fall_between_neighbours():

@@ -1,5 +1,5 @@
-"""The event bus keeps and sends what public_json shows: no secret value enters it. It takes
-only the catalogue's event types, each with its own payload class."""
+"""The event bus keeps and sends each payload's public read model: no secret value enters it.
+It takes only the catalogue's event types, each with its own payload class."""
 
 from __future__ import annotations
 
@@ -78,3 +78,17 @@ async def test_an_event_keeps_its_catalogue_type() -> None:
     assert event.type is EventType.task_deleted
     assert event.type.resource.value == "task"
     assert event.data == {"id": "t1"}
+
+
+async def test_a_subscription_gets_only_the_events_it_wants_of_its_project() -> None:
+    bus = EventBus()
+    wanted = {EventType.task_deleted}
+    with (
+        bus.subscribe("p1", lambda e: e.type in wanted) as picky,
+        bus.subscribe(None, lambda e: e.type in wanted) as everywhere,
+    ):
+        bus.publish(EventType.project_deleted, "p1", Deleted("p1"))  # not wanted
+        mine = bus.publish(EventType.task_deleted, "p1", Deleted("t1"))
+        other = bus.publish(EventType.task_deleted, "p2", Deleted("t2"))  # another project's
+        assert picky.drain() == [mine]
+        assert everywhere.drain() == [mine, other]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from paddock.runtime import safefs
-from paddock.runtime.safefs import FileTooLarge, UnsafePath
+from paddock.runtime.safefs import FileTooLarge, UnsafePath, beneath
 
 MODES = ["openat2", "components"]
 
@@ -22,9 +22,10 @@ MODES = ["openat2", "components"]
 @pytest.fixture(params=MODES)
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     name: str = request.param
-    if name == "openat2" and not safefs.HAVE_OPENAT2:
+    if name == "openat2" and not beneath.HAVE_OPENAT2:
         pytest.skip("this kernel has no openat2 (or a seccomp filter hides it)")
-    monkeypatch.setattr(safefs, "HAVE_OPENAT2", name == "openat2")
+    # Where paths are resolved (safefs/beneath.py) is where the choice is read.
+    monkeypatch.setattr(beneath, "HAVE_OPENAT2", name == "openat2")
     yield name
 
 
@@ -281,13 +282,13 @@ def test_openat2_is_what_resolves_paths_where_the_kernel_has_it(
     mode: str, tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    real = safefs._openat2
+    real = beneath._openat2
 
     def counting(dir_fd: int, path: str, flags: int) -> int:
         calls.append(path)
         return real(dir_fd, path, flags)
 
-    monkeypatch.setattr(safefs, "_openat2", counting)
+    monkeypatch.setattr(beneath, "_openat2", counting)
     assert safefs.read_bytes(tree, "sub/f.txt", limit=100) == b"tree file\n"
     with pytest.raises(UnsafePath):
         safefs.read_bytes(tree, "linkdir/f.txt", limit=100)

@@ -36,7 +36,7 @@ from paddock.runtime import git as runtime_git
 from paddock.runtime.git import rebase, staging, worktrees
 from paddock.runtime.git.diff import worktree_fingerprint
 from paddock.runtime.safefs import UnsafePath
-from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.sandbox_files import clear_links, hand_over
 from paddock.runtime.sandbox.sandbox_identity import find_user
 from paddock.services import artifacts as artifacts_module
 from paddock.services.agent_turns import git_overlay
@@ -484,7 +484,7 @@ def test_handing_a_tree_over_never_chowns_through_a_link(tmp_path: Path, case: s
     (tree / "sub" / "own.txt").write_text("the tree's\n")
     (tree / "sub" / "link").symlink_to(host.target(case))
 
-    BwrapLauncher(user=user, hierarchy=None).hand_over(tree)
+    hand_over(tree, user)
 
     assert (tree / "sub" / "own.txt").stat().st_uid == user.uid
     assert os.lstat(tree / "sub" / "link").st_uid == user.uid  # the link itself
@@ -507,7 +507,7 @@ def test_handing_a_tree_over_never_chowns_through_a_link_planted_meanwhile(
     (tree / "sub" / "own.txt").write_text("the tree's\n")
     agent = Replanter(tree / "sub", host.dir)
     with agent.racing(monkeypatch):
-        BwrapLauncher(user=user, hierarchy=None).hand_over(tree)
+        hand_over(tree, user)
     assert agent.planted == 1, "the race did not happen"
     assert host.untouched(), "a host file changed owner through the agent's link"
 
@@ -541,9 +541,7 @@ def test_fifos_and_sockets_in_the_agents_home_are_cleared_before_it_is_prepared(
     os.mkfifo(home / ".gemini" / "settings.json")
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(home / "agent.sock"))
-    launcher = BwrapLauncher(user=find_user(SANDBOX_USER), hierarchy=None)
-
-    assert launcher.clear_links(home) == 2
+    assert clear_links(home) == 2
 
     assert sorted(p.name for p in home.rglob("*")) == [".gemini"]
     gemini = next(a for a in BUILT_IN if a.name == "gemini")

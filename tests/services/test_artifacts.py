@@ -12,7 +12,8 @@ from sqlalchemy import update
 from paddock.domain.artifact import ArtifactKind
 from paddock.domain.entities import AgentSpec
 from paddock.services.engine import Engine
-from paddock.store.tables import ArtifactRow, utcnow
+from paddock.store.tables.artifacts import ArtifactRow
+from paddock.store.tables.base import utcnow
 from tests.e2e.server import make_repo
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +32,7 @@ async def test_artifacts_past_their_retention_are_removed(engine: Engine, tmp_pa
     old = await engine.artifacts.add(attempt_id, "old.txt", b"old", ArtifactKind.file)
     new = await engine.artifacts.add(attempt_id, "new.txt", b"new", ArtifactKind.file)
     assert engine.artifacts.path_of(old.id).read_bytes() == b"old"
-    days = engine.settings.artifact_retention_days
+    days = engine.settings.artifacts.retention_days
     aged = utcnow() - timedelta(days=days + 1)
     await engine.ctx.db.run(
         lambda s: s.execute(

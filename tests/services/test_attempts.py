@@ -125,4 +125,4 @@ async def test_bad_repo_config_leaves_nothing_behind(engine: Engine, repo: Path)
     assert await engine.attempts.list_for_task(task.id) == []
     assert sh_git(repo, "branch", "--list", "bad-cfg") == ""
     assert len(sh_git(repo, "worktree", "list", "--porcelain").split("\n\n")) == 1
-    assert not any(engine.settings.worktrees.glob("*/bad-cfg"))
+    assert not any(engine.settings.storage.worktrees.glob("*/bad-cfg"))

@@ -102,7 +102,8 @@ def test_check_functions(tmp_path: Path):
     )
     failed = doctor.check_database(unreachable)
     assert not failed.ok and failed.required
-    assert failed.detail.startswith(f"127.0.0.1:{unreachable.database_url.rsplit(':', 1)[1]}")
+    port = unreachable.storage.database_url.rsplit(":", 1)[1]
+    assert failed.detail.startswith(f"127.0.0.1:{port}")
 
 
 def test_check_functions_with_a_read_only_data_dir(tmp_path: Path):

@@ -81,7 +81,7 @@ async def test_orphan_worktrees_are_removed_and_pruned(settings: Settings, repo:
         attempt = await finished_attempt(engine, task)
     known = Path(attempt.worktree_path)
     group = known.parent
-    assert group.parent == settings.worktrees
+    assert group.parent == settings.storage.worktrees
 
     # A worktree made outside Paddock, in Paddock's worktrees dir: an orphan (e.g. left by a
     # crash between `git worktree add` and the database insert).
@@ -92,9 +92,9 @@ async def test_orphan_worktrees_are_removed_and_pruned(settings: Settings, repo:
     notes = group / "notes"
     notes.mkdir()
     (notes / "keep.txt").write_text("mine\n")
-    clone = settings.worktrees / "elsewhere" / "clone"
+    clone = settings.storage.worktrees / "elsewhere" / "clone"
     git(tmp_path, "clone", "-q", str(repo), str(clone))
-    (settings.worktrees / "stray.txt").write_text("a file, not a folder\n")
+    (settings.storage.worktrees / "stray.txt").write_text("a file, not a folder\n")
 
     async with running(settings) as engine:
         report = engine.last_reconcile
@@ -103,7 +103,7 @@ async def test_orphan_worktrees_are_removed_and_pruned(settings: Settings, repo:
         assert str(orphan) not in worktree_paths(repo)  # pruned from git's own list
         assert (notes / "keep.txt").read_text() == "mine\n"
         assert (clone / ".git").is_dir() and (clone / "README.md").is_file()
-        assert (settings.worktrees / "stray.txt").is_file()
+        assert (settings.storage.worktrees / "stray.txt").is_file()
         # The attempt's own worktree is known: it stays, and so does the attempt.
         assert (known / "README.md").is_file()
         assert str(known) in worktree_paths(repo)
@@ -299,7 +299,9 @@ async def test_a_merged_attempt_whose_branch_went_is_reported_not_vanished(
 
 
 async def test_new_attempts_take_their_branch_from_the_template(settings: Settings, repo: Path):
-    templated = settings.model_copy(update={"branch_template": "ai/{title}/{id}"})
+    templated = settings.model_copy(
+        update={"git": settings.git.model_copy(update={"branch_template": "ai/{title}/{id}"})}
+    )
     async with running(templated) as engine:
         _project, task = await project_and_task(engine, repo)
         attempt = await finished_attempt(engine, task)

@@ -12,6 +12,7 @@ from paddock.domain.entities import AgentSpec
 from paddock.domain.errors import InvalidInput
 from paddock.domain.sandbox import Network, Provider, SandboxConfig
 from paddock.runtime import git
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
 from paddock.services.doctor import check_networks
 from paddock.services.engine import Engine
 from tests.e2e.server import make_repo
@@ -26,7 +27,9 @@ def repo(tmp_path: Path) -> Path:
 
 def without_slirp(engine: Engine) -> None:
     """As on a machine without the package: what `shutil.which` finds at start-up."""
-    engine.ctx.sandboxes.bwrap.slirp = None
+    bwrap = engine.ctx.sandboxes.providers[Provider.bwrap]
+    assert isinstance(bwrap, BwrapLauncher)
+    bwrap.slirp = None
 
 
 async def test_an_attempt_asking_for_private_without_slirp_is_refused(
@@ -67,8 +70,9 @@ async def test_without_slirp_the_default_falls_back_to_host_unless_private_was_s
     )
     assert attempt.sandbox.network is Network.host  # kept on the attempt: the UI shows it
 
-    set_private = engine.settings.model_copy(update={"sandbox_network": Network.private})
-    set_private.model_fields_set.add("sandbox_network")
+    chosen = engine.settings.sandbox.model_copy(update={"network": Network.private})
+    chosen.model_fields_set.add("network")
+    set_private = engine.settings.model_copy(update={"sandbox": chosen})
     engine.ctx.settings = set_private
     with pytest.raises(InvalidInput) as refused:
         await engine.attempts.start(

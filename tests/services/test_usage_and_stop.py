@@ -16,6 +16,7 @@ from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.domain.usage import Usage
 from paddock.services.engine import Engine
+from paddock.services.process_request import ProcessRequest
 from paddock.store import entries as entry_store
 from paddock.store import processes as process_store
 from tests.e2e.server import make_repo
@@ -104,7 +105,9 @@ async def test_stop_sends_the_interrupt_first(engine: Engine, tmp_path: Path, mo
     attempt = await idle_attempt(engine, project.id, "stop me")
     argv = [sys.executable, "-c", CLI, mode]
     run = asyncio.ensure_future(
-        engine.processes.run(attempt, RunReason.agent, argv, interrupt=signal.SIGINT)
+        engine.processes.run(
+            attempt, ProcessRequest(RunReason.agent, argv, interrupt=signal.SIGINT)
+        )
     )
     await engine.processes.stop(await working(engine))
     final = await run

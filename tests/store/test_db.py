@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from paddock.store import db as db_module
 from paddock.store.db import MIGRATIONS_DIR, Database
-from paddock.store.tables import Base, ProjectRow, StepRow, TaskRow
+from paddock.store.tables import Base
+from paddock.store.tables.projects import ProjectRow, StepRow
+from paddock.store.tables.tasks import TaskRow
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,7 +42,7 @@ def _table_names(db: Database) -> set[str]:
 
 def test_migrations_create_every_table(database: Database) -> None:
     expected = set(Base.metadata.tables)
-    assert expected, "no tables declared in paddock/store/tables.py"
+    assert expected, "no tables declared in paddock/store/tables/"
     assert expected <= _table_names(database)
 
 

@@ -14,14 +14,10 @@ from paddock.domain.states import LogStream
 from paddock.runtime.logpipe import LogSink
 from paddock.store import logs as log_store
 from paddock.store.db import Database
-from paddock.store.tables import (
-    AttemptRow,
-    LogChunkRow,
-    ProcessRow,
-    ProjectRow,
-    StepRow,
-    TaskRow,
-)
+from paddock.store.tables.attempts import AttemptRow
+from paddock.store.tables.processes import LogChunkRow, ProcessRow
+from paddock.store.tables.projects import ProjectRow, StepRow
+from paddock.store.tables.tasks import TaskRow
 
 OUT, ERR, SYS = LogStream.stdout, LogStream.stderr, LogStream.system
 

@@ -1,5 +1,6 @@
 """The task list's fast path (list_task_dicts + pydantic_core.to_json) writes the same JSON,
-byte for byte, as serialising the `Task`s that list_tasks returns."""
+byte for byte, as serialising the read models (`TaskPublic`) of the `Task`s that list_tasks
+returns: what GET /api/projects/{id}/tasks declares."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from paddock.domain.entities import Task
+from paddock.domain.public import TaskPublic
 from paddock.store.db import Database
-from paddock.store.tables import ProjectRow, StepRow, TaskRow, sqlite_utc_json
+from paddock.store.tables.base import sqlite_utc_json
+from paddock.store.tables.projects import ProjectRow, StepRow
+from paddock.store.tables.tasks import TaskRow
 from paddock.store.tasks import list_task_dicts, list_tasks
 
-TASKS = TypeAdapter(list[Task])
+TASKS = TypeAdapter(list[TaskPublic])
 PROJECT, TODO_STEP, DONE_STEP = "p" * 32, "a" * 32, "b" * 32
 
 STAMPS = [
@@ -60,7 +63,9 @@ def _seed(s: Session) -> None:
 def test_the_json_is_the_json_of_the_tasks(database: Database, step_id: str | None) -> None:
     database.call(_seed)
 
-    expected = database.call(lambda s: TASKS.dump_json(list_tasks(s, PROJECT, step_id)))
+    expected = database.call(
+        lambda s: TASKS.dump_json([TaskPublic.of(t) for t in list_tasks(s, PROJECT, step_id)])
+    )
     got = database.call(lambda s: pydantic_core.to_json(list_task_dicts(s, PROJECT, step_id)))
 
     assert got == expected

@@ -26,8 +26,10 @@ def chromium_path() -> str:
     raise RuntimeError("Chromium is not installed: run ./scripts/install --dev")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package scope: Playwright's sync API holds an event loop as the main thread's running
+    # one while it is open, so no asyncio test after tests/ui could run its own loop.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(),

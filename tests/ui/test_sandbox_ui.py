@@ -342,9 +342,9 @@ def test_memory_and_cpu_figures() -> None:
 
 
 def test_the_form_reads_the_sandbox_as_the_api_does() -> None:
-    assert sandbox_from_form({}) == SandboxConfig()
+    assert sandbox_from_form({}).to_config() == SandboxConfig()
     blank = {"sandbox_provider": "auto", "sandbox_network": "", "sandbox_memory_mb": " "}
-    assert sandbox_from_form(blank) == SandboxConfig()
+    assert sandbox_from_form(blank).to_config() == SandboxConfig()
     chosen = sandbox_from_form(
         {
             "sandbox_provider": "bwrap",
@@ -355,7 +355,7 @@ def test_the_form_reads_the_sandbox_as_the_api_does() -> None:
             "sandbox_image": "debian:12",
         },
         image=True,
-    )
+    ).to_config()
     assert chosen == SandboxConfig(
         Provider.bwrap, Network.none, Limits(memory_mb=64, cpus=1.5, timeout_s=30), "debian:12"
     )

@@ -4,13 +4,15 @@ data is in its payload class."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
+from paddock.domain.entities import Event
 from paddock.domain.events import EventType, Resource
-from paddock.web.ui.attempts import ATTEMPT_EVENTS, OWN_EVENTS, WHOLE_EVENTS
 from paddock.web.ui.board import BOARD_EVENTS, CARD_EVENTS
 from paddock.web.ui.diff_views import DIFF_EVENTS
 from paddock.web.ui.previews import PREVIEW_EVENTS
 from paddock.web.ui.test_views import TAB_EVENTS
+from paddock.web.ui.workspace import ATTEMPT_EVENTS, OWN_EVENTS, WHOLE_EVENTS, concerns
 
 
 def fields(type_: EventType) -> set[str]:
@@ -67,3 +69,16 @@ def test_the_tabs_follow_their_resources() -> None:
         EventType.pull_request_created,
         EventType.pull_request_updated,
     } == DIFF_EVENTS
+
+
+def test_the_workspace_follows_its_attempt_and_its_parts_only() -> None:
+    def event(type_: EventType, **data: str) -> Event:
+        return Event(1, type_, "p1", data, datetime.now(UTC))
+
+    assert concerns("a1", event(EventType.attempt_updated, id="a1"))
+    assert not concerns("a1", event(EventType.attempt_updated, id="a2"))
+    assert concerns("a1", event(EventType.process_created, id="p", attempt_id="a1"))
+    assert not concerns("a1", event(EventType.process_created, id="p", attempt_id="a2"))
+    assert concerns("a1", event(EventType.test_run_updated, id="r", attempt_id="a1"))
+    # A task's event is not the attempt's, whatever ids it carries.
+    assert not concerns("a1", event(EventType.task_updated, id="a1", attempt_id="a1"))

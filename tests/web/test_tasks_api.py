@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from paddock.store.db import Database
-from paddock.store.tables import TaskRow
+from paddock.store.tables.tasks import TaskRow
 from tests.e2e.server import ServerProcess, make_repo
 
 

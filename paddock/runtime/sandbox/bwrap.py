@@ -17,23 +17,24 @@ The chain is a shell that joins the cgroup (a spare one joined it ahead of time,
 `spares`) → (`nsenter --net` into a private network →) `bwrap` → (`setpriv` →) the command;
 each execs the next, so the supervised pid is bwrap's. `--die-with-parent` and the pid
 namespace take the whole tree down when the supervisor dies.
+
+This module starts sandboxes; `bwrap_args` says what bubblewrap is told, `bwrap_process` is a
+started sandbox as the supervisor sees it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from paddock.domain.errors import PaddockError
-from paddock.domain.sandbox import LimitHit, Network
-from paddock.runtime import proctree, safefs
+from paddock.domain.sandbox import Network
 from paddock.runtime.launcher import (
     LaunchError,
     LaunchSpec,
@@ -43,14 +44,8 @@ from paddock.runtime.launcher import (
 )
 from paddock.runtime.sandbox import seccomp
 from paddock.runtime.sandbox.bwrap_args import MIB, bwrap_args, setpriv_args
-from paddock.runtime.sandbox.cgroups import (
-    Cgroup,
-    CgroupLimits,
-    Hierarchy,
-    Sample,
-    attach_argv,
-    remove_when_free,
-)
+from paddock.runtime.sandbox.bwrap_process import SandboxedProcess
+from paddock.runtime.sandbox.cgroups import Cgroup, CgroupLimits, Hierarchy, attach_argv
 from paddock.runtime.sandbox.private_network import (
     NetworkError,
     PrivateNetwork,
@@ -61,87 +56,6 @@ from paddock.runtime.sandbox.sandbox_identity import SandboxUser, sandbox_env, s
 from paddock.runtime.sandbox.spares import SparePool
 
 log = logging.getLogger(__name__)
-
-
-class SandboxedProcess:
-    """A bwrap sandbox as the supervisor sees it: the plain process, plus its cgroup."""
-
-    def __init__(
-        self, inner: PlainProcess, group: Cgroup | None, network: PrivateNetwork | None = None
-    ) -> None:
-        self._inner = inner
-        self._group = group
-        self._network = network  # network "private": ended with the sandbox
-        self._network_end: asyncio.Task[None] | None = None
-        self.pid = inner.pid
-        self.start_time = inner.start_time
-        self.stdout = inner.stdout
-        self.stderr = inner.stderr
-        self._removal: asyncio.Task[None] | None = None
-
-    async def wait(self) -> int:
-        code = await self._inner.wait()
-        # bwrap's exit ended its pid namespace: nothing is left to use the network. slirp's own
-        # exit takes the kernel 15-30 ms (its TAP device goes): not on the way of the exit code.
-        self._start_network_end()
-        return code
-
-    async def stop(self, grace: float) -> None:
-        await self._inner.stop(grace)
-        self._end_group()
-        await self._end_network()
-
-    async def reap_leftovers(self, grace: float) -> None:
-        await self._inner.reap_leftovers(grace)
-        self._end_group()
-        await self._end_network()
-
-    def send(self, sig: int) -> None:
-        """To the command and its children, not to bwrap: bwrap forwards no signals, and its
-        pid 1 dying would kill the sandbox at once (like Ctrl-C in a terminal)."""
-        for pid in proctree.find_tagged(self._inner.tag):
-            if proctree.command_name(pid) != "bwrap":
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
-
-    def inside_pid(self) -> int | None:
-        """A process inside the sandbox's namespaces (bwrap itself stays outside), e.g. for a
-        network bridge; None once the sandbox is gone."""
-        own = _namespace("self", "pid")
-        for pid in sorted(proctree.find_tagged(self._inner.tag)):
-            if pid != self.pid and _namespace(str(pid), "pid") not in (None, own):
-                return pid
-        return None
-
-    def limit_hit(self) -> LimitHit | None:
-        return self._group.limit_hit() if self._group is not None else None
-
-    def sample(self) -> Sample | None:
-        return self._group.sample() if self._group is not None else None
-
-    def _start_network_end(self) -> None:
-        if self._network is not None and self._network_end is None:
-            self._network_end = asyncio.get_running_loop().create_task(self._network.close())
-
-    async def _end_network(self) -> None:
-        """End the network (slirp4netns and the namespace), and wait until it is gone."""
-        self._start_network_end()
-        if self._network_end is not None:
-            await asyncio.shield(self._network_end)
-
-    def _end_group(self) -> None:
-        group = self._group
-        if group is None or self._removal is not None:
-            return
-        group.kill()  # what the tree kill could not find (a process that cleared its env)
-        self._removal = asyncio.get_running_loop().create_task(remove_when_free(group))
-
-
-def _namespace(pid: str, kind: str) -> int | None:
-    try:
-        return os.stat(f"/proc/{pid}/ns/{kind}").st_ino
-    except OSError:
-        return None
 
 
 class BwrapLauncher:
@@ -174,6 +88,8 @@ class BwrapLauncher:
 
     def problem(self) -> str | None:
         """Why this machine cannot run bwrap sandboxes; None when it can."""
+        if not sys.platform.startswith("linux"):
+            return "bubblewrap needs Linux"
         if self.bwrap is None:
             return "bubblewrap (bwrap) is not installed"
         if os.geteuid() == 0:
@@ -206,39 +122,18 @@ class BwrapLauncher:
             return "nsenter is not installed (util-linux)"
         return slirp_problem(self.slirp)
 
-    def hand_over(self, path: Path) -> None:
-        """Make `path` (a tree) the sandbox user's, so a sandbox can change what the server
-        wrote there (worktree checkouts, a rewind, the agent's config). Only as root."""
-        user = self.user
-        if user is None or os.geteuid() != 0:
-            return
-        # From directory fds (safefs.walk), each entry by name in its own directory: a
-        # directory swapped for a link meanwhile cannot lead a chown (as root) to a host file.
-        fd = safefs.open_root(path)
-        try:
-            if os.fstat(fd).st_uid != user.uid:
-                os.fchown(fd, user.uid, user.gid)
-        finally:
-            os.close(fd)
-        for entry in safefs.walk(path):
-            if entry.info.st_uid != user.uid:
-                with contextlib.suppress(FileNotFoundError):
-                    os.chown(
-                        entry.name, user.uid, user.gid, dir_fd=entry.dir_fd, follow_symlinks=False
-                    )
+    def limits_enforced(self) -> bool:
+        """Whether memory, CPU and pids limits hold: only in a cgroup hierarchy of ours."""
+        return self.hierarchy is not None and self.hierarchy.available
 
-    def clear_links(self, path: Path) -> int:
-        """Remove every symlink under `path`, a sandbox's own dir, before the server writes
-        there: no link a sandbox left can lead the server's writes (as root) to a host file.
-        Fifos and sockets go too: the server reading one would wait forever. Run while no
-        sandbox can write there. Returns how many were removed."""
-        removed = 0
-        for entry in safefs.walk(path):
-            if not (entry.is_dir or entry.is_file):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.name, dir_fd=entry.dir_fd)
-                    removed += 1
-        return removed
+    def details(self) -> list[str]:
+        """For `paddock doctor`: the cgroup version, and the seccomp filter (or why none)."""
+        version = self.hierarchy.version if self.hierarchy is not None else None
+        return [*([f"cgroup v{version}"] if version else []), seccomp.describe(self.seccomp)]
+
+    def reap_stale(self) -> list[str]:
+        """At start-up (blocking): the cgroups left by servers that are gone."""
+        return self.hierarchy.reap_stale() if self.hierarchy is not None else []
 
     def _drop(self) -> list[str]:
         """What runs inside the sandbox before the command: as root, setpriv to the user."""

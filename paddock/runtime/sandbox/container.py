@@ -147,6 +147,14 @@ class ContainerLauncher:
             )
         return None
 
+    def limits_enforced(self) -> bool:
+        """Memory, CPU and pids limits: the engine holds them for every container."""
+        return True
+
+    def details(self) -> list[str]:
+        """For `paddock doctor`: nothing beyond whether it works (the engine sets the rest)."""
+        return []
+
     def _start_own_service(self) -> None:
         missing = self.url.startswith("unix://") and not Path(self.url[7:]).exists()
         if not missing or self.own_socket is None or shutil.which("podman") is None:
@@ -297,9 +305,10 @@ class ContainerLauncher:
         return str(created["Id"])
 
     def reap_stale(self) -> list[str]:
-        """At start-up: remove the containers of servers on this host that are gone (blocking).
-        Returns their names."""
-        if sdk_missing():
+        """At start-up: remove the containers of servers on this host that are gone (blocking),
+        only where an engine runs already: a server's start never starts one. Returns their
+        names."""
+        if sdk_missing() or not self.engine_running():
             return []
         try:
             api = self.client().api

@@ -123,6 +123,9 @@ class PodmanService:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # conmon leaves an `oom` marker in its working directory when a container
+                # runs out of memory: that must be a folder of Paddock's, not the user's.
+                cwd=path.parent,
             )
         service = cls(proc.pid, proctree.start_time(proc.pid), path, proc)
         cls.pid_file(path).write_text(f"{service.pid} {service.start_time or 0}\n")

@@ -1,40 +1,65 @@
 """The launcher the engine uses: each process goes to the provider its sandbox names.
 
+The providers (bwrap, container) are given to it, built where the engine is wired
+(`services/sandboxing.py`), and each fulfils `ProviderLauncher` whole: whatever the engine asks
+of a provider, every provider answers, so none is ever asked whether it can. This module knows
+no provider's module, nor one provider another's (tests/runtime/sandbox/test_providers.py).
+
 Whether a provider works on this machine is found out once (on first use) and kept: `problem`
 says why one cannot run (for `paddock doctor`, and for a clear error when an attempt asks for
-it); `auto` picks bwrap on Linux when it works, else none.
+it); `auto` picks bwrap when it works, else none. What the server and every provider's
+sandboxes share (the sandbox user, the files handed over to it) is the same whatever runs them
+(`sandbox_identity`, `sandbox_files`).
 """
 
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime.launcher import Launched, LaunchError, LaunchSpec, PlainLauncher
-from paddock.runtime.sandbox.bwrap import BwrapLauncher
-from paddock.runtime.sandbox.cgroups import Hierarchy
-from paddock.runtime.sandbox.sandbox_identity import find_user
+from paddock.runtime.sandbox import sandbox_files
+from paddock.runtime.sandbox.sandbox_identity import SandboxUser
 
 AUTO = "auto"
 
 
 class ProviderLauncher(Protocol):
-    name: str
+    """A sandbox provider: the complete contract between `Sandboxes` and one provider."""
 
-    def problem(self) -> str | None: ...
+    name: str  # the `Provider` value it serves
 
-    async def launch(self, spec: LaunchSpec) -> Launched: ...
+    def problem(self) -> str | None:
+        """Why this machine cannot run its sandboxes (blocking, may probe); None when it can."""
+        ...
 
-    def reap_stale(self) -> list[str]: ...
+    def network_problem(self, network: Network) -> str | None:
+        """Why its sandboxes cannot have `network` here; None when they can."""
+        ...
 
-    def engine_running(self) -> bool: ...
+    def limits_enforced(self) -> bool:
+        """Whether memory, CPU and pids limits hold for its sandboxes on this machine."""
+        ...
 
-    def network_problem(self, network: Network) -> str | None: ...
+    def details(self) -> list[str]:
+        """What `paddock doctor` adds once it works (e.g. the cgroup version); may be []."""
+        ...
 
-    def close(self) -> None: ...
+    async def launch(self, spec: LaunchSpec) -> Launched:
+        """Start `spec` in a sandbox of this provider (`spec.sandbox` is set)."""
+        ...
+
+    def reap_stale(self) -> list[str]:
+        """At start-up (blocking): remove what servers that are gone left (never starting
+        anything to find out); the names of what was removed."""
+        ...
+
+    def close(self) -> None:
+        """At shutdown (blocking): end what it keeps running (spare shells, an engine)."""
+        ...
 
 
 class Sandboxes:
@@ -43,17 +68,17 @@ class Sandboxes:
     def __init__(
         self,
         *,
+        providers: Mapping[Provider, ProviderLauncher],
+        user: SandboxUser | None,
         default: str = AUTO,
-        user: str = "paddock-sandbox",
-        tmp_mb: int = 512,
-        container: ProviderLauncher | None = None,
+        plain: PlainLauncher | None = None,
     ) -> None:
-        self.plain = PlainLauncher()
-        self.hierarchy = Hierarchy()
-        self.bwrap = BwrapLauncher(
-            user=find_user(user), hierarchy=self.hierarchy, tmp_mb=tmp_mb, plain=self.plain
-        )
-        self.container = container
+        for provider, launcher in providers.items():
+            if provider is Provider.none or launcher.name != provider.value:
+                raise ValueError(f"provider {launcher.name} given as {provider.value}")
+        self.providers = dict(providers)
+        self.user = user  # who sandboxes run as when the server runs as root
+        self.plain = plain or PlainLauncher()
         self.default = default
         self._problems: dict[Provider, str | None] = {}
         self._network_problems: dict[tuple[Provider, Network], str | None] = {}
@@ -67,13 +92,10 @@ class Sandboxes:
     def _probe(self, provider: Provider) -> str | None:
         if provider is Provider.none:
             return None
-        if provider is Provider.bwrap:
-            if not sys.platform.startswith("linux"):
-                return "bubblewrap needs Linux"
-            return self.bwrap.problem()
-        if self.container is None:
-            return "the container provider is not set up (no Docker or Podman socket configured)"
-        return self.container.problem()
+        launcher = self.providers.get(provider)
+        if launcher is None:
+            return f"the {provider.value} provider is not set up in this server"
+        return launcher.problem()
 
     def network_problem(self, provider: Provider, network: Network) -> str | None:
         """Why `provider`'s sandboxes cannot have `network` here (None: they can, or the
@@ -82,7 +104,7 @@ class Sandboxes:
             return None
         key = (provider, network)
         if key not in self._network_problems:
-            launcher = self.bwrap if provider is Provider.bwrap else self.container
+            launcher = self.providers.get(provider)
             found = launcher.network_problem(network) if launcher is not None else None
             self._network_problems[key] = found
         return self._network_problems[key]
@@ -96,9 +118,13 @@ class Sandboxes:
 
     def limits_enforced(self, provider: Provider) -> bool:
         """Whether memory, CPU and pids limits hold for `provider` on this machine."""
-        if provider is Provider.bwrap:
-            return self.hierarchy.available
-        return provider is Provider.container
+        launcher = self.providers.get(provider)
+        return launcher is not None and launcher.limits_enforced()
+
+    def details(self, provider: Provider) -> list[str]:
+        """What `paddock doctor` says of `provider` beyond whether it works."""
+        launcher = self.providers.get(provider)
+        return launcher.details() if launcher is not None else []
 
     async def launch(self, spec: LaunchSpec) -> Launched:
         provider = spec.sandbox.provider if spec.sandbox is not None else Provider.none
@@ -117,35 +143,27 @@ class Sandboxes:
                 f"network {spec.sandbox.network.value} cannot run here: {problem}",
                 code="sandbox_unavailable",
             )
-        if provider is Provider.bwrap:
-            return await self.bwrap.launch(spec)
-        assert self.container is not None  # problem() said it is set up
-        return await self.container.launch(spec)
+        return await self.providers[provider].launch(spec)  # problem() said it is set up
 
     def sandbox_uid(self) -> int | None:
         """The uid sandboxes run as when it is not the server's own (the server runs as
         root): a process of that uid is in a sandbox."""
-        user = self.bwrap.user
+        user = self.user
         return user.uid if user is not None and os.geteuid() == 0 else None
 
     def clear_links(self, path: Path) -> int:
-        """Blocking: remove the symlinks a sandbox left under `path` (see BwrapLauncher)."""
-        return self.bwrap.clear_links(path) if path.exists() else 0
+        """Blocking: remove the symlinks a sandbox left under `path` (see `sandbox_files`)."""
+        return sandbox_files.clear_links(path) if path.exists() else 0
 
     def hand_over(self, path: Path) -> None:
         """Blocking: make what the server wrote under `path` the sandbox user's (as root)."""
         if path.exists():
-            self.bwrap.hand_over(path)
+            sandbox_files.hand_over(path, self.user)
 
     def reap_stale(self) -> list[str]:
         """At start-up (blocking): the cgroups and containers left by servers that are gone."""
-        removed = self.hierarchy.reap_stale()
-        # Containers only where an engine runs already: a server start never starts one.
-        if self.container is not None and self.container.engine_running():
-            removed += self.container.reap_stale()
-        return removed
+        return [name for launcher in self.providers.values() for name in launcher.reap_stale()]
 
     def close(self) -> None:
-        self.bwrap.close()
-        if self.container is not None:
-            self.container.close()
+        for launcher in self.providers.values():
+            launcher.close()

@@ -264,6 +264,13 @@ def machine_problem(name: str) -> str | None:
     return f"no system call table for machine {name!r} (only {known})"
 
 
+def describe(installed: Filter | None) -> str:
+    """What `paddock doctor` says of the filter sandboxes get here (or why they get none)."""
+    if installed is None:
+        return f"NO seccomp filter: {machine_problem(platform.machine())}"
+    return f"seccomp filter: {len(installed.refused)} system calls refused"
+
+
 @cache
 def native_filter() -> Filter | None:
     """This machine's filter, built once per process; None on a machine without a table."""

@@ -21,7 +21,7 @@ from paddock.domain.preview import Preview
 from paddock.services.server_access import load_secret
 from paddock.store import previews as store
 from paddock.store.db import Database
-from paddock.store.tables import utcnow
+from paddock.store.tables.base import utcnow
 
 TICKET_PARAM = "paddock_ticket"
 EMBED_PARAM = "paddock_embed"  # with the ticket: the link is for Paddock's embedded view
@@ -79,7 +79,7 @@ class PreviewAccess:
 
     async def issue_ticket(self, preview: Preview) -> str:
         ticket = secrets.token_urlsafe(24)
-        expires = utcnow() + timedelta(seconds=self.settings.preview_ticket_seconds)
+        expires = utcnow() + timedelta(seconds=self.settings.previews.ticket_seconds)
         await self.db.run(lambda s: store.add_ticket(s, preview.id, digest(ticket), expires))
         return ticket
 

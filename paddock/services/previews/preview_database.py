@@ -3,6 +3,9 @@
 - `sqlite`: a file in the attempt's data dir (writable in its sandbox).
 - `postgres`: a schema `attempt_<id>` on the configured server, made the connection's
   `search_path` through the URL's `options`; dropped with the attempt.
+
+Functions of the settings, not a service class: they hold no state and touch neither the store
+nor the event bus; PreviewService and the Planner call them (the blocking ones in a thread).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def check_database(choice: str) -> str:
 
 def attempt_data_dir(settings: Settings, attempt_id: str) -> Path:
     """Files of one attempt that live outside its worktree (its preview's SQLite file)."""
-    return settings.data_dir / "attempt-data" / attempt_id
+    return settings.storage.data_dir / "attempt-data" / attempt_id
 
 
 def schema_name(attempt_id: str) -> str:
@@ -38,7 +41,8 @@ def schema_name(attempt_id: str) -> str:
 
 def server_url(settings: Settings) -> str | None:
     """The PostgreSQL server (libpq URL) per-attempt schemas go to; None when there is none."""
-    url = settings.preview_postgres_url or (settings.database_url if not settings.is_sqlite else "")
+    storage = settings.storage
+    url = settings.previews.postgres_url or (storage.database_url if not storage.is_sqlite else "")
     if not _DRIVER.match(url):
         return None
     return _DRIVER.sub("postgresql://", url, count=1)

@@ -33,10 +33,10 @@ from paddock.store import previews as store
 
 
 def preview_url(settings: Settings, preview: Preview) -> str:
-    port = settings.preview_public_port or settings.port
-    default = 443 if settings.preview_scheme == "https" else 80
+    port = settings.previews.public_port or settings.server.port
+    default = 443 if settings.previews.scheme == "https" else 80
     suffix = "" if port == default else f":{port}"
-    return f"{settings.preview_scheme}://{preview.host}.{settings.preview_domain}{suffix}/"
+    return f"{settings.previews.scheme}://{preview.host}.{settings.previews.domain}{suffix}/"
 
 
 def preview_view(settings: Settings, preview: Preview) -> PreviewView:
@@ -149,7 +149,7 @@ class Planner:
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
         if provider is not Provider.none:
             await asyncio.to_thread(self.ctx.sandboxes.hand_over, data_dir)
-        network = attempt.sandbox.over(settings.sandbox_defaults).network
+        network = attempt.sandbox.over(settings.sandbox.defaults).network
         # Networks "none" and "private" are the sandbox's own: reached through a bridge.
         own_network = provider is not Provider.none and (network or Network.private).own_namespace
         if own_network and self._bridges is None:

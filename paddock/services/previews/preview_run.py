@@ -40,6 +40,7 @@ from paddock.runtime.sandbox.netbridge import Bridge
 from paddock.runtime.sandbox.private_network import Opener, forward_inside
 from paddock.services.context import Context
 from paddock.services.logs import LogService
+from paddock.services.process_request import ProcessObservers, ProcessRequest
 from paddock.services.processes import ProcessService
 from paddock.store import previews as store
 
@@ -114,9 +115,9 @@ class ServiceRun:
             result = await wait_until_ready(
                 target,
                 gone=gone,
-                timeout=self.ctx.settings.preview_ready_timeout_s,
-                path=self.ctx.settings.preview_ready_path,
-                statuses=frozenset(self.ctx.settings.preview_ready_statuses),
+                timeout=self.ctx.settings.previews.ready_timeout_s,
+                path=self.ctx.settings.previews.ready_path,
+                statuses=frozenset(self.ctx.settings.previews.ready_statuses),
             )
             if self.stopping:
                 return await self._ended(PreviewStatus.stopped)
@@ -142,13 +143,15 @@ class ServiceRun:
         self._process = asyncio.create_task(
             self.processes.run(
                 self.plan.attempt,
-                RunReason.dev_server,
-                shell_argv(substitute_port(self.plan.command, port)),
-                env=env,
-                writable=self.plan.writable,
-                process_id=self.process_id,
-                observer=self._observe,
-                on_network=self._forwarder(forwards) if forwards else None,
+                ProcessRequest(
+                    RunReason.dev_server,
+                    shell_argv(substitute_port(self.plan.command, port)),
+                    env=env,
+                    writable=self.plan.writable,
+                    process_id=self.process_id,
+                    on_network=self._forwarder(forwards) if forwards else None,
+                ),
+                ProcessObservers(lines=self._observe),
             )
         )
         self._process.add_done_callback(lambda _: gone.set())
@@ -304,7 +307,7 @@ class ServiceRun:
 
 async def reserve_port(ctx: Context, preview_id: str) -> int:
     """A free port of the range, held for the preview in the database."""
-    ports = PortRange.parse(ctx.settings.preview_ports)
+    ports = PortRange.parse(ctx.settings.previews.ports)
 
     def reserve(session: Session) -> int | None:
         for port in free_ports(ports, store.taken_ports(session)):
@@ -315,7 +318,7 @@ async def reserve_port(ctx: Context, preview_id: str) -> int:
     port = await ctx.db.run(reserve)
     if port is None:
         raise Unavailable(
-            f"no free port left in {ctx.settings.preview_ports} (preview_ports)",
+            f"no free port left in {ctx.settings.previews.ports} (preview_ports)",
             code="no_free_port",
         )
     return port

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import shutil
 from collections import defaultdict
 from functools import partial
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +24,7 @@ from paddock.domain.events import EventType
 from paddock.domain.preview import (
     Preview,
     PreviewStatus,
+    PreviewView,
     Service,
     host_label,
 )
@@ -46,7 +45,7 @@ from paddock.services.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import previews as store
 from paddock.store import projects as project_store
-from paddock.store.tables import utcnow
+from paddock.store.tables.base import utcnow
 
 log = logging.getLogger("paddock.previews")
 
@@ -71,8 +70,8 @@ class PreviewService:
     def url(self, preview: Preview) -> str:
         return preview_url(self.ctx.settings, preview)
 
-    def view(self, preview: Preview) -> dict[str, Any]:
-        return dataclasses.asdict(preview_view(self.ctx.settings, preview))
+    def view(self, preview: Preview) -> PreviewView:
+        return preview_view(self.ctx.settings, preview)
 
     async def services(self, attempt: Attempt, project: Project) -> list[Service]:
         return await dev_services(attempt, project)
@@ -305,7 +304,7 @@ class PreviewService:
 
     async def stop_idle(self) -> list[str]:
         """Stop the running previews nobody requested for `preview_idle_minutes`."""
-        minutes = self.ctx.settings.preview_idle_minutes
+        minutes = self.ctx.settings.previews.idle_minutes
         if minutes <= 0:
             return []
         now = utcnow()

@@ -14,6 +14,7 @@ from starlette.responses import FileResponse
 
 from paddock.domain.artifact import Artifact, ArtifactKind
 from paddock.domain.errors import NotFound
+from paddock.domain.public import ArtifactPublic
 from paddock.services.artifacts import ArtifactService
 from paddock.web.deps import ArtifactsDep, AttemptsDep, ProcessesDep
 
@@ -43,9 +44,9 @@ def _file(artifacts: ArtifactService, artifact: Artifact, *, inline: bool) -> Fi
 @router.get("/processes/{process_id}/artifacts", operation_id="list_process_artifacts")
 async def list_process_artifacts(
     process_id: str, processes: ProcessesDep, artifacts: ArtifactsDep
-) -> list[Artifact]:
+) -> list[ArtifactPublic]:
     await processes.get(process_id)
-    return await artifacts.list_for_process(process_id)
+    return [ArtifactPublic.of(a) for a in await artifacts.list_for_process(process_id)]
 
 
 @router.get(
@@ -70,15 +71,15 @@ async def list_attempt_artifacts(
     attempts: AttemptsDep,
     artifacts: ArtifactsDep,
     kind: Annotated[ArtifactKind | None, Query(description="Only this kind")] = None,
-) -> list[Artifact]:
+) -> list[ArtifactPublic]:
     """Newest first."""
     await attempts.get(attempt_id)
-    return await artifacts.list_for_attempt(attempt_id, kind)
+    return [ArtifactPublic.of(a) for a in await artifacts.list_for_attempt(attempt_id, kind)]
 
 
 @router.get("/artifacts/{artifact_id}", operation_id="get_artifact")
-async def get_artifact(artifact_id: str, artifacts: ArtifactsDep) -> Artifact:
-    return await artifacts.get(artifact_id)
+async def get_artifact(artifact_id: str, artifacts: ArtifactsDep) -> ArtifactPublic:
+    return ArtifactPublic.of(await artifacts.get(artifact_id))
 
 
 @router.get(

@@ -5,21 +5,62 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
+from paddock.domain.public import (
+    AttemptPublic,
+    ProjectPublic,
+    PublicModel,
+    TaskPublic,
+    WorkflowStepPublic,
+)
+from paddock.domain.states import TestKind, TestRunStatus
 from paddock.services.board import Board, Column
 from paddock.web.deps import BoardDep
 
 router = APIRouter(tags=["board"])
+
+
+class CardOut(PublicModel):
+    task: TaskPublic
+    attempt: AttemptPublic | None = Field(description="The newest attempt, if any")
+    attempt_count: int
+    active_previews: int = Field(description="The newest attempt's previews starting or running")
+    tests: dict[TestKind, TestRunStatus] = Field(
+        description="The newest attempt's latest test run of each kind: its status"
+    )
+
+
+class ColumnOut(PublicModel):
+    step: WorkflowStepPublic
+    cards: list[CardOut]
+    total: int = Field(description="Tasks in this step that match the filter")
+    offset: int = Field(description="Of the first card in `cards`")
+
+    @classmethod
+    def of(cls, column: Column) -> ColumnOut:
+        return cls.read(column)
+
+
+class BoardOut(PublicModel):
+    project: ProjectPublic
+    columns: list[ColumnOut]
+    query: str
+
+    @classmethod
+    def of(cls, board: Board) -> BoardOut:
+        return cls.read(board)
+
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Cards per column")]
 Text = Annotated[str, Query(description="Only tasks whose title or description contains this")]
 
 
 @router.get("/projects/{project_id}/board", operation_id="get_board")
-async def get_board(board: BoardDep, project_id: str, q: Text = "", limit: Limit = 50) -> Board:
+async def get_board(board: BoardDep, project_id: str, q: Text = "", limit: Limit = 50) -> BoardOut:
     """Every step with its first `limit` cards (task, newest attempt, attempt count) and the
     number of tasks it holds."""
-    return await board.load(project_id, query=q, limit=limit)
+    return BoardOut.of(await board.load(project_id, query=q, limit=limit))
 
 
 @router.get("/steps/{step_id}/cards", operation_id="list_step_cards")
@@ -29,6 +70,6 @@ async def list_step_cards(
     offset: Annotated[int, Query(ge=0)] = 0,
     q: Text = "",
     limit: Limit = 50,
-) -> Column:
+) -> ColumnOut:
     """One page of one column."""
-    return await board.column(step_id, query=q, offset=offset, limit=limit)
+    return ColumnOut.of(await board.column(step_id, query=q, offset=offset, limit=limit))

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Query
 from starlette.responses import StreamingResponse
 
-from paddock.domain.diff import Diff, FileDiff
 from paddock.domain.entities import Event
 from paddock.domain.events import EventType
-from paddock.web.deps import DiffsDep, EngineDep
+from paddock.domain.public import DiffPublic, FileDiffPublic
+from paddock.web.deps import AttemptsDep, DiffsDep, DiffWatchDep, EventsDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, sse_event, sse_response
 
 router = APIRouter(tags=["diffs"])
@@ -21,19 +21,19 @@ async def get_attempt_diff(
     attempt_id: str,
     diffs: DiffsDep,
     patches: bool = Query(True, description="Include each file's unified diff (within limits)"),
-) -> Diff:
+) -> DiffPublic:
     """Committed and uncommitted changes (untracked files included) since the merge-base with
     the base branch: per file its status, line counts, rename source; binary files listed
     without content; patches over the size limits left out with `too_large`, and `truncated`
     when the whole would be too big."""
-    return await diffs.diff(attempt_id, patches=patches)
+    return DiffPublic.of(await diffs.diff(attempt_id, patches=patches))
 
 
 @router.get("/attempts/{attempt_id}/diff/file", operation_id="get_attempt_file_diff")
 async def get_attempt_file_diff(
     attempt_id: str, diffs: DiffsDep, path: str = Query(..., description="The file's path")
-) -> FileDiff:
-    return await diffs.file(attempt_id, path)
+) -> FileDiffPublic:
+    return FileDiffPublic.of(await diffs.file(attempt_id, path))
 
 
 @router.get(
@@ -41,27 +41,34 @@ async def get_attempt_file_diff(
     operation_id="stream_attempt_diff_changes",
     response_class=StreamingResponse,
 )
-async def stream_attempt_diff_changes(attempt_id: str, engine: EngineDep) -> StreamingResponse:
+async def stream_attempt_diff_changes(
+    attempt_id: str,
+    attempts: AttemptsDep,
+    diff_watch: DiffWatchDep,
+    events: EventsDep,
+    settings: SettingsDep,
+) -> StreamingResponse:
     """Server-sent `diff_changed` events while connected: the attempt's worktree is watched
     (checked every `diff_watch_seconds`) for as long as someone listens. Re-fetch the diff on
     each."""
-    attempt = await engine.attempts.get(attempt_id)  # 404 first, not inside the stream
-    heartbeat = engine.settings.sse_heartbeat_seconds
+    attempt = await attempts.get(attempt_id)  # 404 first, not inside the stream
+    heartbeat = settings.server.sse_heartbeat_seconds
+
+    def its_diff(event: Event) -> bool:
+        return event.type == EventType.attempt_diff_changed and event.data.get("id") == attempt_id
 
     async def body() -> AsyncIterator[bytes]:
-        async with engine.diff_watch.watching(attempt_id):
-            with engine.bus.subscribe(attempt.project_id) as sub:
+        async with diff_watch.watching(attempt_id):
+            # Only its own changes are queued: other events of the project (resource use,
+            # other attempts' diffs) would restart the wait and hold back the heartbeat.
+            with events.subscribe(attempt.project_id, its_diff) as sub:
                 while True:
                     try:
                         item = await sub.get(heartbeat)
                     except TimeoutError:
                         yield HEARTBEAT
                         continue
-                    if (
-                        isinstance(item, Event)
-                        and item.type == EventType.attempt_diff_changed
-                        and item.data.get("id") == attempt_id
-                    ):
+                    if isinstance(item, Event):  # not SYNC: the next change is news enough
                         yield sse_event("diff_changed", {"id": attempt_id}, item.seq)
 
     return sse_response(body())

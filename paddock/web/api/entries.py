@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import Field
 from starlette.responses import StreamingResponse
 
-from paddock.domain.entries import AgentEntry, EntryKind
+from paddock.domain.entries import EntryKind
+from paddock.domain.public import AgentEntryPublic, PublicModel
 from paddock.services.log_follow import EndOfLog
 from paddock.web.deps import EntriesDep, ProcessesDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
@@ -17,10 +18,9 @@ from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
 router = APIRouter(prefix="/processes", tags=["entries"])
 
 
-@dataclass(frozen=True, slots=True)
-class EntryPage:
-    entries: list[AgentEntry]
-    next_after: int  # pass as ?after= to get the next page
+class EntryPage(PublicModel):
+    entries: list[AgentEntryPublic]
+    next_after: int = Field(description="Pass as ?after= to get the next page")
 
 
 @router.get("/{process_id}/entries", operation_id="get_process_entries")
@@ -32,7 +32,10 @@ async def get_entries(
     kind: Annotated[list[EntryKind] | None, Query(description="Only these kinds")] = None,
 ) -> EntryPage:
     found = await entries.read(process_id, after=after, limit=limit, kinds=kind)
-    return EntryPage(found, found[-1].seq if found else after)
+    return EntryPage(
+        entries=AgentEntryPublic.of_many(found),
+        next_after=found[-1].seq if found else after,
+    )
 
 
 @router.get(
@@ -52,7 +55,7 @@ async def stream_entries(
     live; `end` once the process finished and every entry was sent; a comment every 15 s."""
     start = resume_point(request, after)
     await processes.get(process_id)
-    heartbeat = settings.sse_heartbeat_seconds
+    heartbeat = settings.server.sse_heartbeat_seconds
 
     async def body() -> AsyncIterator[bytes]:
         async for item in entries.follow(process_id, after=start, heartbeat=heartbeat):
@@ -62,6 +65,9 @@ async def stream_entries(
                 yield sse_event("end", {"process_id": process_id})
                 return
             else:
-                yield b"".join(sse_event("entry", asdict(e), e.seq) for e in item)
+                yield b"".join(
+                    sse_event("entry", AgentEntryPublic.of(e).model_dump(mode="json"), e.seq)
+                    for e in item
+                )
 
     return sse_response(body())

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import StreamingResponse
 
 from paddock.domain.entities import Event
-from paddock.runtime.events import SYNC
-from paddock.web.deps import EngineDep
+from paddock.services.events import SYNC
+from paddock.web.deps import EventsDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, event_frame, resume_point, sse_event, sse_response
 
 router = APIRouter(tags=["events"])
@@ -18,14 +18,14 @@ router = APIRouter(tags=["events"])
 @router.get("/events", operation_id="stream_events", response_class=StreamingResponse)
 async def stream_events(
     request: Request,
-    engine: EngineDep,
+    events: EventsDep,
+    settings: SettingsDep,
     project_id: str | None = Query(None),
     after: int | None = Query(None, ge=0),
 ) -> StreamingResponse:
     """Server-sent events, one per state change (`project.created`, `attempt.updated`,
     `process.updated` ...). Resume with Last-Event-ID; `sync` means "re-fetch your state"."""
-    bus = engine.bus
-    heartbeat = engine.settings.sse_heartbeat_seconds
+    heartbeat = settings.server.sse_heartbeat_seconds
     resume = (
         resume_point(request, after)
         if (after is not None or "last-event-id" in request.headers)
@@ -33,11 +33,11 @@ async def stream_events(
     )
 
     async def body() -> AsyncIterator[bytes]:
-        with bus.subscribe(project_id) as sub:
+        with events.subscribe(project_id) as sub:
             # Subscribed before replaying, so nothing published meanwhile is missed.
-            last = bus.last_seq
+            last = events.last_seq
             if resume is not None:
-                missed = bus.replay(resume, project_id)
+                missed = events.replay(resume, project_id)
                 if missed is None:
                     yield sse_event("sync", {"reason": "events were missed; re-fetch"}, last)
                 else:
@@ -51,9 +51,9 @@ async def stream_events(
                     continue
                 if item is SYNC:
                     yield sse_event(
-                        "sync", {"reason": "the client fell behind; re-fetch"}, bus.last_seq
+                        "sync", {"reason": "the client fell behind; re-fetch"}, events.last_seq
                     )
-                    last = bus.last_seq
+                    last = events.last_seq
                     continue
                 assert isinstance(item, Event)
                 if item.seq > last:

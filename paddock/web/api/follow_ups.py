@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
 
-from paddock.domain.entities import FollowUp
+from paddock.domain.public import FollowUpPublic
 from paddock.web.deps import AttemptsDep
+from paddock.web.inputs import FollowUpCreate
 
 router = APIRouter(tags=["follow-ups"])
-
-
-class FollowUpCreate(BaseModel):
-    prompt: str = Field(min_length=1, description="What the agent should do next")
 
 
 @router.post(
@@ -22,18 +18,18 @@ class FollowUpCreate(BaseModel):
 )
 async def create_follow_up(
     attempt_id: str, body: FollowUpCreate, attempts: AttemptsDep
-) -> FollowUp:
+) -> FollowUpPublic:
     """Queue a prompt for the attempt's agent. It runs when the agent is free (at once when
     it is idle), resuming the agent's own session; the queue survives a restart."""
-    return await attempts.follow_up(attempt_id, body.prompt)
+    return FollowUpPublic.of(await attempts.follow_up(attempt_id, body.prompt))
 
 
 @router.get("/attempts/{attempt_id}/follow-ups", operation_id="list_follow_ups")
-async def list_follow_ups(attempt_id: str, attempts: AttemptsDep) -> list[FollowUp]:
-    return await attempts.list_follow_ups(attempt_id)
+async def list_follow_ups(attempt_id: str, attempts: AttemptsDep) -> list[FollowUpPublic]:
+    return [FollowUpPublic.of(f) for f in await attempts.list_follow_ups(attempt_id)]
 
 
 @router.delete("/follow-ups/{follow_up_id}", operation_id="cancel_follow_up")
-async def cancel_follow_up(follow_up_id: str, attempts: AttemptsDep) -> FollowUp:
+async def cancel_follow_up(follow_up_id: str, attempts: AttemptsDep) -> FollowUpPublic:
     """Cancel a queued follow-up (one already running is stopped with the attempt's stop)."""
-    return await attempts.cancel_follow_up(follow_up_id)
+    return FollowUpPublic.of(await attempts.cancel_follow_up(follow_up_id))

@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
+from pydantic import Field
 
+from paddock.domain.public import ArtifactPublic, PublicModel, SpecDiffPublic
 from paddock.services.openapi import AttemptSpec, SpecComparison
 from paddock.web.deps import OpenApiDep
 
 router = APIRouter(tags=["openapi"])
+
+
+class AttemptSpecOut(PublicModel):
+    """An attempt's latest validated spec: where it is kept and what it says of itself."""
+
+    artifact: ArtifactPublic
+    source: str = Field(description='"script" or "preview"')
+    title: str
+    version: str
+    endpoints: int
+
+    @classmethod
+    def of(cls, spec: AttemptSpec) -> AttemptSpecOut:
+        return cls.read(spec)
+
+
+class SpecComparisonOut(PublicModel):
+    base_commit: str
+    head_artifact_id: str
+    diff: SpecDiffPublic
+
+    @classmethod
+    def of(cls, comparison: SpecComparison) -> SpecComparisonOut:
+        return cls.read(comparison)
 
 
 @router.post(
@@ -15,11 +41,11 @@ router = APIRouter(tags=["openapi"])
     status_code=status.HTTP_201_CREATED,
     operation_id="generate_openapi",
 )
-async def generate_openapi(attempt_id: str, openapi: OpenApiDep) -> AttemptSpec:
+async def generate_openapi(attempt_id: str, openapi: OpenApiDep) -> AttemptSpecOut:
     """Run the project's openapi script (it writes to $OPENAPI_OUTPUT) or, without one, ask
     the running preview at /openapi.json, /swagger.json, /v3/api-docs, /api-docs. The spec is
     validated (422 `spec_invalid` says where it is wrong) and kept as an artifact."""
-    return await openapi.generate(attempt_id)
+    return AttemptSpecOut.of(await openapi.generate(attempt_id))
 
 
 @router.get("/attempts/{attempt_id}/openapi", operation_id="get_openapi")
@@ -30,12 +56,12 @@ async def get_openapi(attempt_id: str, openapi: OpenApiDep) -> Response:
 
 
 @router.get("/attempts/{attempt_id}/openapi/info", operation_id="get_openapi_info")
-async def get_openapi_info(attempt_id: str, openapi: OpenApiDep) -> AttemptSpec:
-    return await openapi.latest(attempt_id)
+async def get_openapi_info(attempt_id: str, openapi: OpenApiDep) -> AttemptSpecOut:
+    return AttemptSpecOut.of(await openapi.latest(attempt_id))
 
 
 @router.get("/attempts/{attempt_id}/openapi/diff", operation_id="diff_openapi")
-async def diff_openapi(attempt_id: str, openapi: OpenApiDep) -> SpecComparison:
+async def diff_openapi(attempt_id: str, openapi: OpenApiDep) -> SpecComparisonOut:
     """Endpoints added, removed and changed against the base branch's spec (made by the
     openapi script in a checkout of the merge-base, kept per commit)."""
-    return await openapi.diff(attempt_id)
+    return SpecComparisonOut.of(await openapi.diff(attempt_id))

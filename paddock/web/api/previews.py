@@ -3,44 +3,16 @@ proxy, each at its own host."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from paddock.domain.preview import Preview, PreviewStatus
+from paddock.domain.preview import Preview
+from paddock.domain.public import PreviewPublic
 from paddock.services.previews.previews import PreviewService
 from paddock.web.deps import PreviewsDep
+from paddock.web.inputs import PreviewRestart, PreviewStart
 
 router = APIRouter(tags=["previews"])
-
-
-class PreviewOut(BaseModel):
-    id: str
-    attempt_id: str
-    project_id: str
-    service: str
-    command: str
-    host: str = Field(description="The host label under the preview domain")
-    url: str = Field(description="Where the preview is served (the proxy); open it with /open")
-    port: int | None = Field(description="The dev server's port while it starts or runs")
-    process_id: str | None = Field(description="The dev server's process (its log streams)")
-    status: PreviewStatus
-    error: str | None = Field(description="Why it failed, with the dev server's last lines")
-    debug_id: str | None
-    notice: str | None = Field(description="e.g. the app ignored PORT, or it was idle")
-    last_access_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class PreviewStart(BaseModel):
-    service: str | None = Field(None, description="One service; none: every service")
-    wait: bool = Field(False, description="Answer once each preview runs or failed")
-
-
-class PreviewRestart(BaseModel):
-    wait: bool = False
 
 
 class OpenLink(BaseModel):
@@ -50,8 +22,8 @@ class OpenLink(BaseModel):
     )
 
 
-def _out(previews: PreviewService, preview: Preview) -> PreviewOut:
-    return PreviewOut.model_validate(previews.view(preview))
+def _out(previews: PreviewService, preview: Preview) -> PreviewPublic:
+    return PreviewPublic.of(previews.view(preview))
 
 
 @router.post(
@@ -61,7 +33,7 @@ def _out(previews: PreviewService, preview: Preview) -> PreviewOut:
 )
 async def start_previews(
     attempt_id: str, previews: PreviewsDep, body: PreviewStart | None = None
-) -> list[PreviewOut]:
+) -> list[PreviewPublic]:
     """Start the attempt's dev services (or one) in its worktree and sandbox, each with its own
     PORT. They answer as `starting`; `preview.updated` events (or `wait`) tell the rest."""
     body = body or PreviewStart()
@@ -70,17 +42,17 @@ async def start_previews(
 
 
 @router.get("/attempts/{attempt_id}/previews", operation_id="list_previews")
-async def list_previews(attempt_id: str, previews: PreviewsDep) -> list[PreviewOut]:
+async def list_previews(attempt_id: str, previews: PreviewsDep) -> list[PreviewPublic]:
     return [_out(previews, p) for p in await previews.list_for_attempt(attempt_id)]
 
 
 @router.get("/previews/{preview_id}", operation_id="get_preview")
-async def get_preview(preview_id: str, previews: PreviewsDep) -> PreviewOut:
+async def get_preview(preview_id: str, previews: PreviewsDep) -> PreviewPublic:
     return _out(previews, await previews.get(preview_id))
 
 
 @router.delete("/previews/{preview_id}", operation_id="stop_preview")
-async def stop_preview(preview_id: str, previews: PreviewsDep) -> PreviewOut:
+async def stop_preview(preview_id: str, previews: PreviewsDep) -> PreviewPublic:
     """Stop the dev server; the preview keeps its host for a later start."""
     return _out(previews, await previews.stop(preview_id))
 
@@ -88,7 +60,7 @@ async def stop_preview(preview_id: str, previews: PreviewsDep) -> PreviewOut:
 @router.post("/previews/{preview_id}/restart", operation_id="restart_preview")
 async def restart_preview(
     preview_id: str, previews: PreviewsDep, body: PreviewRestart | None = None
-) -> PreviewOut:
+) -> PreviewPublic:
     wait = body.wait if body is not None else False
     return _out(previews, await previews.restart(preview_id, wait=wait))
 

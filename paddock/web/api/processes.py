@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from fastapi import APIRouter, Query, Request
+from pydantic import Field
 from starlette.responses import StreamingResponse
 
-from paddock.domain.entities import LogLine, Process, ResourceSample
+from paddock.domain.public import LogLinePublic, ProcessPublic, PublicModel, ResourceSamplePublic
 from paddock.domain.states import LogStream
 from paddock.services.log_follow import EndOfLog
 from paddock.web.deps import LogsDep, ProcessesDep, SandboxesDep, SettingsDep
@@ -18,15 +18,14 @@ router = APIRouter(prefix="/processes", tags=["processes"])
 frame_cache = LogFrameCache()
 
 
-@dataclass(frozen=True, slots=True)
-class LogPage:
-    lines: list[LogLine]
-    next_after: int  # pass as ?after= to get the next page
+class LogPage(PublicModel):
+    lines: list[LogLinePublic]
+    next_after: int = Field(description="Pass as ?after= to get the next page")
 
 
 @router.get("/{process_id}", operation_id="get_process")
-async def get_process(process_id: str, processes: ProcessesDep) -> Process:
-    return await processes.get(process_id)
+async def get_process(process_id: str, processes: ProcessesDep) -> ProcessPublic:
+    return ProcessPublic.of(await processes.get(process_id))
 
 
 @router.get("/{process_id}/stats", operation_id="get_process_stats")
@@ -34,17 +33,17 @@ async def get_process_stats(
     process_id: str,
     sandboxes: SandboxesDep,
     after: int = Query(0, ge=0, description="Only samples with seq > after"),
-) -> list[ResourceSample]:
+) -> list[ResourceSamplePublic]:
     """The process's resource use over time (its sandbox's cgroup), one sample per
     `stats_interval_seconds`: CPU % of one core since the previous sample, memory now and at
     its peak, processes. Live ones also arrive as `resource_usage` events."""
-    return await sandboxes.samples(process_id, after)
+    return ResourceSamplePublic.of_many(await sandboxes.samples(process_id, after))
 
 
 @router.post("/{process_id}/stop", operation_id="stop_process")
-async def stop_process(process_id: str, processes: ProcessesDep) -> Process:
+async def stop_process(process_id: str, processes: ProcessesDep) -> ProcessPublic:
     """SIGTERM to the process group, then SIGKILL after the grace period."""
-    return await processes.stop(process_id)
+    return ProcessPublic.of(await processes.stop(process_id))
 
 
 @router.get("/{process_id}/logs", operation_id="get_process_logs")
@@ -57,7 +56,10 @@ async def get_logs(
     q: str | None = Query(None, description="Text to find (ANSI colours ignored)"),
 ) -> LogPage:
     lines = await logs.read(process_id, after=after, limit=limit, stream=stream, q=q or None)
-    return LogPage(lines, lines[-1].seq if lines else after)
+    return LogPage(
+        lines=LogLinePublic.of_many(lines),
+        next_after=lines[-1].seq if lines else after,
+    )
 
 
 @router.get(
@@ -92,7 +94,7 @@ async def stream_logs(
     `end` once the process finished and every line was sent; a comment every 15 s."""
     start = resume_point(request, after)
     await processes.get(process_id)
-    heartbeat = settings.sse_heartbeat_seconds
+    heartbeat = settings.server.sse_heartbeat_seconds
 
     async def body() -> AsyncIterator[bytes]:
         last_seq = 0  # the highest seq sent

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from paddock.domain.public import PublicModel, TestCaseResultPublic, TestRunPublic
 from paddock.domain.states import TestKind
-from paddock.domain.test_run import TestCaseResult, TestRun
 from paddock.services.test_runs import TestRunDetail
 from paddock.web.deps import TasksDep, TestRunsDep
+from paddock.web.inputs import TestRunStart
 
 router = APIRouter(tags=["tests"])
 
 Kind = Annotated[TestKind | None, Query(description="Only runs of this kind")]
 
 
-class TestRunStart(BaseModel):
-    __test__ = False
+class TestRunDetailOut(PublicModel):
+    """A run with its failing cases (message and output): what a failure needs, in one read."""
 
-    kind: TestKind
-    wait: bool = Field(False, description="Answer once the run finished")
+    __test__: ClassVar[bool] = False
+
+    run: TestRunPublic
+    failures: list[TestCaseResultPublic] = Field(description="The first 100 failing cases")
+
+    @classmethod
+    def of(cls, detail: TestRunDetail) -> TestRunDetailOut:
+        return cls.read(detail)
 
 
 @router.post(
@@ -29,36 +36,38 @@ class TestRunStart(BaseModel):
     status_code=status.HTTP_201_CREATED,
     operation_id="start_test_run",
 )
-async def start_test_run(attempt_id: str, body: TestRunStart, test_runs: TestRunsDep) -> TestRun:
+async def start_test_run(
+    attempt_id: str, body: TestRunStart, test_runs: TestRunsDep
+) -> TestRunPublic:
     """Run the project's unit_test or e2e_test script in the attempt's sandbox. The script
     writes JUnit XML to $JUNIT_OUTPUT (or files in $JUNIT_OUTPUT_DIR); e2e gets the preview
     (started if needed) as $PREVIEW_URL and a key in $PADDOCK_PREVIEW_KEY. `error` when the
     report is missing, malformed or empty; `failed` when a case failed or the script exited
     non-zero."""
-    return await test_runs.start(attempt_id, body.kind, wait=body.wait)
+    return TestRunPublic.of(await test_runs.start(attempt_id, body.kind, wait=body.wait))
 
 
 @router.get("/attempts/{attempt_id}/test-runs", operation_id="list_attempt_test_runs")
 async def list_attempt_test_runs(
     attempt_id: str, test_runs: TestRunsDep, kind: Kind = None
-) -> list[TestRun]:
+) -> list[TestRunPublic]:
     """Newest first."""
-    return await test_runs.for_attempt(attempt_id, kind)
+    return [TestRunPublic.of(r) for r in await test_runs.for_attempt(attempt_id, kind)]
 
 
 @router.get("/tasks/{task_id}/test-runs", operation_id="list_task_test_runs")
 async def list_task_test_runs(
     task_id: str, tasks: TasksDep, test_runs: TestRunsDep, kind: Kind = None
-) -> list[TestRun]:
+) -> list[TestRunPublic]:
     """Every attempt's runs, newest first."""
     await tasks.get(task_id)
-    return await test_runs.for_task(task_id, kind)
+    return [TestRunPublic.of(r) for r in await test_runs.for_task(task_id, kind)]
 
 
 @router.get("/test-runs/{run_id}", operation_id="get_test_run")
-async def get_test_run(run_id: str, test_runs: TestRunsDep) -> TestRunDetail:
+async def get_test_run(run_id: str, test_runs: TestRunsDep) -> TestRunDetailOut:
     """The run with its failing cases (the first 100), each with its message and output."""
-    return await test_runs.detail(run_id)
+    return TestRunDetailOut.of(await test_runs.detail(run_id))
 
 
 @router.get("/test-runs/{run_id}/cases", operation_id="list_test_cases")
@@ -69,11 +78,12 @@ async def list_test_cases(
         Literal["passed", "failed", "skipped", "error"] | None, Query(description="Only these")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000,
-) -> list[TestCaseResult]:
+) -> list[TestCaseResultPublic]:
     """In report order."""
-    return await test_runs.cases(run_id, status=status, limit=limit)
+    found = await test_runs.cases(run_id, status=status, limit=limit)
+    return TestCaseResultPublic.of_many(found)
 
 
 @router.post("/test-runs/{run_id}/stop", operation_id="stop_test_run")
-async def stop_test_run(run_id: str, test_runs: TestRunsDep) -> TestRun:
-    return await test_runs.stop(run_id)
+async def stop_test_run(run_id: str, test_runs: TestRunsDep) -> TestRunPublic:
+    return TestRunPublic.of(await test_runs.stop(run_id))

@@ -59,7 +59,7 @@ class PreviewProxy:
         self.app = app
         self.engine = engine
         self.pool = http.Pool()
-        self.suffix = "." + engine.settings.preview_domain.lower().strip(".")
+        self.suffix = "." + engine.settings.previews.domain.lower().strip(".")
         self.session_cookie = session_cookie_name(engine.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -98,7 +98,7 @@ class PreviewProxy:
         if not await self._let_in(scope, send, run, prefix):
             return
         previews.touch(run.preview.id)
-        scheme = self.engine.settings.preview_scheme
+        scheme = self.engine.settings.previews.scheme
         target = Target(
             upstream=run.upstream,
             origin=f"{scheme}://{host}".encode("latin-1"),

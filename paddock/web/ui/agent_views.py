@@ -15,8 +15,7 @@ import anyio.to_thread
 from paddock.agents.base import Variant
 from paddock.agents.registry import built_in_variants
 from paddock.domain.secrets import mask_env
-from paddock.services.agents import AgentInfo
-from paddock.services.engine import Engine
+from paddock.services.agents import AgentInfo, AgentService
 
 # executable → (its mtime when asked, the version it reported). A CLI is asked again only when
 # its file changes (an install, an upgrade): `--version` of a Node CLI can take seconds (Gemini
@@ -43,13 +42,13 @@ def _known(executable: str) -> tuple[bool, str | None]:
     return True, cached[1]
 
 
-def _ask(engine: Engine, executable: str) -> Future[None]:
+def _ask(agents: AgentService, executable: str) -> Future[None]:
     """The (shared) question to `executable` for its version, asked once until its file
     changes."""
 
     def ask() -> None:
         stamp = _mtime(executable)
-        version = engine.agents.installs.version(executable)
+        version = agents.installs.version(executable)
         with _lock:
             _versions[executable] = (stamp, version)
             _pending.pop(executable, None)
@@ -62,14 +61,14 @@ def _ask(engine: Engine, executable: str) -> Future[None]:
 
 
 async def with_versions(
-    engine: Engine, infos: list[AgentInfo] | None = None, *, wait: float = 0.0
+    agents: AgentService, infos: list[AgentInfo] | None = None, *, wait: float = 0.0
 ) -> list[AgentInfo]:
     """The profiles (by default every one, found without running any CLI) with the version
     each installed CLI reported. Unknown versions are asked for in the background; the answer
     waits up to `wait` seconds for them (a version still unknown then is None)."""
-    infos = engine.agents.list_quick() if infos is None else infos
+    infos = agents.list_quick() if infos is None else infos
     asking = [
-        _ask(engine, a.executable) for a in infos if a.executable and not _known(a.executable)[0]
+        _ask(agents, a.executable) for a in infos if a.executable and not _known(a.executable)[0]
     ]
     if asking and wait > 0:
         await anyio.to_thread.run_sync(lambda: futures_wait(asking, timeout=wait))
@@ -127,10 +126,10 @@ def variant_view(variant: Variant, shipped: dict[str, Variant]) -> VariantView:
     )
 
 
-def profile_view(engine: Engine, info: AgentInfo) -> ProfileView:
-    shipped = built_in_variants(engine.agents.registry.get(info.name).adapter)
+def profile_view(agents: AgentService, info: AgentInfo) -> ProfileView:
+    shipped = built_in_variants(agents.registry.get(info.name).adapter)
     return ProfileView(info, [variant_view(v, shipped) for v in info.variants])
 
 
-async def profile_views(engine: Engine) -> list[ProfileView]:
-    return [profile_view(engine, info) for info in await with_versions(engine)]
+async def profile_views(agents: AgentService) -> list[ProfileView]:
+    return [profile_view(agents, info) for info in await with_versions(agents)]

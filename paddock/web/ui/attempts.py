@@ -1,200 +1,80 @@
-"""The attempt workspace: its state, the agent's conversation, its processes and their logs,
-all live; follow-ups, stop and rewind."""
+"""The attempt workspace's routes: its state, the agent's conversation, its processes and
+their logs, all live; follow-ups, stop and rewind. What the page is assembled from, and how
+events patch it, is in web/ui/workspace.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
-from paddock.config import Settings
-from paddock.domain.autocommit import MB, over_warning
-from paddock.domain.entities import Attempt, Event, Process
 from paddock.domain.entries import EntryKind
-from paddock.domain.events import EventType, Resource
-from paddock.services.engine import Engine
+from paddock.services.diff_watch import DiffWatch
 from paddock.services.log_follow import EndOfLog
-from paddock.web.deps import AttemptsDep, EngineDep, EntriesDep, ProcessesDep, SettingsDep
+from paddock.web.deps import (
+    AttemptsDep,
+    DiffWatchDep,
+    EntriesDep,
+    EventsDep,
+    ProcessesDep,
+    SettingsDep,
+)
+from paddock.web.inputs import FollowUpCreate, RewindIn
 from paddock.web.sse import HEARTBEAT, resume_point, sse_response
-from paddock.web.ui.conversation import TURN_REASONS, load_turns, pair
-from paddock.web.ui.diff_views import diff_changed, diff_parts, diff_patch
+from paddock.web.ui.conversation import pair
+from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.live import fragment_stream, html_event
-from paddock.web.ui.previews import preview_parts, preview_patch, previews_changed
 from paddock.web.ui.projects import redirect
-from paddock.web.ui.sandbox_views import latest_usage, summary, usage_events
 from paddock.web.ui.templating import render, render_fragment
-from paddock.web.ui.test_views import TAB_EVENTS, tabs_parts, tabs_patch
+from paddock.web.ui.workspace import WorkspaceDep, WorkspacePatches, concerns
 
 router = APIRouter(include_in_schema=False)
 
-# The attempt's own events, which carry its id as `id`.
-OWN_EVENTS = EventType.for_resource(Resource.attempt)
-# Events about an attempt's parts, which carry its id as `attempt_id` (resource use included).
-ATTEMPT_EVENTS = (
-    EventType.for_resource(
-        Resource.process, Resource.follow_up, Resource.preview, Resource.pull_request
-    )
-    | TAB_EVENTS
-)
-# Events the header, the process list and the Agent tab are rendered again for; the others
-# patch their own tab (or, resource use, its figures).
-PART_EVENTS = EventType.for_resource(Resource.process, Resource.follow_up)
-WHOLE_EVENTS = (OWN_EVENTS | PART_EVENTS) - {
-    EventType.attempt_diff_changed,
-    EventType.resource_usage,
-}
-
-
-def worktree_warning(settings: Settings, attempt: Attempt) -> int | None:
-    """The warning threshold (bytes) when the attempt's worktree passed it, else None."""
-    if over_warning(attempt.worktree_bytes, settings.worktree_warn_mb):
-        return int(settings.worktree_warn_mb * MB)
-    return None
-
-
-def default_process(processes: list[Process]) -> Process | None:
-    """The log shown first: the newest agent turn (first prompt or follow-up), else the newest
-    process."""
-    turns = [p for p in processes if p.reason in TURN_REASONS]
-    return (turns or processes)[-1] if processes else None
-
-
-def _agent_first(engine: Engine, attempt: Attempt) -> bool:
-    """Whether the Agent tab is the one shown first: for agents that report a conversation
-    (the CLIs Paddock installs), not for shell scripts whose log is their whole record."""
-    info = next((a for a in engine.agents.list_quick() if a.name == attempt.agent.profile), None)
-    return info is not None and info.installable
-
-
-async def _agent_parts(
-    engine: Engine, attempt: Attempt, *, whole: Collection[str] | None = None
-) -> dict[str, Any]:
-    """What the Agent tab shows: every turn (dropped ones too; those in `whole`, or all, with
-    their entries), the attempt's usage, its follow-ups."""
-    every = await engine.processes.list_for_attempt(attempt.id, include_dropped=True)
-    turns = await load_turns(engine, attempt, every, whole=whole)
-    return {
-        "turns": turns,
-        "dropped_count": sum(1 for t in turns if t.process.dropped),
-        "usage": await engine.usage.for_attempt(attempt.id),
-        "follow_ups": await engine.attempts.list_follow_ups(attempt.id),
-    }
-
-
-async def _workspace(engine: Engine, attempt: Attempt) -> dict[str, object]:
-    processes = await engine.processes.list_for_attempt(attempt.id)
-    return {
-        "attempt": attempt,
-        "task": await engine.tasks.get(attempt.task_id),
-        "project": await engine.projects.get(attempt.project_id),
-        "processes": processes,
-        "selected": default_process(processes),
-        "sandbox": summary(engine, attempt.sandbox),
-        "resources": await latest_usage(engine, processes),
-        "worktree_warning": worktree_warning(engine.settings, attempt),
-    }
-
 
 @router.get("/attempts/{attempt_id}", response_class=HTMLResponse)
-async def workspace_page(request: Request, attempt_id: str, engine: EngineDep) -> HTMLResponse:
-    seq = engine.bus.last_seq  # before loading: the live stream replays what comes after
-    attempt = await engine.attempts.get(attempt_id)
-    context = {
-        **await _workspace(engine, attempt),
-        **await _agent_parts(engine, attempt),
-        **await preview_parts(engine, attempt),
-        **await diff_parts(engine, attempt),
-        **await tabs_parts(engine, attempt),
-        "agent_first": _agent_first(engine, attempt),
-        "seq": seq,
-    }
+async def workspace_page(
+    request: Request, attempt_id: str, workspace: WorkspaceDep, events: EventsDep
+) -> HTMLResponse:
+    seq = events.last_seq  # before loading: the live stream replays what comes after
+    attempt = await workspace.attempts.get(attempt_id)
+    context = {**await workspace.page(attempt), "seq": seq}
     return render(request, "attempts/workspace.html", context)
 
 
 @router.get("/ui/attempts/{attempt_id}/stream", response_class=StreamingResponse)
 async def workspace_stream(
-    request: Request, attempt_id: str, engine: EngineDep
+    request: Request,
+    attempt_id: str,
+    workspace: WorkspaceDep,
+    events: EventsDep,
+    diff_watch: DiffWatchDep,
+    settings: SettingsDep,
 ) -> StreamingResponse:
-    attempt = await engine.attempts.get(attempt_id)
-
-    def concerns_attempt(event: Event) -> bool:
-        if event.type in OWN_EVENTS:
-            return bool(event.data.get("id") == attempt_id)
-        if event.type in ATTEMPT_EVENTS:
-            return bool(event.data.get("attempt_id") == attempt_id)
-        return False
-
-    async def render_changes(events: list[Event] | None) -> str:
-        if events is None:
-            whole = await render_whole(None) + await preview_patch(engine, attempt)
-            whole += await tabs_patch(engine, attempt, None)
-            return whole + await diff_patch(engine, attempt_id)
-        # The Preview, Diff, Tests, API and Artifacts tabs are re-rendered only for their own
-        # events.
-        previews = await preview_patch(engine, attempt) if previews_changed(events) else ""
-        previews += await tabs_patch(engine, attempt, events)
-        if diff_changed(events):
-            previews += await diff_patch(engine, attempt_id)
-        events = [e for e in events if e.type != EventType.attempt_diff_changed]
-        changes = [e for e in events if e.type in WHOLE_EVENTS]
-        if changes:  # the whole render shows the latest stored samples too
-            return await render_whole(changes) + previews
-        # Resource use alone (about once a second per running process) patches its figures
-        # only: no database read, no other part re-rendered.
-        usage = usage_events(events)
-        patch = render_fragment("attempts/_resources_patch.html", updates=usage) if usage else ""
-        return patch + previews
-
-    async def render_whole(events: list[Event] | None) -> str:
-        current = await engine.attempts.get(attempt_id)
-        context = await _workspace(engine, current)
-        parts = [
-            render_fragment(name, **context, oob=True)
-            for name in (
-                "attempts/_header.html",
-                "attempts/_process_list.html",
-                "attempts/_process_table.html",
-            )
-        ]
-        if events is None:  # after a gap: every turn again, whole
-            agent = await _agent_parts(engine, current)
-        else:  # new turns come whole (their first entries and their live stream), others' heads
-            created = {
-                e.data["id"]
-                for e in events
-                if e.type == EventType.process_created and e.data.get("reason") in TURN_REASONS
-            }
-            agent = await _agent_parts(engine, current, whole=created)
-        parts += [
-            render_fragment(name, **context, **agent, oob=True)
-            for name in ("attempts/_agent_bar.html", "attempts/_follow_ups.html")
-        ]
-        if events is None:
-            parts.append(render_fragment("attempts/_turns.html", **context, **agent, oob=True))
-            return "".join(parts)
-        for turn in agent["turns"]:
-            if turn.id in created:
-                parts.append(render_fragment("attempts/_turn_insert.html", turn=turn, **context))
-            # Also for a new turn: a page loaded just after the turn was created has it already
-            # and skips the insert, but its head must still move on (queued → running).
-            parts.append(render_fragment("attempts/_turn_head.html", turn=turn, oob=True))
-        return "".join(parts)
-
+    """The open workspace's live patches: the events that concern its attempt, rendered."""
+    attempt = await workspace.attempts.get(attempt_id)
     response = fragment_stream(
         request,
-        engine.bus,
+        events,
         attempt.project_id,
-        render_changes,
-        heartbeat=engine.settings.sse_heartbeat_seconds,
-        wanted=concerns_attempt,
+        WorkspacePatches(workspace, attempt).render,
+        heartbeat=settings.server.sse_heartbeat_seconds,
+        wanted=partial(concerns, attempt_id),
     )
-    # While the page is open its worktree is watched: the Diff tab follows `attempt.diff_changed`.
+    return watching_diff(response, diff_watch, attempt_id)
+
+
+def watching_diff(
+    response: StreamingResponse, diff_watch: DiffWatch, attempt_id: str
+) -> StreamingResponse:
+    """The stream, with the attempt's worktree watched while it is open: the Diff tab follows
+    `attempt.diff_changed`."""
     inner = response.body_iterator
 
     async def watched() -> AsyncIterator[str | bytes | memoryview]:
-        async with engine.diff_watch.watching(attempt_id):
+        async with diff_watch.watching(attempt_id):
             async for chunk in inner:
                 yield chunk
 
@@ -222,7 +102,8 @@ async def entries_stream(
     calls = {str(e.payload.get("id", "")) for e in earlier if e.seq <= start}
 
     async def body() -> AsyncIterator[bytes]:
-        follow = entries.follow(process_id, after=start, heartbeat=settings.sse_heartbeat_seconds)
+        heartbeat = settings.server.sse_heartbeat_seconds
+        follow = entries.follow(process_id, after=start, heartbeat=heartbeat)
         async for batch in follow:
             if batch is None:
                 yield HEARTBEAT
@@ -253,11 +134,11 @@ async def stop_attempt(attempt_id: str, attempts: AttemptsDep) -> Response:
 
 
 @router.post("/ui/attempts/{attempt_id}/follow-ups")
-async def add_follow_up(
-    attempt_id: str, attempts: AttemptsDep, prompt: Annotated[str, Form()] = ""
-) -> Response:
-    # The queue and the new turn appear through the workspace's live stream.
-    follow_up = await attempts.follow_up(attempt_id, prompt)
+async def add_follow_up(request: Request, attempt_id: str, attempts: AttemptsDep) -> Response:
+    """POST /api/attempts/{id}/follow-ups; the queue and the new turn appear through the
+    workspace's live stream."""
+    body = parse(FollowUpCreate, sent(await request.form(), "prompt"))
+    follow_up = await attempts.follow_up(attempt_id, body.prompt)
     return Response(
         status_code=204, headers={"HX-Trigger": f'{{"followUpQueued": "{follow_up.id}"}}'}
     )
@@ -270,10 +151,10 @@ async def cancel_follow_up(follow_up_id: str, attempts: AttemptsDep) -> Response
 
 
 @router.post("/ui/attempts/{attempt_id}/rewind")
-async def rewind_attempt(
-    attempt_id: str, attempts: AttemptsDep, process_id: Annotated[str, Form()]
-) -> Response:
-    await attempts.rewind(attempt_id, process_id)
+async def rewind_attempt(request: Request, attempt_id: str, attempts: AttemptsDep) -> Response:
+    """POST /api/attempts/{id}/rewind."""
+    body = parse(RewindIn, sent(await request.form(), "process_id"))
+    await attempts.rewind(attempt_id, body.process_id)
     return Response(status_code=204)
 
 

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from paddock.domain.entities import Event
 from paddock.domain.errors import NotFound
 from paddock.domain.events import EventType, Resource
-from paddock.services.board import Column
-from paddock.services.engine import Engine
-from paddock.web.deps import BoardDep, EngineDep, TasksDep, UsageDep
+from paddock.domain.usage import Usage
+from paddock.services.attempts import AttemptService
+from paddock.services.board import BoardService, Column
+from paddock.services.usage import UsageService
+from paddock.web.deps import (
+    AgentsDep,
+    AttemptsDep,
+    BoardDep,
+    EventsDep,
+    ProjectsDep,
+    SettingsDep,
+    TasksDep,
+    UsageDep,
+)
+from paddock.web.inputs import TaskCreate
 from paddock.web.ui.agent_views import with_versions
+from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.live import fragment_stream
 from paddock.web.ui.templating import render, render_fragment
 
@@ -33,13 +47,19 @@ BOARD_EVENTS = (
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 async def board_page(
-    request: Request, project_id: str, engine: EngineDep, q: str = ""
+    request: Request,
+    project_id: str,
+    board: BoardDep,
+    usage: UsageDep,
+    agents: AgentsDep,
+    events: EventsDep,
+    q: str = "",
 ) -> HTMLResponse:
-    seq = engine.bus.last_seq  # before loading: the live stream replays what comes after
-    board = await engine.board.load(project_id, query=q)
-    costs = await engine.usage.by_task(project_id)
-    await with_versions(engine)  # asked in the background, for the task panel's agent picker
-    return render(request, "board/board.html", {"board": board, "seq": seq, "costs": costs})
+    seq = events.last_seq  # before loading: the live stream replays what comes after
+    loaded = await board.load(project_id, query=q)
+    costs = await usage.by_task(project_id)
+    await with_versions(agents)  # asked in the background, for the task panel's agent picker
+    return render(request, "board/board.html", {"board": loaded, "seq": seq, "costs": costs})
 
 
 @router.get("/ui/steps/{step_id}/cards", response_class=HTMLResponse)
@@ -58,92 +78,139 @@ async def more_cards(
 
 
 @router.post("/ui/projects/{project_id}/tasks")
-async def add_task(
-    project_id: str,
-    tasks: TasksDep,
-    title: Annotated[str, Form()],
-    description: Annotated[str, Form()] = "",
-    step_id: Annotated[str, Form()] = "",
-) -> Response:
-    # The card appears through the board's live stream, like any other change.
+async def add_task(request: Request, project_id: str, tasks: TasksDep) -> Response:
+    """POST /api/projects/{id}/tasks, from the board's form; the card appears through the
+    board's live stream, like any other change."""
+    form = await request.form()
+    body = parse(TaskCreate, sent(form, "title", "description", "step_id"))
     task = await tasks.create(
-        project_id, title=title, description=description, step_id=step_id or None
+        project_id, title=body.title, description=body.description, step_id=body.step_id
     )
     return Response(status_code=204, headers={"HX-Trigger": f'{{"taskCreated": "{task.id}"}}'})
 
 
 @router.get("/ui/projects/{project_id}/board/stream", response_class=StreamingResponse)
 async def board_stream(
-    request: Request, project_id: str, engine: EngineDep, q: str = ""
+    request: Request,
+    project_id: str,
+    board: BoardDep,
+    usage: UsageDep,
+    attempts: AttemptsDep,
+    projects: ProjectsDep,
+    events: EventsDep,
+    settings: SettingsDep,
+    q: str = "",
 ) -> StreamingResponse:
-    await engine.projects.get(project_id)
-
-    async def render_changes(events: list[Event] | None) -> str:
-        return await _board_patch(engine, project_id, q, events)
-
+    """The open board's live patches: the events of its project that change it, rendered."""
+    await projects.get(project_id)
     return fragment_stream(
         request,
-        engine.bus,
+        events,
         project_id,
-        render_changes,
-        heartbeat=engine.settings.sse_heartbeat_seconds,
+        BoardPatches(board, usage, attempts, project_id, q).render,
+        heartbeat=settings.server.sse_heartbeat_seconds,
         wanted=lambda e: e.type in BOARD_EVENTS,
     )
 
 
-async def _tasks_of_previews(engine: Engine, events: list[Event]) -> list[str]:
-    """The tasks whose attempts' previews changed (their cards' preview badges)."""
-    attempt_ids = {e.data.get("attempt_id") for e in events if e.type == EventType.preview_updated}
-    tasks: list[str] = []
-    for attempt_id in attempt_ids:
-        try:
-            tasks.append((await engine.attempts.get(str(attempt_id))).task_id)
-        except NotFound:
-            continue
-    return tasks
+@dataclass(slots=True)
+class CardChanges:
+    """The cards that `events` change: in the order they come, each once."""
+
+    moved: dict[str, None] = field(default_factory=dict)  # created or updated tasks
+    deleted: set[str] = field(default_factory=set)
+    refreshed: dict[str, None] = field(default_factory=dict)  # tasks whose attempts changed
+
+    @classmethod
+    def of(cls, events: list[Event]) -> CardChanges:
+        changes = cls()
+        for event in events:
+            if event.type in (EventType.task_created, EventType.task_updated):
+                changes.moved[event.data["id"]] = None
+            elif event.type == EventType.task_deleted:
+                changes.deleted.add(event.data["id"])
+            elif event.type in CARD_EVENTS:  # statuses on the card
+                changes.refreshed[event.data["task_id"]] = None
+        return changes
 
 
-async def _board_patch(engine: Engine, project_id: str, q: str, events: list[Event] | None) -> str:
-    """Out-of-band swaps that bring a board page up to date with `events` (None: everything)."""
-    costs = await engine.usage.by_task(project_id)  # "cost so far" on the cards
-    if events is None or any(e.type == STEPS for e in events):
-        # Everything, or the columns themselves changed: the whole board again.
-        board = await engine.board.load(project_id, query=q)
-        return render_fragment("board/_columns_patch.html", board=board, query=q, costs=costs)
-    moved: dict[str, None] = {}  # created or updated tasks, in order, once each
-    deleted: set[str] = set()
-    refreshed: dict[str, None] = {}  # tasks whose attempts changed
-    for event in events:
-        if event.type in (EventType.task_created, EventType.task_updated):
-            moved[event.data["id"]] = None
-        elif event.type == EventType.task_deleted:
-            deleted.add(event.data["id"])
-        elif event.type in CARD_EVENTS:  # statuses on the card
-            refreshed[event.data["task_id"]] = None
-    refreshed.update(dict.fromkeys(await _tasks_of_previews(engine, events)))
-    parts = [render_fragment("board/_card_delete.html", task_id=tid) for tid in deleted]
-    for task_id in moved:
-        if task_id in deleted:
-            continue
-        parts.append(render_fragment("board/_card_delete.html", task_id=task_id))
-        try:
-            placement = await engine.board.placement(task_id, query=q)
-        except NotFound:
-            continue
-        if placement is not None:
-            parts.append(
-                render_fragment("board/_card_insert.html", placement=placement, costs=costs)
+@dataclass(frozen=True, slots=True)
+class BoardPatches:
+    """How the events of a project become out-of-band swaps of its open board (searched for
+    `query`): the renderer of its fragment stream."""
+
+    board: BoardService
+    usage: UsageService
+    attempts: AttemptService
+    project_id: str
+    query: str
+
+    async def render(self, events: list[Event] | None) -> str:
+        """What changed in `events`; None (after a gap): the whole board."""
+        costs = await self.usage.by_task(self.project_id)  # "cost so far" on the cards
+        if events is None or any(e.type == STEPS for e in events):
+            # Everything, or the columns themselves changed: the whole board again.
+            board = await self.board.load(self.project_id, query=self.query)
+            return render_fragment(
+                "board/_columns_patch.html", board=board, query=self.query, costs=costs
             )
-    for task_id in refreshed:
-        if task_id in moved or task_id in deleted:
-            continue
-        try:
-            card = await engine.board.card(task_id)
-        except NotFound:
-            continue
-        parts.append(render_fragment("board/_card.html", card=card, costs=costs, oob=True))
-    if moved or deleted:
-        for step, total in await engine.board.counts(project_id, query=q):
+        changes = CardChanges.of(events)
+        changes.refreshed.update(dict.fromkeys(await self._tasks_of_previews(events)))
+        parts = [render_fragment("board/_card_delete.html", task_id=t) for t in changes.deleted]
+        parts += await self._moved(changes, costs)
+        parts += await self._refreshed(changes, costs)
+        if changes.moved or changes.deleted:
+            parts += await self._counts()
+        return "".join(parts)
+
+    async def _tasks_of_previews(self, events: list[Event]) -> list[str]:
+        """The tasks whose attempts' previews changed (their cards' preview badges)."""
+        attempt_ids = {
+            e.data.get("attempt_id") for e in events if e.type == EventType.preview_updated
+        }
+        tasks: list[str] = []
+        for attempt_id in attempt_ids:
+            try:
+                tasks.append((await self.attempts.get(str(attempt_id))).task_id)
+            except NotFound:
+                continue
+        return tasks
+
+    async def _moved(self, changes: CardChanges, costs: dict[str, Usage]) -> list[str]:
+        """Moved or new cards: taken out, and put in where they are now (if the search shows
+        them)."""
+        parts: list[str] = []
+        for task_id in changes.moved:
+            if task_id in changes.deleted:
+                continue
+            parts.append(render_fragment("board/_card_delete.html", task_id=task_id))
+            try:
+                placement = await self.board.placement(task_id, query=self.query)
+            except NotFound:
+                continue
+            if placement is not None:
+                parts.append(
+                    render_fragment("board/_card_insert.html", placement=placement, costs=costs)
+                )
+        return parts
+
+    async def _refreshed(self, changes: CardChanges, costs: dict[str, Usage]) -> list[str]:
+        """Cards whose badges changed, in place."""
+        parts: list[str] = []
+        for task_id in changes.refreshed:
+            if task_id in changes.moved or task_id in changes.deleted:
+                continue
+            try:
+                card = await self.board.card(task_id)
+            except NotFound:
+                continue
+            parts.append(render_fragment("board/_card.html", card=card, costs=costs, oob=True))
+        return parts
+
+    async def _counts(self) -> list[str]:
+        """Each column's count of cards."""
+        parts: list[str] = []
+        for step, total in await self.board.counts(self.project_id, query=self.query):
             column = Column(step, [], total, 0)
             parts.append(render_fragment("board/_count.html", column=column, oob=True))
-    return "".join(parts)
+        return parts

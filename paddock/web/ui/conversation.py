@@ -16,7 +16,7 @@ from paddock.domain.entities import Attempt, Process
 from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.domain.states import AttemptStatus, RunReason
 from paddock.domain.usage import Usage, UsageReport, per_turn
-from paddock.services.engine import Engine
+from paddock.services.entries import EntryService
 
 TURN_REASONS = (RunReason.agent, RunReason.follow_up)
 PAGE = 5000  # entries per read (the store's page); a turn is read whole
@@ -98,12 +98,10 @@ def pair(entries: Sequence[AgentEntry], known_calls: Iterable[str] = ()) -> list
     return items
 
 
-async def read_all(engine: Engine, process_id: str) -> list[AgentEntry]:
+async def read_all(source: EntryService, process_id: str) -> list[AgentEntry]:
     entries: list[AgentEntry] = []
     while True:
-        page = await engine.entries.read(
-            process_id, after=entries[-1].seq if entries else 0, limit=PAGE
-        )
+        page = await source.read(process_id, after=entries[-1].seq if entries else 0, limit=PAGE)
         entries.extend(page)
         if len(page) < PAGE:
             return entries
@@ -133,7 +131,7 @@ def rewindable(attempt: Attempt, process: Process) -> bool:
 
 
 async def load_turns(
-    engine: Engine,
+    source: EntryService,
     attempt: Attempt,
     processes: Sequence[Process],
     *,
@@ -145,9 +143,9 @@ async def load_turns(
     entries: dict[str, list[AgentEntry]] = {}
     for proc in turns:
         if whole is None or proc.id in whole:
-            entries[proc.id] = await read_all(engine, proc.id)
+            entries[proc.id] = await read_all(source, proc.id)
         else:
-            entries[proc.id] = await engine.entries.read(
+            entries[proc.id] = await source.read(
                 proc.id, limit=PAGE, kinds=[EntryKind.usage, EntryKind.session]
             )
     usage = turn_usage(turns, entries)

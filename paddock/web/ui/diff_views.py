@@ -9,14 +9,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import zip_longest
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
+
+from paddock.config import Settings
 from paddock.domain.diff import Diff, FileDiff
 from paddock.domain.entities import Attempt, Event
 from paddock.domain.errors import PaddockError
 from paddock.domain.events import EventType, Resource
 from paddock.domain.states import AttemptStatus
-from paddock.services.engine import Engine
+from paddock.services.attempts import AttemptService
+from paddock.services.diffs import DiffService
+from paddock.services.pull_requests import PullRequestService
+from paddock.services.rebases import RebaseService
+from paddock.services.remotes import RemoteService
+from paddock.web.deps import (
+    AttemptsDep,
+    DiffsDep,
+    PullRequestsDep,
+    RebasesDep,
+    RemotesDep,
+    SettingsDep,
+)
 from paddock.web.ui.templating import render_fragment
 
 HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
@@ -113,36 +128,68 @@ def file_views(diff: Diff) -> list[FileView]:
 BUSY = {AttemptStatus.creating, AttemptStatus.setting_up, AttemptStatus.running}
 
 
-async def diff_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
-    """What the Diff tab's live part shows: the diff (or why there is none), the remotes, the
-    conflicted files while a rebase waits."""
-    diff: Diff | None = None
-    problem = ""
-    try:
-        diff = await engine.diffs.diff(attempt.id, patches=True)
-    except PaddockError as error:
-        problem = str(error)
-    try:
-        remotes = await engine.remotes.remotes(attempt.project_id)
-    except PaddockError:
-        remotes = []
-    pulls = await engine.pull_requests.list_for_attempt(attempt.id)
-    conflicts: list[str] = []
-    if attempt.status == AttemptStatus.conflicted:
+@dataclass(frozen=True, slots=True)
+class DiffTab:
+    """The Diff tab, from the services it reads: the diff, the project's remotes, the
+    attempt's pull requests and rebase, the merge defaults."""
+
+    settings: Settings
+    attempts: AttemptService
+    diffs: DiffService
+    remotes: RemoteService
+    pull_requests: PullRequestService
+    rebases: RebaseService
+
+    async def parts(self, attempt: Attempt) -> dict[str, Any]:
+        """What the Diff tab's live part shows: the diff (or why there is none), the remotes,
+        the conflicted files while a rebase waits."""
+        diff: Diff | None = None
+        problem = ""
         try:
-            conflicts = await engine.rebases.conflicts(attempt.id)
+            diff = await self.diffs.diff(attempt.id, patches=True)
+        except PaddockError as error:
+            problem = str(error)
+        try:
+            remotes = await self.remotes.remotes(attempt.project_id)
         except PaddockError:
-            conflicts = []
-    return {
-        "diff": diff,
-        "diff_problem": problem,
-        "diff_files": file_views(diff) if diff else [],
-        "remotes": remotes,
-        "pull_requests": pulls,
-        "merge_defaults": engine.settings,
-        "conflicts": conflicts,
-        "busy": attempt.status in BUSY,
-    }
+            remotes = []
+        pulls = await self.pull_requests.list_for_attempt(attempt.id)
+        conflicts: list[str] = []
+        if attempt.status == AttemptStatus.conflicted:
+            try:
+                conflicts = await self.rebases.conflicts(attempt.id)
+            except PaddockError:
+                conflicts = []
+        return {
+            "diff": diff,
+            "diff_problem": problem,
+            "diff_files": file_views(diff) if diff else [],
+            "remotes": remotes,
+            "pull_requests": pulls,
+            "merge_defaults": self.settings.git,
+            "conflicts": conflicts,
+            "busy": attempt.status in BUSY,
+        }
+
+    async def patch(self, attempt_id: str) -> str:
+        """The tab's live part, as an out-of-band swap."""
+        attempt = await self.attempts.get(attempt_id)
+        parts = await self.parts(attempt)
+        return render_fragment("attempts/_diff_body.html", attempt=attempt, **parts, oob=True)
+
+
+async def diff_tab(
+    settings: SettingsDep,
+    attempts: AttemptsDep,
+    diffs: DiffsDep,
+    remotes: RemotesDep,
+    pull_requests: PullRequestsDep,
+    rebases: RebasesDep,
+) -> DiffTab:
+    return DiffTab(settings, attempts, diffs, remotes, pull_requests, rebases)
+
+
+DiffTabDep = Annotated[DiffTab, Depends(diff_tab)]
 
 
 # Events after which the Diff tab is rendered again: the worktree or the attempt (its branch,
@@ -154,10 +201,3 @@ DIFF_EVENTS = frozenset(
 
 def diff_changed(events: list[Event]) -> bool:
     return any(e.type in DIFF_EVENTS for e in events)
-
-
-async def diff_patch(engine: Engine, attempt_id: str) -> str:
-    """The tab's live part, as an out-of-band swap."""
-    attempt = await engine.attempts.get(attempt_id)
-    parts = await diff_parts(engine, attempt)
-    return render_fragment("attempts/_diff_body.html", attempt=attempt, **parts, oob=True)

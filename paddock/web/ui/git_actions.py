@@ -5,33 +5,37 @@ sent them."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from paddock.domain.errors import Conflict
-from paddock.domain.merge import MergeStrategy
 from paddock.web.deps import AttemptsDep, MergesDep, PullRequestsDep, RebasesDep, RemotesDep
+from paddock.web.inputs import MergeIn, PullRequestIn, PushIn
+from paddock.web.ui.forms import checked, parse, sent
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.post("/ui/attempts/{attempt_id}/merge")
 async def merge(
-    attempt_id: str,
-    merges: MergesDep,
-    attempts: AttemptsDep,
-    strategy: Annotated[MergeStrategy, Form()] = MergeStrategy.squash,
-    remove_worktree: Annotated[bool, Form()] = False,
-    delete_branch: Annotated[bool, Form()] = False,
+    request: Request, attempt_id: str, merges: MergesDep, attempts: AttemptsDep
 ) -> Response:
+    """POST /api/attempts/{id}/merge; the tab's boxes show the settings' defaults, so an
+    unchecked one is a "no"."""
+    form = await request.form()
+    values = {
+        **sent(form, "strategy", "message"),
+        "remove_worktree": checked(form, "remove_worktree"),
+        "delete_branch": checked(form, "delete_branch"),
+    }
+    body = parse(MergeIn, values)
     try:
         await merges.merge(
             attempt_id,
-            strategy,
-            remove_worktree=remove_worktree,
-            delete_branch=delete_branch,
+            body.strategy,
+            message=body.message,
+            remove_worktree=body.remove_worktree,
+            delete_branch=body.delete_branch,
         )
     except Conflict as error:
         if error.code == "base_moved":
@@ -68,24 +72,29 @@ async def rebase_ask_agent(attempt_id: str, rebases: RebasesDep) -> Response:
 
 
 @router.post("/ui/attempts/{attempt_id}/push")
-async def push(
-    attempt_id: str,
-    remotes: RemotesDep,
-    remote: Annotated[str, Form()] = "origin",
-    force: Annotated[bool, Form()] = False,
-) -> Response:
-    await remotes.push(attempt_id, remote, force=force)
+async def push(request: Request, attempt_id: str, remotes: RemotesDep) -> Response:
+    """POST /api/attempts/{id}/push."""
+    form = await request.form()
+    body = parse(PushIn, {**sent(form, "remote"), "force": checked(form, "force")})
+    await remotes.push(attempt_id, body.remote, force=body.force)
     return Response(status_code=204, headers={"HX-Trigger": "paddock-pushed"})
 
 
 @router.post("/ui/attempts/{attempt_id}/pull-requests")
 async def open_pull_request(
-    attempt_id: str,
-    pull_requests: PullRequestsDep,
-    remote: Annotated[str, Form()] = "origin",
-    title: Annotated[str, Form()] = "",
+    request: Request, attempt_id: str, pull_requests: PullRequestsDep
 ) -> Response:
-    await pull_requests.open(attempt_id, remote=remote, title=title.strip() or None)
+    """POST /api/attempts/{id}/pull-requests."""
+    form = await request.form()
+    body = parse(PullRequestIn, sent(form, "remote", "forge", "repo", "title", "body"))
+    await pull_requests.open(
+        attempt_id,
+        remote=body.remote,
+        forge=body.forge,
+        repo=body.repo,
+        title=body.title,
+        body=body.body,
+    )
     return Response(status_code=204)
 
 

@@ -14,7 +14,7 @@ from fastapi import Request
 from starlette.responses import StreamingResponse
 
 from paddock.domain.entities import Event
-from paddock.runtime.events import SYNC, EventBus
+from paddock.services.events import SYNC, EventService
 from paddock.web.sse import HEARTBEAT, sse_response
 
 # Render what changed in these events; None means "everything may have changed" (after a gap).
@@ -32,7 +32,7 @@ def html_event(event: str, html: str, event_id: int | None = None) -> bytes:
 
 def fragment_stream(
     request: Request,
-    bus: EventBus,
+    events: EventService,
     project_id: str | None,
     render: Renderer,
     *,
@@ -51,13 +51,15 @@ def fragment_stream(
     resume = int(header) if header.isdigit() else int(after) if after.isdigit() else None
 
     async def body() -> AsyncIterator[bytes]:
-        with bus.subscribe(project_id) as sub:
-            last = bus.last_seq
+        # Only wanted events are queued: the others would restart the wait for the next one
+        # and hold back the heartbeat.
+        with events.subscribe(project_id, wanted) as sub:
+            last = events.last_seq
             if resume is not None:
-                missed = bus.replay(resume, project_id)
-                events = None if missed is None else [e for e in missed if wanted(e)]
-                if events is None or events:
-                    yield html_event("patch", await render(events), last)
+                missed = events.replay(resume, project_id)
+                replayed = None if missed is None else [e for e in missed if wanted(e)]
+                if replayed is None or replayed:
+                    yield html_event("patch", await render(replayed), last)
             while True:
                 try:
                     first = await sub.get(heartbeat)
@@ -67,14 +69,12 @@ def fragment_stream(
                 await asyncio.sleep(BURST_SECONDS)
                 items = [first, *sub.drain()]
                 if any(item is SYNC for item in items):
-                    last = bus.last_seq
+                    last = events.last_seq
                     yield html_event("patch", await render(None), last)
                     continue
-                events = [e for e in items if isinstance(e, Event) and e.seq > last]
-                if events:
-                    last = events[-1].seq
-                    chosen = [e for e in events if wanted(e)]
-                    if chosen:
-                        yield html_event("patch", await render(chosen), last)
+                chosen = [e for e in items if isinstance(e, Event) and e.seq > last]
+                if chosen:
+                    last = chosen[-1].seq
+                    yield html_event("patch", await render(chosen), last)
 
     return sse_response(body())

@@ -11,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
 from paddock.domain.entities import Attempt, Event
 from paddock.domain.events import EventType, Resource
 from paddock.domain.preview import Preview
-from paddock.services.engine import Engine
-from paddock.web.deps import PreviewsDep
+from paddock.services.previews.previews import PreviewService
+from paddock.services.projects import ProjectService
+from paddock.web.deps import PreviewsDep, ProjectsDep
+from paddock.web.inputs import PreviewStart
+from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.templating import render_fragment
 
 router = APIRouter(include_in_schema=False)
@@ -48,26 +51,43 @@ class ServiceRow:
         return self.status == "running"
 
 
-async def service_rows(engine: Engine, attempt: Attempt) -> list[ServiceRow]:
-    """The attempt's services (its dev script as `web`, the project's, its worktree's), and
-    the previews it has of services no longer declared."""
-    project = await engine.projects.get(attempt.project_id)
-    services = await engine.previews.services(attempt, project)
-    previews = {p.service: p for p in await engine.previews.list_for_attempt(attempt.id)}
-    rows = [_row(engine, s.name, s.command, previews.pop(s.name, None)) for s in services]
-    rows += [_row(engine, p.service, p.command, p) for p in previews.values()]
-    return rows
+@dataclass(frozen=True, slots=True)
+class PreviewTab:
+    """The Preview tab, from the services it reads: the project's declared services and the
+    attempt's previews."""
+
+    projects: ProjectService
+    previews: PreviewService
+
+    async def rows(self, attempt: Attempt) -> list[ServiceRow]:
+        """The attempt's services (its dev script as `web`, the project's, its worktree's), and
+        the previews it has of services no longer declared."""
+        project = await self.projects.get(attempt.project_id)
+        services = await self.previews.services(attempt, project)
+        previews = {p.service: p for p in await self.previews.list_for_attempt(attempt.id)}
+        rows = [self._row(s.name, s.command, previews.pop(s.name, None)) for s in services]
+        rows += [self._row(p.service, p.command, p) for p in previews.values()]
+        return rows
+
+    def _row(self, name: str, command: str, preview: Preview | None) -> ServiceRow:
+        url = self.previews.url(preview) if preview is not None else None
+        return ServiceRow(name, command, preview, url)
+
+    async def parts(self, attempt: Attempt) -> dict[str, Any]:
+        """What the Preview tab shows."""
+        return {"services": await self.rows(attempt)}
+
+    async def patch(self, attempt: Attempt) -> str:
+        """The tab's live part, as an out-of-band swap."""
+        parts = await self.parts(attempt)
+        return render_fragment("attempts/_preview_list.html", attempt=attempt, **parts, oob=True)
 
 
-def _row(engine: Engine, name: str, command: str, preview: Preview | None) -> ServiceRow:
-    url = engine.previews.url(preview) if preview is not None else None
-    return ServiceRow(name, command, preview, url)
+async def preview_tab(projects: ProjectsDep, previews: PreviewsDep) -> PreviewTab:
+    return PreviewTab(projects, previews)
 
 
-async def preview_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
-    """What the Preview tab shows."""
-    return {"services": await service_rows(engine, attempt)}
-
+PreviewTabDep = Annotated[PreviewTab, Depends(preview_tab)]
 
 PREVIEW_EVENTS = EventType.for_resource(Resource.preview)
 
@@ -76,21 +96,15 @@ def previews_changed(events: list[Event]) -> bool:
     return any(e.type in PREVIEW_EVENTS for e in events)
 
 
-async def preview_patch(engine: Engine, attempt: Attempt) -> str:
-    """The tab's live part, as an out-of-band swap."""
-    parts = await preview_parts(engine, attempt)
-    return render_fragment("attempts/_preview_list.html", attempt=attempt, **parts, oob=True)
-
-
 # -- actions --------------------------------------------------------------------------------
 
 
 @router.post("/ui/attempts/{attempt_id}/previews")
-async def start_previews(
-    attempt_id: str, previews: PreviewsDep, service: Annotated[str, Form()] = ""
-) -> Response:
-    """Start every service of the attempt, or one; the tab follows through the live stream."""
-    await previews.start(attempt_id, service or None)
+async def start_previews(request: Request, attempt_id: str, previews: PreviewsDep) -> Response:
+    """Start every service of the attempt, or one (POST /api/attempts/{id}/previews); the tab
+    follows through the live stream."""
+    body = parse(PreviewStart, sent(await request.form(), "service", "wait"))
+    await previews.start(attempt_id, body.service, wait=body.wait)
     return Response(status_code=204)
 
 

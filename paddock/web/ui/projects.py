@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, Response
 
-from paddock.web.deps import EngineDep, ProjectsDep
-from paddock.web.ui.forms import lines
+from paddock.web.deps import ProjectsDep, SandboxesDep, SettingsDep
+from paddock.web.inputs import ProjectCreate, ProjectUpdate
+from paddock.web.ui.forms import lines, parse, sent
 from paddock.web.ui.sandbox_views import project_form, sandbox_from_form
 from paddock.web.ui.templating import render
 
@@ -44,44 +46,55 @@ async def check_path(
 
 
 @router.post("/ui/projects")
-async def add_project(
-    projects: ProjectsDep,
+async def add_project(request: Request, projects: ProjectsDep) -> Response:
+    """POST /api/projects, from the list's form: its two buttons say register or create."""
+    form = await request.form()
     # An empty path is the service's to refuse (path_not_absolute), as through the API.
-    path: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    mode: Annotated[str, Form()] = "register",
-) -> Response:
-    if mode == "create":
-        project = await projects.create_repository(path.strip(), name=name or None)
-    else:
-        project = await projects.register(path.strip(), name=name or None)
+    values = {**sent(form, "path", "name"), "create": form.get("mode") == "create"}
+    body = parse(ProjectCreate, values)
+    create = projects.create_repository if body.create else projects.register
+    project = await create(body.path, **body.arguments())
     return redirect(f"/projects/{project.id}")
 
 
 @router.get("/projects/{project_id}/settings", response_class=HTMLResponse)
-async def settings_page(request: Request, project_id: str, engine: EngineDep) -> HTMLResponse:
-    project = await engine.projects.get(project_id)
+async def settings_page(
+    request: Request,
+    project_id: str,
+    projects: ProjectsDep,
+    sandboxes: SandboxesDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    project = await projects.get(project_id)
     context = {
         "project": project,
         "script_fields": SCRIPT_FIELDS,
-        "sandbox": await project_form(engine, project.sandbox),
+        "sandbox": await project_form(settings, sandboxes, project.sandbox),
     }
     return render(request, "projects/settings.html", context)
 
 
 @router.post("/ui/projects/{project_id}/settings", response_class=HTMLResponse)
 async def save_settings(request: Request, project_id: str, projects: ProjectsDep) -> HTMLResponse:
+    """PATCH /api/projects/{id}, from the settings page."""
     form = await request.form()
-    scripts = {key: str(form.get(f"script_{key}", "")).strip() for key, _, _ in SCRIPT_FIELDS}
-    await projects.update(
-        project_id,
-        name=str(form.get("name", "")),
-        default_branch=str(form.get("default_branch", "")).strip(),
-        scripts=scripts,
-        copy_files=lines(str(form.get("copy_files", ""))),
-        sandbox=sandbox_from_form(form, image=True),  # what PATCH /api/projects/{id} does
-    )
+    body = parse(ProjectUpdate, settings_values(form), fields=SETTINGS_FIELDS)
+    await projects.update(project_id, **body.changes())
     return HTMLResponse('<span class="ok" role="status">Saved</span>')
+
+
+# The form's field of each part of ProjectUpdate it fills in another shape.
+SETTINGS_FIELDS = {f"scripts.{key}": f"script_{key}" for key, _, _ in SCRIPT_FIELDS}
+
+
+def settings_values(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings form as ProjectUpdate's fields: a text area per script, the globs one per
+    line, the "Sandbox" section."""
+    scripts = {key: form[f"script_{key}"] for key, _, _ in SCRIPT_FIELDS if f"script_{key}" in form}
+    values = {**sent(form, "name", "default_branch"), "scripts": scripts}
+    if "copy_files" in form:
+        values["copy_files"] = lines(str(form["copy_files"]))
+    return {**values, "sandbox": sandbox_from_form(form, image=True)}
 
 
 @router.post("/ui/projects/{project_id}/delete")

@@ -10,12 +10,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from paddock.config import Settings
 from paddock.domain.entities import Event, Process, ResourceSample
 from paddock.domain.errors import InvalidInput
 from paddock.domain.events import EventType
 from paddock.domain.sandbox import LimitHit, Limits, Provider, SandboxConfig
-from paddock.services.engine import Engine
-from paddock.web.api.sandbox_models import SandboxIn
+from paddock.services.sandbox_service import SandboxService
+from paddock.web.inputs import SandboxIn
 
 PREFIX = "sandbox_"  # form fields: sandbox_provider, sandbox_network, sandbox_memory_mb, ...
 INHERIT = ""  # the form value of "whatever the level below says"
@@ -99,36 +100,30 @@ def _placeholders(limits: Limits) -> dict[str, str]:
     return {f.field: _number(getattr(limits, f.name)) or "no limit" for f in LIMIT_FIELDS}
 
 
-async def _problems(engine: Engine) -> dict[Provider, str | None]:
-    """Whether each provider runs here (probed once by the engine; the first probe may ask
-    the container engine, so not on the event loop)."""
-    return await engine.sandboxes.problems()
-
-
-def _works_note(engine: Engine, provider: Provider) -> str:
-    if provider is Provider.bwrap and not engine.sandboxes.limits_enforced(provider):
+def _works_note(sandboxes: SandboxService, provider: Provider) -> str:
+    if provider is Provider.bwrap and not sandboxes.limits_enforced(provider):
         return "but only the time limit holds (no writable cgroups)"
     return ""
 
 
-def _concrete_choices(engine: Engine, problems: dict[Provider, str | None]) -> list[ProviderChoice]:
+def _concrete_choices(
+    sandboxes: SandboxService, problems: dict[Provider, str | None]
+) -> list[ProviderChoice]:
     return [
-        ProviderChoice(p.value, p.value, DESCRIPTIONS[p], problems[p], _works_note(engine, p))
+        ProviderChoice(p.value, p.value, DESCRIPTIONS[p], problems[p], _works_note(sandboxes, p))
         for p in Provider
     ]
 
 
-async def default_provider(engine: Engine) -> Provider:
-    return await engine.sandboxes.default_provider()
-
-
-async def project_form(engine: Engine, sandbox: SandboxConfig) -> SandboxForm:
+async def project_form(
+    settings: Settings, sandboxes: SandboxService, sandbox: SandboxConfig
+) -> SandboxForm:
     """A project's sandbox fields: blank or `auto` inherits the server's settings. A provider
     that cannot run here may still be chosen (for later), and says why it cannot."""
-    defaults = engine.settings.sandbox_defaults
-    problems = await _problems(engine)
-    resolved = await default_provider(engine)
-    server = engine.settings.sandbox_provider
+    defaults = settings.sandbox.defaults
+    problems = await sandboxes.problems()
+    resolved = await sandboxes.default_provider()
+    server = settings.sandbox.provider
     auto = ProviderChoice(
         "auto",
         "auto",
@@ -138,7 +133,7 @@ async def project_form(engine: Engine, sandbox: SandboxConfig) -> SandboxForm:
         problems[resolved],
     )
     return SandboxForm(
-        providers=[auto, *_concrete_choices(engine, problems)],
+        providers=[auto, *_concrete_choices(sandboxes, problems)],
         provider=sandbox.provider.value if sandbox.provider else "auto",
         networks=[
             (INHERIT, f"server default ({defaults.network or 'private'})"),
@@ -151,19 +146,21 @@ async def project_form(engine: Engine, sandbox: SandboxConfig) -> SandboxForm:
         placeholders=_placeholders(defaults.limits),
         inherit_from="the server's default",
         image=sandbox.image or "",
-        image_placeholder=engine.settings.container_image,
+        image_placeholder=settings.sandbox.container_image,
     )
 
 
-async def attempt_form(engine: Engine, project_sandbox: SandboxConfig) -> SandboxForm:
+async def attempt_form(
+    settings: Settings, sandboxes: SandboxService, project_sandbox: SandboxConfig
+) -> SandboxForm:
     """The new-attempt form's override: blank inherits the project's choice. Providers that
     cannot run here cannot be picked (the attempt would be refused)."""
-    effective = project_sandbox.over(engine.settings.sandbox_defaults)
-    problems = await _problems(engine)
+    effective = project_sandbox.over(settings.sandbox.defaults)
+    problems = await sandboxes.problems()
     provider = (
         project_sandbox.provider
         if project_sandbox.provider is not None
-        else await default_provider(engine)
+        else await sandboxes.default_provider()
     )
     project = ProviderChoice(
         INHERIT,
@@ -172,7 +169,7 @@ async def attempt_form(engine: Engine, project_sandbox: SandboxConfig) -> Sandbo
         problems[provider],
     )
     return SandboxForm(
-        providers=[project, *_concrete_choices(engine, problems)],
+        providers=[project, *_concrete_choices(sandboxes, problems)],
         provider=INHERIT,
         networks=[
             (INHERIT, f"project's choice ({effective.network or 'private'})"),
@@ -202,9 +199,10 @@ def _reason(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "is not valid"))
 
 
-def sandbox_from_form(form: Mapping[str, Any], *, image: bool = False) -> SandboxConfig:
-    """The sandbox fields of a form as the API's body model reads them (the same checks, the
-    same meaning: blank inherits); a clear error naming the field otherwise."""
+def sandbox_from_form(form: Mapping[str, Any], *, image: bool = False) -> SandboxIn:
+    """The sandbox fields of a form as the API's input model (the same checks, the same
+    meaning: blank inherits); `bad_sandbox` with words for people, naming the field, otherwise
+    (the model's own message speaks of JSON fields, not of this form's)."""
 
     def text(name: str) -> str | None:
         return str(form.get(PREFIX + name, "") or "").strip() or None
@@ -225,7 +223,7 @@ def sandbox_from_form(form: Mapping[str, Any], *, image: bool = False) -> Sandbo
             code="bad_sandbox",
             field=PREFIX + name,
         ) from None
-    return body.to_config()
+    return body
 
 
 # --- an attempt's sandbox, as its header says it ---------------------------------------------
@@ -253,9 +251,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:g} h"
 
 
-def summary(engine: Engine, sandbox: SandboxConfig) -> SandboxSummary:
+def summary(
+    settings: Settings, sandboxes: SandboxService, sandbox: SandboxConfig
+) -> SandboxSummary:
     """The attempt's sandbox as it runs: what it set, the server's defaults for the rest."""
-    defaults = engine.settings.sandbox_defaults
+    defaults = settings.sandbox.defaults
     effective = sandbox.over(defaults)
     provider = sandbox.provider or Provider.none
     facts: list[Fact] = []
@@ -264,7 +264,7 @@ def summary(engine: Engine, sandbox: SandboxConfig) -> SandboxSummary:
         facts.append(Fact(text, getattr(sandbox.limits, name) is None))
 
     limits = effective.limits
-    enforced = provider is not Provider.none and engine.sandboxes.limits_enforced(provider)
+    enforced = provider is not Provider.none and sandboxes.limits_enforced(provider)
     if enforced:
         if limits.memory_mb is not None:
             add("memory_mb", f"memory {limits.memory_mb} MB")
@@ -310,14 +310,14 @@ class Usage:
         )
 
 
-async def latest_usage(engine: Engine, processes: Iterable[Process]) -> dict[str, Usage]:
+async def latest_usage(sandboxes: SandboxService, processes: Iterable[Process]) -> dict[str, Usage]:
     """The last stored sample of each process that ran in a measured sandbox."""
     measured = [
         proc.id
         for proc in processes
         if proc.provider != Provider.none.value and proc.started_at is not None
     ]
-    samples = await engine.sandboxes.latest_samples(measured)
+    samples = await sandboxes.latest_samples(measured)
     return {process_id: Usage.of(sample) for process_id, sample in samples.items()}
 
 

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import HTMLResponse, Response
 
-from paddock.domain.entities import AgentSpec, Task
-from paddock.services.attempts import default_prompt
-from paddock.services.engine import Engine
-from paddock.web.deps import AttemptsDep, EngineDep, TasksDep
+from paddock.config import Settings
+from paddock.domain.entities import Task
+from paddock.services.agents import AgentService
+from paddock.services.attempts import AttemptService, default_prompt
+from paddock.services.projects import ProjectService
+from paddock.services.sandbox_service import SandboxService
+from paddock.services.workflow import WorkflowService
+from paddock.web.deps import (
+    AgentsDep,
+    AttemptsDep,
+    ProjectsDep,
+    SandboxesDep,
+    SettingsDep,
+    TasksDep,
+    WorkflowDep,
+)
+from paddock.web.inputs import AttemptCreate, TaskUpdate
 from paddock.web.ui.agent_views import with_versions
-from paddock.web.ui.forms import env_lines
+from paddock.web.ui.forms import env_lines, parse, sent
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.sandbox_views import attempt_form, sandbox_from_form
 from paddock.web.ui.templating import render
@@ -25,45 +40,66 @@ DEFAULT_AGENT = "demo"
 PANEL_VERSION_WAIT = 2.0
 
 
-async def _panel(
-    request: Request, engine: Engine, task: Task, *, saved: bool = False
-) -> HTMLResponse:
-    project = await engine.projects.get(task.project_id)
-    context = {
-        "task": task,
-        "project": project,
-        "steps": await engine.workflow.steps(task.project_id),
-        "attempts": await engine.attempts.list_for_task(task.id),
-        "agents": await with_versions(engine, wait=PANEL_VERSION_WAIT),
-        "default_agent": DEFAULT_AGENT,
-        "branches": await engine.projects.branches(project.id),
-        "prompt": default_prompt(task),
-        "sandbox": await attempt_form(engine, project.sandbox),
-        "saved": saved,
-    }
-    return render(request, "tasks/_panel.html", context)
+@dataclass(frozen=True, slots=True)
+class TaskPanel:
+    """The task panel, from the services it reads: the project's steps and branches, the
+    task's attempts, the agents and sandboxes a new attempt may use."""
+
+    settings: Settings
+    projects: ProjectService
+    workflow: WorkflowService
+    attempts: AttemptService
+    agents: AgentService
+    sandboxes: SandboxService
+
+    async def render(self, request: Request, task: Task, *, saved: bool = False) -> HTMLResponse:
+        project = await self.projects.get(task.project_id)
+        context = {
+            "task": task,
+            "project": project,
+            "steps": await self.workflow.steps(task.project_id),
+            "attempts": await self.attempts.list_for_task(task.id),
+            "agents": await with_versions(self.agents, wait=PANEL_VERSION_WAIT),
+            "default_agent": DEFAULT_AGENT,
+            "branches": await self.projects.branches(project.id),
+            "prompt": default_prompt(task),
+            "sandbox": await attempt_form(self.settings, self.sandboxes, project.sandbox),
+            "saved": saved,
+        }
+        return render(request, "tasks/_panel.html", context)
+
+
+async def task_panel_of(
+    settings: SettingsDep,
+    projects: ProjectsDep,
+    workflow: WorkflowDep,
+    attempts: AttemptsDep,
+    agents: AgentsDep,
+    sandboxes: SandboxesDep,
+) -> TaskPanel:
+    return TaskPanel(settings, projects, workflow, attempts, agents, sandboxes)
+
+
+TaskPanelDep = Annotated[TaskPanel, Depends(task_panel_of)]
 
 
 @router.get("/ui/tasks/{task_id}/panel", response_class=HTMLResponse)
-async def task_panel(request: Request, task_id: str, engine: EngineDep) -> HTMLResponse:
-    return await _panel(request, engine, await engine.tasks.get(task_id))
+async def task_panel(
+    request: Request, task_id: str, tasks: TasksDep, panel: TaskPanelDep
+) -> HTMLResponse:
+    return await panel.render(request, await tasks.get(task_id))
 
 
 @router.post("/ui/tasks/{task_id}", response_class=HTMLResponse)
 async def save_task(
-    request: Request,
-    task_id: str,
-    engine: EngineDep,
-    title: Annotated[str, Form()],
-    description: Annotated[str, Form()] = "",
-    step_id: Annotated[str, Form()] = "",
+    request: Request, task_id: str, tasks: TasksDep, panel: TaskPanelDep
 ) -> HTMLResponse:
-    current = await engine.tasks.get(task_id)
-    moved = step_id and step_id != current.step_id
-    task = await engine.tasks.update(
-        task_id, title=title, description=description, step_id=step_id if moved else None
-    )
-    return await _panel(request, engine, task, saved=True)
+    """PATCH /api/tasks/{id}, from the panel's form (its step picker shows the current step:
+    the same step is no move)."""
+    form = await request.form()
+    body = parse(TaskUpdate, sent(form, "title", "description", "step_id"))
+    task = await tasks.update(task_id, **body.changes())
+    return await panel.render(request, task, saved=True)
 
 
 @router.post("/ui/tasks/{task_id}/delete", response_class=HTMLResponse)
@@ -73,33 +109,32 @@ async def delete_task(task_id: str, tasks: TasksDep) -> HTMLResponse:
 
 
 @router.post("/ui/tasks/{task_id}/attempts")
-async def start_attempt(
-    request: Request,
-    task_id: str,
-    attempts: AttemptsDep,
-    profile: Annotated[str, Form()],
-    variant: Annotated[str, Form()] = "default",
-    command: Annotated[str, Form()] = "",
-    prompt: Annotated[str, Form()] = "",
-    base_branch: Annotated[str, Form()] = "",
-    env: Annotated[str, Form()] = "",
-    secret_env: Annotated[str, Form()] = "",
-) -> Response:
-    plain = env_lines(env, "Environment variables")
-    secret = env_lines(secret_env, "Secret variables")
-    # The "Sandbox" section: blank fields keep the project's choice (as the API's `sandbox`).
-    sandbox = sandbox_from_form(await request.form())
-    attempt = await attempts.start(
-        task_id,
-        agent=AgentSpec(
-            profile=profile,
-            variant=variant.strip() or "default",
-            command=command.strip(),
-            env={**plain, **secret},
-            secret_env=sorted(secret),
-        ),
-        prompt=prompt.strip() or None,
-        base_branch=base_branch.strip() or None,
-        sandbox=sandbox,
-    )
+async def start_attempt(request: Request, task_id: str, attempts: AttemptsDep) -> Response:
+    """POST /api/tasks/{id}/attempts, from the panel's form."""
+    body = parse(AttemptCreate, attempt_values(await request.form()), fields=ATTEMPT_FIELDS)
+    attempt = await attempts.start(task_id, **body.arguments())
     return redirect(f"/attempts/{attempt.id}")
+
+
+# The form's field of each part of AttemptCreate it fills in another shape.
+ATTEMPT_FIELDS = {
+    "agent.profile": "profile",
+    "agent.variant": "variant",
+    "agent.command": "command",
+    "agent.env": "env",
+    "agent.secret_env": "secret_env",
+}
+
+
+def attempt_values(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The new-attempt form as AttemptCreate's fields: its agent fields flat, its variables as
+    NAME=value lines (the secret ones in their own box, marked secret), its "Sandbox" section
+    (blank fields keep the project's choice, as the API's `sandbox` left out does)."""
+    plain = env_lines(str(form.get("env", "")), "Environment variables")
+    secret = env_lines(str(form.get("secret_env", "")), "Secret variables")
+    agent = sent(form, "profile", "variant", "command")
+    return {
+        **sent(form, "prompt", "base_branch"),
+        "agent": {**agent, "env": {**plain, **secret}, "secret_env": sorted(secret)},
+        "sandbox": sandbox_from_form(form),
+    }

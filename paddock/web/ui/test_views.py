@@ -2,8 +2,8 @@
 
 The routes are thin: they call the test run, artifact and OpenAPI services and render. What
 changes elsewhere (a run started through the API, a file a process left, a spec made by a board
-automation) reaches the page through the workspace's fragment stream: `tabs_patch` renders the
-tabs' live parts for the events of test runs, artifacts and API specs (`TAB_EVENTS`).
+automation) reaches the page through the workspace's fragment stream: `RunTabs.patch` renders
+the tabs' live parts for the events of test runs, artifacts and API specs (`TAB_EVENTS`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import HTMLResponse, Response
 
 from paddock.domain.artifact import Artifact, ArtifactKind
@@ -20,11 +20,23 @@ from paddock.domain.entities import Attempt, Event, Process
 from paddock.domain.errors import PaddockError
 from paddock.domain.events import EventType, Resource
 from paddock.domain.preview import main_running
-from paddock.domain.states import TestKind
 from paddock.domain.test_run import TestRun
-from paddock.services.engine import Engine
-from paddock.services.openapi import AttemptSpec
-from paddock.web.deps import AttemptsDep, EngineDep, OpenApiDep, TestRunsDep
+from paddock.services.artifacts import ArtifactService
+from paddock.services.openapi import AttemptSpec, OpenApiService
+from paddock.services.processes import ProcessService
+from paddock.services.test_runs import TestRunService
+from paddock.web.deps import (
+    ArtifactsDep,
+    AttemptsDep,
+    OpenApiDep,
+    PreviewsDep,
+    ProcessesDep,
+    ProjectsDep,
+    TasksDep,
+    TestRunsDep,
+)
+from paddock.web.inputs import TestRunStart
+from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.present import file_size
 from paddock.web.ui.templating import render, render_fragment
 
@@ -45,14 +57,14 @@ CASE_FILTERS: tuple[tuple[str, str], ...] = (
 # -- Tests ----------------------------------------------------------------------------------
 
 
-async def tests_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
+async def tests_parts(test_runs: TestRunService, attempt: Attempt) -> dict[str, Any]:
     """The Tests tab's live part: the attempt's runs, newest first."""
-    return {"test_runs": await engine.test_runs.for_attempt(attempt.id)}
+    return {"test_runs": await test_runs.for_attempt(attempt.id)}
 
 
-async def _run_detail(engine: Engine, run_id: str, status: str = "") -> dict[str, Any]:
-    detail = await engine.test_runs.detail(run_id)
-    cases = await engine.test_runs.cases(run_id, status=status or None, limit=CASES_SHOWN)
+async def _run_detail(test_runs: TestRunService, run_id: str, status: str = "") -> dict[str, Any]:
+    detail = await test_runs.detail(run_id)
+    cases = await test_runs.cases(run_id, status=status or None, limit=CASES_SHOWN)
     return {
         "run": detail.run,
         "failures": detail.failures,
@@ -68,26 +80,26 @@ def _detail_html(**context: Any) -> HTMLResponse:
 
 
 @router.post("/ui/attempts/{attempt_id}/test-runs", response_class=HTMLResponse)
-async def start_test_run(
-    attempt_id: str, engine: EngineDep, kind: Annotated[TestKind, Form()]
-) -> HTMLResponse:
-    """Start a run; the answer is its detail (running), the table follows through the stream."""
-    run = await engine.test_runs.start(attempt_id, kind)
-    return _detail_html(**await _run_detail(engine, run.id))
+async def start_test_run(request: Request, attempt_id: str, test_runs: TestRunsDep) -> HTMLResponse:
+    """Start a run (POST /api/attempts/{id}/test-runs); the answer is its detail (running),
+    the table follows through the stream."""
+    body = parse(TestRunStart, sent(await request.form(), "kind", "wait"))
+    run = await test_runs.start(attempt_id, body.kind, wait=body.wait)
+    return _detail_html(**await _run_detail(test_runs, run.id))
 
 
 @router.get("/ui/test-runs/{run_id}", response_class=HTMLResponse)
 async def test_run_detail(
-    run_id: str, engine: EngineDep, status: Annotated[str, Query()] = ""
+    run_id: str, test_runs: TestRunsDep, status: Annotated[str, Query()] = ""
 ) -> HTMLResponse:
-    return _detail_html(**await _run_detail(engine, run_id, _case_status(status)))
+    return _detail_html(**await _run_detail(test_runs, run_id, _case_status(status)))
 
 
 @router.get("/ui/test-runs/{run_id}/cases", response_class=HTMLResponse)
 async def test_run_cases(
-    run_id: str, engine: EngineDep, status: Annotated[str, Query()] = ""
+    run_id: str, test_runs: TestRunsDep, status: Annotated[str, Query()] = ""
 ) -> HTMLResponse:
-    context = await _run_detail(engine, run_id, _case_status(status))
+    context = await _run_detail(test_runs, run_id, _case_status(status))
     return HTMLResponse(render_fragment("attempts/_tests_cases.html", **context))
 
 
@@ -141,18 +153,18 @@ def _group_label(process: Process | None) -> str:
     return f"{process.reason.value.replace('_', ' ')} process"
 
 
-async def artifact_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
+async def artifact_parts(
+    artifacts: ArtifactService, processes: ProcessService, attempt: Attempt
+) -> dict[str, Any]:
     """The Artifacts tab: the attempt's files grouped by the process that left them, newest
     process first."""
-    artifacts = await engine.artifacts.list_for_attempt(attempt.id)
-    processes = {
-        p.id: p for p in await engine.processes.list_for_attempt(attempt.id, include_dropped=True)
-    }
+    files = await artifacts.list_for_attempt(attempt.id)
+    makers = {p.id: p for p in await processes.list_for_attempt(attempt.id, include_dropped=True)}
     groups: dict[str, ArtifactGroup] = {}
-    for artifact in artifacts:
+    for artifact in files:
         key = artifact.process_id or "paddock"
         if key not in groups:
-            process = processes.get(artifact.process_id or "")
+            process = makers.get(artifact.process_id or "")
             groups[key] = ArtifactGroup(key, _group_label(process), process, [])
         groups[key].rows.append(artifact_row(artifact))
     for group in groups.values():
@@ -161,11 +173,13 @@ async def artifact_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
 
 
 @router.post("/ui/artifacts/{artifact_id}/delete", response_class=HTMLResponse)
-async def delete_artifact(artifact_id: str, engine: EngineDep) -> HTMLResponse:
+async def delete_artifact(
+    artifact_id: str, artifacts: ArtifactsDep, attempts: AttemptsDep, processes: ProcessesDep
+) -> HTMLResponse:
     """Delete one file; the answer is the tab's list again (an out-of-band swap)."""
-    artifact = await engine.artifacts.delete(artifact_id)
-    attempt = await engine.attempts.get(artifact.attempt_id)
-    parts = await artifact_parts(engine, attempt)
+    artifact = await artifacts.delete(artifact_id)
+    attempt = await attempts.get(artifact.attempt_id)
+    parts = await artifact_parts(artifacts, processes, attempt)
     html = render_fragment("attempts/_artifacts_list.html", attempt=attempt, **parts, oob=True)
     return HTMLResponse(html)
 
@@ -173,17 +187,17 @@ async def delete_artifact(artifact_id: str, engine: EngineDep) -> HTMLResponse:
 # -- API ------------------------------------------------------------------------------------
 
 
-async def latest_spec(engine: Engine, attempt_id: str) -> AttemptSpec | None:
+async def latest_spec(openapi: OpenApiService, attempt_id: str) -> AttemptSpec | None:
     try:
-        return await engine.openapi.latest(attempt_id)
+        return await openapi.latest(attempt_id)
     except PaddockError as exc:
         if exc.code == "spec_not_found":
             return None
         raise
 
 
-async def api_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
-    return {"spec": await latest_spec(engine, attempt.id)}
+async def api_parts(openapi: OpenApiService, attempt: Attempt) -> dict[str, Any]:
+    return {"spec": await latest_spec(openapi, attempt.id)}
 
 
 def _problem(exc: PaddockError) -> dict[str, Any]:
@@ -222,16 +236,24 @@ async def compare_spec(attempt_id: str, attempts: AttemptsDep, openapi: OpenApiD
 
 
 @router.get("/attempts/{attempt_id}/api", response_class=HTMLResponse)
-async def api_docs_page(request: Request, attempt_id: str, engine: EngineDep) -> HTMLResponse:
+async def api_docs_page(
+    request: Request,
+    attempt_id: str,
+    attempts: AttemptsDep,
+    tasks: TasksDep,
+    projects: ProjectsDep,
+    openapi: OpenApiDep,
+    previews: PreviewsDep,
+) -> HTMLResponse:
     """Swagger UI for the attempt's spec; its requests go to the preview through the proxy's
     path fallback, with the preview's key (js/tests.js)."""
-    attempt = await engine.attempts.get(attempt_id)
+    attempt = await attempts.get(attempt_id)
     context = {
         "attempt": attempt,
-        "task": await engine.tasks.get(attempt.task_id),
-        "project": await engine.projects.get(attempt.project_id),
-        "spec": await latest_spec(engine, attempt_id),
-        "preview": main_running(await engine.previews.list_for_attempt(attempt_id)),
+        "task": await tasks.get(attempt.task_id),
+        "project": await projects.get(attempt.project_id),
+        "spec": await latest_spec(openapi, attempt_id),
+        "preview": main_running(await previews.list_for_attempt(attempt_id)),
     }
     return render(request, "attempts/api_docs.html", context)
 
@@ -239,36 +261,56 @@ async def api_docs_page(request: Request, attempt_id: str, engine: EngineDep) ->
 # -- the workspace --------------------------------------------------------------------------
 
 
-async def tabs_parts(engine: Engine, attempt: Attempt) -> dict[str, Any]:
-    """What the three tabs show when the workspace is rendered."""
-    parts = {
-        **await tests_parts(engine, attempt),
-        **await artifact_parts(engine, attempt),
-        **await api_parts(engine, attempt),
-    }
-    runs: list[TestRun] = parts["test_runs"]
-    # The newest run's cases are shown at first.
-    detail = await _run_detail(engine, runs[0].id) if runs else None
-    html = render_fragment("attempts/_tests_detail.html", **detail) if detail else ""
-    parts["test_detail"] = html
-    return parts
+@dataclass(frozen=True, slots=True)
+class RunTabs:
+    """The Tests, Artifacts and API tabs (what the attempt's runs made), from the services they
+    read."""
+
+    test_runs: TestRunService
+    artifacts: ArtifactService
+    processes: ProcessService
+    openapi: OpenApiService
+
+    async def parts(self, attempt: Attempt) -> dict[str, Any]:
+        """What the three tabs show when the workspace is rendered."""
+        parts = {
+            **await tests_parts(self.test_runs, attempt),
+            **await artifact_parts(self.artifacts, self.processes, attempt),
+            **await api_parts(self.openapi, attempt),
+        }
+        runs: list[TestRun] = parts["test_runs"]
+        # The newest run's cases are shown at first.
+        detail = await _run_detail(self.test_runs, runs[0].id) if runs else None
+        html = render_fragment("attempts/_tests_detail.html", **detail) if detail else ""
+        parts["test_detail"] = html
+        return parts
+
+    async def patch(self, attempt: Attempt, events: list[Event] | None) -> str:
+        """The tabs' live parts that `events` touch (all of them after a gap), out of band."""
+        kinds = None if events is None else {e.type.resource for e in events}
+
+        def touched(*resources: Resource) -> bool:
+            return kinds is None or any(r in kinds for r in resources)
+
+        html = ""
+        if touched(Resource.test_run):
+            parts = await tests_parts(self.test_runs, attempt)
+            html += render_fragment("attempts/_tests_runs.html", attempt=attempt, **parts, oob=True)
+        if touched(Resource.test_run, Resource.artifact, Resource.openapi):
+            parts = await artifact_parts(self.artifacts, self.processes, attempt)
+            html += render_fragment(
+                "attempts/_artifacts_list.html", attempt=attempt, **parts, oob=True
+            )
+        if touched(Resource.openapi):
+            parts = await api_parts(self.openapi, attempt)
+            html += render_fragment("attempts/_api_spec.html", attempt=attempt, **parts, oob=True)
+        return html
 
 
-async def tabs_patch(engine: Engine, attempt: Attempt, events: list[Event] | None) -> str:
-    """The tabs' live parts that `events` touch (all of them after a gap), out of band."""
-    kinds = None if events is None else {e.type.resource for e in events}
+async def run_tabs(
+    test_runs: TestRunsDep, artifacts: ArtifactsDep, processes: ProcessesDep, openapi: OpenApiDep
+) -> RunTabs:
+    return RunTabs(test_runs, artifacts, processes, openapi)
 
-    def touched(*resources: Resource) -> bool:
-        return kinds is None or any(r in kinds for r in resources)
 
-    html = ""
-    if touched(Resource.test_run):
-        parts = await tests_parts(engine, attempt)
-        html += render_fragment("attempts/_tests_runs.html", attempt=attempt, **parts, oob=True)
-    if touched(Resource.test_run, Resource.artifact, Resource.openapi):
-        parts = await artifact_parts(engine, attempt)
-        html += render_fragment("attempts/_artifacts_list.html", attempt=attempt, **parts, oob=True)
-    if touched(Resource.openapi):
-        parts = await api_parts(engine, attempt)
-        html += render_fragment("attempts/_api_spec.html", attempt=attempt, **parts, oob=True)
-    return html
+RunTabsDep = Annotated[RunTabs, Depends(run_tabs)]

@@ -1,5 +1,5 @@
 """Pages: a project's workflow manager (its board columns: order, names, colours, what each
-runs on entry and what its gate requires). Every change goes through engine.workflow; the
+runs on entry and what its gate requires). Every change goes through the WorkflowService; the
 board follows through its live stream (steps.updated)."""
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from fastapi import APIRouter, Form, Request
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse
 
-from paddock.domain.entities import AgentSpec, WorkflowStep
+from paddock.domain.entities import WorkflowStep
 from paddock.domain.errors import Conflict, InvalidInput
 from paddock.domain.states import Automation, TestKind
 from paddock.domain.workflow import PROMPT_VARIABLES
-from paddock.services.engine import Engine
-from paddock.web.deps import EngineDep, WorkflowDep
+from paddock.services.agents import AgentService
+from paddock.services.board import BoardService
+from paddock.web.deps import AgentsDep, BoardDep, ProjectsDep, WorkflowDep
+from paddock.web.inputs import StepCreate, StepUpdate
+from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
@@ -33,21 +36,22 @@ FIELD_OF_CODE = {
     "bad_prompt_template": "prompt_template",
     "agent_command_missing": "command",
     "unknown_variant": "agent",
-    "bad_automation": "automation",
     "bad_gate": "gate",
     "bad_step_name": "name",
     "bad_color": "color",
 }
 
 
-async def _list_context(engine: Engine, project_id: str) -> dict[str, Any]:
+async def _list_context(
+    board: BoardService, agents: AgentService, project_id: str
+) -> dict[str, Any]:
     """What the list of steps shows: each step, how many tasks it holds, the agents to pick."""
-    counts = await engine.board.counts(project_id)
+    counts = await board.counts(project_id)
     return {
         "project_id": project_id,
         "steps": [step for step, _ in counts],
         "counts": {step.id: total for step, total in counts},
-        "agents": engine.agents.list_quick(),
+        "agents": agents.list_quick(),
         "automations": AUTOMATIONS,
         "gate_kinds": GATE_KINDS,
         "variables": [("{{ " + name + " }}", what) for name, what in PROMPT_VARIABLES.items()],
@@ -67,30 +71,36 @@ def _with_field(error: InvalidInput | Conflict) -> InvalidInput | Conflict:
 
 
 @router.get("/projects/{project_id}/workflow", response_class=HTMLResponse)
-async def workflow_page(request: Request, project_id: str, engine: EngineDep) -> HTMLResponse:
-    project = await engine.projects.get(project_id)
-    context = await _list_context(engine, project_id)
+async def workflow_page(
+    request: Request, project_id: str, projects: ProjectsDep, board: BoardDep, agents: AgentsDep
+) -> HTMLResponse:
+    project = await projects.get(project_id)
+    context = await _list_context(board, agents, project_id)
     return render(request, "workflow/page.html", {**context, "project": project})
 
 
 @router.get("/ui/projects/{project_id}/steps", response_class=HTMLResponse)
-async def step_list(request: Request, project_id: str, engine: EngineDep) -> HTMLResponse:
-    return _render_list(request, await _list_context(engine, project_id))
+async def step_list(
+    request: Request, project_id: str, board: BoardDep, agents: AgentsDep
+) -> HTMLResponse:
+    return _render_list(request, await _list_context(board, agents, project_id))
 
 
 @router.post("/ui/projects/{project_id}/steps", response_class=HTMLResponse)
 async def add_step(
     request: Request,
     project_id: str,
-    engine: EngineDep,
-    name: Annotated[str, Form()],
-    color: Annotated[str, Form()] = "#64748b",
+    workflow: WorkflowDep,
+    board: BoardDep,
+    agents: AgentsDep,
 ) -> HTMLResponse:
+    """POST /api/projects/{id}/steps, from the list's "add a step" form."""
+    body = parse(StepCreate, sent(await request.form(), "name", "color"))
     try:
-        step = await engine.workflow.create(project_id, name=name, color=color)
+        step = await workflow.create(project_id, **body.arguments())
     except InvalidInput as error:
         raise _with_field(error) from None
-    context = await _list_context(engine, project_id)
+    context = await _list_context(board, agents, project_id)
     return render(
         request,
         "workflow/_list.html",
@@ -100,15 +110,12 @@ async def add_step(
 
 
 @router.post("/ui/steps/{step_id}", response_class=HTMLResponse)
-async def save_step_head(
-    step_id: str,
-    workflow: WorkflowDep,
-    name: Annotated[str, Form()],
-    color: Annotated[str, Form()],
-) -> HTMLResponse:
-    """Rename and recolour: answers "Saved", and the step's title and swatch (out of band)."""
+async def save_step_head(request: Request, step_id: str, workflow: WorkflowDep) -> HTMLResponse:
+    """Rename and recolour (PATCH /api/steps/{id}): answers "Saved", and the step's title and
+    swatch (out of band)."""
+    body = parse(StepUpdate, sent(await request.form(), "name", "color"))
     try:
-        step = await workflow.update(step_id, name=name, color=color)
+        step = await workflow.update(step_id, **body.changes())
     except InvalidInput as error:
         raise _with_field(error) from None
     return HTMLResponse(render_fragment("workflow/_saved.html", step=step, head=True))
@@ -116,58 +123,64 @@ async def save_step_head(
 
 @router.post("/ui/steps/{step_id}/settings", response_class=HTMLResponse)
 async def save_step_settings(request: Request, step_id: str, workflow: WorkflowDep) -> HTMLResponse:
-    """The step's agent, prompt template, automation and gate, from its editor."""
-    form = await request.form()
+    """The step's agent, prompt template, automation and gate, from its editor (PATCH
+    /api/steps/{id})."""
+    body = parse(StepUpdate, _settings_from_form(await request.form()), fields=SETTINGS_FIELDS)
     try:
-        step = await workflow.update(step_id, **_settings_from_form(form))
+        step = await workflow.update(step_id, **body.changes())
     except (InvalidInput, Conflict) as error:
         raise _with_field(error) from None
     return HTMLResponse(render_fragment("workflow/_saved.html", step=step, head=False))
 
 
+# The editor's field of each part of StepUpdate it fills in another shape.
+SETTINGS_FIELDS = {"agent.command": "command"}
+
+
 def _settings_from_form(form: FormData) -> dict[str, Any]:
-    automation = str(form.get("automation", ""))
-    if automation and automation not in {a.value for a in Automation}:
-        raise InvalidInput(f"no automation {automation!r}", code="bad_automation")
+    """The editor as StepUpdate's fields: the agent picker's "profile/variant" ("" is the
+    attempt's own agent), a radio for the automation ("" is nothing), a box per gate kind (the
+    unchecked ones are not sent)."""
     return {
-        "agent": _agent_from_form(str(form.get("agent", "")), str(form.get("command", ""))),
-        "prompt_template": str(form.get("prompt_template", "")),
-        "automation": Automation(automation) if automation else None,
-        "gate": [str(kind) for kind in form.getlist("gate")],
+        "agent": _agent_from_form(str(form.get("agent", "")), form.get("command", "")),
+        "prompt_template": form.get("prompt_template", ""),
+        "automation": form.get("automation") or None,
+        "gate": form.getlist("gate"),
     }
 
 
-def _agent_from_form(choice: str, command: str) -> AgentSpec | None:
-    """ "profile/variant" from the agent picker; "" is the attempt's own agent."""
+def _agent_from_form(choice: str, command: Any) -> dict[str, Any] | None:
     if not choice:
         return None
     profile, _, variant = choice.partition("/")
-    return AgentSpec(profile=profile, variant=variant or "default", command=command.strip())
+    return {"profile": profile, "variant": variant, "command": command}
 
 
 @router.post("/ui/steps/{step_id}/delete", response_class=HTMLResponse)
 async def delete_step(
     request: Request,
     step_id: str,
-    engine: EngineDep,
+    workflow: WorkflowDep,
+    board: BoardDep,
+    agents: AgentsDep,
     move_tasks_to: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    step = await engine.workflow.get(step_id)
+    step = await workflow.get(step_id)
     try:
-        await engine.workflow.delete(step_id, move_tasks_to=move_tasks_to or None)
+        await workflow.delete(step_id, move_tasks_to=move_tasks_to or None)
     except Conflict as error:
         if error.code != "step_has_tasks":
             raise
-        return await _ask_for_target(request, engine, step, int(error.details.get("tasks", 0)))
-    return _render_list(request, await _list_context(engine, step.project_id))
+        context = await _list_context(board, agents, step.project_id)
+        return _ask_for_target(request, context, step, int(error.details.get("tasks", 0)))
+    return _render_list(request, await _list_context(board, agents, step.project_id))
 
 
-async def _ask_for_target(
-    request: Request, engine: Engine, step: WorkflowStep, tasks: int
+def _ask_for_target(
+    request: Request, context: dict[str, Any], step: WorkflowStep, tasks: int
 ) -> HTMLResponse:
     """The step gained tasks since the page showed it: its delete form again, asking where
     they go, in place of the list the request expected."""
-    context = await _list_context(engine, step.project_id)
     context["counts"][step.id] = max(tasks, context["counts"].get(step.id, 0))
     return render(
         request,

@@ -430,6 +430,19 @@ def test_problem_names_a_missing_image(container_launcher: ContainerLauncher) ->
     assert "the container image paddock-no-such-image:x is missing" in problem
 
 
+def test_the_podman_service_works_in_its_own_folder(
+    tmp_path: Path, podman_service: PodmanService
+) -> None:
+    """conmon drops an `oom` file into its working directory when a container runs out of
+    memory: started from a user's project folder, that would be the user's checkout."""
+    path = tmp_path / "service" / "podman.sock"
+    service = PodmanService.start(path)
+    try:
+        assert Path(f"/proc/{service.pid}/cwd").resolve() == path.parent.resolve()
+    finally:
+        service.stop()
+
+
 def test_a_podman_service_left_by_a_dead_server_is_taken_over_and_stopped(
     tmp_path: Path, podman_service: PodmanService
 ) -> None:

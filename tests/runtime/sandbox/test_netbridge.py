@@ -12,7 +12,8 @@ import pytest
 
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime.launcher import LaunchSpec, SandboxSpec
-from paddock.runtime.sandbox.bwrap import BwrapLauncher, SandboxedProcess
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.bwrap_process import SandboxedProcess
 from paddock.runtime.sandbox.netbridge import Bridge
 from paddock.runtime.sandbox.sandbox_identity import find_user
 

@@ -19,7 +19,8 @@ import pytest
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime import proctree
 from paddock.runtime.launcher import InsideNetwork, LaunchError, LaunchSpec, SandboxSpec
-from paddock.runtime.sandbox.bwrap import BwrapLauncher, SandboxedProcess
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.bwrap_process import SandboxedProcess
 from paddock.runtime.sandbox.private_network import OWNER_VARIABLE
 from paddock.runtime.sandbox.sandbox_identity import find_user
 from paddock.runtime.sandbox.sandboxes import Sandboxes
@@ -204,11 +205,12 @@ async def test_without_slirp4netns_private_is_refused_naming_the_fix(
 
 
 def test_sandboxes_say_which_provider_can_have_a_private_network() -> None:
-    sandboxes = Sandboxes()
+    bwrap = BwrapLauncher(user=find_user("paddock-sandbox"), hierarchy=None)
+    sandboxes = Sandboxes(providers={Provider.bwrap: bwrap}, user=bwrap.user)
     try:
         # A plain process has no network of its own: nothing to refuse.
         assert sandboxes.network_problem(Provider.none, Network.private) is None
-        sandboxes.bwrap.slirp = None
+        bwrap.slirp = None
         problem = sandboxes.network_problem(Provider.bwrap, Network.private)
         assert problem is not None and "slirp4netns" in problem
         assert sandboxes.network_problem(Provider.bwrap, Network.host) is None

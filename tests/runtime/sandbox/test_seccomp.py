@@ -26,7 +26,7 @@ from paddock.runtime.sandbox.bwrap import BwrapLauncher
 from paddock.runtime.sandbox.cgroups import Hierarchy
 from paddock.runtime.sandbox.sandbox_identity import find_user
 
-PROBE = Path(__file__).parents[1] / "security" / "syscalls.py"
+PROBE = Path(__file__).parents[2] / "security" / "syscalls.py"
 EPERM = seccomp.RET_ERRNO | errno.EPERM
 ENOSYS = seccomp.RET_ERRNO | errno.ENOSYS
 ALLOW = seccomp.RET_ALLOW

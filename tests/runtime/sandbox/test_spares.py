@@ -14,7 +14,8 @@ import pytest
 
 from paddock.domain.sandbox import Limits, Network, Provider
 from paddock.runtime.launcher import LaunchSpec, SandboxSpec
-from paddock.runtime.sandbox.bwrap import BwrapLauncher, SandboxedProcess
+from paddock.runtime.sandbox.bwrap import BwrapLauncher
+from paddock.runtime.sandbox.bwrap_process import SandboxedProcess
 from paddock.runtime.sandbox.cgroups import Hierarchy
 from paddock.runtime.sandbox.sandbox_identity import find_user
 from paddock.runtime.sandbox.spares import SparePool

@@ -1,4 +1,5 @@
-"""The sandbox choice as API bodies take it (projects and attempts)."""
+"""The sandbox choice as a project's or an attempt's input takes it (the API's bodies and the
+UI's sandbox fields alike)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from paddock.domain.sandbox import Limits, Network, Provider, SandboxConfig
+from paddock.web.inputs.text import TrimmedOrNone
 
 
 class LimitsIn(BaseModel):
@@ -27,8 +29,8 @@ class SandboxIn(BaseModel):
         "only), or host (shares the host's loopback, Paddock's API included: dangerous)",
     )
     limits: LimitsIn = Field(default_factory=LimitsIn, description="null fields: inherit")
-    image: str | None = Field(
-        None, min_length=1, description="Container provider: the image (null: Paddock's base)"
+    image: TrimmedOrNone = Field(
+        None, description="Container provider: the image (null or blank: Paddock's base)"
     )
 
     def to_config(self) -> SandboxConfig:

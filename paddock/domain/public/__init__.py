@@ -1,0 +1,94 @@
+"""Public read models: what the API answers and what events carry, separate from the entities.
+
+Every `/api` route answers with these (or with small response models made of them), and the
+event bus makes each event's `data` from one (domain/events.py), so what a client sees of a
+resource, and how its secrets are masked, is decided once, here. Each is named after its
+entity (`AttemptPublic` for `Attempt`) and built from it with `of`: `AttemptPublic.of(attempt)`.
+"""
+
+from paddock.domain.public.agent import AgentSpecPublic, MaskedEnv
+from paddock.domain.public.attempts import (
+    AttemptPublic,
+    DiffPublic,
+    FileDiffPublic,
+    FollowUpPublic,
+    MergeRecordPublic,
+    PullRequestPublic,
+    UsagePublic,
+)
+from paddock.domain.public.events import (
+    ArtifactsAddedPublic,
+    AttemptDeletedPublic,
+    DeletedPublic,
+    DiffChangedPublic,
+    OpenApiUpdatedPublic,
+    ResourceUsagePublic,
+    StepsUpdatedPublic,
+)
+from paddock.domain.public.model import PublicModel
+from paddock.domain.public.openapi import EndpointChangePublic, EndpointPublic, SpecDiffPublic
+from paddock.domain.public.previews import PreviewPublic
+from paddock.domain.public.processes import (
+    AgentEntryPublic,
+    ArtifactPublic,
+    LeftOutPublic,
+    LogLinePublic,
+    ProcessPublic,
+    ResourceSamplePublic,
+)
+from paddock.domain.public.projects import (
+    GateFailurePublic,
+    LimitsPublic,
+    ProjectPublic,
+    SandboxConfigPublic,
+    ScriptsPublic,
+    TaskMovePublic,
+    TaskPublic,
+    WorkflowStepPublic,
+)
+from paddock.domain.public.test_runs import (
+    TestCaseResultPublic,
+    TestRunPublic,
+    TestTotalsPublic,
+)
+
+__all__ = [
+    "AgentEntryPublic",
+    "AgentSpecPublic",
+    "ArtifactPublic",
+    "ArtifactsAddedPublic",
+    "AttemptDeletedPublic",
+    "AttemptPublic",
+    "DeletedPublic",
+    "DiffChangedPublic",
+    "DiffPublic",
+    "EndpointChangePublic",
+    "EndpointPublic",
+    "FileDiffPublic",
+    "FollowUpPublic",
+    "GateFailurePublic",
+    "LeftOutPublic",
+    "LimitsPublic",
+    "LogLinePublic",
+    "MaskedEnv",
+    "MergeRecordPublic",
+    "OpenApiUpdatedPublic",
+    "PreviewPublic",
+    "ProcessPublic",
+    "ProjectPublic",
+    "PublicModel",
+    "PullRequestPublic",
+    "ResourceSamplePublic",
+    "ResourceUsagePublic",
+    "SandboxConfigPublic",
+    "ScriptsPublic",
+    "SpecDiffPublic",
+    "StepsUpdatedPublic",
+    "TaskMovePublic",
+    "TaskPublic",
+    "TestCaseResultPublic",
+    "TestRunPublic",
+    "TestTotalsPublic",
+    "UsagePublic",
+    "WorkflowStepPublic",
+]

@@ -1,0 +1,82 @@
+"""What registering, creating and changing a project takes (POST /api/projects, PATCH
+/api/projects/{id}, and the UI's project forms)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from paddock.domain.entities import Scripts
+from paddock.web.inputs.sandbox import SandboxIn
+from paddock.web.inputs.text import Trimmed, TrimmedLines, TrimmedOrNone
+
+ScriptName = Literal["setup", "dev", "cleanup", "unit_test", "e2e_test", "openapi"]
+
+
+class ScriptsIn(BaseModel):
+    setup: Trimmed = ""
+    dev: Trimmed = ""
+    cleanup: Trimmed = ""
+    unit_test: Trimmed = ""
+    e2e_test: Trimmed = ""
+    openapi: Trimmed = ""
+
+    def to_scripts(self) -> Scripts:
+        return Scripts(**self.model_dump())
+
+
+class ProjectCreate(BaseModel):
+    path: str = Field(
+        description="Absolute path of an existing git repository, or of a new one "
+        "(spaces around it dropped, a leading ~ expanded)"
+    )
+    name: TrimmedOrNone = Field(default=None, description="Blank: the folder name")
+    create: bool = Field(default=False, description="Create a new repository at `path`")
+    scripts: ScriptsIn = Field(default_factory=ScriptsIn)
+    copy_files: TrimmedLines = Field(
+        default_factory=list,
+        description="Globs copied from the main checkout into each new worktree, e.g. .env",
+    )
+    sandbox: SandboxIn = Field(
+        default_factory=SandboxIn, description="What the project's attempts run in"
+    )
+
+    def arguments(self) -> dict[str, Any]:
+        """Besides the path, as ProjectService.register and .create_repository take them."""
+        return {
+            "name": self.name,
+            "scripts": self.scripts.to_scripts(),
+            "copy_files": self.copy_files,
+            "sandbox": self.sandbox.to_config(),
+        }
+
+
+class ProjectUpdate(BaseModel):
+    name: Trimmed | None = None
+    default_branch: Trimmed | None = None
+    scripts: dict[ScriptName, Trimmed] | None = Field(
+        default=None, description="The scripts sent change; the others stay"
+    )
+    copy_files: TrimmedLines | None = None
+    auto_commit: bool | None = Field(
+        default=None, description="Commit the worktree after each agent turn"
+    )
+    sandbox: SandboxIn | None = Field(
+        default=None, description="Replaces the project's sandbox choice (new attempts)"
+    )
+    services: dict[Trimmed, Trimmed] | None = Field(
+        default=None,
+        description="Dev services besides the dev script (`web`), {name: command}; each gets "
+        "its own port and preview host",
+    )
+    database: Literal["none", "sqlite", "postgres"] | None = Field(
+        default=None, description="The database each attempt's preview gets as DATABASE_URL"
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, as ProjectService.update takes them."""
+        changes = self.model_dump(exclude_unset=True, exclude={"sandbox"})
+        if self.sandbox is not None:
+            changes["sandbox"] = self.sandbox.to_config()
+        return changes

@@ -1,0 +1,79 @@
+"""What creating, changing and ordering workflow steps takes, and moving a task between them
+(the steps API and the UI's workflow manager)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from paddock.domain.states import Automation, TestKind
+from paddock.domain.workflow import PROMPT_VARIABLES
+from paddock.web.inputs.attempts import AgentIn
+from paddock.web.inputs.text import Trimmed
+
+_TEMPLATE_HELP = "Variables, as {{ name }}: " + ", ".join(PROMPT_VARIABLES)
+
+
+class StepAgentIn(AgentIn):
+    profile: Trimmed
+
+
+class StepCreate(BaseModel):
+    name: Trimmed
+    color: Trimmed = Field("#64748b", description="#rrggbb")
+    position: int | None = Field(None, ge=0, description="0 = first; none = last")
+    agent: StepAgentIn | None = Field(None, description="none: the attempt's own agent")
+    prompt_template: str = Field("", description=_TEMPLATE_HELP)
+    automation: Automation | None = Field(None, description="What entering the step runs")
+    gate: list[TestKind] = Field(
+        default_factory=list,
+        description="Test kinds whose latest run (on the attempt's latest commit) must pass",
+    )
+
+    def arguments(self) -> dict[str, Any]:
+        """As WorkflowService.create takes them."""
+        return {
+            "name": self.name,
+            "color": self.color,
+            "position": self.position,
+            "agent": self.agent.to_spec() if self.agent else None,
+            "prompt_template": self.prompt_template,
+            "automation": self.automation,
+            "gate": [kind.value for kind in self.gate],
+        }
+
+
+class StepUpdate(BaseModel):
+    name: Trimmed | None = None
+    color: Trimmed | None = None
+    agent: StepAgentIn | None = None
+    prompt_template: str | None = Field(None, description=_TEMPLATE_HELP)
+    automation: Automation | None = None
+    gate: list[TestKind] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, as WorkflowService.update takes them (`agent`, `automation` sent
+        as null clear them)."""
+        changes = self.model_dump(exclude_unset=True, exclude={"agent", "gate"})
+        if "agent" in self.model_fields_set:
+            changes["agent"] = self.agent.to_spec() if self.agent else None
+        if "gate" in self.model_fields_set:
+            changes["gate"] = [kind.value for kind in self.gate or []]
+        return changes
+
+
+class StepOrder(BaseModel):
+    step_ids: list[str] = Field(description="Every step of the project, in its new order")
+
+
+class TaskMoveIn(BaseModel):
+    step_id: Trimmed
+    position: int | None = Field(None, ge=0, description="Place within the step; none = last")
+    below: str | None = Field(None, description='Just below this card ("" = at the top)')
+    force: bool = Field(False, description="Past a failing gate (needs a reason; recorded)")
+    reason: Trimmed = ""
+
+
+class StepPromptIn(BaseModel):
+    prompt: str = Field(description=_TEMPLATE_HELP)
