@@ -40,7 +40,7 @@ from paddock.runtime.launcher import Launched, LaunchSpec, PlainLauncher, Sandbo
 from paddock.runtime.sandbox.bwrap import BwrapLauncher
 from paddock.runtime.sandbox.cgroups import Hierarchy
 from paddock.runtime.sandbox.sandbox_identity import find_user
-from paddock.services.sandboxing import make_sandboxes
+from paddock.services.sandbox.sandboxing import make_sandboxes
 
 TARGET_MS = 10.0
 

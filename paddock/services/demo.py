@@ -6,7 +6,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 
 from paddock.domain.entities import AgentSpec, Attempt, Project, Scripts
-from paddock.services.attempts import AttemptService
+from paddock.services.attempts.attempts import AttemptService
 from paddock.services.projects import ProjectService
 from paddock.services.tasks import TaskService
 

@@ -17,7 +17,7 @@ from paddock.config import Settings
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime.sandbox.sandboxes import Sandboxes
 from paddock.services.agents import AgentService
-from paddock.services.sandboxing import make_sandboxes
+from paddock.services.sandbox.sandboxing import make_sandboxes
 from paddock.store.db import make_engine
 
 # (binary, what it is for). Agent CLIs are checked by check_agents.

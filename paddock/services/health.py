@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from paddock import __version__
 from paddock.services.context import Context
-from paddock.services.processes import ProcessService
+from paddock.services.processes.processes import ProcessService
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ from paddock.domain.junit import SUITE_SEPARATOR
 from paddock.domain.states import AttemptStatus, Automation, LogStream, RunReason
 from paddock.domain.workflow import TaskMove, check_gate, position_between, render_prompt
 from paddock.runtime import git
-from paddock.services.attempt_worktrees import attempt_worktree
-from paddock.services.attempts import AttemptService, default_prompt
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.attempts import AttemptService, default_prompt
 from paddock.services.context import Context, log
-from paddock.services.test_runs import TestRunService
+from paddock.services.testing.test_runs import TestRunService
 from paddock.store import attempts as attempt_store
 from paddock.store import entries as entry_store
 from paddock.store import logs as log_store

@@ -10,7 +10,7 @@ from paddock.domain.errors import InvalidInput
 from paddock.domain.events import Deleted, EventType
 from paddock.domain.tasks import check_description, check_title
 from paddock.domain.workflow import position_between
-from paddock.services.attempts import AttemptService
+from paddock.services.attempts.attempts import AttemptService
 from paddock.services.context import Context
 from paddock.services.task_moves import MoveService
 from paddock.store import projects as project_store

@@ -1,4 +1,4 @@
-"""Artifacts' records (their files live in the artifact store: services/artifacts.py)."""
+"""Artifacts' records (their files live in the artifact store: services/testing/artifacts.py)."""
 
 from __future__ import annotations
 

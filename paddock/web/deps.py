@@ -13,29 +13,29 @@ from fastapi import Depends, Request
 
 from paddock.config import Settings
 from paddock.services.agents import AgentService
-from paddock.services.artifacts import ArtifactService
-from paddock.services.attempts import AttemptService
+from paddock.services.attempts.attempts import AttemptService
 from paddock.services.board import BoardService
-from paddock.services.diff_watch import DiffWatch
-from paddock.services.diffs import DiffService
 from paddock.services.engine import Engine
-from paddock.services.entries import EntryService
 from paddock.services.events import EventService
+from paddock.services.git.diff_watch import DiffWatch
+from paddock.services.git.diffs import DiffService
+from paddock.services.git.merges import MergeService
+from paddock.services.git.pull_requests import PullRequestService
+from paddock.services.git.rebases import RebaseService
+from paddock.services.git.remotes import RemoteService
 from paddock.services.health import HealthService
-from paddock.services.logs import LogService
-from paddock.services.merges import MergeService
-from paddock.services.openapi import OpenApiService
 from paddock.services.previews.previews import PreviewService
-from paddock.services.processes import ProcessService
+from paddock.services.processes.entries import EntryService
+from paddock.services.processes.logs import LogService
+from paddock.services.processes.processes import ProcessService
 from paddock.services.projects import ProjectService
-from paddock.services.pull_requests import PullRequestService
-from paddock.services.rebases import RebaseService
-from paddock.services.remotes import RemoteService
-from paddock.services.sandbox_service import SandboxService
+from paddock.services.sandbox.sandbox_service import SandboxService
+from paddock.services.sandbox.usage import UsageService
 from paddock.services.task_moves import MoveService
 from paddock.services.tasks import TaskService
-from paddock.services.test_runs import TestRunService
-from paddock.services.usage import UsageService
+from paddock.services.testing.artifacts import ArtifactService
+from paddock.services.testing.openapi import OpenApiService
+from paddock.services.testing.test_runs import TestRunService
 from paddock.services.workflow import WorkflowService
 
 T = TypeVar("T")

@@ -38,11 +38,11 @@ from paddock.runtime.git.diff import worktree_fingerprint
 from paddock.runtime.safefs import UnsafePath
 from paddock.runtime.sandbox.sandbox_files import clear_links, hand_over
 from paddock.runtime.sandbox.sandbox_identity import find_user
-from paddock.services import artifacts as artifacts_module
-from paddock.services.agent_turns import git_overlay
-from paddock.services.artifacts import ArtifactService
-from paddock.services.attempt_worktrees import configure_worktree, copy_into_worktree
+from paddock.services.attempts.agent_turns import git_overlay
+from paddock.services.attempts.attempt_worktrees import configure_worktree, copy_into_worktree
 from paddock.services.reconcile import _is_worktree_dir
+from paddock.services.testing import artifacts as artifacts_module
+from paddock.services.testing.artifacts import ArtifactService
 from tests.e2e.server import ServerProcess, make_repo
 from tests.security.helpers import Bench, file_state, git, token
 

@@ -16,7 +16,7 @@ from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.domain.usage import Usage
 from paddock.services.engine import Engine
-from paddock.services.process_request import ProcessRequest
+from paddock.services.processes.process_request import ProcessRequest
 from paddock.store import entries as entry_store
 from paddock.store import processes as process_store
 from tests.e2e.server import make_repo

@@ -1,9 +1,10 @@
 """The launcher the engine uses: each process goes to the provider its sandbox names.
 
 The providers (bwrap, container) are given to it, built where the engine is wired
-(`services/sandboxing.py`), and each fulfils `ProviderLauncher` whole: whatever the engine asks
-of a provider, every provider answers, so none is ever asked whether it can. This module knows
-no provider's module, nor one provider another's (tests/runtime/sandbox/test_providers.py).
+(`services/sandbox/sandboxing.py`), and each fulfils `ProviderLauncher` whole: whatever the
+engine asks of a provider, every provider answers, so none is ever asked whether it can. This
+module knows no provider's module, nor one provider another's
+(tests/runtime/sandbox/test_providers.py).
 
 Whether a provider works on this machine is found out once (on first use) and kept: `problem`
 says why one cannot run (for `paddock doctor`, and for a clear error when an attempt asks for

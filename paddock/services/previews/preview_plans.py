@@ -25,7 +25,7 @@ from paddock.domain.preview import (
 )
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime.sandbox.private_network import Opener
-from paddock.services.attempt_worktrees import read_repo_config
+from paddock.services.attempts.attempt_worktrees import read_repo_config
 from paddock.services.context import Context
 from paddock.services.previews.preview_database import attempt_data_dir, ensure_schema, sqlite_url
 from paddock.services.previews.preview_run import RunPlan

@@ -39,9 +39,9 @@ from paddock.runtime.readiness import Upstream, wait_until_ready
 from paddock.runtime.sandbox.netbridge import Bridge
 from paddock.runtime.sandbox.private_network import Opener, forward_inside
 from paddock.services.context import Context
-from paddock.services.logs import LogService
-from paddock.services.process_request import ProcessObservers, ProcessRequest
-from paddock.services.processes import ProcessService
+from paddock.services.processes.logs import LogService
+from paddock.services.processes.process_request import ProcessObservers, ProcessRequest
+from paddock.services.processes.processes import ProcessService
 from paddock.store import previews as store
 
 log = logging.getLogger("paddock.previews")

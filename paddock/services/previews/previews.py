@@ -41,7 +41,7 @@ from paddock.services.previews.preview_database import (
 )
 from paddock.services.previews.preview_plans import Planner, dev_services, preview_url, preview_view
 from paddock.services.previews.preview_run import ServiceRun, reserve_port
-from paddock.services.processes import ProcessService
+from paddock.services.processes.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import previews as store
 from paddock.store import projects as project_store

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse
 from paddock.domain.artifact import Artifact, ArtifactKind
 from paddock.domain.errors import NotFound
 from paddock.domain.public import ArtifactPublic
-from paddock.services.artifacts import ArtifactService
+from paddock.services.testing.artifacts import ArtifactService
 from paddock.web.deps import ArtifactsDep, AttemptsDep, ProcessesDep
 
 router = APIRouter(tags=["artifacts"])

@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from paddock.domain.entries import EntryKind
 from paddock.domain.public import AgentEntryPublic, PublicModel
-from paddock.services.log_follow import EndOfLog
+from paddock.services.processes.log_follow import EndOfLog
 from paddock.web.deps import EntriesDep, ProcessesDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
 

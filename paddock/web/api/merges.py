@@ -7,8 +7,8 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from paddock.domain.public import AttemptPublic, FollowUpPublic, PublicModel, PullRequestPublic
-from paddock.services.rebases import RebaseOutcome
-from paddock.services.remotes import Pushed
+from paddock.services.git.rebases import RebaseOutcome
+from paddock.services.git.remotes import Pushed
 from paddock.web.deps import MergesDep, PullRequestsDep, RebasesDep, RemotesDep
 from paddock.web.inputs import MergeIn, PullRequestIn, PushIn
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import Field
 
 from paddock.domain.public import ArtifactPublic, PublicModel, SpecDiffPublic
-from paddock.services.openapi import AttemptSpec, SpecComparison
+from paddock.services.testing.openapi import AttemptSpec, SpecComparison
 from paddock.web.deps import OpenApiDep
 
 router = APIRouter(tags=["openapi"])

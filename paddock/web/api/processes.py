@@ -10,7 +10,7 @@ from starlette.responses import StreamingResponse
 
 from paddock.domain.public import LogLinePublic, ProcessPublic, PublicModel, ResourceSamplePublic
 from paddock.domain.states import LogStream
-from paddock.services.log_follow import EndOfLog
+from paddock.services.processes.log_follow import EndOfLog
 from paddock.web.deps import LogsDep, ProcessesDep, SandboxesDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, LogFrameCache, resume_point, sse_event, sse_response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from paddock.domain.public import ProjectPublic, PublicModel, TaskPublic, UsagePublic
-from paddock.services.usage import ProjectUsage
+from paddock.services.sandbox.usage import ProjectUsage
 from paddock.web.deps import ProjectsDep, TasksDep, UsageDep
 from paddock.web.inputs import ProjectCreate, ProjectUpdate, TaskCreate
 

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from paddock.domain.public import PublicModel, TestCaseResultPublic, TestRunPublic
 from paddock.domain.states import TestKind
-from paddock.services.test_runs import TestRunDetail
+from paddock.services.testing.test_runs import TestRunDetail
 from paddock.web.deps import TasksDep, TestRunsDep
 from paddock.web.inputs import TestRunStart
 

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from paddock.domain.entries import EntryKind
-from paddock.services.diff_watch import DiffWatch
-from paddock.services.log_follow import EndOfLog
+from paddock.services.git.diff_watch import DiffWatch
+from paddock.services.processes.log_follow import EndOfLog
 from paddock.web.deps import (
     AttemptsDep,
     DiffWatchDep,

@@ -12,9 +12,9 @@ from paddock.domain.entities import Event
 from paddock.domain.errors import NotFound
 from paddock.domain.events import EventType, Resource
 from paddock.domain.usage import Usage
-from paddock.services.attempts import AttemptService
+from paddock.services.attempts.attempts import AttemptService
 from paddock.services.board import BoardService, Column
-from paddock.services.usage import UsageService
+from paddock.services.sandbox.usage import UsageService
 from paddock.web.deps import (
     AgentsDep,
     AttemptsDep,

@@ -16,7 +16,7 @@ from paddock.domain.entities import Attempt, Process
 from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.domain.states import AttemptStatus, RunReason
 from paddock.domain.usage import Usage, UsageReport, per_turn
-from paddock.services.entries import EntryService
+from paddock.services.processes.entries import EntryService
 
 TURN_REASONS = (RunReason.agent, RunReason.follow_up)
 PAGE = 5000  # entries per read (the store's page); a turn is read whole

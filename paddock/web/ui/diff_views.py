@@ -19,11 +19,11 @@ from paddock.domain.entities import Attempt, Event
 from paddock.domain.errors import PaddockError
 from paddock.domain.events import EventType, Resource
 from paddock.domain.states import AttemptStatus
-from paddock.services.attempts import AttemptService
-from paddock.services.diffs import DiffService
-from paddock.services.pull_requests import PullRequestService
-from paddock.services.rebases import RebaseService
-from paddock.services.remotes import RemoteService
+from paddock.services.attempts.attempts import AttemptService
+from paddock.services.git.diffs import DiffService
+from paddock.services.git.pull_requests import PullRequestService
+from paddock.services.git.rebases import RebaseService
+from paddock.services.git.remotes import RemoteService
 from paddock.web.deps import (
     AttemptsDep,
     DiffsDep,

@@ -15,7 +15,7 @@ from paddock.domain.entities import Event, Process, ResourceSample
 from paddock.domain.errors import InvalidInput
 from paddock.domain.events import EventType
 from paddock.domain.sandbox import LimitHit, Limits, Provider, SandboxConfig
-from paddock.services.sandbox_service import SandboxService
+from paddock.services.sandbox.sandbox_service import SandboxService
 from paddock.web.inputs import SandboxIn
 
 PREFIX = "sandbox_"  # form fields: sandbox_provider, sandbox_network, sandbox_memory_mb, ...

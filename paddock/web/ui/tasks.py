@@ -12,9 +12,9 @@ from starlette.responses import HTMLResponse, Response
 from paddock.config import Settings
 from paddock.domain.entities import Task
 from paddock.services.agents import AgentService
-from paddock.services.attempts import AttemptService, default_prompt
+from paddock.services.attempts.attempts import AttemptService, default_prompt
 from paddock.services.projects import ProjectService
-from paddock.services.sandbox_service import SandboxService
+from paddock.services.sandbox.sandbox_service import SandboxService
 from paddock.services.workflow import WorkflowService
 from paddock.web.deps import (
     AgentsDep,

@@ -21,10 +21,10 @@ from paddock.domain.errors import PaddockError
 from paddock.domain.events import EventType, Resource
 from paddock.domain.preview import main_running
 from paddock.domain.test_run import TestRun
-from paddock.services.artifacts import ArtifactService
-from paddock.services.openapi import AttemptSpec, OpenApiService
-from paddock.services.processes import ProcessService
-from paddock.services.test_runs import TestRunService
+from paddock.services.processes.processes import ProcessService
+from paddock.services.testing.artifacts import ArtifactService
+from paddock.services.testing.openapi import AttemptSpec, OpenApiService
+from paddock.services.testing.test_runs import TestRunService
 from paddock.web.deps import (
     ArtifactsDep,
     AttemptsDep,

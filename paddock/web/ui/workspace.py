@@ -15,13 +15,13 @@ from paddock.domain.autocommit import MB, over_warning
 from paddock.domain.entities import Attempt, Event, Process
 from paddock.domain.events import EventType, Resource
 from paddock.services.agents import AgentService
-from paddock.services.attempts import AttemptService
-from paddock.services.entries import EntryService
-from paddock.services.processes import ProcessService
+from paddock.services.attempts.attempts import AttemptService
+from paddock.services.processes.entries import EntryService
+from paddock.services.processes.processes import ProcessService
 from paddock.services.projects import ProjectService
-from paddock.services.sandbox_service import SandboxService
+from paddock.services.sandbox.sandbox_service import SandboxService
+from paddock.services.sandbox.usage import UsageService
 from paddock.services.tasks import TaskService
-from paddock.services.usage import UsageService
 from paddock.web.deps import (
     AgentsDep,
     AttemptsDep,

@@ -23,11 +23,11 @@ from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
 from paddock.runtime.launcher import Launched, LaunchSpec
 from paddock.runtime.logpipe import LogSink, pump
-from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context, log
-from paddock.services.process_request import UNOBSERVED, ProcessObservers, ProcessRequest
-from paddock.services.sandboxing import sandbox_spec
-from paddock.services.stats import Sampler
+from paddock.services.processes.process_request import UNOBSERVED, ProcessObservers, ProcessRequest
+from paddock.services.sandbox.sandboxing import sandbox_spec
+from paddock.services.sandbox.stats import Sampler
+from paddock.services.testing.artifacts import ArtifactService
 from paddock.store import entries as entry_store
 from paddock.store import processes as store
 from paddock.store import projects as project_store

@@ -22,7 +22,7 @@ from paddock.domain.states import AttemptStatus
 from paddock.runtime import git
 from paddock.runtime.git import worktrees
 from paddock.runtime.git.landing import check_landing, move_branch
-from paddock.services.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context
 from paddock.services.previews.previews import PreviewService
 from paddock.services.task_moves import MoveService

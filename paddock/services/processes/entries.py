@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.runtime.events import SYNC
 from paddock.services.context import Context
-from paddock.services.log_follow import END, EndOfLog
+from paddock.services.processes.log_follow import END, EndOfLog
 from paddock.store import entries as store
 from paddock.store import processes as process_store
 

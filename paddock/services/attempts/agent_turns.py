@@ -19,10 +19,10 @@ from paddock.runtime import git, safefs
 from paddock.runtime.git import staging, worktrees
 from paddock.runtime.git.rebase import rebase_in_progress
 from paddock.services.agents import AgentService
-from paddock.services.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context, log
-from paddock.services.process_request import ProcessObservers, ProcessRequest
-from paddock.services.processes import ProcessService
+from paddock.services.processes.process_request import ProcessObservers, ProcessRequest
+from paddock.services.processes.processes import ProcessService
 from paddock.store import attempts as attempt_store
 from paddock.store import entries as entry_store
 from paddock.store import processes as process_store

@@ -1,5 +1,5 @@
 """Reading a process's log: pages (with search), its end, the whole of it as text, and following
-it live (services/log_follow.py)."""
+it live (services/processes/log_follow.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from functools import partial
 from paddock.domain.entities import LogLine, Process
 from paddock.domain.states import LogStream
 from paddock.services.context import Context
-from paddock.services.log_follow import EndOfLog, follow_logs
+from paddock.services.processes.log_follow import EndOfLog, follow_logs
 from paddock.store import logs as log_store
 from paddock.store import processes as process_store
 

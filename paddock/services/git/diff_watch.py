@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from paddock.domain.errors import PaddockError
 from paddock.domain.events import DiffChanged, EventType
 from paddock.runtime.git.diff import worktree_fingerprint
-from paddock.services.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context
 from paddock.store import attempts as attempt_store
 

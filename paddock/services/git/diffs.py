@@ -9,7 +9,7 @@ from paddock.domain.diff import Diff, FileDiff
 from paddock.domain.errors import NotFound
 from paddock.runtime import git
 from paddock.runtime.git.diff import worktree_diff
-from paddock.services.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store

@@ -12,11 +12,11 @@ from paddock.domain.events import EventType
 from paddock.domain.names import new_debug_id
 from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
 from paddock.runtime.git.rebase import rebase_in_progress
-from paddock.services.agent_turns import AgentTurns
-from paddock.services.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.agent_turns import AgentTurns
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context, log
-from paddock.services.process_request import ProcessRequest
-from paddock.services.processes import ProcessService
+from paddock.services.processes.process_request import ProcessRequest
+from paddock.services.processes.processes import ProcessService
 from paddock.store import attempts as store
 from paddock.store import follow_ups as follow_up_store
 

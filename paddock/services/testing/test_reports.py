@@ -26,9 +26,9 @@ from paddock.domain.reports import (
     file_too_large,
 )
 from paddock.domain.test_run import TestTotals
-from paddock.services.artifacts import ArtifactService
 from paddock.services.context import Context
-from paddock.services.parsing import Parser, report_limits, until_stopped
+from paddock.services.testing.artifacts import ArtifactService
+from paddock.services.testing.parsing import Parser, report_limits, until_stopped
 from paddock.store.tables.test_runs import TestCaseRow
 
 

@@ -14,9 +14,9 @@ from paddock.config import Settings
 from paddock.domain.entities import AgentSpec, LogLine
 from paddock.domain.states import LogStream, ProcessStatus
 from paddock.runtime.events import Subscription
-from paddock.services import log_follow
 from paddock.services.engine import Engine
-from paddock.services.log_follow import EndOfLog
+from paddock.services.processes import log_follow
+from paddock.services.processes.log_follow import EndOfLog
 from tests.e2e.server import make_repo
 
 pytestmark = pytest.mark.anyio

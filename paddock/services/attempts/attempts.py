@@ -1,7 +1,7 @@
 """Attempts: a branch and worktree per try at a task, then setup, then the agent.
 
 Creating, following up, rewinding, stopping and deleting are here; the background run that
-works through setup, the agent's turn and queued follow-ups is services/attempt_runs.py."""
+works through setup, the agent's turn and queued follow-ups is services/attempts/attempt_runs.py."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus, RunReason
 from paddock.runtime import git
 from paddock.runtime.git import worktrees
-from paddock.services.agent_turns import AgentTurns
 from paddock.services.agents import AgentService
-from paddock.services.attempt_runs import AttemptRuns
-from paddock.services.attempt_worktrees import AttemptWorktrees, attempt_worktree
+from paddock.services.attempts.agent_turns import AgentTurns
+from paddock.services.attempts.attempt_runs import AttemptRuns
+from paddock.services.attempts.attempt_worktrees import AttemptWorktrees, attempt_worktree
 from paddock.services.context import Context, log
-from paddock.services.process_request import ProcessRequest
-from paddock.services.processes import ProcessService
+from paddock.services.processes.process_request import ProcessRequest
+from paddock.services.processes.processes import ProcessService
 from paddock.store import attempts as store
 from paddock.store import follow_ups as follow_up_store
 from paddock.store import processes as process_store

@@ -36,13 +36,13 @@ from paddock.runtime import git
 from paddock.runtime.git import worktrees
 from paddock.runtime.git.diff import merge_base
 from paddock.runtime.readiness import fetch
-from paddock.services.artifacts import ArtifactService
-from paddock.services.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context
-from paddock.services.parsing import Parser, report_limits
 from paddock.services.previews.previews import PreviewService
-from paddock.services.process_request import ProcessRequest
-from paddock.services.processes import ProcessService
+from paddock.services.processes.process_request import ProcessRequest
+from paddock.services.processes.processes import ProcessService
+from paddock.services.testing.artifacts import ArtifactService
+from paddock.services.testing.parsing import Parser, report_limits
 from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store
 

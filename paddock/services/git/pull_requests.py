@@ -32,8 +32,8 @@ from paddock.domain.states import RunReason
 from paddock.runtime import git
 from paddock.runtime.git import forges
 from paddock.services.context import Context
-from paddock.services.merges import MergeService
-from paddock.services.remotes import RemoteService
+from paddock.services.git.merges import MergeService
+from paddock.services.git.remotes import RemoteService
 from paddock.store import attempts as attempt_store
 from paddock.store import entries as entry_store
 from paddock.store import processes as process_store

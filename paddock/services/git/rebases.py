@@ -20,8 +20,8 @@ from paddock.domain.events import EventType
 from paddock.domain.states import AttemptStatus
 from paddock.runtime import git
 from paddock.runtime.git import rebase
-from paddock.services.attempt_worktrees import attempt_worktree
-from paddock.services.attempts import AttemptService
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.attempts import AttemptService
 from paddock.services.context import Context
 from paddock.store import attempts as store
 from paddock.store import projects as project_store

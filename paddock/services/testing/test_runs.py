@@ -31,14 +31,14 @@ from paddock.domain.states import AttemptStatus, TestKind, TestRunStatus
 from paddock.domain.test_run import TestCaseResult, TestRun, TestTotals, run_outcome
 from paddock.runtime import git
 from paddock.runtime.launcher import InsideNetwork
-from paddock.services.artifacts import ArtifactService
-from paddock.services.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context, log
 from paddock.services.previews.preview_gate import PreviewGate, Served
 from paddock.services.previews.previews import PreviewService
-from paddock.services.process_request import ProcessRequest
-from paddock.services.processes import ProcessService
-from paddock.services.test_reports import ReportReader, case_rows, report_totals
+from paddock.services.processes.process_request import ProcessRequest
+from paddock.services.processes.processes import ProcessService
+from paddock.services.testing.artifacts import ArtifactService
+from paddock.services.testing.test_reports import ReportReader, case_rows, report_totals
 from paddock.store import attempts as attempt_store
 from paddock.store import test_runs as store
 from paddock.store.tables.base import utcnow

@@ -16,7 +16,7 @@ import pytest
 from paddock.config import Settings
 from paddock.services import engine as engine_module
 from paddock.services.engine import Engine
-from paddock.services.parsing import Abandoned, Parser, until_stopped
+from paddock.services.testing.parsing import Abandoned, Parser, until_stopped
 
 pytestmark = pytest.mark.anyio
 

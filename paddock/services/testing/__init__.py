@@ -1,0 +1,2 @@
+"""Checking an attempt's work: test runs and their reports, artifacts, API specs, bounded report
+parsing."""
