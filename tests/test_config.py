@@ -85,6 +85,7 @@ KNOWN_NAMES = [
     "report_max_mb",
     "report_max_cases",
     "secret_key",
+    "editor",  # issue 15: Open in editor
 ]
 
 

@@ -20,7 +20,8 @@ into the repository's own config. Only its repo-map cache (`.aider.tags.cache.v4
 the worktree, where Aider has no option to move it. `--no-gitignore` keeps Aider from editing
 the worktree's .gitignore; instead prepare_home adds the cache to the repository's own
 `info/exclude` (local to the clone, shared by its worktrees, never committed), so git and
-Paddock's auto-commit leave it out.
+Paddock's auto-commit leave it out. The prompt goes in a file (`--message-file`), never on the
+command line: see agents/aider_home.py.
 
 Permissions:
 - full: `--yes-always` (creates files and adds mentioned ones without asking; Aider never runs
@@ -38,25 +39,23 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from paddock.agents.aider_guard import GUARD
+from paddock.agents.aider_home import exclude_from_git, git_identity, repair_history, write_message
 from paddock.agents.aider_output import CHAT_HISTORY, AiderNormaliser
 from paddock.agents.base import AgentRun, Package, Permission, TurnContext
 
-_PACKAGE = Package("pypi", "aider-chat")
+_PACKAGE = Package("pypi", "aider-chat", "0.86.2")
 _PRICES = ".aider/caches/model_prices_and_context_window.json"
 _PRICES_TTL = 20 * 3600  # Aider refetches after 24 h; keep the placeholder fresher than that
 REQUEST_TIMEOUT = 120  # seconds a model request may stay silent (Aider's default: 600)
 # Aider's repo-map cache, kept out of git (a version-agnostic pattern, from the worktree's root).
 REPO_MAP_CACHE = "/.aider.tags.cache.v*/"
 _EXCLUDE_NOTE = "# Aider's repo-map cache (added by Paddock)"
-# Who git says the user is in the attempt's HOME (as Paddock's own commits without one).
-GIT_IDENTITY = {"user.name": "Paddock", "user.email": "paddock@localhost"}
+MESSAGE_FILE = "paddock.message.md"  # the turn's prompt, in HOME's .aider (agents/aider_home.py)
 
 
 def _model(ctx: TurnContext) -> str | None:
@@ -81,9 +80,13 @@ class Aider:
         """A non-empty model-prices cache, fresh, so Aider does not fetch it from GitHub (an
         empty one counts as missing); litellm's bundled prices still apply. And the repo-map
         cache Aider writes into the worktree is excluded from git. And git has a user name and
-        email in HOME: without them Aider writes placeholders into the repository's config."""
+        email in HOME: without them Aider writes placeholders into the repository's config.
+        And the prompt is in its file; a follow-up's chat history reads back as it was."""
         exclude_from_git(ctx.worktree, REPO_MAP_CACHE, _EXCLUDE_NOTE)
         git_identity(ctx.home / ".gitconfig")
+        write_message(ctx.home / ".aider" / MESSAGE_FILE, ctx.prompt)
+        if ctx.resume:
+            repair_history(ctx.home / ".aider" / CHAT_HISTORY)
         prices = ctx.home / _PRICES
         prices.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -128,7 +131,7 @@ class Aider:
             argv.append("--no-suggest-shell-commands")
         if ctx.resume:
             argv.append("--restore-chat-history")
-        argv += [*ctx.variant.extra_args, "--message", ctx.prompt]
+        argv += [*ctx.variant.extra_args, "--message-file", str(history / MESSAGE_FILE)]
         creds = ctx.credentials
         env = {
             "HOME": str(ctx.home),
@@ -155,54 +158,3 @@ class Aider:
 
 
 ADAPTER = Aider()
-
-
-def exclude_from_git(worktree: Path, pattern: str, note: str) -> None:
-    """Add `pattern` to the `info/exclude` git reads for `worktree` (the repository's own,
-    shared by its worktrees), once; nothing when the worktree is not in a git repository."""
-    try:
-        found = subprocess.run(
-            ["git", "rev-parse", "--path-format=absolute", "--git-path", "info/exclude"],
-            cwd=worktree,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=30,
-            check=True,
-        )
-        path = Path(found.stdout.strip())
-        text = path.read_text() if path.is_file() else ""
-        if pattern in text.splitlines():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        separator = "\n" if text and not text.endswith("\n") else ""
-        with path.open("a") as fh:
-            fh.write(f"{separator}{note}\n{pattern}\n")
-    except (OSError, subprocess.SubprocessError):
-        return  # not a git worktree (or git is missing): nothing to keep out of a commit
-
-
-def git_identity(config: Path) -> None:
-    """Set GIT_IDENTITY's keys in the git config file `config` (HOME's .gitconfig) where it has
-    no value: Aider checks them at start and, missing, writes "Your Name" and
-    "you@example.com" into the repository's own config (the user's repository, shared by every
-    worktree; read-only in a sandbox, where Aider then crashes)."""
-    for key, value in GIT_IDENTITY.items():
-        try:
-            found = subprocess.run(
-                ["git", "config", "--file", str(config), "--get", key],
-                capture_output=True,
-                stdin=subprocess.DEVNULL,
-                timeout=30,
-                check=False,
-            )
-            if found.returncode == 1:  # the key is not set
-                subprocess.run(
-                    ["git", "config", "--file", str(config), key, value],
-                    capture_output=True,
-                    stdin=subprocess.DEVNULL,
-                    timeout=30,
-                    check=True,
-                )
-        except (OSError, subprocess.SubprocessError):
-            return  # no git: Aider will not find a repository either

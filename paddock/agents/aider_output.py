@@ -15,7 +15,8 @@ rendering, COLUMNS wide enough not to wrap) and the normaliser reads its text:
 - litellm/API failures, and git's (`Cmd('git') failed …` with its indented details) → one
   error entry per failure; a failure Aider retries (`Retrying in`) stays raw, so only the one
   it gave up on is an error;
-- anything else (Aider's notices, unknown or malformed lines) → raw.
+- anything else (Aider's notices, unknown or malformed lines) → raw; so is Aider's answer to an
+  interrupt (`^C again to exit`, a stop): never the turn's summary or commit message.
 The normaliser's `failure` is the message of an error the output ended on (no reply, edit or
 usage after it): Aider gave up on the turn.
 """
@@ -56,7 +57,7 @@ _NOTICE = re.compile(
     r"^(Weak model:|Editor model:|Git repo:|Repo-map:|Added .* to the chat|Restored previous"
     r"|Use /help|https?://\S+$|Retrying in |Warning[: ]|Creating empty file|Cur working dir:"
     r"|Git working dir:|Note: |You can skip this|Commit [0-9a-f]+ |Update git \w+ with:"
-    r"|Analytics have been)"
+    r"|Analytics have been|\^C again to exit|\^C KeyboardInterrupt)"
 )
 # A bare path line: a file block's header, or the file of a question Aider answered itself.
 _FILE_NAME = re.compile(r"^(?=.*[./])[\w./\\-]*\w$")

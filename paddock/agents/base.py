@@ -74,10 +74,21 @@ class AgentRun:
 
 @dataclass(frozen=True, slots=True)
 class Package:
-    """Where `paddock agents install` gets a CLI from."""
+    """Where `paddock agents install` gets a CLI from, and which release: the one its adapter
+    and tests are written against (a newer one can change its output or protocol)."""
 
     registry: Literal["npm", "pypi"]
     spec: str  # e.g. "@anthropic-ai/claude-code" or "aider-chat"
+    version: str  # the pinned release (docs/agents.md "Pinned versions" says how to bump it)
+
+    @property
+    def requirement(self) -> str:
+        """What the registry's installer is asked for: the package at its pinned version."""
+        return (
+            f"{self.spec}@{self.version}"
+            if self.registry == "npm"
+            else f"{self.spec}=={self.version}"
+        )
 
 
 class JsonLinesNormaliser:

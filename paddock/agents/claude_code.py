@@ -11,6 +11,14 @@ Permissions (stdin is closed, so the CLI can never ask):
 
 Credentials: ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL. Auto-update, telemetry, error reporting
 and other non-essential traffic are turned off in every run.
+
+Retries: Claude Code retries a failed request ten times by default, backing off to ~40 s, even
+for a refused key (401): a wrong key held a turn "running" for about three minutes. Paddock sets
+CLAUDE_CODE_MAX_RETRIES to MAX_RETRIES (a few seconds in all); a variant's env can set another.
+Each retry (`system/api_retry`) is a `retry` entry; background work (`system/task_started`,
+`task_progress`, `task_notification`) is a `background_task` entry as it starts and ends. A
+background task's end starts another turn in the same run, whose `result` reports the run's cost
+so far: each `usage` entry carries its own turn's cost (the difference).
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ from paddock.domain.entries import (
     Entry,
     EntryKind,
     ToolAction,
+    background_task,
     error,
+    retry,
     session,
     text_entry,
     tool_call,
@@ -33,7 +43,7 @@ from paddock.domain.entries import (
     usage,
 )
 
-_PACKAGE = Package("npm", "@anthropic-ai/claude-code")
+_PACKAGE = Package("npm", "@anthropic-ai/claude-code", "2.1.197")
 
 _PERMISSION_ARGS: dict[Permission, list[str]] = {
     Permission.full: ["--dangerously-skip-permissions"],
@@ -41,11 +51,14 @@ _PERMISSION_ARGS: dict[Permission, list[str]] = {
     Permission.ask: ["--permission-mode", "default"],
 }
 
+MAX_RETRIES = 3  # of a failed request (Claude Code's own default: 10, about three minutes)
+
 _QUIET_ENV = {
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     "DISABLE_AUTOUPDATER": "1",
     "DISABLE_TELEMETRY": "1",
     "DISABLE_ERROR_REPORTING": "1",
+    "CLAUDE_CODE_MAX_RETRIES": str(MAX_RETRIES),
 }
 
 _ACTIONS = {
@@ -83,16 +96,56 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _retry(event: dict[str, Any]) -> Entry:
+    """`system/api_retry`: which retry, of how many, after how long, and why ("401
+    authentication_failed"; an unreachable model says only "unknown")."""
+    delay = event.get("retry_delay_ms")
+    why = [str(event[k]) for k in ("error_status", "error") if event.get(k) not in (None, "")]
+    return retry(
+        _int(event.get("attempt")),
+        _int(event.get("max_retries")) or None,
+        round(delay / 1000, 1) if isinstance(delay, int | float) else None,
+        " ".join(why) or "request failed",
+    )
+
+
+def _task(event: dict[str, Any], subtype: str) -> list[Entry]:
+    """Claude Code's background work (a shell command run in the background, a sub-agent):
+    its start, its progress and how it ended. `task_updated` repeats in a patch what the
+    `task_notification` after it says, so it makes no entry."""
+    if subtype == "task_updated":
+        return []
+    status = {"task_started": "started", "task_progress": "running"}.get(subtype)
+    return [
+        background_task(
+            str(event["task_id"]),
+            status or str(event.get("status") or "ended"),
+            str(event.get("description") or ""),
+            str(event.get("summary") or ""),
+        )
+    ]
+
+
+_TASK_EVENTS = ("task_started", "task_progress", "task_updated", "task_notification")
+
+
 class ClaudeCodeNormaliser(JsonLinesNormaliser):
     """stream-json events → entries; anything unexpected is kept as a raw entry."""
 
     def __init__(self) -> None:
         self._last_error: str | None = None  # the final result repeats an API error message
+        # A background task's end starts another turn in the same run, with a result of its
+        # own: its usage is that turn's, but its total_cost_usd is the run's so far.
+        self._cost_so_far = 0.0
 
     def _event(self, event: dict[str, Any]) -> list[Entry] | None:
         kind, subtype = event.get("type"), event.get("subtype")
         if kind == "system" and subtype == "init" and event.get("session_id"):
             return [session(str(event["session_id"]), event.get("model"))]
+        if kind == "system" and subtype == "api_retry":
+            return [_retry(event)]
+        if kind == "system" and subtype in _TASK_EVENTS and event.get("task_id"):
+            return _task(event, str(subtype))
         if kind == "assistant" and event.get("error"):  # an API failure, told as a message
             self._last_error = _text(event["message"]["content"]) or str(event["error"])
             return [error(self._last_error)]
@@ -147,14 +200,11 @@ class ClaudeCodeNormaliser(JsonLinesNormaliser):
                 + _int(tokens.get("cache_creation_input_tokens"))
                 + _int(tokens.get("cache_read_input_tokens"))
             )
-            cost = event.get("total_cost_usd")
-            entries.append(
-                usage(
-                    input_tokens,
-                    _int(tokens.get("output_tokens")),
-                    float(cost) if isinstance(cost, int | float) else None,
-                )
-            )
+            total = event.get("total_cost_usd")
+            cost = None
+            if isinstance(total, int | float):
+                cost, self._cost_so_far = round(total - self._cost_so_far, 10), float(total)
+            entries.append(usage(input_tokens, _int(tokens.get("output_tokens")), cost))
         return entries
 
 

@@ -26,6 +26,11 @@ A variant's extra args come later on the command line and can set either again.
 
 Output quirks: `turn.completed` usage is the thread's running total (a resumed turn includes the
 earlier turns), and no event names the model, so session entries carry model None.
+
+Tools: the pinned release (0.171) offers its default model its tools through one JavaScript
+`exec` tool (an `additional_tools` input item; `await tools.apply_patch(…)` inside), other models
+(gpt-5.5) `apply_patch` and `exec_command` directly. Its `--json` stream says the same either way
+(`file_change`, `command_execution` items), which is what this normaliser reads.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from paddock.domain.entries import (
     usage,
 )
 
-_PACKAGE = Package("npm", "@openai/codex")
+_PACKAGE = Package("npm", "@openai/codex", "0.171.0")
 KEY_ENV = "PADDOCK_OPENAI_API_KEY"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_RETRIES = 3  # per request and per stream (Codex's own defaults: 4 and 5)

@@ -57,7 +57,7 @@ from paddock.domain.entries import (
     usage,
 )
 
-PACKAGE = Package("npm", "@google/gemini-cli")
+PACKAGE = Package("npm", "@google/gemini-cli", "0.61.0")
 MAX_ATTEMPTS = 3
 SETTINGS: dict[str, Any] = {
     "security": {"auth": {"selectedType": "gemini-api-key"}},

@@ -1,5 +1,7 @@
 """Agent CLIs in a Paddock-managed prefix: found there first, then on PATH; installed there
-from their registry (npm packages with `npm --prefix`, Python ones in a venv of their own)."""
+from their registry (npm packages with `npm --prefix`, Python ones in a venv of their own), at
+the version each adapter pins (`Package.version`): a newer release can change the output or
+the protocol an adapter reads, so it is never picked up silently."""
 
 from __future__ import annotations
 
@@ -104,7 +106,7 @@ class AgentInstalls:
                     str(self.npm_prefix()),
                     "--no-fund",
                     "--no-audit",
-                    package.spec,
+                    package.requirement,
                 ],
                 adapter.name,
             )
@@ -120,14 +122,15 @@ class AgentInstalls:
                     "install",
                     "--disable-pip-version-check",
                     "-q",
-                    package.spec,
+                    package.requirement,
                 ],
                 adapter.name,
             )
         found = self.executable(adapter)
         if found is None:
             raise Unavailable(
-                f"{package.spec} installed but {adapter.program} was not found in {self.root}",
+                f"{package.requirement} installed but {adapter.program} was not found in "
+                f"{self.root}",
                 code="install_failed",
             )
         return found

@@ -56,7 +56,7 @@ from paddock.domain.entries import (
     usage,
 )
 
-_PACKAGE = Package("npm", "opencode-ai")
+_PACKAGE = Package("npm", "opencode-ai", "1.18.33")
 KEY_ENV = "PADDOCK_OPENAI_API_KEY"
 PROVIDER = "paddock"
 DEFAULT_MODEL = "gpt-4.1"  # the custom provider's model when the variant names none

@@ -38,7 +38,7 @@ def agents_install(name: str) -> None:
         profile = service.registry.get(name)
         if profile.adapter.package is not None:
             package = profile.adapter.package
-            console().print(f"installing {package.spec} into {service.installs.root} …")
+            console().print(f"installing {package.requirement} into {service.installs.root} …")
         executable = service.installs.install(profile.adapter)
     except PaddockError as exc:
         console(stderr=True).print(f"[red]error[/red] [bold]{exc.code}[/bold]: {exc.message}")

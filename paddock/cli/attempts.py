@@ -18,6 +18,9 @@ attempt_app = typer.Typer(no_args_is_help=True, help="Attempts (a branch + workt
 def attempt_start(
     task: Annotated[str, typer.Argument(help="Task id")],
     agent: Annotated[str, typer.Option(help="Agent profile")] = "script",
+    variant: Annotated[
+        str, typer.Option(help="The profile's variant (`paddock agents list` shows them)")
+    ] = "default",
     command: Annotated[str, typer.Option(help="Shell command for the script agent")] = "",
     prompt: Annotated[str | None, typer.Option(help="Defaults to the task's text")] = None,
     base: Annotated[str | None, typer.Option(help="Base branch")] = None,
@@ -26,7 +29,11 @@ def attempt_start(
 ) -> None:
     """Start an attempt: a branch, a worktree, setup, then the agent."""
     client = connect(url)
-    body = {"agent": {"profile": agent, "command": command}, "prompt": prompt, "base_branch": base}
+    body = {
+        "agent": {"profile": agent, "variant": variant, "command": command},
+        "prompt": prompt,
+        "base_branch": base,
+    }
     try:
         with console().status("creating the branch and worktree"):
             attempt = client.request("POST", f"/api/tasks/{task}/attempts", json=body)
@@ -40,7 +47,8 @@ def attempt_start(
         raise fail(exc) from None
 
 
-_SETTLED = ("idle", "failed", "vanished")
+# Statuses that end the wait: nothing runs any more (or nothing can).
+_SETTLED = ("awaiting_review", "stopped", "failed", "merged", "conflicted", "vanished")
 
 
 def _follow_attempt(client: Client, attempt: dict[str, Any]) -> None:
@@ -67,7 +75,7 @@ def _follow_attempt(client: Client, attempt: dict[str, Any]) -> None:
                 continue
             if current["status"] in _SETTLED:
                 console().print(
-                    f"attempt {current['status']}"
+                    f"attempt {current['status'].replace('_', ' ')}"
                     + (f": {current['error']}" if current.get("error") else "")
                 )
                 return

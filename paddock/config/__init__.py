@@ -10,6 +10,7 @@ from paddock.config.groups import (
     SandboxSettings,
     ServerSettings,
     StorageSettings,
+    UiSettings,
     default_data_dir,
 )
 from paddock.config.settings import (
@@ -35,6 +36,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "StorageSettings",
+    "UiSettings",
     "default_data_dir",
     "group_field",
     "regroup",

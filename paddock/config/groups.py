@@ -10,6 +10,7 @@ from pathlib import Path
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from paddock.domain.editor import Editor
 from paddock.domain.merge import MergeStrategy
 from paddock.domain.names import check_branch_template
 from paddock.domain.sandbox import Limits, Network, SandboxConfig
@@ -200,3 +201,17 @@ class ReportSettings(_Group):
 
     max_mb: int = Field(16, ge=1)
     max_cases: int = Field(50_000, ge=1)
+
+
+class UiSettings(_Group):
+    """What the UI hands to programs on the user's desktop."""
+
+    # Where an attempt's "Open in editor" goes (domain/editor.py): vscode | cursor | none | a
+    # link template with {path} | a command the server runs, e.g. "zed {path}".
+    editor: str = "vscode"
+
+    @field_validator("editor")
+    @classmethod
+    def _valid_editor(cls, value: str) -> str:
+        Editor.of(value)
+        return value

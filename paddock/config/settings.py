@@ -32,6 +32,7 @@ from paddock.config.groups import (
     SandboxSettings,
     ServerSettings,
     StorageSettings,
+    UiSettings,
     default_data_dir,
 )
 
@@ -108,6 +109,7 @@ FLAT_NAMES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "artifact_retention_days": ("artifacts", "retention_days"),
         "report_max_mb": ("reports", "max_mb"),
         "report_max_cases": ("reports", "max_cases"),
+        "editor": ("ui", "editor"),
     }
 )
 
@@ -126,6 +128,7 @@ class Settings(BaseSettings):
     agents: AgentSettings = Field(default_factory=AgentSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from paddock.domain.states import (
     LogStream,
     ProcessStatus,
     RunReason,
+    StepRole,
     TestKind,
 )
 
@@ -52,6 +53,10 @@ class Project:
     # dev services besides the dev script ("web"): {name: command}
     services: dict[str, str] = field(default_factory=dict)
     database: str = "none"  # what each attempt's preview gets: none, sqlite, postgres
+    # Move cards by themselves: to the in-progress step when an attempt starts, to the review
+    # step when the agent's turn ends (domain/workflow.py flow_target).
+    card_flow: bool = True
+    auto_preview: bool = False  # start the attempt's preview when the agent's turn ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ class WorkflowStep:
     prompt_template: str = ""  # see domain/workflow.py for its variables
     automation: Automation | None = None  # what entering the step runs
     gate: list[TestKind] = field(default_factory=list)  # test kinds whose latest run must pass
+    role: StepRole | None = None  # what the card flow (and a merge) use the step for
 
 
 @dataclass(frozen=True, slots=True)

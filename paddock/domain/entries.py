@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 # A tool result longer than this is cut (the log keeps it whole).
 MAX_RESULT_CHARS = 20_000
+# An agent's error message as a failed turn's reason: its first line, cut at this.
+MAX_REASON_CHARS = 200
 
 
 class EntryKind(StrEnum):
@@ -24,6 +26,12 @@ class EntryKind(StrEnum):
     tool_call = "tool_call"  # {id, tool, action, paths, input}
     tool_result = "tool_result"  # {id, ok, output, truncated}
     error = "error"  # {message}
+    # {attempt, max_attempts (None: not said), delay_s (None: not said), message}: the CLI
+    # retries a request that failed (a refused key, an unreachable model), and says so
+    retry = "retry"
+    # {id, status (started, running, completed, failed, stopped), description, summary}: work
+    # the agent runs in the background (a shell command, a sub-agent), as it starts and ends
+    background_task = "background_task"
     # {input_tokens, output_tokens, cost_usd (None when not reported), cumulative: the session's
     # running total rather than this run's (domain/usage.py)}
     usage = "usage"
@@ -121,5 +129,28 @@ def error(message: str) -> Entry:
     return Entry(EntryKind.error, {"message": message})
 
 
+def retry(attempt: int, max_attempts: int | None, delay_s: float | None, message: str) -> Entry:
+    return Entry(
+        EntryKind.retry,
+        {"attempt": attempt, "max_attempts": max_attempts, "delay_s": delay_s, "message": message},
+    )
+
+
+def background_task(task_id: str, status: str, description: str, summary: str = "") -> Entry:
+    return Entry(
+        EntryKind.background_task,
+        {"id": task_id, "status": status, "description": description, "summary": summary},
+    )
+
+
 def raw(text: str) -> Entry:
     return Entry(EntryKind.raw, {"text": text})
+
+
+def error_reason(message: str) -> str:
+    """An agent's error message as the reason a turn failed: its first line that says
+    something, cut at MAX_REASON_CHARS (the entry keeps the whole message)."""
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    if len(first) > MAX_REASON_CHARS:
+        return first[: MAX_REASON_CHARS - 1].rstrip() + "…"
+    return first

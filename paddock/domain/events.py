@@ -180,7 +180,8 @@ CATALOGUE: dict[EventType, Kind] = {
         Resource.task,
         TaskMove,
         TaskMovePublic,
-        "a task entered a step (again once its automation ran)",
+        "a task entered a step (again once its automation ran), "
+        "or its gate refused the card flow's move",
     ),
     EventType.task_deleted: Kind(Resource.task, Deleted, DeletedPublic, "a task was removed"),
     EventType.attempt_created: Kind(

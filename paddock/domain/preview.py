@@ -117,6 +117,48 @@ def main_running(previews: list[Preview]) -> Preview | None:
     )
 
 
+# What the preview tab's address bar may send: a path on the preview's own host (never
+# another host: the link is the preview's URL with this appended), no control characters.
+MAX_PATH_CHARS = 2048
+_UNSAFE_PATH = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewPath:
+    """A place inside a preview: its path (with its query), and a fragment kept apart (a link's
+    ticket goes in the query, before it)."""
+
+    path: str = "/"
+    fragment: str = ""
+
+    @classmethod
+    def of(cls, raw: str) -> PreviewPath:
+        text = raw.strip()
+        if len(text) > MAX_PATH_CHARS:
+            raise InvalidInput(
+                f"a preview path has at most {MAX_PATH_CHARS} characters", code="bad_preview_path"
+            )
+        if _UNSAFE_PATH.search(text.replace(" ", "%20")):
+            raise InvalidInput(
+                "a preview path has no control characters nor backslashes", code="bad_preview_path"
+            )
+        path, _, fragment = text.replace(" ", "%20").partition("#")
+        return cls("/" + path.lstrip("/"), fragment)
+
+    def link(self, base: str, *params: tuple[str, str]) -> str:
+        """`base` (the preview's URL, ending in "/") at this place, with `params` added to the
+        query (the fragment after them)."""
+        path, _, query = self.path.partition("?")
+        extra = "&".join(f"{k}={v}" for k, v in params)
+        query = "&".join(q for q in (query, extra) if q)
+        return (
+            base.rstrip("/")
+            + path
+            + (f"?{query}" if query else "")
+            + (f"#{self.fragment}" if self.fragment else "")
+        )
+
+
 def check_service_name(name: str) -> None:
     if not _SERVICE_NAME.match(name):
         raise InvalidInput(

@@ -68,3 +68,16 @@ def effective_scripts(project_scripts: Scripts, repo: RepoConfig | None) -> Scri
     if repo is None:
         return project_scripts
     return replace(project_scripts, **repo.scripts)
+
+
+def follow_project(attempt: Scripts, before: Scripts, after: Scripts) -> Scripts:
+    """An attempt's scripts once its project's changed from `before` to `after`: a script the
+    attempt has from the project (the same as `before`) follows it; one its branch's
+    .paddock.toml set (another) stays, as the file still wins."""
+    changes = {
+        name: getattr(after, name)
+        for name in SCRIPT_NAMES
+        if getattr(before, name) != getattr(after, name)
+        and getattr(attempt, name) == getattr(before, name)
+    }
+    return replace(attempt, **changes) if changes else attempt

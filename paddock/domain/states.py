@@ -60,12 +60,22 @@ class Automation(StrEnum):
         }.get(self)
 
 
+class StepRole(StrEnum):
+    """What a workflow step is to the card flow; at most one step of a project has each."""
+
+    in_progress = "in_progress"  # a card goes here when an attempt starts (card flow)
+    review = "review"  # a card goes here when the agent's turn ends (card flow)
+    done = "done"  # a card goes here when its attempt is merged
+
+
 class ProcessStatus(StrEnum):
     queued = "queued"
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
-    killed = "killed"
+    # Someone stopped it: a user, its attempt's stop, a preview's stop, the server shutting
+    # down, or a restart that found it still running. Not a failure: it carries no error.
+    stopped = "stopped"
     lost = "lost"
 
     @property
@@ -74,14 +84,14 @@ class ProcessStatus(StrEnum):
 
 
 _PROCESS_FINAL = frozenset(
-    {ProcessStatus.succeeded, ProcessStatus.failed, ProcessStatus.killed, ProcessStatus.lost}
+    {ProcessStatus.succeeded, ProcessStatus.failed, ProcessStatus.stopped, ProcessStatus.lost}
 )
 
 _PROCESS_MOVES: dict[ProcessStatus, frozenset[ProcessStatus]] = {
     # queued -> failed: the process could not be spawned (missing binary, bad cwd).
-    # queued -> killed: stopped before it ever ran.
+    # queued -> stopped: stopped before it ever ran.
     ProcessStatus.queued: frozenset(
-        {ProcessStatus.running, ProcessStatus.failed, ProcessStatus.killed, ProcessStatus.lost}
+        {ProcessStatus.running, ProcessStatus.failed, ProcessStatus.stopped, ProcessStatus.lost}
     ),
     ProcessStatus.running: _PROCESS_FINAL,
 }
@@ -91,8 +101,10 @@ class AttemptStatus(StrEnum):
     creating = "creating"  # branch and worktree being made
     setting_up = "setting_up"  # the project's setup script runs
     running = "running"  # the agent (or a follow-up) runs
-    idle = "idle"  # nothing runs; the worktree waits for review
+    awaiting_review = "awaiting_review"  # the agent's turn ended: its work waits for review
+    stopped = "stopped"  # someone stopped its setup or agent turn; nothing runs
     failed = "failed"  # creation, setup or the agent failed; see `error`
+    merged = "merged"  # it landed on its base branch (`merged` says how); nothing runs
     conflicted = "conflicted"  # a rebase stopped at conflicts: continue, abort, or ask the agent
     vanished = "vanished"  # the worktree is gone from disk (found at start-up)
 
@@ -100,21 +112,76 @@ class AttemptStatus(StrEnum):
     def busy(self) -> bool:
         return self in (AttemptStatus.creating, AttemptStatus.setting_up, AttemptStatus.running)
 
+    @property
+    def settled(self) -> bool:
+        """Nothing runs and its worktree is there to work with: a follow-up, a rebase or a
+        merge may start."""
+        return self in _ATTEMPT_SETTLED
 
+    @property
+    def label(self) -> str:
+        """The words people read: "awaiting review", "setting up"."""
+        return self.value.replace("_", " ")
+
+    @property
+    def meaning(self) -> str:
+        """One sentence on what the status means, for a badge's tooltip."""
+        return _ATTEMPT_MEANINGS[self]
+
+
+_ATTEMPT_SETTLED = frozenset(
+    {
+        AttemptStatus.awaiting_review,
+        AttemptStatus.stopped,
+        AttemptStatus.failed,
+        AttemptStatus.merged,
+    }
+)
+
+_ATTEMPT_MEANINGS = {
+    AttemptStatus.creating: "Its branch and worktree are being made",
+    AttemptStatus.setting_up: "The project's setup script runs",
+    AttemptStatus.running: "The agent is working",
+    AttemptStatus.awaiting_review: "The agent's turn ended: its work waits for your review",
+    AttemptStatus.stopped: "Someone stopped it; nothing runs",
+    AttemptStatus.failed: "Its setup or agent failed: see why",
+    AttemptStatus.merged: "It landed on its base branch",
+    AttemptStatus.conflicted: "A rebase stopped at conflicts: continue, abort or ask the agent",
+    AttemptStatus.vanished: "Its worktree is gone from disk",
+}
+
+# From each status, the statuses it may become. Settled attempts may run again (a follow-up),
+# rebase (awaiting review, or conflicted) and merge; a rewind or a rebase leaves them awaiting
+# review.
 _ATTEMPT_MOVES: dict[AttemptStatus, frozenset[AttemptStatus]] = {
     AttemptStatus.creating: frozenset(
-        {AttemptStatus.setting_up, AttemptStatus.running, AttemptStatus.failed, AttemptStatus.idle}
+        {AttemptStatus.setting_up, AttemptStatus.running, AttemptStatus.failed}
     ),
     AttemptStatus.setting_up: frozenset(
-        {AttemptStatus.running, AttemptStatus.failed, AttemptStatus.idle}
+        {AttemptStatus.running, AttemptStatus.failed, AttemptStatus.stopped}
     ),
     AttemptStatus.running: frozenset(
-        {AttemptStatus.idle, AttemptStatus.failed, AttemptStatus.conflicted}
+        {
+            AttemptStatus.awaiting_review,
+            AttemptStatus.stopped,
+            AttemptStatus.failed,
+            AttemptStatus.conflicted,  # a turn asked to resolve a rebase left it waiting
+        }
     ),
-    AttemptStatus.idle: frozenset(
+    AttemptStatus.awaiting_review: frozenset(
         {
             AttemptStatus.running,
             AttemptStatus.setting_up,
+            AttemptStatus.merged,
+            AttemptStatus.conflicted,
+            AttemptStatus.vanished,
+        }
+    ),
+    AttemptStatus.stopped: frozenset(
+        {
+            AttemptStatus.running,
+            AttemptStatus.awaiting_review,
+            AttemptStatus.merged,
             AttemptStatus.conflicted,
             AttemptStatus.vanished,
         }
@@ -123,13 +190,24 @@ _ATTEMPT_MOVES: dict[AttemptStatus, frozenset[AttemptStatus]] = {
         {
             AttemptStatus.running,
             AttemptStatus.setting_up,
+            AttemptStatus.awaiting_review,
+            AttemptStatus.merged,
+            AttemptStatus.conflicted,
+            AttemptStatus.vanished,
+        }
+    ),
+    # Merged work may go on: a follow-up, or a rebase onto the base that moved since.
+    AttemptStatus.merged: frozenset(
+        {
+            AttemptStatus.running,
+            AttemptStatus.awaiting_review,
             AttemptStatus.conflicted,
             AttemptStatus.vanished,
         }
     ),
     # An agent may be asked to resolve the conflicts; continue or abort ends the rebase.
     AttemptStatus.conflicted: frozenset(
-        {AttemptStatus.running, AttemptStatus.idle, AttemptStatus.vanished}
+        {AttemptStatus.running, AttemptStatus.awaiting_review, AttemptStatus.vanished}
     ),
     AttemptStatus.vanished: frozenset(),
 }

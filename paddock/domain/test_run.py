@@ -71,7 +71,7 @@ def run_outcome(
     `totals` is None when no report could be read (`problem` says why). A report with no
     cases is not a pass: a gate must never open on a suite that ran nothing.
     """
-    if process is ProcessStatus.killed:
+    if process is ProcessStatus.stopped:
         return TestRunStatus.error, "the test run was stopped"
     if totals is None:
         return TestRunStatus.error, problem or "the test script wrote no JUnit report"

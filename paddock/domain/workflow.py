@@ -1,4 +1,5 @@
-"""Workflow steps: the board's columns, their prompt templates and their entry gates."""
+"""Workflow steps: the board's columns, their prompt templates, their entry gates, and the
+card flow's rule for where a card goes by itself."""
 
 from __future__ import annotations
 
@@ -6,18 +7,20 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
+from paddock.domain.entities import WorkflowStep
 from paddock.domain.errors import InvalidInput
-from paddock.domain.states import TestKind, TestRunStatus
+from paddock.domain.states import StepRole, TestKind, TestRunStatus
 from paddock.domain.test_run import TestRun
 
-# (name, colour) of the steps every new project starts with.
-DEFAULT_STEPS: tuple[tuple[str, str], ...] = (
-    ("To do", "#64748b"),
-    ("In progress", "#2563eb"),
-    ("In review", "#d97706"),
-    ("Done", "#16a34a"),
-    ("Cancelled", "#9ca3af"),
+# (name, colour, role) of the steps every new project starts with.
+DEFAULT_STEPS: tuple[tuple[str, str, StepRole | None], ...] = (
+    ("To do", "#64748b", None),
+    ("In progress", "#2563eb", StepRole.in_progress),
+    ("In review", "#d97706", StepRole.review),
+    ("Done", "#16a34a", StepRole.done),
+    ("Cancelled", "#9ca3af", None),
 )
 
 POSITION_GAP = 1024.0
@@ -128,9 +131,54 @@ def check_gate_kinds(gate: Sequence[str]) -> list[TestKind]:
     return sorted(set(kinds), key=kinds.index)
 
 
+class FlowMoment(StrEnum):
+    """When the card flow moves a card."""
+
+    started = "started"  # an attempt started, or a follow-up's turn begins
+    turn_ended = "turn_ended"  # the agent's turn ended: the attempt awaits review
+
+    @property
+    def role(self) -> StepRole:
+        """The role of the step the card goes to."""
+        return StepRole.in_progress if self is FlowMoment.started else StepRole.review
+
+    @property
+    def why(self) -> str:
+        """The reason its moves record."""
+        if self is FlowMoment.started:
+            return "card flow: an attempt started"
+        return "card flow: the agent's turn ended"
+
+
+def step_with_role(steps: Sequence[WorkflowStep], role: StepRole) -> WorkflowStep | None:
+    """The project's step with `role`: the first by position, should several claim it."""
+    return next((s for s in sorted(steps, key=lambda s: s.position) if s.role is role), None)
+
+
+def flow_target(
+    steps: Sequence[WorkflowStep], current_step_id: str, moment: FlowMoment
+) -> WorkflowStep | None:
+    """Where the card flow moves a card in `current_step_id` at `moment`; None: it stays.
+
+    The card goes to the step with the moment's role (`in_progress`, `review`), and only
+    forward: from a step before that one. A card in a step with an automation is the workflow's
+    to drive, so it stays, except from the in-progress step to review (that step is the flow's
+    own). A card already at or past the target (in review, done) stays too, so a follow-up on
+    a reviewed card does not pull it back.
+    """
+    target = step_with_role(steps, moment.role)
+    current = next((s for s in steps if s.id == current_step_id), None)
+    if target is None or current is None or current.position >= target.position:
+        return None
+    if current.automation is not None and current.role is not StepRole.in_progress:
+        return None
+    return target
+
+
 @dataclass(frozen=True, slots=True)
 class TaskMove:
-    """A task changing step, kept as the card's history; a forced move past a gate says why."""
+    """A task changing step, kept as the card's history; a forced move past a gate says why,
+    a move the gate refused (the card flow's: a person is asked instead) is kept too."""
 
     id: str
     task_id: str
@@ -144,3 +192,4 @@ class TaskMove:
     ran: str | None  # the id of what it ran: a follow-up, an attempt or a test run
     automation_error: str | None  # why the automation could not run
     created_at: datetime
+    refused: bool = False  # the gate kept the task out: it stayed where it was

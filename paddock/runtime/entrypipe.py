@@ -43,6 +43,7 @@ class EntrySink:
         self._closed = False
         self.session_id: str | None = None
         self.summary: str | None = None  # the last assistant message: the turn's summary
+        self.last_error: str | None = None  # the last error it said: why a failed turn failed
 
     # -- input --------------------------------------------------------------------------------
 
@@ -89,6 +90,8 @@ class EntrySink:
             self.session_id = str(entry.payload["session_id"])
         elif entry.kind is EntryKind.assistant_message and entry.payload.get("text"):
             self.summary = str(entry.payload["text"])
+        elif entry.kind is EntryKind.error and str(entry.payload.get("message") or "").strip():
+            self.last_error = str(entry.payload["message"])
 
     async def _write(self) -> None:
         try:

@@ -7,16 +7,19 @@ loads the rest on demand, so opening it stays fast whatever its size.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Project, Task, WorkflowStep
 from paddock.domain.states import TestKind, TestRunStatus
+from paddock.domain.workflow import TaskMove
 from paddock.services.context import Context
 from paddock.store import attempts as attempt_store
 from paddock.store import previews as preview_store
 from paddock.store import projects as project_store
 from paddock.store import steps as step_store
+from paddock.store import task_moves as move_store
 from paddock.store import tasks as task_store
 from paddock.store import test_runs as test_run_store
 
@@ -31,6 +34,8 @@ class Card:
     active_previews: int = 0  # the newest attempt's previews starting or running
     # The newest attempt's latest test run of each kind: its status.
     tests: dict[TestKind, TestRunStatus] = field(default_factory=dict)
+    # The task's newest move, when it went wrong: a gate refused it, an automation did not run.
+    notice: TaskMove | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +44,17 @@ class Column:
     cards: list[Card]
     total: int  # tasks in this step that match the filter
     offset: int  # of the first card in `cards`
+    page_size: ClassVar[int] = PAGE_SIZE  # of the next pages
 
     @property
     def more(self) -> int:
         """How many matching cards come after this page."""
         return max(0, self.total - self.offset - len(self.cards))
+
+    @property
+    def next_page(self) -> int:
+        """How many cards the next page brings: what "Show N more" promises."""
+        return min(self.page_size, self.more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,20 +69,34 @@ class Board:
     columns: list[Column]
     query: str
 
+    @property
+    def empty(self) -> bool:
+        """No task at all (not merely none matching a filter): a new project's board."""
+        return not self.query and all(column.total == 0 for column in self.columns)
+
 
 def _cards(session: Session, tasks: list[Task]) -> list[Card]:
     latest = attempt_store.latest_for_tasks(session, [t.id for t in tasks])
     attempt_ids = [a.id for a, _ in latest.values()]
     active = preview_store.active_for_attempts(session, attempt_ids)
     tests = test_run_store.latest_statuses(session, attempt_ids)
+    notices = move_store.notices(session, [t.id for t in tasks])
     cards: list[Card] = []
     for task in tasks:
         attempt, count = latest.get(task.id, (None, 0))
+        notice = notices.get(task.id)
         if attempt is None:
-            cards.append(Card(task, None, 0))
+            cards.append(Card(task, None, 0, notice=notice))
             continue
         cards.append(
-            Card(task, attempt, count, active.get(attempt.id, 0), tests.get(attempt.id, {}))
+            Card(
+                task,
+                attempt,
+                count,
+                active.get(attempt.id, 0),
+                tests.get(attempt.id, {}),
+                notice,
+            )
         )
     return cards
 
@@ -100,16 +125,28 @@ class BoardService:
         return await self.ctx.db.run(load)
 
     async def column(
-        self, step_id: str, *, query: str = "", offset: int = 0, limit: int = PAGE_SIZE
+        self,
+        step_id: str,
+        *,
+        query: str = "",
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+        after: float | None = None,
     ) -> Column:
-        """One page of one column."""
+        """One page of one column: from `offset`, or below the card at position `after` (a
+        page that cards moved in or out above it since the last one cannot skip or repeat)."""
         text = query.strip() or None
 
         def load(session: Session) -> Column:
             step = step_store.get_step(session, step_id)
             total = task_store.count_by_step(session, step.project_id, text).get(step_id, 0)
-            tasks = task_store.page_of_step(session, step, text=text, offset=offset, limit=limit)
-            return Column(step, _cards(session, tasks), total, offset)
+            tasks = task_store.page_of_step(
+                session, step, text=text, offset=offset, limit=limit, after=after
+            )
+            first = offset
+            if after is not None:
+                first += task_store.count_up_to(session, step, after, text)
+            return Column(step, _cards(session, tasks), total, first)
 
         return await self.ctx.db.run(load)
 

@@ -13,9 +13,11 @@ from paddock.runtime.launcher import Launcher
 from paddock.runtime.logpipe import LogHub
 from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService
+from paddock.services.attempts.editor import EditorService
 from paddock.services.board import BoardService
+from paddock.services.card_flow import CardFlow
 from paddock.services.context import Context
-from paddock.services.demo import create_demo
+from paddock.services.demo import create_demo, demo_path
 from paddock.services.events import EventService
 from paddock.services.git.diff_watch import DiffWatch
 from paddock.services.git.diffs import DiffService
@@ -23,7 +25,9 @@ from paddock.services.git.merges import MergeService
 from paddock.services.git.pull_requests import PullRequestService
 from paddock.services.git.rebases import RebaseService
 from paddock.services.git.remotes import RemoteService
+from paddock.services.git.worktree_changes import WorktreeChangeService
 from paddock.services.health import HealthService
+from paddock.services.previews.preview_autostart import PreviewAutostart
 from paddock.services.previews.previews import PreviewService
 from paddock.services.processes.entries import EntryService
 from paddock.services.processes.logs import LogService
@@ -76,8 +80,13 @@ class Engine:
         self.test_runs = TestRunService(self.ctx, self.processes, self.previews, self.artifacts)
         self.openapi = OpenApiService(self.ctx, self.processes, self.previews, self.artifacts)
         self.moves = MoveService(self.ctx, self.attempts, self.test_runs)
+        # When an agent starts working or its turn ends: the preview starts, the card moves.
+        self.attempts.watch(PreviewAutostart(self.ctx, self.previews))
+        self.attempts.watch(CardFlow(self.ctx, self.moves))
         self.workflow = WorkflowService(self.ctx, self.agents)
         self.diffs = DiffService(self.ctx)
+        self.editor = EditorService(self.ctx)
+        self.worktree_changes = WorktreeChangeService(self.ctx)
         self.diff_watch = DiffWatch(self.ctx, settings.git.diff_watch_seconds)
         self.merges = MergeService(self.ctx, self.previews, self.moves)
         self.rebases = RebaseService(self.ctx, self.attempts)
@@ -125,7 +134,7 @@ class Engine:
         if marker.exists() or await self.ctx.db.run(count_projects) > 0:
             return
         marker.write_text("the demo project was created once; delete this file to redo it\n")
-        path = self.settings.storage.data_dir / "demo" / "hello-paddock"
+        path = demo_path(self.settings.storage.data_dir)
         project, attempt = await create_demo(self.projects, self.tasks, self.attempts, str(path))
         log.info("created the demo project %s at %s (attempt %s)", project.name, path, attempt.id)
 

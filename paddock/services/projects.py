@@ -8,11 +8,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from paddock.domain.entities import Project, Scripts
+from paddock.domain.entities import Attempt, Project, Scripts
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.events import Deleted, EventType
 from paddock.domain.paths import check_repo_path
 from paddock.domain.preview import check_service_name
+from paddock.domain.project_config import follow_project
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus
 from paddock.runtime import git
@@ -53,6 +54,22 @@ class PathCheck:
     message: str
     can_create: bool  # a new repository could be created here instead
     default_branch: str | None = None
+
+
+def _follow_scripts(
+    session: Session, project_id: str, before: Scripts, after: Scripts
+) -> list[Attempt]:
+    """The project's scripts changed: its existing attempts take the new ones, except those
+    their branch's .paddock.toml set (domain/project_config.py's `follow_project`). Running
+    processes keep the command they started with; the next run uses the new one."""
+    if before == after:
+        return []
+    changed = []
+    for attempt in attempt_store.list_attempts(session, project_id=project_id):
+        scripts = follow_project(attempt.scripts, before, after)
+        if scripts != attempt.scripts:
+            changed.append(attempt_store.update_attempt(session, attempt.id, scripts=scripts))
+    return changed
 
 
 class ProjectService:
@@ -173,6 +190,8 @@ class ProjectService:
         sandbox: SandboxConfig | None = None,
         services: dict[str, str] | None = None,
         database: str | None = None,
+        card_flow: bool | None = None,
+        auto_preview: bool | None = None,
     ) -> Project:
         project = await self.get(project_id)
         for service in services or {}:
@@ -186,12 +205,13 @@ class ProjectService:
                 f"no branch {default_branch!r} in {project.repo_path}", code="unknown_branch"
             )
 
-        def update(session: Session) -> Project:
+        def update(session: Session) -> tuple[Project, list[Attempt]]:
             if name is not None:
                 other = store.find_project(session, name=_check_name(name))
                 if other and other.id != project_id:
                     raise Conflict(f"a project named {name!r} exists", code="project_name_taken")
-            return store.update_project(
+            before = store.get_project(session, project_id).scripts
+            updated = store.update_project(
                 session,
                 project_id,
                 name=name.strip() if name else None,
@@ -202,10 +222,15 @@ class ProjectService:
                 sandbox=sandbox,
                 services=services,
                 database=database,
+                card_flow=card_flow,
+                auto_preview=auto_preview,
             )
+            return updated, _follow_scripts(session, project_id, before, updated.scripts)
 
-        project = await self.ctx.db.run(update)
+        project, followed = await self.ctx.db.run(update)
         self.ctx.publish(EventType.project_updated, project.id, project)
+        for attempt in followed:
+            self.ctx.publish(EventType.attempt_updated, project.id, attempt)
         return project
 
     async def delete(self, project_id: str) -> None:

@@ -2,7 +2,7 @@
 
 Processes still marked running by an earlier server are checked by pid *and* start time:
 a process that is still alive is stopped (nothing may outlive its server unsupervised: its
-output has nowhere to go) and marked `killed`; one that is gone is marked `lost`, since its
+output has nowhere to go) and marked `stopped`; one that is gone is marked `lost`, since its
 end was never seen. Descendants that escaped the process group are found by their
 PADDOCK_PROCESS_ID tag and stopped too.
 """
@@ -27,7 +27,7 @@ from paddock.store import projects as project_store
 
 @dataclass
 class ReconcileReport:
-    killed: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     interrupted_attempts: list[str] = field(default_factory=list)
     vanished_attempts: list[str] = field(default_factory=list)
@@ -79,10 +79,10 @@ class Reconciler:
                 assert proc.pid is not None
                 await proctree.kill_tree(proc.pid, proc.id, grace, leader_start=proc.pid_start_time)
                 status, error = (
-                    ProcessStatus.killed,
+                    ProcessStatus.stopped,
                     "still running after a server restart: stopped",
                 )
-                report.killed.append(proc.id)
+                report.stopped.append(proc.id)
             else:
                 status, error = (
                     ProcessStatus.lost,

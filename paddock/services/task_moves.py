@@ -4,8 +4,14 @@ current attempt, so one attempt carries the whole trail (Refine → Build → QA
 A gated step refuses a task whose current attempt's latest run of each gated test kind did not
 pass on its latest commit (409 `gate_failed` listing why); a forced move needs a reason and is
 recorded with what was failing. Entering a step with an automation runs it: `run_agent` queues
-the step's prompt for the attempt's agent (or the step's own agent); `run_unit_tests` and
-`run_e2e_tests` start a test run once the attempt is free. A task with no attempt gets one.
+the step's prompt for the attempt's agent (or the step's own agent; a task with no attempt gets
+one with that agent); `run_unit_tests` and `run_e2e_tests` start a test run once the attempt
+is free. A task with no attempt gets no test run (its move says so): tests of a task with no
+work would test the base branch, in a worktree nobody asked for.
+
+The card flow (services/card_flow.py) moves cards through `flow`: the same move, but a gate's
+refusal is kept in the card's history (a refused move), where a person sees it, instead of
+being answered to nobody.
 """
 
 from __future__ import annotations
@@ -16,13 +22,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from paddock.domain.entities import AgentSpec, Attempt, Task, WorkflowStep
+from paddock.domain.entities import Attempt, Task, WorkflowStep
 from paddock.domain.entries import EntryKind
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.events import EventType
 from paddock.domain.junit import SUITE_SEPARATOR
 from paddock.domain.states import AttemptStatus, Automation, LogStream, RunReason
-from paddock.domain.workflow import TaskMove, check_gate, position_between, render_prompt
+from paddock.domain.workflow import (
+    GateFailure,
+    TaskMove,
+    check_gate,
+    position_between,
+    render_prompt,
+)
 from paddock.runtime import git
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.attempts.attempts import AttemptService, default_prompt
@@ -93,15 +105,7 @@ class MoveService:
         task, step, attempt = await self.ctx.db.run(lambda s: self._load(s, task_id, step_id))
         if step.id == task.step_id:
             return await self._place(task, step, index, below, None)
-        failing = []
-        if step.gate:
-            head = await self._head(attempt)
-            latest = (
-                await self.ctx.db.run(lambda s: test_run_store.latest_by_kind(s, attempt.id))
-                if attempt
-                else {}
-            )
-            failing = check_gate(step.gate, latest, head)
+        failing = await self._gate(step, attempt)
         if failing and not force:
             raise Conflict(
                 f"{task.title!r} cannot enter {step.name!r}: "
@@ -128,6 +132,47 @@ class MoveService:
         if step.automation is not None:
             self._spawn(self._automate(move, moved, step, attempt))
         return moved
+
+    async def flow(self, task_id: str, step_id: str, reason: str) -> TaskMove | None:
+        """The card flow's move of the task into `step_id` (last in it), recorded with
+        `reason`; when the step's gate refuses it, the task stays and the refusal is kept as
+        a refused move (and published). None: the move was made, or the task is there."""
+        task, step, attempt = await self.ctx.db.run(lambda s: self._load(s, task_id, step_id))
+        if step.id == task.step_id:
+            return None
+        failing = await self._gate(step, attempt)
+        if not failing:
+            await self.move(task_id, step_id, reason=reason)
+            return None
+        refused = await self.ctx.db.run(
+            lambda s: store.record_move(
+                s,
+                task_id=task.id,
+                from_step_id=task.step_id,
+                to_step_id=step.id,
+                attempt_id=attempt.id if attempt else None,
+                reason=reason,
+                failing=failing,
+                refused=True,
+            )
+        )
+        log.info(
+            "task %s stays out of %r: %s", task.id, step.name, "; ".join(f.reason for f in failing)
+        )
+        self.ctx.publish(EventType.task_moved, task.project_id, refused)
+        return refused
+
+    async def _gate(self, step: WorkflowStep, attempt: Attempt | None) -> list[GateFailure]:
+        """Why the step's gate keeps the task (with its current `attempt`) out; [] lets it in."""
+        if not step.gate:
+            return []
+        head = await self._head(attempt)
+        latest = (
+            await self.ctx.db.run(lambda s: test_run_store.latest_by_kind(s, attempt.id))
+            if attempt
+            else {}
+        )
+        return check_gate(step.gate, latest, head)
 
     @staticmethod
     def _load(
@@ -258,8 +303,10 @@ class MoveService:
         kind = step.automation.test_kind if step.automation else None
         assert kind is not None
         if attempt is None:
-            attempt = await self.attempts.start(
-                task.id, agent=step.agent or AgentSpec(), agent_turn=False
+            raise Conflict(
+                f"the {kind.value} tests did not run: {task.title!r} has no attempt to test "
+                "(start one, then its tests can run)",
+                code="no_attempt",
             )
         await self.attempts.wait(attempt.id)  # its setup and agent turns come first
         run = await self.test_runs.start(attempt.id, kind)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import AgentSpec, WorkflowStep
 from paddock.domain.errors import Conflict, InvalidInput
 from paddock.domain.events import EventType, StepsUpdated
-from paddock.domain.states import Automation
+from paddock.domain.states import Automation, StepRole
 from paddock.domain.workflow import check_color, check_gate_kinds, check_step_name, check_template
 from paddock.services.agents import AgentService
 from paddock.services.context import Context
@@ -46,6 +46,7 @@ class WorkflowService:
         prompt_template: str = "",
         automation: Automation | None = None,
         gate: list[str] | None = None,
+        role: StepRole | None = None,
     ) -> WorkflowStep:
         name, color = check_step_name(name), check_color(color)
         prompt_template = check_template(prompt_template)
@@ -65,6 +66,7 @@ class WorkflowService:
                 prompt_template=prompt_template,
                 automation=automation,
                 gate=kinds,
+                role=role,
             )
 
         step = await self.ctx.db.run(create)
@@ -73,7 +75,8 @@ class WorkflowService:
 
     async def update(self, step_id: str, **changes: Any) -> WorkflowStep:
         """Change what is given: name, color, agent (None: the attempt's), prompt_template,
-        automation (None: nothing), gate (test kinds)."""
+        automation (None: nothing), gate (test kinds), role (None: none; taken from the step
+        that had it)."""
         checks = {
             "name": check_step_name,
             "color": check_color,

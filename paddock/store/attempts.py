@@ -53,7 +53,12 @@ def _merge_of(row: AttemptRow) -> MergeRecord | None:
 
 
 def record_merge(session: Session, attempt_id: str, merge: MergeRecord) -> Attempt:
+    """The merge that landed the attempt on its base branch; the attempt is `merged`."""
     row = _attempt_row(session, attempt_id)
+    check_attempt_move(AttemptStatus(row.status), AttemptStatus.merged)
+    row.status = AttemptStatus.merged
+    row.error = None
+    row.debug_id = None
     row.merge_commit = merge.commit
     row.merge_strategy = merge.strategy.value
     row.merged_into = merge.into

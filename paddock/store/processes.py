@@ -185,6 +185,13 @@ def set_line_count(
     return to_process(row)
 
 
+def set_error(session: Session, process_id: str, error: str) -> Process:
+    row = _process_row(session, process_id)
+    row.error = error
+    session.flush()
+    return to_process(row)
+
+
 def set_commit_after(
     session: Session,
     process_id: str,

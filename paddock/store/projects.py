@@ -32,6 +32,8 @@ def to_project(row: ProjectRow) -> Project:
         sandbox=parse_sandbox(row.sandbox),
         services=dict(row.services),
         database=row.database,
+        card_flow=row.card_flow,
+        auto_preview=row.auto_preview,
     )
 
 
@@ -60,8 +62,16 @@ def create_project(
     )
     session.add(row)
     session.add_all(
-        StepRow(id=new_id(), project_id=row.id, name=step, position=i, color=color, gate=[])
-        for i, (step, color) in enumerate(DEFAULT_STEPS)
+        StepRow(
+            id=new_id(),
+            project_id=row.id,
+            name=step,
+            position=i,
+            color=color,
+            gate=[],
+            role=role.value if role else None,
+        )
+        for i, (step, color, role) in enumerate(DEFAULT_STEPS)
     )
     session.flush()
     return to_project(row)
@@ -110,6 +120,8 @@ def update_project(
     sandbox: SandboxConfig | None = None,
     services: dict[str, str] | None = None,
     database: str | None = None,
+    card_flow: bool | None = None,
+    auto_preview: bool | None = None,
 ) -> Project:
     row = _project_row(session, project_id)
     if name is not None:
@@ -128,6 +140,10 @@ def update_project(
         row.services = services
     if database is not None:
         row.database = database
+    if card_flow is not None:
+        row.card_flow = card_flow
+    if auto_preview is not None:
+        row.auto_preview = auto_preview
     session.flush()
     return to_project(row)
 

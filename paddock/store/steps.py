@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import AgentSpec, WorkflowStep
 from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
-from paddock.domain.states import Automation, TestKind
+from paddock.domain.states import Automation, StepRole, TestKind
 from paddock.store.tables.projects import StepRow
 from paddock.store.tables.tasks import TaskRow, TaskStepPromptRow
 
@@ -29,6 +29,7 @@ def to_step(row: StepRow) -> WorkflowStep:
         prompt_template=row.prompt_template or "",
         automation=Automation(row.automation) if row.automation else None,
         gate=[TestKind(kind) for kind in row.gate or []],
+        role=StepRole(row.role) if row.role else None,
     )
 
 
@@ -59,8 +60,10 @@ def create_step(
     prompt_template: str = "",
     automation: Automation | None = None,
     gate: list[TestKind] | None = None,
+    role: StepRole | None = None,
 ) -> WorkflowStep:
-    """A new step at `position` (0 = first; None = last); the steps after it move along."""
+    """A new step at `position` (0 = first; None = last); the steps after it move along.
+    Taking a `role` takes it from the step that had it."""
     count = session.scalar(
         select(func.count()).select_from(StepRow).where(StepRow.project_id == project_id)
     )
@@ -80,10 +83,23 @@ def create_step(
         prompt_template=prompt_template,
         automation=automation.value if automation else None,
         gate=[kind.value for kind in gate or []],
+        role=_take_role(session, project_id, role),
     )
     session.add(row)
     session.flush()
     return to_step(row)
+
+
+def _take_role(session: Session, project_id: str, role: StepRole | None) -> str | None:
+    """`role` for a step of the project: no other step keeps it (one step per role)."""
+    if role is None:
+        return None
+    session.execute(
+        update(StepRow)
+        .where(StepRow.project_id == project_id, StepRow.role == role.value)
+        .values(role=None)
+    )
+    return role.value
 
 
 def update_step(
@@ -96,6 +112,7 @@ def update_step(
     prompt_template: str = UNSET,
     automation: Automation | None = UNSET,
     gate: list[TestKind] = UNSET,
+    role: StepRole | None = UNSET,
 ) -> WorkflowStep:
     row = _step_row(session, step_id)
     if name is not UNSET:
@@ -110,6 +127,8 @@ def update_step(
         row.automation = automation.value if automation else None
     if gate is not UNSET:
         row.gate = [kind.value for kind in gate]
+    if role is not UNSET and (role.value if role else None) != row.role:
+        row.role = _take_role(session, row.project_id, role)
     session.flush()
     return to_step(row)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paddock.domain.names import new_id
@@ -30,6 +31,7 @@ def to_move(row: TaskMoveRow) -> TaskMove:
         ran=row.ran,
         automation_error=row.automation_error,
         created_at=row.created_at,
+        refused=row.refused,
     )
 
 
@@ -44,6 +46,7 @@ def record_move(
     reason: str = "",
     failing: list[GateFailure] | None = None,
     automation: str | None = None,
+    refused: bool = False,
 ) -> TaskMove:
     row = TaskMoveRow(
         id=new_id(),
@@ -55,6 +58,7 @@ def record_move(
         reason=reason,
         failing=[asdict(f) for f in failing or []],
         automation=automation,
+        refused=refused,
     )
     session.add(row)
     session.flush()
@@ -86,3 +90,26 @@ def list_moves(session: Session, task_id: str) -> list[TaskMove]:
         .order_by(TaskMoveRow.created_at, TaskMoveRow.id)
     )
     return [to_move(row) for row in session.scalars(query)]
+
+
+def notices(session: Session, task_ids: Sequence[str]) -> dict[str, TaskMove]:
+    """Each task's newest move where it says something went wrong: its gate refused it, or
+    its automation could not run. A task whose newest move went well has none."""
+    if not task_ids:
+        return {}
+    newest = (
+        select(TaskMoveRow.task_id, func.max(TaskMoveRow.created_at).label("created_at"))
+        .where(TaskMoveRow.task_id.in_(task_ids))
+        .group_by(TaskMoveRow.task_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(TaskMoveRow)
+        .join(
+            newest,
+            (TaskMoveRow.task_id == newest.c.task_id)
+            & (TaskMoveRow.created_at == newest.c.created_at),
+        )
+        .where(TaskMoveRow.refused | TaskMoveRow.automation_error.is_not(None))
+    )
+    return {row.task_id: to_move(row) for row in rows}

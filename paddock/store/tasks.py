@@ -228,14 +228,31 @@ def page_of_step(
     text: str | None = None,
     offset: int = 0,
     limit: int = 50,
+    after: float | None = None,
 ) -> list[Task]:
-    """Tasks of one step in board order, one page, optionally only those matching `text`."""
+    """Tasks of one step in board order, one page, optionally only those matching `text`;
+    `after` (a position) starts the page below that card, however the cards above it moved."""
     # project_id too, so the (project_id, step_id, position) index serves the order.
     query = select(*_COLUMNS).where(
         TaskRow.project_id == step.project_id, TaskRow.step_id == step.id, _matching(text)
     )
+    if after is not None:
+        query = query.where(TaskRow.position > after)
     query = query.order_by(TaskRow.position).offset(offset).limit(limit)
     return [Task(*row) for row in session.connection().execute(query).all()]
+
+
+def count_up_to(
+    session: Session, step: WorkflowStep, position: float, text: str | None = None
+) -> int:
+    """How many tasks of one step matching `text` sit at `position` or above it."""
+    query = select(func.count()).where(
+        TaskRow.project_id == step.project_id,
+        TaskRow.step_id == step.id,
+        TaskRow.position <= position,
+        _matching(text),
+    )
+    return session.connection().execute(query).scalar() or 0
 
 
 def matches(session: Session, task_id: str, text: str | None) -> bool:

@@ -43,6 +43,7 @@ from paddock.web.errors import install_error_handlers
 from paddock.web.guard import SandboxGuard
 from paddock.web.proxy.gateway import PreviewGateway
 from paddock.web.proxy.routing import PreviewProxy
+from paddock.web.ui import attempt_header as ui_attempt_header
 from paddock.web.ui import attempts as ui_attempts
 from paddock.web.ui import board as ui_board
 from paddock.web.ui import git_actions as ui_git_actions
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         ui_attempts,
         ui_previews,
         ui_git_actions,
+        ui_attempt_header,
         ui_test_views,
         ui_workflow,
         ui_settings,

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from paddock.config import Settings
 from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService
+from paddock.services.attempts.editor import EditorService
 from paddock.services.board import BoardService
 from paddock.services.engine import Engine
 from paddock.services.events import EventService
@@ -23,6 +24,7 @@ from paddock.services.git.merges import MergeService
 from paddock.services.git.pull_requests import PullRequestService
 from paddock.services.git.rebases import RebaseService
 from paddock.services.git.remotes import RemoteService
+from paddock.services.git.worktree_changes import WorktreeChangeService
 from paddock.services.health import HealthService
 from paddock.services.previews.previews import PreviewService
 from paddock.services.processes.entries import EntryService
@@ -56,6 +58,7 @@ AttemptsDep = Annotated[AttemptService, Depends(_of_engine(lambda e: e.attempts)
 BoardDep = Annotated[BoardService, Depends(_of_engine(lambda e: e.board))]
 DiffWatchDep = Annotated[DiffWatch, Depends(_of_engine(lambda e: e.diff_watch))]
 DiffsDep = Annotated[DiffService, Depends(_of_engine(lambda e: e.diffs))]
+EditorDep = Annotated[EditorService, Depends(_of_engine(lambda e: e.editor))]
 EntriesDep = Annotated[EntryService, Depends(_of_engine(lambda e: e.entries))]
 EventsDep = Annotated[EventService, Depends(_of_engine(lambda e: e.events))]
 HealthDep = Annotated[HealthService, Depends(_of_engine(lambda e: e.health))]
@@ -74,3 +77,6 @@ TasksDep = Annotated[TaskService, Depends(_of_engine(lambda e: e.tasks))]
 TestRunsDep = Annotated[TestRunService, Depends(_of_engine(lambda e: e.test_runs))]
 UsageDep = Annotated[UsageService, Depends(_of_engine(lambda e: e.usage))]
 WorkflowDep = Annotated[WorkflowService, Depends(_of_engine(lambda e: e.workflow))]
+WorktreeChangesDep = Annotated[
+    WorktreeChangeService, Depends(_of_engine(lambda e: e.worktree_changes))
+]

@@ -21,10 +21,16 @@ AGENTS_CACHE = Path(
 
 
 def installed_cli(adapter: AgentAdapter) -> str:
-    """The CLI's executable, installing it into the shared test cache on first use."""
+    """The CLI's executable at the version its adapter pins, installing it into the shared
+    test cache on first use (and again when the pin moves)."""
     installs = AgentInstalls(AGENTS_CACHE)
     found = installs.executable(adapter)
-    if found is None or not found.startswith(str(AGENTS_CACHE)):
+    pinned = adapter.package.version if adapter.package is not None else None
+    if (
+        found is None
+        or not found.startswith(str(AGENTS_CACHE))
+        or (pinned is not None and installs.version(found) != pinned)
+    ):
         found = installs.install(adapter)
     return found
 

@@ -54,6 +54,7 @@ class WriteFile:
 @dataclass(frozen=True)
 class RunShell:
     command: str
+    background: bool = False  # run it in the background where the CLI can (Claude Code)
 
 
 @dataclass(frozen=True)

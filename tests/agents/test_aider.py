@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from paddock.agents.aider import ADAPTER, REQUEST_TIMEOUT, Aider
+from paddock.agents.aider import ADAPTER, MESSAGE_FILE, REQUEST_TIMEOUT, Aider
 from paddock.agents.aider_guard import GUARD, guard
+from paddock.agents.aider_home import AgentSetupFailed, mark_quotes
 from paddock.agents.aider_output import CHAT_HISTORY
 from paddock.agents.base import Credentials, Permission, TurnContext, Variant
 from paddock.domain.entries import (
@@ -121,7 +123,11 @@ def test_command_maps_variant_credentials_and_resume(tmp_path: Path) -> None:
     run = Aider().command(ctx)
     assert run.stdin is None
     assert run.argv[:4] == [sys.executable, "-m", GUARD, "aider"]  # Aider under its guard
-    assert run.argv[-2:] == ["--message", "do it"]
+    # The prompt is in a file prepare_home writes, never on the command line (Aider quotes its
+    # command line into the chat history, and a multi-line prompt came back as the model's).
+    message = tmp_path / "home" / ".aider" / MESSAGE_FILE
+    assert run.argv[-2:] == ["--message-file", str(message)]
+    assert "do it" not in run.argv and "--message" not in run.argv
     assert run.argv[run.argv.index("--timeout") + 1] == str(REQUEST_TIMEOUT)
     assert run.argv[run.argv.index("--model") + 1] == "openai/gpt-x"  # sent to the base URL
     assert "--yes-always" in run.argv and "--no-pretty" in run.argv
@@ -129,7 +135,7 @@ def test_command_maps_variant_credentials_and_resume(tmp_path: Path) -> None:
     assert run.argv[run.argv.index("--chat-history-file") + 1] == str(
         tmp_path / "home" / ".aider" / CHAT_HISTORY
     )
-    assert run.argv.index("--map-tokens") < run.argv.index("--message")
+    assert run.argv.index("--map-tokens") < run.argv.index("--message-file")
     assert run.env["HOME"] == str(tmp_path / "home")
     assert run.env["OPENAI_API_KEY"] == "sk-fake"
     assert run.env["OPENAI_API_BASE"] == "http://127.0.0.1:9/v1"
@@ -183,6 +189,69 @@ def test_prepare_home_keeps_the_repo_map_cache_out_of_git(tmp_path: Path) -> Non
     exclude = (main / ".git" / "info" / "exclude").read_text().splitlines()
     assert exclude.count("/.aider.tags.cache.v*/") == 1
     ADAPTER.prepare_home(context(tmp_path / "elsewhere", "p", ""))  # no repository: no error
+
+
+def test_prepare_home_keeps_the_cache_out_of_a_worktree_another_user_owns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a sandbox the worktree belongs to the sandbox's user while Paddock runs as root: git
+    refused it as "dubious ownership", the exclusion was never written (and that failure was
+    swallowed), and every turn committed Aider's cache."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the worktree must belong to another user")
+    # A server has no safe.directory of its own (tests/conftest.py gives the tests one).
+    for name in ("GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"):
+        monkeypatch.delenv(name, raising=False)
+    main = tmp_path / "main"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(main)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "init"], cwd=main, check=True)
+    worktree = tmp_path / "repo"
+    subprocess.run([*git, "worktree", "add", "-q", "-b", "b", str(worktree)], cwd=main, check=True)
+    subprocess.run(["chown", "-R", "65534:65534", str(worktree)], check=True)  # nobody's
+    refused = subprocess.run(
+        ["git", "status"], cwd=worktree, capture_output=True, text=True, check=False
+    )
+    assert "dubious ownership" in refused.stderr  # what git says to the server's user
+    ADAPTER.prepare_home(context(tmp_path, "p", ""))
+    exclude = (main / ".git" / "info" / "exclude").read_text().splitlines()
+    assert exclude.count("/.aider.tags.cache.v*/") == 1
+
+
+def test_prepare_home_says_when_git_fails(tmp_path: Path) -> None:
+    """A git that cannot do its part fails the turn's start with its reason, not silently."""
+    worktree = tmp_path / "repo"
+    worktree.mkdir()
+    subprocess.run(["git", "init", "-q", str(worktree)], check=True)
+    info = worktree / ".git" / "info"
+    shutil.rmtree(info, ignore_errors=True)
+    info.write_text("a file where git's info folder should be")
+    with pytest.raises(AgentSetupFailed) as failed:
+        ADAPTER.prepare_home(context(tmp_path, "p", ""))
+    assert failed.value.code == "agent_setup_failed" and "exclude" in failed.value.message
+
+
+def test_prepare_home_writes_the_prompt_and_repairs_an_old_history(tmp_path: Path) -> None:
+    prompt = "Create hello.txt.\n\nUse lowercase only.\n# not a heading"
+    ADAPTER.prepare_home(context(tmp_path, prompt, ""))
+    assert (tmp_path / "home" / ".aider" / MESSAGE_FILE).read_text() == prompt
+    # A history an older Paddock left: the prompt on Aider's quoted command line, its first
+    # line alone marked; a follow-up (resume) gets every line of that quote marked.
+    history = tmp_path / "home" / ".aider" / CHAT_HISTORY
+    old = (
+        "\n# aider chat started at 2026-12-06 20:41:17\n\n"
+        "> aider --yes-always --message Create hello.txt.\n\nUse lowercase only.\n"
+        "# not a heading  \n> Aider v0.86.2  \n\n"
+        "#### Create hello.txt.  \n####   \n#### Use lowercase only.  \n\n"
+        "Wrote hello.txt\n> a line the model quoted\nand its next line\n\n"
+    )
+    history.write_text(old)
+    ADAPTER.prepare_home(context(tmp_path, "more", "", resume=CHAT_HISTORY))
+    assert history.read_text() == old.replace(
+        "\n\nUse lowercase only.\n# not a heading  \n",
+        "\n> \n> Use lowercase only.\n> # not a heading  \n",
+    )
+    assert mark_quotes(history.read_text()) == history.read_text()  # once is enough
 
 
 def test_prepare_home_gives_git_an_identity(tmp_path: Path) -> None:
@@ -287,6 +356,23 @@ def test_failure_is_the_error_the_output_ended_on() -> None:
     assert failure(retried) is None
     # An error after the reply (an edit Aider could not write) ends the turn on it.
     assert failure([*retried, "Unable to write file a.py"]) == "Unable to write file a.py"
+
+
+def test_an_interrupt_is_never_the_turns_summary() -> None:
+    """A stop reaches Aider as SIGINT, and it answers "^C again to exit": that line was the
+    turn's last "assistant message", so its summary and its commit message."""
+    lines = [
+        "Model: openai/m with whole edit format",
+        "Working on the greeting",
+        "",
+        "^C again to exit",
+        "",
+        "^C KeyboardInterrupt",
+    ]
+    entries = normalise(lines)
+    said = [e for e in entries if e.kind is EntryKind.assistant_message]
+    assert said == [text_entry(EntryKind.assistant_message, "Working on the greeting")]
+    assert entries[-2:] == [raw("^C again to exit"), raw("^C KeyboardInterrupt")]
 
 
 def test_a_git_failure_is_one_error_with_its_details() -> None:
@@ -492,6 +578,28 @@ def test_writes_a_file_then_resumes(repo: Path, tmp_path: Path) -> None:
             e for e in normalise(done.stdout.splitlines()) if e.kind is EntryKind.assistant_message
         ]
         assert messages[-1].payload["text"] == "Earlier I created a file for you."
+
+
+def test_a_multi_line_prompt_comes_back_as_the_users_words(repo: Path, tmp_path: Path) -> None:
+    """The follow-up restores Aider's chat history: every line of a multi-line prompt is the
+    user's there, and the model is never shown words it did not write (Aider quoted the prompt
+    on its command line, and read all but its first line back as the model's)."""
+    exe = installed_cli(ADAPTER)
+    lines = ["Use lowercase only.", "- keep it short", "# no heading"]
+    prompt = "\n".join([FIRST, "", *lines])
+    with FakeModel(script, [OpenAIChat()], str(repo)) as fake:
+        done, _ = run_turn(context(tmp_path, prompt, f"{fake.url}/v1", executable=exe))
+        assert done.returncode == 0, done.stdout + done.stderr
+        sent = len(fake.posts("/chat/completions"))
+        follow = context(tmp_path, FOLLOW_UP, f"{fake.url}/v1", executable=exe, resume=CHAT_HISTORY)
+        done, _ = run_turn(follow)
+        assert done.returncode == 0, done.stdout + done.stderr
+        history = conversation(fake.posts("/chat/completions")[sent].json())
+    (user,) = [t for t in history.turns if t.role == "user" and FIRST in t.text]
+    assert all(line in user.text for line in lines)  # the whole prompt is the user's
+    models = [t.text for t in history.turns if t.role == "assistant"]
+    assert any("Wrote hello.txt" in text for text in models)  # the model's own words
+    assert not [text for text in models if any(line in text for line in lines)]
 
 
 def test_unreachable_model_reports_an_error(repo: Path, tmp_path: Path) -> None:

@@ -12,17 +12,19 @@ import os
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from paddock.agents.base import AgentRun, Credentials, Permission, TurnContext, Variant
-from paddock.agents.claude_code import ADAPTER
+from paddock.agents.claude_code import ADAPTER, MAX_RETRIES
 from paddock.domain.entries import MAX_RESULT_CHARS, Entry, EntryKind, raw
 from tests.agents.conftest import installed_cli
-from tests.agents.dialects.anthropic import AnthropicDialect, conversation
-from tests.agents.fake_model import Conversation, FakeModel, Reply, Say, WriteFile
+from tests.agents.dialects.anthropic import AnthropicDialect, RefusedKey, conversation
+from tests.agents.fake_model import Conversation, FakeModel, Reply, RunShell, Say, WriteFile
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts" / "claude_code"
+RECORD = os.environ.get("PADDOCK_RECORD_TRANSCRIPTS") == "1"
 RUN_TIMEOUT = 120
 
 
@@ -34,6 +36,11 @@ def normalise(lines: list[str]) -> list[Entry]:
 
 def transcript(name: str) -> list[str]:
     return (TRANSCRIPTS / name).read_text().splitlines()
+
+
+def record(name: str, stdout: str) -> None:
+    if RECORD:
+        (TRANSCRIPTS / name).write_text(stdout)
 
 
 def entry(kind: str, **payload: object) -> Entry:
@@ -78,6 +85,8 @@ def test_command_first_turn_full_permission(tmp_path: Path) -> None:
     assert run.env["ANTHROPIC_BASE_URL"] == "http://h:1"
     assert run.env["IS_SANDBOX"] == "1"
     assert run.env["DISABLE_AUTOUPDATER"] == "1"
+    # A bounded retry count: Claude Code's own ten retries held a refused key for minutes.
+    assert run.env["CLAUDE_CODE_MAX_RETRIES"] == str(MAX_RETRIES) == "3"
 
 
 def test_command_variant_and_resume(tmp_path: Path) -> None:
@@ -85,7 +94,11 @@ def test_command_variant_and_resume(tmp_path: Path) -> None:
         model="opus",
         permission=Permission.plan,
         extra_args=("--max-turns", "3"),
-        env={"MAX_THINKING_TOKENS": "8000", "DISABLE_TELEMETRY": "0"},
+        env={
+            "MAX_THINKING_TOKENS": "8000",
+            "DISABLE_TELEMETRY": "0",
+            "CLAUDE_CODE_MAX_RETRIES": "9",
+        },
     )
     run = ADAPTER.command(context(tmp_path, variant=variant, resume="sess-1"))
     assert run.argv[5:] == [
@@ -104,6 +117,7 @@ def test_command_variant_and_resume(tmp_path: Path) -> None:
     assert "ANTHROPIC_API_KEY" not in run.env and "ANTHROPIC_BASE_URL" not in run.env
     assert run.env["MAX_THINKING_TOKENS"] == "8000"
     assert run.env["DISABLE_TELEMETRY"] == "0"  # the variant wins
+    assert run.env["CLAUDE_CODE_MAX_RETRIES"] == "9"
 
 
 def test_command_ask_permission(tmp_path: Path) -> None:
@@ -168,9 +182,95 @@ def test_transcript_unreachable() -> None:
             session_id="a06a5d5d-38c0-4076-840d-2f6fc2b22602",
             model="claude-opus-4-8[1m]",
         ),
-        raw(lines[1]),  # system/api_retry: kept as it was
+        entry("retry", attempt=1, max_attempts=1, delay_s=0.5, message="unknown"),
         entry("error", message="API Error: Unable to connect to API (ConnectionRefused)"),
         entry("usage", input_tokens=0, output_tokens=0, cost_usd=0.0),
+    ]
+
+
+def test_transcript_refused_key() -> None:
+    """A wrong key (401) with Paddock's retry limit: three retries said as such, then the
+    reason once (the result repeats the assistant's error message)."""
+    lines = transcript("refused_key.jsonl")
+    entries = normalise(lines)
+    retries = [e.payload for e in entries if e.kind is EntryKind.retry]
+    assert [(r["attempt"], r["max_attempts"]) for r in retries] == [(1, 3), (2, 3), (3, 3)]
+    assert {r["message"] for r in retries} == {"401 authentication_failed"}
+    assert all(isinstance(r["delay_s"], float) for r in retries)
+    assert [e.payload["message"] for e in entries if e.kind is EntryKind.error] == [
+        "Invalid API key · Fix external API key"
+    ]
+    assert EntryKind.raw not in {e.kind for e in entries}
+
+
+def test_transcript_background_task() -> None:
+    """A shell command run in the background: its start and its end are entries of their own
+    (they were kept raw), and the turn the end notice started is read like any other."""
+    entries = normalise(transcript("background_task.jsonl"))
+    tasks = [e.payload for e in entries if e.kind is EntryKind.background_task]
+    assert [t["status"] for t in tasks] == ["started", "completed"]
+    assert len({t["id"] for t in tasks}) == 1 and tasks[0]["description"] == "Run a command"
+    assert "completed (exit code 0)" in tasks[1]["summary"]
+    said = [e.payload["text"] for e in entries if e.kind is EntryKind.assistant_message]
+    assert said == ["Started it", "The background job finished"]
+    assert EntryKind.raw not in {e.kind for e in entries}
+    # Each turn's own cost, not the run's running total again (0.00235 then 0.0037 in all).
+    costs = [e.payload["cost_usd"] for e in entries if e.kind is EntryKind.usage]
+    assert costs == [0.00235, 0.00135]
+
+
+def test_retry_and_task_events_of_every_shape() -> None:
+    events: list[dict[str, object]] = [
+        {"type": "system", "subtype": "api_retry", "attempt": 2, "retry_delay_ms": 1234},
+        {
+            "type": "system",
+            "subtype": "api_retry",
+            "attempt": 1,
+            "max_retries": 3,
+            "error_status": 529,
+            "error": "overloaded_error",
+            "retry_delay_ms": None,
+        },
+        {
+            "type": "system",
+            "subtype": "task_started",
+            "task_id": "t1",
+            "description": "Explore",
+            "task_type": "local_agent",
+        },
+        {
+            "type": "system",
+            "subtype": "task_progress",
+            "task_id": "t1",
+            "description": "Explore",
+            "summary": "Reading files",
+        },
+        {
+            "type": "system",
+            "subtype": "task_updated",
+            "task_id": "t1",
+            "patch": {"status": "killed"},
+        },
+        {
+            "type": "system",
+            "subtype": "task_notification",
+            "task_id": "t1",
+            "status": "stopped",
+            "summary": "Explore",
+        },
+    ]
+    assert normalise([_line(e) for e in events]) == [
+        entry("retry", attempt=2, max_attempts=None, delay_s=1.2, message="request failed"),
+        entry("retry", attempt=1, max_attempts=3, delay_s=None, message="529 overloaded_error"),
+        entry("background_task", id="t1", status="started", description="Explore", summary=""),
+        entry(
+            "background_task",
+            id="t1",
+            status="running",
+            description="Explore",
+            summary="Reading files",
+        ),
+        entry("background_task", id="t1", status="stopped", description="", summary="Explore"),
     ]
 
 
@@ -358,6 +458,55 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def run_live(
+    tmp_path: Path, dialect: Any, script: Any = None
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """One first turn of the real CLI against `dialect`, with Paddock's env (no override); its
+    output, and how many messages the model was asked for."""
+    repo = git_repo(tmp_path / "repo")
+    with FakeModel(script or write_then_say, [dialect], str(repo)) as fake:
+        ctx = TurnContext(
+            prompt="Create hello.txt saying hi",
+            worktree=repo,
+            home=tmp_path / "home",
+            executable=cli(),
+            variant=Variant(),
+            credentials=Credentials("sk-wrong", fake.url),
+        )
+        ADAPTER.prepare_home(ctx)
+        done = start(ADAPTER.command(ctx), repo)
+        return done, len(fake.posts("/v1/messages"))
+
+
+def test_live_refused_key_fails_after_a_few_retries(tmp_path: Path) -> None:
+    """Claude Code's own default retried a 401 ten times (about three minutes)."""
+    done, asked = run_live(tmp_path, RefusedKey())
+    record("refused_key.jsonl", done.stdout)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert asked == 1 + MAX_RETRIES  # the first request, then its retries
+    entries = normalise(done.stdout.splitlines())
+    assert [e.payload["attempt"] for e in entries if e.kind is EntryKind.retry] == [1, 2, 3]
+    errors = [e.payload["message"] for e in entries if e.kind is EntryKind.error]
+    assert errors and errors[-1].startswith("Invalid API key")
+
+
+def test_live_background_task(tmp_path: Path) -> None:
+    def background(conversation: Conversation) -> Reply:
+        if "<task-notification>" in conversation.last_user_text:
+            return Say("The background job finished")
+        if conversation.tool_results == 0:
+            return RunShell("sleep 1; echo bg-done", background=True)
+        return Say("Started it")
+
+    done, _ = run_live(tmp_path, AnthropicDialect(), background)
+    record("background_task.jsonl", done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    entries = normalise(done.stdout.splitlines())
+    tasks = [e.payload for e in entries if e.kind is EntryKind.background_task]
+    assert [t["status"] for t in tasks] == ["started", "completed"]
+    assert EntryKind.raw not in {e.kind for e in entries}
 
 
 def test_live_unreachable_model(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from paddock.domain.entries import (
     usage,
 )
 from tests.agents.conftest import installed_cli
-from tests.agents.dialects.openai_responses import OpenAIResponses, conversation
+from tests.agents.dialects.openai_responses import OpenAIResponses, conversation, offered
 from tests.agents.fake_model import Conversation, FakeModel, Reply, RunShell, Say, WriteFile
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts" / "codex"
@@ -294,13 +294,17 @@ def repo(tmp_path: Path) -> Path:
     return path
 
 
-def turn(repo: Path, url: str, prompt: str, resume: str | None = None) -> TurnContext:
+def turn(
+    repo: Path, url: str, prompt: str, resume: str | None = None, model: str | None = None
+) -> TurnContext:
+    """A turn of the installed Codex; `model` None: the release's own default model (what
+    Paddock's default variant runs)."""
     return TurnContext(
         prompt=prompt,
         worktree=repo,
         home=repo.parent / "home",
         executable=installed_cli(ADAPTER),
-        variant=Variant(model="gpt-5.5", extra_args=NO_RETRIES),
+        variant=Variant(model=model, extra_args=NO_RETRIES),
         credentials=Credentials(openai_api_key="fake-key", openai_base_url=f"{url}/v1"),
         resume=resume,
     )
@@ -321,11 +325,24 @@ def run_turn(context: TurnContext) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_live_write_then_follow_up(repo: Path) -> None:
+def tool_calls(fake: FakeModel) -> list[str]:
+    """The names of the tools the model called, as the CLI sent them back in its history."""
+    items = fake.posts("/responses")[-1].json()["input"]
+    return [str(i["name"]) for i in items if i.get("type") in ("custom_tool_call", "function_call")]
+
+
+# None: the release's default model, offered its tools through a JavaScript `exec` tool (an
+# `additional_tools` input item); gpt-5.5: offered apply_patch and exec_command as `tools`.
+@pytest.mark.parametrize("model", [None, "gpt-5.5"], ids=["default-model", "gpt-5.5"])
+def test_live_write_then_follow_up(repo: Path, model: str | None) -> None:
     with FakeModel(script, [OpenAIResponses()], str(repo)) as fake:
-        first = run_turn(turn(repo, fake.url, "Create hello.txt saying hi"))
+        first = run_turn(turn(repo, fake.url, "Create hello.txt saying hi", model=model))
         assert first.returncode == 0, first.stderr
-        record("first_turn.jsonl", first.stdout)
+        if model is None:
+            record("first_turn.jsonl", first.stdout)
+        flat, code = offered(fake.posts("/responses")[0].json())
+        assert (code, "apply_patch" in flat) == ((True, False) if model is None else (False, True))
+        assert tool_calls(fake) == ["exec" if model is None else "apply_patch"]
         entries = normalise(first.stdout.splitlines())
 
         assert (repo / "hello.txt").read_text() == "hi from codex\n"
@@ -341,9 +358,11 @@ def test_live_write_then_follow_up(repo: Path) -> None:
         assert any(e.kind is EntryKind.usage for e in entries)
         assert not any(e.kind in (EntryKind.raw, EntryKind.error) for e in entries)
 
-        second = run_turn(turn(repo, fake.url, "Show me hello.txt", resume=thread))
+        second = run_turn(turn(repo, fake.url, "Show me hello.txt", resume=thread, model=model))
         assert second.returncode == 0, second.stderr
-        record("follow_up.jsonl", second.stdout)
+        if model is None:
+            record("follow_up.jsonl", second.stdout)
+        assert tool_calls(fake)[-1] == ("exec" if model is None else "exec_command")
         history = conversation(fake.posts("/responses")[-1].json())
         assert history.mentions("Create hello.txt saying hi")
         assert history.mentions("Wrote hello.txt")
@@ -369,7 +388,7 @@ def test_live_unreachable_model(repo: Path) -> None:
     """A closed port, with Paddock's default retries: Codex counts its retries out and fails
     the turn by itself (without the stall guard it waits for the network forever)."""
     context = turn(repo, "http://127.0.0.1:9", "Create hello.txt")
-    context = dataclasses.replace(context, variant=Variant(model="gpt-5.5"))  # no NO_RETRIES
+    context = dataclasses.replace(context, variant=Variant())  # no NO_RETRIES
     done = run_turn(context)
     record("gave_up.jsonl", done.stdout)
     assert done.returncode == 1, done.stdout + done.stderr

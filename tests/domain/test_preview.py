@@ -6,6 +6,7 @@ import pytest
 
 from paddock.domain.errors import Conflict, InvalidInput
 from paddock.domain.preview import (
+    PreviewPath,
     PreviewStatus,
     check_preview_move,
     check_service_name,
@@ -76,3 +77,25 @@ def test_preview_moves() -> None:
     with pytest.raises(Conflict):
         check_preview_move(PreviewStatus.stopped, PreviewStatus.running)
     assert PreviewStatus.running.active and not PreviewStatus.failed.active
+
+
+@pytest.mark.parametrize(
+    ("typed", "link"),
+    [
+        ("", "http://p.localhost/?t=1"),
+        ("/", "http://p.localhost/?t=1"),
+        ("docs/a.html", "http://p.localhost/docs/a.html?t=1"),
+        ("/a?b=c#top", "http://p.localhost/a?b=c&t=1#top"),
+        ("//other.example/x", "http://p.localhost/other.example/x?t=1"),
+        ("/a b", "http://p.localhost/a%20b?t=1"),
+    ],
+)
+def test_a_preview_path_stays_on_the_previews_host(typed: str, link: str) -> None:
+    assert PreviewPath.of(typed).link("http://p.localhost/", ("t", "1")) == link
+
+
+@pytest.mark.parametrize("typed", ["/a\\b", "/a\tb", "/a\x00", "/" + "x" * 3000])
+def test_a_preview_path_refuses_what_is_no_path(typed: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        PreviewPath.of(typed)
+    assert error.value.code == "bad_preview_path"

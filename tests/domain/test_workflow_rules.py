@@ -108,7 +108,7 @@ def test_gate_kinds_and_colours_are_checked():
             (TestRunStatus.error, "the JUnit report has no test cases"),
         ),
         (
-            ProcessStatus.killed,
+            ProcessStatus.stopped,
             -15,
             TestTotals(1, 0, 0, 0),
             None,

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from paddock.domain.entries import error_reason
 from tests.agents.conftest import AGENTS_CACHE
 from tests.e2e.server import ServerProcess, free_port, wait_for
 
@@ -28,7 +29,10 @@ def agent_server(data: Path, env: dict[str, str]) -> ServerProcess:
     # Network "host": the sandboxed CLIs must reach the fake model on the host's loopback, which
     # the default network ("private") never reaches.
     host = {"PADDOCK_SANDBOX_NETWORK": "host"}
-    return ServerProcess(data, env={"PADDOCK_AGENTS_DIR": str(AGENTS_CACHE), **host, **env})
+    # No safe.directory from tests/conftest.py: a real server has none, and git refuses it the
+    # worktrees its sandbox user owns unless Paddock names them safe itself.
+    git = {"GIT_CONFIG_COUNT": "0"}
+    return ServerProcess(data, env={"PADDOCK_AGENTS_DIR": str(AGENTS_CACHE), **host, **git, **env})
 
 
 def unreachable_url(path: str = "") -> str:
@@ -63,7 +67,7 @@ def settled(
     done: dict[str, Any] = wait_for(
         lambda: (
             (a := server.api("GET", f"/api/attempts/{attempt['id']}"))["status"]
-            in ("idle", "failed")
+            in ("awaiting_review", "failed")
             and a
         ),
         timeout=timeout,
@@ -151,7 +155,8 @@ def assert_failed_clearly(
     server: ServerProcess, attempt: dict[str, Any], within: float = TURN_TIMEOUT
 ) -> list[str]:
     """The turn ended by itself, within `within` seconds, as failed, with a debug id the
-    server log has; the process failed too. Returns the messages of the turn's error entries
+    server log has; the process failed too. Both errors say the agent's own reason (its last
+    error entry) first, then how it exited. Returns the messages of the turn's error entries
     (at least one)."""
     done = settled(server, attempt, timeout=within)
     assert done["status"] == "failed" and "agent failed" in done["error"], done
@@ -160,6 +165,9 @@ def assert_failed_clearly(
     assert proc["status"] == "failed", proc
     errors = [p["message"] for p in payloads(entries(server, proc), "error")]
     assert errors, entries(server, proc)
+    reason = f"{error_reason(errors[-1])} (exited with code {proc['exit_code']})"
+    assert proc["error"] == reason, proc
+    assert done["error"] == f"agent failed: {reason}", done
     return errors
 
 

@@ -57,7 +57,9 @@ def test_attempt_end_to_end(server, repo):
 
     assert (worktree / "app.txt").read_text() == "v2\n"
     assert (repo / "app.txt").read_text() == "v1\n"  # the main checkout is untouched
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     # The process's last published state carries its final line count, so a client of
     # /api/events never has to poll for it.
     updates = []
@@ -108,7 +110,9 @@ def test_setup_script_and_repo_config(server, repo, tmp_path):
         scripts={"setup": "echo project > setup.txt"},
         copy_files=[".env", "../outside"],
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     procs = server.api("GET", f"/api/attempts/{attempt['id']}/processes")
     assert [p["reason"] for p in procs] == ["setup", "agent"]
     lines = server.api("GET", f"/api/processes/{procs[1]['id']}/logs")["lines"]
@@ -152,7 +156,8 @@ def test_stop_kills_the_whole_tree(server, repo, tmp_path):
     wait_for(pidfile.exists)
     grandchild = int(wait_for(lambda: pidfile.read_text().strip()))
     stopped = server.api("POST", f"/api/processes/{proc['id']}/stop")
-    assert stopped["status"] == "killed"
+    # A stop is not a failure: no "exited with code N" as its error.
+    assert stopped["status"] == "stopped" and stopped["error"] is None
     wait_for(
         lambda: (
             not Path(f"/proc/{grandchild}").exists()
@@ -161,6 +166,9 @@ def test_stop_kills_the_whole_tree(server, repo, tmp_path):
     )
     # The attempt settles after its process (the turn's result is committed first).
     attempt = wait_for(
-        lambda: (a := server.api("GET", f"/api/attempts/{attempt['id']}"))["status"] == "idle" and a
+        lambda: (
+            (a := server.api("GET", f"/api/attempts/{attempt['id']}"))["status"] == "stopped" and a
+        )
     )
+    assert attempt["error"] is None
     assert os.path.isdir(attempt["worktree_path"])

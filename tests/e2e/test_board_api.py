@@ -8,6 +8,8 @@ from tests.e2e.server import ServerProcess, wait_for
 
 def test_board_pages_filters_and_masks(server: ServerProcess, repo: Path):
     project = server.api("POST", "/api/projects", json={"path": str(repo)})
+    # The cards stay in "To do" while their attempts run (no card flow): a page of one column.
+    server.api("PATCH", f"/api/projects/{project['id']}", json={"card_flow": False})
     tasks = [
         server.api("POST", f"/api/projects/{project['id']}/tasks", json={"title": f"task {i}"})
         for i in range(5)
@@ -23,7 +25,9 @@ def test_board_pages_filters_and_masks(server: ServerProcess, repo: Path):
             }
         },
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
 
     board = server.api("GET", f"/api/projects/{project['id']}/board", params={"limit": 2})
     todo = board["columns"][0]

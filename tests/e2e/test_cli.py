@@ -104,12 +104,12 @@ def test_task_attempt_logs_delete(server: ServerProcess, repo: Path):
         )
     )
     (attempt,) = server.api("GET", f"/api/tasks/{task['id']}/attempts")
-    assert attempt["status"] == "idle"
+    assert attempt["status"] == "awaiting_review"
     lines = out.splitlines()
     assert lines[0].startswith(f"attempt {attempt['id']} on {attempt['branch']}")
     assert lines.index("hi") + 1 == lines.index("there")  # the agent's output, in order
     assert "-- succeeded (exit 0)" in lines
-    assert lines[-1] == "attempt idle"
+    assert lines[-1] == "attempt awaiting review"
 
     (proc,) = server.api("GET", f"/api/attempts/{attempt['id']}/processes")
     logged = ok(cli("logs", proc["id"], server=server)).splitlines()
@@ -152,6 +152,25 @@ def test_follow_a_failing_attempt_with_a_setup_script(server: ServerProcess, rep
     assert lines.index("set up") < lines.index("about to fail")
     assert "-- failed (exit 3)" in lines
     assert lines[-1].startswith("attempt failed: agent failed: exited with code 3")
+
+
+def test_attempt_start_picks_a_variant(server: ServerProcess, repo: Path):
+    """--variant names one of the profile's variants (a user's, from agents.toml): its env
+    reaches the agent; an unknown one is refused and no attempt is made."""
+    (server.data_dir / "agents.toml").write_text(
+        '[script.variants.loud]\nenv = { GREETING = "HELLO FROM LOUD" }\n'
+    )
+    project = server.api("POST", "/api/projects", json={"path": str(repo)})
+    task = server.api("POST", f"/api/projects/{project['id']}/tasks", json={"title": "t"})
+    started = ["attempt", "start", task["id"], "--command", 'echo "$GREETING"', "--follow"]
+    out = ok(cli(*started, "--variant", "loud", server=server))
+    (attempt,) = server.api("GET", f"/api/tasks/{task['id']}/attempts")
+    assert attempt["agent"]["variant"] == "loud"
+    assert "HELLO FROM LOUD" in out.splitlines()
+
+    unknown = cli(*started, "--variant", "quiet", server=server)
+    assert unknown.returncode == 1 and "unknown_variant" in unknown.stderr
+    assert len(server.api("GET", f"/api/tasks/{task['id']}/attempts")) == 1
 
 
 def test_no_server(tmp_path: Path):

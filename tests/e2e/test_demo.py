@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,9 @@ from pathlib import Path
 from paddock.services.demo import DEMO_NAME, DEMO_TASK
 from paddock.services.engine import DEMO_MARKER
 from tests.e2e.server import ServerProcess, wait_for
+from tests.e2e.test_previews import key_of, start, through_proxy
+
+_BUSY = ("creating", "setting_up", "running")
 
 
 def git(repo: Path | str, *args: str) -> str:
@@ -17,17 +21,18 @@ def git(repo: Path | str, *args: str) -> str:
     ).stdout
 
 
-def unittest_passes(where: Path) -> None:
+def unittest_passes(where: Path, count: int) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "unittest", "-v"],
         cwd=where,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Ran 1 test" in result.stderr and "OK" in result.stderr
+    assert f"Ran {count} tests" in result.stderr and "OK" in result.stderr
 
 
 def test_demo_project_runs_once(tmp_path: Path):
@@ -37,7 +42,8 @@ def test_demo_project_runs_once(tmp_path: Path):
         assert project["name"] == DEMO_NAME
         repo = Path(project["repo_path"])
         assert repo == data / "demo" / DEMO_NAME
-        assert project["scripts"]["unit_test"] == "python3 -m unittest -v"
+        assert project["scripts"]["unit_test"] == "python3 run_tests.py"  # it writes JUnit
+        assert project["scripts"]["openapi"] == 'python3 app.py --openapi "$OPENAPI_OUTPUT"'
         (task,) = server.api("GET", f"/api/projects/{project['id']}/tasks")
         assert task["title"] == DEMO_TASK
 
@@ -51,7 +57,7 @@ def test_demo_project_runs_once(tmp_path: Path):
                 else None
             )
         )
-        assert attempt["status"] == "idle", attempt
+        assert attempt["status"] == "awaiting_review", attempt
         (proc,) = server.api("GET", f"/api/attempts/{attempt['id']}/processes")
         assert (proc["reason"], proc["status"], proc["exit_code"]) == ("agent", "succeeded", 0)
         texts = [
@@ -72,9 +78,10 @@ def test_demo_project_runs_once(tmp_path: Path):
         assert '<h1 id="greeting">Hello, world</h1>' in (repo / "public/index.html").read_text()
         assert git(repo, "rev-parse", "HEAD").strip() == attempt["base_commit"]
         assert git(repo, "status", "--porcelain") == ""
-        # The demo app's own unit test passes, before and after the agent's change.
-        unittest_passes(repo)
-        unittest_passes(worktree)
+        # The demo app's own unit tests pass, before and after the agent's change (which
+        # adds two).
+        unittest_passes(repo, 5)
+        unittest_passes(worktree, 7)
 
     marker = data / DEMO_MARKER
     assert marker.is_file()
@@ -103,3 +110,61 @@ def test_no_demo_when_disabled_or_when_projects_exist(tmp_path: Path, repo: Path
     with ServerProcess(data, demo=True) as server:
         assert [p["name"] for p in server.api("GET", "/api/projects")] == ["repo"]
     assert not (data / "demo").exists()
+
+
+def test_the_demo_tour_ends_green_and_leaves_main_clean(tmp_path: Path):
+    """Every tab of the demo attempt at its best, offline and with no key: the agent's change
+    in the diff, unit tests that pass with a JUnit report, an API spec whose diff shows the
+    agent's new parameter, a preview serving the changed API; then a merge that brings main
+    the change and nothing generated."""
+    data = tmp_path / "data"
+    env = {"DEMO_AGENT_DELAY": "0", "ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": ""}
+    with ServerProcess(data, demo=True, env=env) as server:
+        (project,) = server.api("GET", "/api/projects")
+        repo = Path(project["repo_path"])
+        assert (repo / ".gitignore").is_file()
+        (task,) = server.api("GET", f"/api/projects/{project['id']}/tasks")
+        (attempt,) = server.api("GET", f"/api/tasks/{task['id']}/attempts")
+        base = f"/api/attempts/{attempt['id']}"
+        wait_for(lambda: server.api("GET", base)["status"] not in _BUSY, 60)
+        worktree = Path(attempt["worktree_path"])
+
+        diff = server.api("GET", f"{base}/diff")
+        assert {f["path"] for f in diff["files"]} == {
+            "api.py",
+            "public/index.html",
+            "tests/test_greeting_by_name.py",
+        }
+        assert diff["uncommitted"] is False and diff["ignored"] == []
+
+        run = server.api("POST", f"{base}/test-runs", json={"kind": "unit", "wait": True})
+        assert run["status"] == "passed", run
+        assert run["totals"] == {"passed": 7, "failed": 0, "skipped": 0, "errors": 0}
+        names = {c["name"] for c in server.api("GET", f"/api/test-runs/{run['id']}/cases")}
+        assert "test_the_api_greets_by_name" in names
+
+        spec = server.api("POST", f"{base}/openapi")
+        assert (spec["title"], spec["version"], spec["endpoints"]) == ("Hello Paddock", "1.1.0", 1)
+        compared = server.api("GET", f"{base}/openapi/diff")["diff"]
+        assert (compared["base_version"], compared["head_version"]) == ("1.0.0", "1.1.0")
+        (changed,) = compared["changed"]
+        assert (changed["method"], changed["path"]) == ("GET", "/api/greeting")
+        assert any("name" in change for change in changed["changes"]), changed
+
+        (preview,) = start(server, attempt)
+        assert preview["status"] == "running", preview
+        key = {"x-paddock-preview-key": key_of(server, preview)}
+        answer = through_proxy(server, preview, "/api/greeting?name=Ada", headers=key)
+        assert answer.status_code == 200 and answer.json() == {"greeting": "Hello, Ada"}
+        page = through_proxy(server, preview, "/", headers=key)
+        assert "Hello from Paddock's demo agent" in page.text
+        server.api("DELETE", f"/api/previews/{preview['id']}")
+
+        # Tests, spec and preview ran the project's Python: none of it left bytecode behind.
+        assert not list(worktree.rglob("__pycache__")), list(worktree.rglob("*"))
+        merged = server.client.post(f"{base}/merge", json={})
+        assert merged.status_code == 200, merged.text
+        files = set(git(repo, "ls-tree", "-r", "--name-only", "main").splitlines())
+        assert "tests/test_greeting_by_name.py" in files
+        assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+        assert git(repo, "status", "--porcelain", "--ignored", "--untracked-files=all") == ""

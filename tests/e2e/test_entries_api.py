@@ -30,6 +30,8 @@ def test_entries_of_a_script_agent_turn(server: ServerProcess, repo: Path):
         server.sse(f"/api/processes/{proc['id']}/entries/stream", headers={"Last-Event-ID": "1"})
     )
     assert [event for _, event, _ in resumed] == ["end"]
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     missing = server.client.get("/api/processes/nope/entries")
     assert missing.status_code == 404 and missing.json()["code"] == "process_not_found"

@@ -63,7 +63,9 @@ def test_queued_follow_ups_run_in_order_and_commit(server: ServerProcess, repo: 
     # Each turn's entries open with its own prompt.
     entries = server.api("GET", f"/api/processes/{procs[2]['id']}/entries")["entries"]
     assert entries[0]["kind"] == "user_message" and entries[0]["payload"]["text"] == "third"
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
 
     # An idle attempt runs a follow-up at once.
     server.api("POST", f"/api/attempts/{attempt['id']}/follow-ups", json={"prompt": "fourth"})
@@ -104,4 +106,4 @@ def test_the_queue_survives_a_kill_9(tmp_path: Path, repo: Path):
         assert (worktree / "turns.txt").read_text().endswith("turn: after crash\n")
         procs = restarted.api("GET", f"/api/attempts/{attempt['id']}/processes")
         assert [p["reason"] for p in procs] == ["agent", "follow_up"]
-        assert procs[0]["status"] in ("killed", "lost")
+        assert procs[0]["status"] in ("stopped", "lost")

@@ -67,7 +67,10 @@ def attempt_with(server: ServerProcess, repo: Path, agent: str, **scripts: str) 
     attempt: dict[str, Any] = server.api(
         "POST", f"/api/tasks/{task['id']}/attempts", json={"agent": {"command": agent}}
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle", 60)
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review",
+        60,
+    )
     return attempt
 
 

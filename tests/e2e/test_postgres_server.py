@@ -62,7 +62,11 @@ def test_attempt_flow_on_postgresql(tmp_path: Path, repo: Path, pg_database_url:
         ]
         assert (worktree / "app.txt").read_text() == "v2\n"
         assert (repo / "app.txt").read_text() == "v1\n"
-        wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+        wait_for(
+            lambda: (
+                server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+            )
+        )
         found = server.api("GET", f"/api/processes/{proc['id']}/logs", params={"q": "pg 20"})
         assert [line["text"] for line in found["lines"]] == ["pg 20", "pg 200"]
 

@@ -181,7 +181,7 @@ def test_an_idle_preview_is_stopped_and_says_why(tmp_path: Path) -> None:
         final = wait_for(stopped, 30, 0.2)
         assert "without requests" in final["notice"]
         process = server.api("GET", f"/api/processes/{preview['process_id']}")
-        assert process["status"] == "killed"
+        assert process["status"] == "stopped"
 
 
 def test_a_restarted_server_reconciles_previews_and_deleting_the_attempt_stops_them(

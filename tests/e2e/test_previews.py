@@ -45,7 +45,10 @@ def attempt_writing(server: ServerProcess, project: dict[str, Any], command: str
         f"/api/tasks/{task['id']}/attempts",
         json={"agent": {"profile": "script", "command": command}},
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle", 60)
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review",
+        60,
+    )
     return attempt
 
 
@@ -138,7 +141,7 @@ def test_a_dev_server_that_never_listens_fails_with_its_last_lines(
     assert "warming up forever" in preview["error"] and preview["debug_id"]
     assert preview["debug_id"] in server.log()
     proc = server.api("GET", f"/api/processes/{preview['process_id']}")
-    assert proc["status"] in ("killed", "failed") and proc["reason"] == "dev_server"
+    assert proc["status"] in ("stopped", "failed") and proc["reason"] == "dev_server"
 
 
 def test_a_crashing_dev_server_fails_fast_and_says_why(

@@ -85,7 +85,9 @@ def started(server: ServerProcess, tmp_path: Path) -> tuple[Path, dict[str, Any]
         f"/api/tasks/{task['id']}/attempts",
         json={"agent": {"profile": "script", "command": "echo v2 > app.txt"}},
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     return repo, attempt
 
 

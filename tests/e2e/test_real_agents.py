@@ -13,9 +13,19 @@ from pathlib import Path
 
 from paddock.agents import claude_code
 from tests.agents.conftest import installed_cli
-from tests.agents.dialects.anthropic import AnthropicDialect
+from tests.agents.dialects.anthropic import AnthropicDialect, RefusedKey
 from tests.agents.fake_model import Conversation, FakeModel, Reply, Say, WriteFile
-from tests.e2e.agent_helpers import agent_server, git, settled, start_attempt, unreachable_url
+from tests.e2e.agent_helpers import (
+    agent_server,
+    assert_failed_clearly,
+    entries,
+    git,
+    payloads,
+    processes,
+    settled,
+    start_attempt,
+    unreachable_url,
+)
 from tests.e2e.server import ServerProcess, wait_for
 
 API_KEY = "sk-ant-test-0123456789"
@@ -51,7 +61,7 @@ def test_claude_code_turn_and_follow_up(tmp_path: Path, repo: Path):
         attempt = start_claude(server, repo)
         worktree["path"] = Path(attempt["worktree_path"])
         known.set()
-        assert settled(server, attempt)["status"] == "idle"
+        assert settled(server, attempt)["status"] == "awaiting_review"
         assert (worktree["path"] / "hello.txt").read_text() == "hi from claude\n"
 
         (proc,) = server.api("GET", f"/api/attempts/{attempt['id']}/processes")
@@ -94,6 +104,31 @@ def test_claude_code_turn_and_follow_up(tmp_path: Path, repo: Path):
             log = server.client.get(f"/api/processes/{p['id']}/logs/download").text
             assert API_KEY not in log
         assert API_KEY not in server.log()
+
+
+def test_claude_code_with_a_refused_key_fails_with_its_reason(tmp_path: Path, repo: Path):
+    """A wrong key: Claude Code retries a few times (Paddock's limit, not its own ten over
+    three minutes), each retry an entry of its own, and the turn and the attempt fail with
+    Claude Code's reason first, not an exit code alone."""
+    installed_cli(claude_code.ADAPTER)
+    with (
+        FakeModel(lambda _c: Say("never"), [RefusedKey()]) as fake,
+        claude_server(tmp_path / "data", fake.url) as server,
+    ):
+        attempt = start_claude(server, repo)
+        errors = assert_failed_clearly(server, attempt)
+        assert errors == ["Invalid API key · Fix external API key"]
+        done = server.api("GET", f"/api/attempts/{attempt['id']}")
+        assert done["error"] == (
+            "agent failed: Invalid API key · Fix external API key (exited with code 1)"
+        )
+        assert len(fake.posts("/v1/messages")) == 1 + claude_code.MAX_RETRIES
+        (proc,) = processes(server, attempt)
+        found = entries(server, proc)
+        retries = payloads(found, "retry")
+        assert [(r["attempt"], r["max_attempts"]) for r in retries] == [(1, 3), (2, 3), (3, 3)]
+        assert {r["message"] for r in retries} == {"401 authentication_failed"}
+        assert payloads(found, "raw") == []
 
 
 def test_claude_code_with_an_unreachable_model_fails_clearly(tmp_path: Path, repo: Path):

@@ -25,7 +25,9 @@ from tests.e2e.agent_helpers import (
     assert_failed_clearly,
     assert_first_turn_normalised,
     assert_secret_kept_out_of_logs,
+    entries,
     git,
+    payloads,
     processes,
     run_follow_up,
     settled,
@@ -66,7 +68,7 @@ def test_aider_turn_and_follow_up(tmp_path: Path, repo: Path) -> None:
     ):
         attempt = start_attempt(server, repo, "aider", VARIANT)
         worktree = Path(attempt["worktree_path"])
-        assert settled(server, attempt)["status"] == "idle"
+        assert settled(server, attempt)["status"] == "awaiting_review"
         assert (worktree / "hello.txt").read_text() == "hi from aider\n"
 
         (proc,) = processes(server, attempt)
@@ -75,10 +77,14 @@ def test_aider_turn_and_follow_up(tmp_path: Path, repo: Path) -> None:
         headers = {k.lower(): v for k, v in fake.posts("/chat/completions")[0].headers.items()}
         assert headers["authorization"] == f"Bearer {API_KEY}"  # the key reached Aider
 
-        # Aider built its repo map in the worktree; the commit holds the agent's change only.
+        # Aider built its repo map in the worktree; the commit holds the agent's change only,
+        # and git itself leaves the cache out (the repository's exclude file names it, written
+        # through a worktree the sandbox's user owns).
         assert any(worktree.glob(".aider.tags.cache.v*"))
         assert_committed(worktree, proc, ["hello.txt"])
         assert git(worktree, "status", "--porcelain") == ""
+        exclude = (repo / ".git" / "info" / "exclude").read_text().splitlines()
+        assert aider.REPO_MAP_CACHE in exclude
 
         # The follow-up restores Aider's chat history: the model sees the first turn.
         asked = len(fake.posts("/chat/completions"))
@@ -121,11 +127,21 @@ def test_stopping_aider_mid_turn(tmp_path: Path, repo: Path) -> None:
         try:
             attempt = start_attempt(server, repo, "aider", VARIANT)
             wait_for(lambda: fake.posts("/chat/completions"), timeout=TURN_TIMEOUT)
+            # Something for the stopped turn's auto-commit to take.
+            worktree = Path(attempt["worktree_path"])
+            (worktree / "notes.txt").write_text("written while the model thought\n")
             stopped = server.api("POST", f"/api/attempts/{attempt['id']}/stop")
         finally:
             release.set()
-        assert stopped["status"] == "idle" and stopped["error"] == "agent was stopped"
+        assert stopped["status"] == "stopped" and stopped["error"] is None
         (proc,) = processes(server, attempt)
-        assert proc["status"] == "killed"
+        assert proc["status"] == "stopped"
         log = server.client.get(f"/api/processes/{proc['id']}/logs/download").text
         assert "^C again to exit" in log  # Aider's own answer to the interrupt
+        # ... is not the model's: neither the turn's summary nor its commit message.
+        found = entries(server, proc)
+        said = [p["text"] for p in payloads(found, "assistant_message")]
+        assert "^C again to exit" not in said
+        assert payloads(found, "error") == []  # a stop is not an error of the agent
+        assert git(worktree, "log", "-1", "--format=%s") == f"agent: {TITLE}"
+        assert git(worktree, "show", "--name-only", "--format=", "HEAD") == "notes.txt"

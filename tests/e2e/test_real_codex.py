@@ -55,7 +55,7 @@ def test_codex_turn_and_follow_up(tmp_path: Path, repo: Path) -> None:
     ):
         attempt = start_attempt(server, repo, "codex")
         worktree = gate.open(attempt)
-        assert settled(server, attempt)["status"] == "idle"
+        assert settled(server, attempt)["status"] == "awaiting_review"
         assert (worktree / "hello.txt").read_text() == "hi from codex\n"
 
         (proc,) = processes(server, attempt)

@@ -55,7 +55,7 @@ def test_gemini_turn_and_follow_up(tmp_path: Path, repo: Path) -> None:
     ):
         attempt = start_attempt(server, repo, "gemini")
         worktree = gate.open(attempt)
-        assert settled(server, attempt)["status"] == "idle"
+        assert settled(server, attempt)["status"] == "awaiting_review"
         assert (worktree / "hello.txt").read_text() == "hi from gemini\n"
 
         (proc,) = processes(server, attempt)

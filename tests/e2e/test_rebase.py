@@ -28,7 +28,9 @@ def test_a_rebase_without_conflicts_makes_the_attempt_mergeable(
     assert merge(server, attempt).json()["code"] == "base_moved"
     answer = post(server, attempt, "")
     assert answer.status_code == 200, answer.text
-    assert answer.json()["conflicts"] == [] and answer.json()["attempt"]["status"] == "idle"
+    assert (
+        answer.json()["conflicts"] == [] and answer.json()["attempt"]["status"] == "awaiting_review"
+    )
     worktree = Path(attempt["worktree_path"])
     assert git(worktree, "merge-base", "HEAD", "main") == git(repo, "rev-parse", "main")
     assert merge(server, attempt).status_code == 200
@@ -54,7 +56,7 @@ def test_a_conflict_stops_the_rebase_until_it_is_resolved(
     (worktree / "app.txt").write_text("v2, and main's change\n")
     done = post(server, attempt, "/continue")
     assert done.status_code == 200, done.text
-    assert done.json()["conflicts"] == [] and done.json()["attempt"]["status"] == "idle"
+    assert done.json()["conflicts"] == [] and done.json()["attempt"]["status"] == "awaiting_review"
     assert git(worktree, "show", "HEAD:app.txt") == "v2, and main's change"
     assert git(worktree, "merge-base", "HEAD", "main") == git(repo, "rev-parse", "main")
 
@@ -68,7 +70,7 @@ def test_an_aborted_rebase_leaves_the_attempt_as_it_was(
     commit(repo, "app.txt", "v1 changed on main\n")
     assert post(server, attempt, "").json()["conflicts"] == ["app.txt"]
     aborted = post(server, attempt, "/abort")
-    assert aborted.status_code == 200 and aborted.json()["status"] == "idle"
+    assert aborted.status_code == 200 and aborted.json()["status"] == "awaiting_review"
     assert git(worktree, "rev-parse", "HEAD") == head
     assert (worktree / "app.txt").read_text() == "v2\n"
     assert post(server, attempt, "/abort").json()["code"] == "no_rebase"
@@ -91,7 +93,9 @@ def test_the_agent_resolves_the_conflict_when_asked(server: ServerProcess, tmp_p
     wait_for(back_to_conflicted, 60)
     assert (worktree / "app.txt").read_text() == "resolved\n"
     done = post(server, attempt, "/continue")
-    assert done.status_code == 200 and done.json()["attempt"]["status"] == "idle", done.text
+    assert done.status_code == 200 and done.json()["attempt"]["status"] == "awaiting_review", (
+        done.text
+    )
     assert git(worktree, "show", "HEAD:app.txt") == "resolved"
     # The agent's turn was not committed mid-rebase: the rebase made the one commit.
     assert git(worktree, "rev-list", "--count", "main..HEAD") == "1"

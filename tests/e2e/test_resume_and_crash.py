@@ -105,7 +105,7 @@ def test_kill9_server_then_restart_reconciles(tmp_path, repo):
         server.stop()
     with ServerProcess(data) as restarted:
         after = restarted.api("GET", f"/api/processes/{proc['id']}")
-        assert after["status"] in ("killed", "lost")
+        assert after["status"] in ("stopped", "lost")
         assert after["error"]
         assert _pids_tagged(proc["id"]) == []  # nothing of that attempt survives
         lines = restarted.api("GET", f"/api/processes/{proc['id']}/logs", params={"limit": 10000})[

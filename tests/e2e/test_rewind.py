@@ -42,7 +42,7 @@ def settle(server: ServerProcess, attempt: dict, turns: int) -> list[dict]:
         procs = server.api("GET", f"/api/attempts/{attempt['id']}/processes")
         state = server.api("GET", f"/api/attempts/{attempt['id']}")["status"]
         finished = [p for p in procs if p["status"] == "succeeded" and p["commit_after"]]
-        return procs if state == "idle" and len(finished) >= turns else None
+        return procs if state == "awaiting_review" and len(finished) >= turns else None
 
     return wait_for(done)
 
@@ -68,7 +68,7 @@ def test_rewind_drops_the_turn_and_later_ones(server: ServerProcess, tmp_path: P
 
     response = rewind(server, attempt, second["id"])
     assert response.status_code == 200, response.text
-    assert response.json()["status"] == "idle"
+    assert response.json()["status"] == "awaiting_review"
 
     assert (worktree / "turns.txt").read_text() == "turn: first\n"
     assert not (worktree / "second.txt").exists() and not (worktree / "third.txt").exists()

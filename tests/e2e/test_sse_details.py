@@ -57,11 +57,11 @@ def test_quiet_log_stream_heartbeats_then_ends(server: ServerProcess, repo: Path
         if pings == 3:
             break
     # Heartbeats did not disturb the stream: stopping the process still ends it properly.
-    assert server.api("POST", f"/api/processes/{proc['id']}/stop")["status"] == "killed"
+    assert server.api("POST", f"/api/processes/{proc['id']}/stop")["status"] == "stopped"
     rest = [line for line in stream if line and line != ": ping"]
     events = [line.removeprefix("event: ") for line in rest if line.startswith("event: ")]
     assert events[-1] == "end"
-    assert json.loads(rest[-1].removeprefix("data: "))["status"] == "killed"
+    assert json.loads(rest[-1].removeprefix("data: "))["status"] == "stopped"
     assert set(events[:-1]) <= {"log"}
 
 

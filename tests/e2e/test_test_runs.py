@@ -42,7 +42,10 @@ def attempt_in(server: ServerProcess, repo: Path, **scripts: str) -> dict[str, A
     attempt: dict[str, Any] = server.api(
         "POST", f"/api/tasks/{task['id']}/attempts", json={"agent": {"command": "true"}}
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle", 60)
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review",
+        60,
+    )
     return attempt
 
 
@@ -230,7 +233,7 @@ def test_a_run_is_stopped(server: ServerProcess, tmp_path: Path):
     )
     stopped = server.api("POST", f"/api/test-runs/{run['id']}/stop")
     assert (stopped["status"], stopped["error"]) == ("error", "the test run was stopped")
-    assert server.api("GET", f"/api/processes/{run['process_id']}")["status"] == "killed"
+    assert server.api("GET", f"/api/processes/{run['process_id']}")["status"] == "stopped"
 
 
 def test_a_run_of_a_killed_server_ends_as_error(tmp_path: Path):

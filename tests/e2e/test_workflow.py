@@ -69,7 +69,10 @@ def latest_move(server: ServerProcess, task: dict[str, Any]) -> dict[str, Any]:
 
 def idle(server: ServerProcess, attempt_id: str) -> dict[str, Any]:
     attempt: dict[str, Any] = wait_for(
-        lambda: (a := server.api("GET", f"/api/attempts/{attempt_id}"))["status"] == "idle" and a,
+        lambda: (
+            (a := server.api("GET", f"/api/attempts/{attempt_id}"))["status"] == "awaiting_review"
+            and a
+        ),
         timeout=60,
     )
     return attempt

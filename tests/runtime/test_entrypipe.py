@@ -7,7 +7,15 @@ import json
 
 import pytest
 
-from paddock.domain.entries import AgentEntry, Entry, EntryKind, raw, session, text_entry
+from paddock.domain.entries import (
+    AgentEntry,
+    Entry,
+    EntryKind,
+    error,
+    raw,
+    session,
+    text_entry,
+)
 from paddock.domain.states import LogStream
 from paddock.runtime.entrypipe import EntrySink
 from paddock.runtime.linesplit import Piece
@@ -77,6 +85,21 @@ async def test_entries_are_numbered_stored_then_published():
     assert normaliser.finished
     assert sink.session_id == "s-1" and sink.summary == "hello"
     assert sink.subscribe()[1] is True  # a reader arriving now knows the sink is done
+
+
+async def test_the_sink_notes_the_last_error_the_agent_said():
+    """Why a failed turn failed, in the agent's words: its last error entry (a blank one says
+    nothing)."""
+
+    async def persist(batch: list[AgentEntry]) -> None:
+        pass
+
+    sink = EntrySink("p1", JsonLinesNormaliser(), persist)
+    assert sink.last_error is None
+    sink.add([error("Reconnecting... 1/3"), text_entry(EntryKind.assistant_message, "hm")])
+    sink.add([error("Invalid API key"), error("  ")])
+    await sink.close()
+    assert sink.last_error == "Invalid API key"
 
 
 async def test_a_line_cut_at_the_log_limit_is_normalised_whole():

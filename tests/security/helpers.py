@@ -29,8 +29,8 @@ probe() {
 }
 """
 _PROBE_LINE = re.compile(r"^(?P<label>[\w.-]+): rc=(?P<rc>\d+) ?(?P<out>.*)$")
-FINISHED = ("succeeded", "failed", "killed", "lost")
-SETTLED = ("idle", "failed", "vanished")
+FINISHED = ("succeeded", "failed", "stopped", "lost")
+SETTLED = ("awaiting_review", "stopped", "failed", "merged", "vanished")
 
 
 def token() -> str:

@@ -76,7 +76,11 @@ def _follow_up_finished(bench: Bench, attempt_id: str, prompt: str) -> bool:
     follow_ups = bench.server.api("GET", f"/api/attempts/{attempt_id}/follow-ups")
     state = bench.server.api("GET", f"/api/attempts/{attempt_id}")["status"]
     mine = [f for f in follow_ups if f["prompt"] == prompt]
-    return bool(mine) and mine[0]["status"] in ("done", "failed") and state in ("idle", "failed")
+    return (
+        bool(mine)
+        and mine[0]["status"] in ("done", "failed")
+        and state in ("awaiting_review", "failed")
+    )
 
 
 def _turn(adapter: AgentAdapter, home: Path, worktree: Path) -> TurnContext:

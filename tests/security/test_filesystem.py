@@ -219,7 +219,11 @@ esac
             if p["reason"] == "follow_up" and p["status"] == "succeeded" and p["commit_after"]
         ]
     )
-    wait_for(lambda: bench.server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: (
+            bench.server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+        )
+    )
     bench.server.api(
         "POST", f"/api/attempts/{attempt['id']}/rewind", json={"process_id": turns[0]["id"]}
     )

@@ -364,7 +364,7 @@ def test_nothing_of_a_private_network_outlives_its_sandbox(bench: Bench) -> None
     wait_gone(f"{OWNER_VARIABLE}={ended_id}")
 
     bench.server.api("POST", f"/api/processes/{stopped_id}/stop")
-    assert bench.finish(stopped).process["status"] == "killed"
+    assert bench.finish(stopped).process["status"] == "stopped"
     wait_gone(f"{OWNER_VARIABLE}={stopped_id}")
 
 
@@ -439,7 +439,9 @@ def test_an_e2e_run_in_a_private_sandbox_reaches_its_preview_and_nothing_else(
         f"/api/tasks/{task['id']}/attempts",
         json={"agent": {"command": "true"}, "sandbox": {"provider": "bwrap"}},
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     with httpx_timeout(server, 120):
         run = server.api(
             "POST", f"/api/attempts/{attempt['id']}/test-runs", json={"kind": "e2e", "wait": True}
@@ -529,7 +531,9 @@ def test_a_private_preview_reaches_its_other_services_and_nothing_else_of_the_ho
         f"/api/tasks/{task['id']}/attempts",
         json={"agent": {"command": "true"}, "sandbox": {"provider": "bwrap"}},
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     with httpx_timeout(server, 120):
         previews = server.api(
             "POST", f"/api/attempts/{attempt['id']}/previews", json={"wait": True}

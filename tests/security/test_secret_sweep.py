@@ -287,7 +287,7 @@ def drive(server: ServerProcess, planted: dict[str, str], repo: Path) -> dict[st
     aid = attempt["id"]
 
     def idle() -> bool:
-        return bool(api("GET", f"/api/attempts/{aid}")["status"] == "idle")
+        return bool(api("GET", f"/api/attempts/{aid}")["status"] == "awaiting_review")
 
     def follow_ups() -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = api("GET", f"/api/attempts/{aid}/follow-ups")

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.server import ServerProcess, make_repo, wait_for
 from tests.security.conftest import provider_problem
 from tests.security.helpers import PRELUDE, host_processes_with, token, wait_gone
@@ -58,6 +60,34 @@ def test_nothing_outlives_a_killed_server(host_dir: Path, provider: str) -> None
         if CGROUP_PIDS.is_dir():
             wait_for(lambda: not (CGROUP_PIDS / old_server).exists(), timeout=30)
         assert again.client.get("/api/health").status_code == 200
+
+
+def test_a_stopped_server_leaves_no_cgroup_folder(host_dir: Path) -> None:
+    """A server that ran bwrap sandboxes (and kept spares) and then stopped leaves nothing
+    under `paddock/` in any cgroup controller: its groups, and its own folder, are gone."""
+    if provider_problem("bwrap") is not None or not CGROUP_PIDS.parent.parent.is_dir():
+        pytest.skip(f"no bwrap sandboxes with cgroups here: {provider_problem('bwrap')}")
+    repo = make_repo(host_dir / f"repo-{token()}")
+    with ServerProcess(host_dir / f"data-{token()}") as server:
+        assert server.proc is not None
+        own = server_name(server.proc.pid)
+        project = server.api("POST", "/api/projects", json={"path": str(repo)})
+        task = server.api("POST", f"/api/projects/{project['id']}/tasks", json={"title": "t"})
+        attempt = server.api(
+            "POST",
+            f"/api/tasks/{task['id']}/attempts",
+            json={"agent": {"command": "echo hi"}, "sandbox": {"provider": "bwrap"}},
+        )
+        wait_for(
+            lambda: (
+                server.api("GET", f"/api/attempts/{attempt['id']}")["status"]
+                not in ("setting_up", "running")
+            ),
+            timeout=60,
+        )
+        folders = [p / "paddock" / own for p in CGROUP_PIDS.parent.parent.iterdir()]
+        assert any(folder.is_dir() for folder in folders)  # the server had its own
+    assert [str(f) for f in folders if f.exists()] == []
 
 
 def test_doctor_lists_every_sandbox_provider(host_dir: Path) -> None:

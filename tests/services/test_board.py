@@ -41,6 +41,33 @@ async def test_columns_are_paged_and_counted(engine: Engine, project: Project):
     assert all(c.total == 0 and c.cards == [] for c in board.columns[1:])
 
 
+async def test_a_page_below_a_card_neither_repeats_nor_skips(engine: Engine, project: Project):
+    tasks = [await engine.tasks.create(project.id, title=f"card {i}") for i in range(7)]
+    board = await engine.board.load(project.id, limit=3)
+    todo = board.columns[0]
+    assert (todo.next_page, todo.page_size) == (4, 50)  # what "Show N more" promises
+    assert not board.empty
+    last = todo.cards[-1].task.position
+    # Meanwhile a card moves to the top and one of the loaded ones leaves: an offset of 3
+    # would now repeat "card 2"; the page below the last loaded card does not.
+    moved = await engine.tasks.create(project.id, title="moved", step_id=board.columns[1].step.id)
+    await engine.tasks.update(moved.id, step_id=todo.step.id, below="")
+    await engine.tasks.update(tasks[0].id, step_id=board.columns[1].step.id)
+    rest = await engine.board.column(todo.step.id, after=last, limit=3)
+    assert [card.task.title for card in rest.cards] == ["card 3", "card 4", "card 5"]
+    assert (rest.offset, rest.total, rest.more) == (3, 7, 1)
+    filtered = await engine.board.column(todo.step.id, after=last, query="card 6")
+    assert [card.task.title for card in filtered.cards] == ["card 6"]
+    assert (filtered.offset, filtered.more) == (0, 0)
+
+
+async def test_only_a_board_without_tasks_is_empty(engine: Engine, project: Project):
+    assert (await engine.board.load(project.id)).empty
+    await engine.tasks.create(project.id, title="one")
+    assert not (await engine.board.load(project.id)).empty
+    assert not (await engine.board.load(project.id, query="nothing matches")).empty
+
+
 async def test_filter_matches_title_or_description_in_any_case(engine: Engine, project: Project):
     await engine.tasks.create(project.id, title="Fix LOGIN page")
     await engine.tasks.create(project.id, title="Other", description="the login form breaks")
@@ -65,7 +92,8 @@ async def test_cards_carry_the_newest_attempt(engine: Engine, project: Project):
     assert card.attempt is not None and card.attempt.id == attempt.id
     assert card.attempt_count == 2
     board = await engine.board.load(project.id)
-    by_title = {c.task.title: c for c in board.columns[0].cards}
+    # The card flow may have moved the card: look in every column.
+    by_title = {c.task.title: c for column in board.columns for c in column.cards}
     assert by_title["Has none"].attempt is None and by_title["Has none"].attempt_count == 0
     assert by_title["Has attempts"].attempt == card.attempt
 

@@ -67,7 +67,7 @@ async def finished_attempt(engine: Engine, task: Task) -> Attempt:
     attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="echo hi"))
     await engine.attempts.wait(attempt.id)
     attempt = await engine.attempts.get(attempt.id)
-    assert attempt.status is AttemptStatus.idle
+    assert attempt.status is AttemptStatus.awaiting_review
     return attempt
 
 
@@ -107,7 +107,7 @@ async def test_orphan_worktrees_are_removed_and_pruned(settings: Settings, repo:
         # The attempt's own worktree is known: it stays, and so does the attempt.
         assert (known / "README.md").is_file()
         assert str(known) in worktree_paths(repo)
-        assert (await engine.attempts.get(attempt.id)).status is AttemptStatus.idle
+        assert (await engine.attempts.get(attempt.id)).status is AttemptStatus.awaiting_review
         # Branches are never deleted by reconciliation: they may hold work.
         assert git(repo, "branch", "--list", "orphan-branch").strip() != ""
         assert report.vanished_attempts == [] and report.interrupted_attempts == []
@@ -125,7 +125,7 @@ async def test_attempt_whose_worktree_is_gone_becomes_vanished(settings: Setting
         after = await engine.attempts.get(gone.id)
         assert after.status is AttemptStatus.vanished
         assert after.error == "the worktree is gone from disk"
-        assert (await engine.attempts.get(kept.id)).status is AttemptStatus.idle
+        assert (await engine.attempts.get(kept.id)).status is AttemptStatus.awaiting_review
         assert gone.worktree_path not in worktree_paths(repo)  # git forgot it too
         assert kept.worktree_path in worktree_paths(repo)
 
@@ -206,14 +206,14 @@ async def test_processes_left_running_are_killed_or_marked_lost(
 
         async with running(settings) as engine:
             report = engine.last_reconcile
-            assert report.killed == [killed.id]
+            assert report.stopped == [killed.id]
             assert sorted(report.lost) == sorted([lost.id, queued.id])
             assert sorted(report.interrupted_attempts) == sorted([busy.id, setting_up.id])
 
             # (c) the live process with the recorded start time was stopped ...
             assert ours.wait(timeout=10) == -signal.SIGTERM
             after = await engine.processes.get(killed.id)
-            assert after.status is ProcessStatus.killed
+            assert after.status is ProcessStatus.stopped
             assert after.error == "still running after a server restart: stopped"
             assert after.finished_at is not None
             # ... the one whose start time does not match was left alone, and marked lost.
@@ -230,11 +230,11 @@ async def test_processes_left_running_are_killed_or_marked_lost(
                 assert after_attempt.status is AttemptStatus.failed
                 assert after_attempt.error is not None
                 assert after_attempt.error.startswith("interrupted")
-            assert (await engine.attempts.get(idle.id)).status is AttemptStatus.idle
+            assert (await engine.attempts.get(idle.id)).status is AttemptStatus.awaiting_review
 
         async with running(settings) as engine:  # nothing left to reconcile
             report = engine.last_reconcile
-            assert (report.killed, report.lost, report.interrupted_attempts) == ([], [], [])
+            assert (report.stopped, report.lost, report.interrupted_attempts) == ([], [], [])
         assert stranger.poll() is None
     finally:
         for child in (ours, stranger):
@@ -295,7 +295,7 @@ async def test_a_merged_attempt_whose_branch_went_is_reported_not_vanished(
         assert engine.last_reconcile.missing_branches == [attempt.id]
         assert engine.last_reconcile.vanished_attempts == []  # the merge removed it on purpose
         after = await engine.attempts.get(attempt.id)
-        assert after.merged is not None and after.status is AttemptStatus.idle
+        assert after.merged is not None and after.status is AttemptStatus.merged
 
 
 async def test_new_attempts_take_their_branch_from_the_template(settings: Settings, repo: Path):

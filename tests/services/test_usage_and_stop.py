@@ -111,7 +111,7 @@ async def test_stop_sends_the_interrupt_first(engine: Engine, tmp_path: Path, mo
     )
     await engine.processes.stop(await working(engine))
     final = await run
-    assert final.status is ProcessStatus.killed
+    assert final.status is ProcessStatus.stopped
     saved = "interrupted: saving the session" in await printed(engine, final.id)
     assert saved is (mode == "honour")
 

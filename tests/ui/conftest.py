@@ -6,12 +6,13 @@ build. Screenshots of the pages go to test-artifacts/screenshots/ (kept by CI ru
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.e2e.server import ServerProcess, make_repo
 
@@ -68,6 +69,19 @@ def page(browser: Browser) -> Iterator[Page]:
     yield page
     context.close()
     assert not problems, "\n".join(problems)
+
+
+ATTEMPT_IN_PANEL = re.compile(r"[?&]attempt=([0-9a-f]{32})")
+
+
+def attempt_in_panel(page: Page) -> str:
+    """The id of the attempt the board's side panel shows, once it shows one (its address
+    says which: ?attempt=<id>)."""
+    page.wait_for_url(ATTEMPT_IN_PANEL)
+    expect(page.locator("#panel .workspace")).to_be_visible()
+    found = ATTEMPT_IN_PANEL.search(page.url)
+    assert found is not None
+    return found[1]
 
 
 def screenshot(page: Page, name: str) -> Path:

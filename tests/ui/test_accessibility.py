@@ -96,7 +96,9 @@ def test_board_panel_and_workspace_controls_are_named(
         f"/api/tasks/{task['id']}/attempts",
         json={"agent": {"profile": "script", "command": "echo hello"}},
     )
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     server.open(page, f"/attempts/{attempt['id']}")
     expect(page.locator("#process-list button")).to_have_count(1)
     assert_every_control_named(page)

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from paddock.agents import claude_code
 from tests.agents.conftest import AGENTS_CACHE, installed_cli
 from tests.e2e.server import ServerProcess, free_port
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import attempt_in_panel, screenshot
 from tests.ui.test_board import add_task, card, new_project, open_board, page_expecting_errors
 
 API_KEY = "sk-ant-secret-value-0123456789"
@@ -174,7 +174,6 @@ def test_the_variant_picker_reaches_the_attempt(
     )
     variant.select_option("quick")
     panel.get_by_role("button", name="Start attempt").click()
-    page.wait_for_url(re.compile(r"/attempts/[0-9a-f]+$"))
-    attempt = server.api("GET", f"/api/attempts/{page.url.rsplit('/', 1)[1]}")
+    attempt = server.api("GET", f"/api/attempts/{attempt_in_panel(page)}")
     assert attempt["agent"] == {**attempt["agent"], "profile": "claude-code", "variant": "quick"}
     expect(page.locator("#attempt-header")).to_contain_text("claude-code (quick)")

@@ -124,7 +124,7 @@ def settled(server: ServerProcess, attempt: dict) -> dict[str, Any]:
     return wait_for(
         lambda: (
             (a := server.api("GET", f"/api/attempts/{attempt['id']}"))["status"]
-            in ("idle", "failed")
+            in ("awaiting_review", "failed")
             and a
         ),
         timeout=180,
@@ -252,7 +252,7 @@ def test_a_follow_up_queued_while_the_agent_works_can_be_cancelled(
         "Second done", timeout=SLOW
     )
     expect(queue).to_be_hidden()
-    assert settled(server, attempt)["status"] == "idle"
+    assert settled(server, attempt)["status"] == "awaiting_review"
     expect(turns(page)).to_have_count(2)
 
 
@@ -269,8 +269,12 @@ def test_stop_ends_the_running_turn(claude: Claude, repo: Path, page: Page):
     head = turns(page).first.locator(".turn-head")
     expect(head.locator(".badge").first).to_have_text("running", timeout=SLOW)
     page.get_by_role("button", name="Stop the agent").click()
-    expect(head.locator(".badge").first).to_have_text(re.compile("killed|failed"), timeout=SLOW)
-    expect(page.locator("#attempt-status")).to_have_text("idle")
+    # A stop is not a failure: the turn and the attempt say "stopped", with no exit as an error.
+    expect(head.locator(".badge").first).to_have_text("stopped", timeout=SLOW)
+    expect(head.locator(".error-text")).to_have_count(0)
+    expect(page.locator("#attempt-status")).to_have_text("stopped")
+    expect(page.locator("#attempt-header .error-text")).to_have_count(0)
+    expect(page.locator("#attempt-header")).not_to_contain_text("exited with code")
     expect(page.locator("#agent-stop")).to_have_count(0)
 
 
@@ -285,7 +289,7 @@ def test_rewind_drops_the_turn_and_restores_the_file(claude: Claude, repo: Path,
     model.script = script
     server = claude.server
     attempt = claude.start(repo)
-    assert settled(server, attempt)["status"] == "idle"
+    assert settled(server, attempt)["status"] == "awaiting_review"
     server.api(
         "POST", f"/api/attempts/{attempt['id']}/follow-ups", json={"prompt": "Make it louder"}
     )

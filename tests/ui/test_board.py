@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from tests.e2e.server import ServerProcess
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import attempt_in_panel, screenshot
 
 COLUMNS = ["To do", "In progress", "In review", "Done", "Cancelled"]
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
@@ -278,16 +278,15 @@ def test_start_an_attempt_from_the_panel(server: ServerProcess, repo: Path, page
     panel.get_by_label("Command").fill("echo hello; echo v2 > app.txt")
     panel.get_by_role("button", name="Start attempt").click()
 
-    page.wait_for_url(re.compile(r"/attempts/[0-9a-f]+$"))
-    attempt_id = page.url.rsplit("/", 1)[1]
-    expect(page.locator("#attempt-status")).to_have_text("idle", timeout=30_000)
+    attempt_id = attempt_in_panel(page)  # it opens beside the board
+    expect(page.locator("#attempt-status")).to_have_text("awaiting review", timeout=30_000)
     attempt = server.api("GET", f"/api/attempts/{attempt_id}")
     assert attempt["task_id"] == task["id"]
     assert (Path(attempt["worktree_path"]) / "app.txt").read_text() == "v2\n"
     screenshot(page, "workspace")
 
     open_board(page, server, project)
-    expect(card(page, task).locator(".badge")).to_have_text("idle")
+    expect(card(page, task).locator(".badge")).to_have_text("awaiting review")
     expect(card(page, task)).to_contain_text("script")
 
 
@@ -316,10 +315,12 @@ def test_a_long_column_shows_50_cards_then_more(
     column = cards(page, project, "To do")
     expect(column).to_have_count(50)
     expect_count(page, project, "To do", 60)
-    # A card created below the loaded part of the column waits for "Show more" (no error).
+    # A card created below the loaded part of the column shows at once, at the end of the
+    # loaded part; "Show more" then puts it in its place, once.
     add_task(server, project, "Task 60")
     expect_count(page, project, "To do", 61)
-    expect(column).to_have_count(50)
+    expect(column).to_have_count(51)
+    expect(column.last.locator(".card-title")).to_have_text("Task 60")
 
     more = page.get_by_role("button", name="Show 10 more")
     more.click()
@@ -348,7 +349,9 @@ def test_a_refused_move_shows_a_toast(server: ServerProcess, repo: Path, browser
 
 
 def test_board_screenshot(server: ServerProcess, repo: Path, page: Page) -> None:
-    """A board with a few meaningful tasks; copied to docs/images/ when asked to."""
+    """A board with a few meaningful tasks, at 1440x900 and at a phone's 390x844; copied to
+    docs/images/ when asked to."""
+    page.set_viewport_size({"width": 1440, "height": 900})
     project = new_project(server, repo, name="acme-shop")
     add_task(server, project, "Add a dark theme")
     add_task(server, project, "Paginate the search results")
@@ -364,9 +367,13 @@ def test_board_screenshot(server: ServerProcess, repo: Path, page: Page) -> None
             json={"agent": {"profile": "script", "command": command}},
         )
     open_board(page, server, project)
-    expect(card(page, reviewed).locator(".badge")).to_have_text("idle", timeout=30_000)
+    expect(card(page, reviewed).locator(".badge")).to_have_text("awaiting review", timeout=30_000)
     expect(card(page, working).locator(".badge")).to_have_text("running")
     path = screenshot(page, "board")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_role("navigation", name="Steps")).to_be_visible()
+    phone = screenshot(page, "board-phone")
     if os.environ.get("PADDOCK_UPDATE_DOCS_SCREENSHOTS") == "1":
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_IMAGES / "board.png")
+        shutil.copyfile(phone, DOCS_IMAGES / "board-phone.png")

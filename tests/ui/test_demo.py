@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from paddock.services.demo import DEMO_NAME, DEMO_TASK
 from tests.e2e.server import ServerProcess
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import attempt_in_panel, screenshot
 
 
 @pytest.fixture
@@ -32,15 +32,17 @@ def test_the_demo_attempt_streams_its_log_in_the_browser(demo_server: ServerProc
     card.click()
     panel = page.locator("#panel")
     panel.locator(".attempt-list a").first.click()
-    expect(page).to_have_url(re.compile(r"/attempts/[0-9a-f]{32}$"))
+    attempt_in_panel(page)  # beside the board
 
     rows = page.locator("#logview .log-row")
     # Lines arrive while the agent runs: the first ones show before it has finished.
     expect(rows.filter(has_text="demo agent: this is a scripted demo")).to_be_visible()
     expect(rows.filter(has_text="demo agent: done")).to_be_visible(timeout=30_000)
-    expect(page.locator("#attempt-status")).to_have_text("idle", timeout=30_000)
+    expect(page.locator("#attempt-status")).to_have_text("awaiting review", timeout=30_000)
     expect(page.locator("#log-status")).to_contain_text("exited 0")
     screenshot(page, "demo-workspace")
 
-    page.get_by_role("link", name=DEMO_NAME).click()
-    expect(page.locator(".card", has_text=DEMO_TASK).locator(".badge")).to_have_text("idle")
+    page.get_by_role("button", name="Close the attempt panel").click()
+    expect(page.locator(".card", has_text=DEMO_TASK).locator(".badge")).to_have_text(
+        "awaiting review"
+    )

@@ -120,7 +120,7 @@ def test_a_conflicting_rebase_lists_its_files_and_abort_ends_it(
     screenshot(page, "diff-tab-conflicted")
 
     conflicts.get_by_role("button", name="Abort").click()
-    expect(page.locator("#attempt-status")).to_have_text("idle")
+    expect(page.locator("#attempt-status")).to_have_text("awaiting review")
     expect(conflicts).to_have_count(0)
     expect(panel.get_by_role("form", name="Merge")).to_be_visible()
 
@@ -172,3 +172,63 @@ def test_a_pull_request_is_created_from_the_tab_and_its_state_refreshed(
         expect(pulls.locator(".status")).to_have_text("merged")
         assert_every_control_named(page)
         page.goto("about:blank")  # its live stream ends before this test's server does
+
+
+def test_uncommitted_changes_are_committed_or_discarded_from_the_tab(
+    server: ServerProcess, tmp_path: Path, browser: Browser
+) -> None:
+    """A merge refused for uncommitted changes points at Commit and Discard, right above it;
+    untracked files are marked, ignored ones (a cache) listed apart and never committed."""
+    repo, attempt = setup(server, tmp_path, "echo v2 > app.txt")
+    worktree = Path(attempt["worktree_path"])
+    (worktree / "app.txt").write_text("mine\n")
+    (worktree / "notes.md").write_text("my notes\n")
+    (worktree / "__pycache__").mkdir()
+    (worktree / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    with page_expecting_errors(browser) as page:  # the refused merge answers 409
+        panel = open_diff_tab(page, server, attempt)
+        changes = panel.get_by_role("region", name="Uncommitted changes")
+        expect(changes).to_be_visible()
+        expect(file_item(panel, "notes.md").locator(".diff-untracked-file")).to_have_text(
+            "untracked"
+        )
+        expect(file_item(panel, "app.txt").locator(".diff-untracked-file")).to_have_count(0)
+        expect(file_item(panel, "__pycache__")).to_have_count(0)  # not a change...
+        ignored = panel.locator("#diff-ignored")
+        expect(ignored.locator("summary")).to_have_text("Ignored: 1 path, never committed")
+        ignored.locator("summary").click()
+        expect(ignored.get_by_role("list", name="Ignored paths")).to_have_text("__pycache__/")
+
+        merge = panel.get_by_role("form", name="Merge")
+        merge.get_by_role("button", name="Merge into main").click()
+        error = merge.locator(".form-error")
+        expect(error).to_contain_text("commit or discard them first")
+        expect(error).to_have_attribute("data-code", "attempt_uncommitted")
+        assert_every_control_named(page)
+        screenshot(page, "diff-tab-uncommitted")
+
+        commit_form = changes.get_by_role("form", name="Commit")
+        commit_form.get_by_label("Message").fill("My notes and app")
+        commit_form.get_by_role("button", name="Commit").click()
+        expect(changes).to_have_count(0)  # nothing uncommitted any more (live)
+        assert git(worktree, "log", "-1", "--format=%s") == "My notes and app"
+        committed = git(worktree, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+        assert "notes.md" in committed and not [p for p in committed if "pycache" in p]
+
+        # A change made afterwards shows up live; Discard asks first, then puts the file back.
+        (worktree / "app.txt").write_text("oops\n")
+        expect(changes).to_be_visible()
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        changes.get_by_role("form", name="Discard").get_by_role("button", name="Discard").click()
+        expect(changes).to_be_visible()
+        assert (worktree / "app.txt").read_text() == "oops\n"  # a "no" changes nothing
+        page.once("dialog", lambda dialog: dialog.accept())
+        changes.get_by_role("form", name="Discard").get_by_role("button", name="Discard").click()
+        expect(changes).to_have_count(0)
+        assert (worktree / "app.txt").read_text() == "mine\n"
+        assert (worktree / "__pycache__" / "app.cpython-311.pyc").exists()  # ignored: it stays
+
+        merge.get_by_role("button", name="Merge into main").click()
+        expect(panel.locator("#diff-merged")).to_contain_text("Merged into main")
+        assert (repo / "notes.md").read_text() == "my notes\n"
+        assert not (repo / "__pycache__").exists()

@@ -274,7 +274,9 @@ def test_a_dropped_stream_resumes_without_repeating_lines(
 
 def test_the_view_moves_to_a_follow_up(server: ServerProcess, repo: Path, page: Page):
     attempt = start_attempt(server, repo, 'echo "turn: $PADDOCK_PROMPT"')
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     server.open(page, f"/attempts/{attempt['id']}")
     expect(row_text(page, "turn: Watch the log")).to_be_visible()
 

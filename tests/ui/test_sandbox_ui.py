@@ -22,7 +22,7 @@ from paddock.web.ui.present import megabytes, percent
 from paddock.web.ui.sandbox_views import limit_hit, limit_label, sandbox_from_form
 from tests.e2e.server import ServerProcess, wait_for
 from tests.e2e.test_attempt_flow import agent_process
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import attempt_in_panel, screenshot
 from tests.ui.test_board import (
     DOCS_IMAGES,
     add_task,
@@ -178,8 +178,7 @@ def test_an_attempt_from_the_panel_gets_its_sandbox_override(
     limit(panel, "Time limit").fill("300")
     panel.get_by_role("button", name="Start attempt").click()
 
-    page.wait_for_url(re.compile(r"/attempts/[0-9a-f]+$"))
-    attempt = server.api("GET", f"/api/attempts/{page.url.rsplit('/', 1)[1]}")
+    attempt = server.api("GET", f"/api/attempts/{attempt_in_panel(page)}")
     sandbox = attempt["sandbox"]
     assert sandbox["provider"] == "none" and sandbox["network"] == "none"
     limits = {k: v for k, v in sandbox["limits"].items() if v is not None}
@@ -193,7 +192,7 @@ def test_an_attempt_from_the_panel_gets_its_sandbox_override(
     expect(header).to_contain_text("time limit 5 min")
     expect(header).to_contain_text("only the time limit holds")
     expect(header).not_to_contain_text("memory")
-    expect(page.locator("#attempt-status")).to_have_text("idle", timeout=30_000)
+    expect(page.locator("#attempt-status")).to_have_text("awaiting review", timeout=30_000)
     page.get_by_role("tab", name="Processes").click()
     row = page.locator("#process-rows tr[data-process-id]").first
     expect(row.locator(".badge.provider")).to_have_text("none")

@@ -75,7 +75,7 @@ def saving(page: Page, path: str) -> Any:
 def reload_then_clear_agent_and_automation(page: Page, server: ServerProcess, step_id: str) -> None:
     page.reload()
     item = step_item(page, step_id)
-    item.get_by_text("Agent, prompt, automation and gate").click()
+    item.get_by_text("Agent, prompt, automation, gate and card flow").click()
     expect(item.get_by_label("Run the unit tests")).to_be_checked()
     expect(item.get_by_label("End-to-end tests", exact=True)).to_be_checked()
     expect(item.get_by_label("Unit tests", exact=True)).not_to_be_checked()
@@ -164,7 +164,7 @@ def test_step_settings_and_a_bad_template(
     with page_expecting_errors(browser) as page:
         open_workflow(page, server, project)
         item = step_item(page, review)
-        item.get_by_text("Agent, prompt, automation and gate").click()
+        item.get_by_text("Agent, prompt, automation, gate and card flow").click()
         prompt = item.get_by_label("Prompt template")
         expect(prompt).to_be_visible()
         # The variables are listed as help.
@@ -277,6 +277,8 @@ def gated_project(server: ServerProcess, tmp_path: Path) -> tuple[dict[str, Any]
     repo = make_repo(tmp_path / "gated", {"README.md": "# gated\n", "unit.py": UNIT})
     body = {"path": str(repo), "scripts": {"unit_test": f"{sys.executable} unit.py"}}
     project: dict[str, Any] = server.api("POST", "/api/projects", json=body)
+    # The card stays in To do while its attempt runs: it is moved by hand here.
+    server.api("PATCH", f"/api/projects/{project['id']}", json={"card_flow": False})
     project["steps"] = {s["name"]: s["id"] for s in steps_in_api(server, project)}
     task = add_task(server, project, "Divide by zero")
     attempt = server.api(
@@ -285,7 +287,7 @@ def gated_project(server: ServerProcess, tmp_path: Path) -> tuple[dict[str, Any]
         json={"agent": {"profile": "script", "command": "true"}},
     )
     wait_for(
-        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle",
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review",
         timeout=60,
     )
     run = server.api(

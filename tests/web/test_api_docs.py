@@ -61,6 +61,8 @@ OPERATION_IDS = {
     "open_preview",
     "get_attempt_diff",
     "get_attempt_file_diff",
+    "commit_attempt_changes",
+    "discard_attempt_changes",
     "merge_attempt",
     "rebase_attempt",
     "list_rebase_conflicts",
@@ -220,7 +222,9 @@ def test_lists_are_empty_arrays_never_null(server: ServerProcess, repo: Path):
         "POST", f"/api/tasks/{task['id']}/attempts", json={"agent": {"command": "true"}}
     )
     assert attempt["agent"]["env"] == {} and attempt["agent"]["secret_env"] == []
-    wait_for(lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "idle")
+    wait_for(
+        lambda: server.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "awaiting_review"
+    )
     (proc,) = server.api("GET", f"/api/attempts/{attempt['id']}/processes")
     page = server.api("GET", f"/api/processes/{proc['id']}/logs", params={"after": 10**6})
     assert page == {"lines": [], "next_after": 10**6}

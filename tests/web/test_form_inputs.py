@@ -42,9 +42,10 @@ def form(server: ServerProcess, path: str, data: dict[str, Any]) -> httpx.Respon
 
 
 def triggered(response: httpx.Response, event: str) -> str:
-    """The id an htmx answer names in its HX-Trigger event."""
-    value: str = json.loads(response.headers["HX-Trigger"])[event]
-    return value
+    """The id an htmx answer names in its HX-Trigger event (the event's value, or its `id`)."""
+    value = json.loads(response.headers["HX-Trigger"])[event]
+    found: str = value["id"] if isinstance(value, dict) else value
+    return found
 
 
 def redirected_id(response: httpx.Response) -> str:
@@ -192,7 +193,8 @@ def test_an_attempt_and_a_follow_up_from_the_forms_are_the_ones_the_api_makes(
         "sandbox": {"limits": {"timeout_s": 120}},
     }
     by_api = server.api("POST", f"/api/tasks/{task['id']}/attempts", json=body)
-    by_form = server.api("GET", f"/api/attempts/{redirected_id(made)}")
+    # The new attempt opens beside the board: its id in the answer's HX-Trigger.
+    by_form = server.api("GET", f"/api/attempts/{triggered(made, 'attemptStarted')}")
     kept = ["agent", "prompt", "base_branch", "base_commit", "sandbox", "scripts"]
     assert {k: by_form[k] for k in kept} == {k: by_api[k] for k in kept}
     assert by_api["agent"]["variant"] == "default" and by_api["agent"]["command"] == AGENT
@@ -200,7 +202,9 @@ def test_an_attempt_and_a_follow_up_from_the_forms_are_the_ones_the_api_makes(
 
     for attempt in (by_form, by_api):
         wait_for(
-            lambda a=attempt: server.api("GET", f"/api/attempts/{a['id']}")["status"] == "idle"
+            lambda a=attempt: (
+                server.api("GET", f"/api/attempts/{a['id']}")["status"] == "awaiting_review"
+            )
         )
     form(server, f"/ui/attempts/{by_form['id']}/follow-ups", {"prompt": "  second  "})
     server.api("POST", f"/api/attempts/{by_api['id']}/follow-ups", json={"prompt": "  second  "})
@@ -346,6 +350,33 @@ def test_a_push_and_a_merge_from_the_forms_do_what_the_api_does(
         assert not Path(attempt["worktree_path"]).exists()  # removed, as asked
         assert git(repo, "branch", "--list", attempt["branch"])  # kept: the box was unchecked
         assert git(repo, "show", "main:app.txt") == "v2"
+
+
+def test_a_commit_and_a_discard_from_the_diff_tab_do_what_the_api_does(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    _, _, by_form = _landing(server, tmp_path / "commit-form")
+    _, _, by_api = _landing(server, tmp_path / "commit-api")
+    for attempt in (by_form, by_api):
+        Path(attempt["worktree_path"], "notes.md").write_text("notes\n")
+
+    blank = server.client.post(
+        f"/ui/attempts/{by_form['id']}/commit", data={"message": "  "}, headers=HTMX
+    )
+    assert code(blank) == "empty_commit_message"
+    form(server, f"/ui/attempts/{by_form['id']}/commit", {"message": "  My notes \n"})
+    server.api("POST", f"/api/attempts/{by_api['id']}/commit", json={"message": "  My notes \n"})
+    for attempt in (by_form, by_api):
+        worktree = Path(attempt["worktree_path"])
+        assert git(worktree, "log", "-1", "--format=%B") == "My notes"
+        (worktree / "app.txt").write_text("scratch\n")
+
+    form(server, f"/ui/attempts/{by_form['id']}/discard", {})
+    server.api("POST", f"/api/attempts/{by_api['id']}/discard")
+    for attempt in (by_form, by_api):
+        assert Path(attempt["worktree_path"], "app.txt").read_text() == "v2\n"
+    again = server.client.post(f"/ui/attempts/{by_form['id']}/discard", headers=HTMX)
+    assert (again.status_code, again.json()["code"]) == (409, "nothing_to_discard")
 
 
 # --- agent variants -----------------------------------------------------------------------------

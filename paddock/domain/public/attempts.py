@@ -1,5 +1,5 @@
-"""Public read models of an attempt and what belongs to it: its follow-ups, its diff, its
-token use, its pull requests."""
+"""Public read models of an attempt and what belongs to it: its follow-ups, its diff (and its
+uncommitted changes committed or discarded), its token use, its pull requests."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Self
 
 from pydantic import Field
 
-from paddock.domain.diff import Diff, FileDiff, FileStatus
+from paddock.domain.diff import Diff, Discarded, FileDiff, FileStatus, ManualCommit
 from paddock.domain.entities import Attempt, FollowUp
 from paddock.domain.merge import MergeRecord, MergeStrategy
 from paddock.domain.public.agent import AgentSpecPublic
 from paddock.domain.public.model import PublicModel
+from paddock.domain.public.processes import LeftOutPublic
 from paddock.domain.public.projects import SandboxConfigPublic, ScriptsPublic
 from paddock.domain.pull_request import Forge, PullRequest, PullRequestStatus
 from paddock.domain.states import AttemptStatus, FollowUpStatus
@@ -105,6 +106,9 @@ class FileDiffPublic(PublicModel):
     binary: bool = Field(description="Listed, never dumped")
     too_large: bool = Field(description="Its patch is left out (see the limits)")
     patch: str | None = Field(description="Unified diff; null: binary, too large or not asked")
+    untracked: bool = Field(
+        description="A new file git does not know yet: not committed, the next commit takes it"
+    )
 
     @classmethod
     def of(cls, diff: FileDiff) -> Self:
@@ -119,10 +123,39 @@ class DiffPublic(PublicModel):
     uncommitted: bool = Field(description="The worktree holds changes not committed yet")
     files: list[FileDiffPublic]
     truncated: bool = Field(description="Some patches were left out to keep the whole small")
+    ignored: list[str] = Field(
+        description="Untracked paths that are ignored (the project's .gitignore, or generated "
+        "files such as __pycache__/ and node_modules/): in the worktree, never committed, not "
+        "in `files`. A folder ignored whole is one `dir/`; at most 200"
+    )
+    ignored_total: int = Field(description="How many ignored paths there are in all")
 
     @classmethod
     def of(cls, diff: Diff) -> Self:
         return cls.read(diff)
+
+
+class ManualCommitPublic(PublicModel):
+    """The worktree's uncommitted changes, committed by hand."""
+
+    commit: str = Field(description="The new commit on the attempt's branch")
+    left_out: list[LeftOutPublic] = Field(
+        description="Files over the auto-commit size limit: not committed, still in the worktree"
+    )
+
+    @classmethod
+    def of(cls, commit: ManualCommit) -> Self:
+        return cls.read(commit)
+
+
+class DiscardedPublic(PublicModel):
+    """The worktree's uncommitted changes, undone."""
+
+    files: list[str] = Field(description="The paths put back as committed, or removed")
+
+    @classmethod
+    def of(cls, discarded: Discarded) -> Self:
+        return cls.read(discarded)
 
 
 class PullRequestPublic(PublicModel):

@@ -12,7 +12,7 @@ from paddock.domain.entities import Project, Scripts, Task, WorkflowStep
 from paddock.domain.public.agent import AgentSpecPublic
 from paddock.domain.public.model import PublicModel
 from paddock.domain.sandbox import Limits, Network, Provider, SandboxConfig
-from paddock.domain.states import Automation, TestKind
+from paddock.domain.states import Automation, StepRole, TestKind
 from paddock.domain.workflow import GateFailure, TaskMove
 
 
@@ -71,6 +71,11 @@ class ProjectPublic(PublicModel):
     sandbox: SandboxConfigPublic = Field(description="What the project's attempts default to")
     services: dict[str, str] = Field(description="Dev services besides `web`: {name: command}")
     database: str = Field(description="What each attempt's preview gets: none, sqlite, postgres")
+    card_flow: bool = Field(
+        description="Cards move by themselves: to the `in_progress` step when an attempt "
+        "starts, to the `review` step when the agent's turn ends"
+    )
+    auto_preview: bool = Field(description="Start the attempt's preview when the agent's turn ends")
 
     @classmethod
     def of(cls, project: Project) -> Self:
@@ -106,6 +111,10 @@ class WorkflowStepPublic(PublicModel):
     prompt_template: str
     automation: Automation | None
     gate: list[TestKind] = Field(description="Test kinds whose latest run must pass")
+    role: StepRole | None = Field(
+        description="What the card flow uses it for (in_progress, review) and where a merge "
+        "puts the card (done); one step of a project each"
+    )
 
     @classmethod
     def of(cls, step: WorkflowStep) -> Self:
@@ -123,7 +132,8 @@ class GateFailurePublic(PublicModel):
 
 
 class TaskMovePublic(PublicModel):
-    """A task entering a step: forced past its gate (with why), and what entering ran."""
+    """A task entering a step: forced past its gate (with why), and what entering ran; or a
+    card flow move its gate refused."""
 
     id: str
     task_id: str
@@ -137,6 +147,9 @@ class TaskMovePublic(PublicModel):
     ran: str | None = Field(description="The id of what it ran: a follow-up, attempt, test run")
     automation_error: str | None = Field(description="Why the automation could not run")
     created_at: datetime
+    refused: bool = Field(
+        description="The step's gate refused it (a card flow move): the task stayed where it was"
+    )
 
     @classmethod
     def of(cls, move: TaskMove) -> Self:

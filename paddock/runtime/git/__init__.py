@@ -7,6 +7,7 @@ modules are imported by name (`from paddock.runtime.git import worktrees`).
 
 from paddock.runtime.git.commands import (
     FALLBACK_IDENTITY,
+    GENERATED_EXCLUDES,
     SAFETY_CONFIG,
     GitError,
     GitResult,
@@ -34,6 +35,7 @@ from paddock.runtime.git.commands import (
 
 __all__ = [
     "FALLBACK_IDENTITY",
+    "GENERATED_EXCLUDES",
     "SAFETY_CONFIG",
     "GitError",
     "GitResult",

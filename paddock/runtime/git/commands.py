@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError, Unavailable
+from paddock.domain.generated import GENERATED_PATTERNS
 from paddock.domain.names import is_valid_branch_name
 
 # Paddock's own git runs no hook and no fsmonitor. A worktree may belong to the sandbox's user
@@ -32,6 +33,9 @@ SAFETY_CONFIG: tuple[str, ...] = (
     "safe.directory=*",
 )
 FALLBACK_IDENTITY = {"user.name": "Paddock", "user.email": "paddock@localhost"}
+# Ignore rules on top of a checkout's own, for commands that list untracked files (ls-files):
+# generated files never count as changes (domain/generated.py).
+GENERATED_EXCLUDES: tuple[str, ...] = tuple(f"--exclude={p}" for p in GENERATED_PATTERNS)
 
 # Variables that would redirect git to another repository, index or config than the one we name.
 _INHERITED_GIT_VARS = (
@@ -298,9 +302,22 @@ async def commit_tree(where: Where, tree: str, parents: Sequence[str], message: 
 
 
 async def has_changes(where: Where) -> bool:
-    """Whether the checkout holds uncommitted changes (untracked files count)."""
-    result = await run_git(where, "status", "--porcelain", "--untracked-files=normal")
-    return bool(result.stdout.strip())
+    """Whether the checkout holds uncommitted changes. Untracked files count, but those its
+    ignore rules or the generated files' patterns ignore (GENERATED_EXCLUDES)."""
+    tracked = await run_git(where, "status", "--porcelain", "--untracked-files=no")
+    if tracked.stdout.strip():
+        return True
+    others = await run_git(
+        where,
+        "ls-files",
+        "-z",
+        "--others",
+        "--exclude-standard",
+        *GENERATED_EXCLUDES,
+        "--directory",
+        "--no-empty-directory",
+    )
+    return bool(others.stdout)
 
 
 async def init_repo(

@@ -1,14 +1,16 @@
 """A worktree's changes against a base commit: committed and not, untracked files included.
 
-The worktree's index is never touched: a copy of it takes `git add -A` (so untracked files
-count, as .gitignore says), then `git diff --cached` compares that copy with the base. Renames
-are detected (-M). Binary files are listed, never dumped; patches are only asked of git for
-files within the size limits, and the rest carry a marker instead.
+The worktree's index is never touched: a copy of it takes what a commit would
+(staging.stage_all: untracked files count, ignored ones do not), then `git diff --cached`
+compares that copy with the base. Renames are detected (-M). Binary files are listed, never
+dumped; patches are only asked of git for files within the size limits, and the rest carry a
+marker instead. Untracked files are marked as such, and the ignored paths are listed apart.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -25,9 +27,10 @@ from paddock.domain.diff import (
     FileStatus,
     status_of,
 )
+from paddock.domain.generated import MAX_IGNORED_LISTED
 from paddock.runtime import safefs
 from paddock.runtime.git import Worktree, rev_parse, run_git
-from paddock.runtime.git.staging import stage_all
+from paddock.runtime.git.staging import ignored_paths, stage_all, untracked_files
 
 # A rough size of a changed line in a patch, to keep what is asked of git within the limits.
 BYTES_PER_LINE = 80
@@ -89,10 +92,26 @@ async def worktree_diff(
         ]
         if only is not None:
             files = [f for f in files if only in (f.path, f.old_path)]
+        new = await untracked_files(worktree)
+        files = [replace(f, untracked=True) if f.path in new else f for f in files]
         truncated = False
         if patches:
             files, truncated = await _with_patches(worktree, base, env, files)
-    return Diff(base, head, uncommitted, files, truncated)
+    ignored = [_shown(path) for path in await ignored_paths(worktree)]
+    return Diff(
+        base,
+        head,
+        uncommitted,
+        files,
+        truncated,
+        ignored=ignored[:MAX_IGNORED_LISTED],
+        ignored_total=len(ignored),
+    )
+
+
+def _shown(raw: str) -> str:
+    """A path as git gave it (surrogateescape), as it is shown."""
+    return os.fsencode(raw).decode(errors="replace")
 
 
 async def _changed_files(worktree: Worktree, base: str, env: dict[str, str]) -> list[FileDiff]:

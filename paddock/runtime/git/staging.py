@@ -1,4 +1,5 @@
 """Staging and committing everything in a worktree, but what must never reach the repository:
+ignored files (the worktree's ignore rules and the generated files' patterns: domain/generated.py),
 files larger than the auto-commit limit (their blobs would stay in the shared object store for
 good) and repositories made inside the worktree (a gitlink the user's git would look into)."""
 
@@ -13,7 +14,15 @@ from pathlib import Path
 from paddock.domain.autocommit import LeftOut, too_large
 from paddock.domain.errors import PaddockError
 from paddock.runtime import safefs
-from paddock.runtime.git import GitError, Where, Worktree, identity_args, rev_parse, run_git
+from paddock.runtime.git import (
+    GENERATED_EXCLUDES,
+    GitError,
+    Where,
+    Worktree,
+    identity_args,
+    rev_parse,
+    run_git,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,32 @@ async def commit_all(
     return Committed(await rev_parse(worktree, "HEAD"), left_out)
 
 
+async def discard_all(worktree: Where) -> list[str]:
+    """Put the worktree back to its HEAD: changes to tracked files undone, untracked files and
+    folders removed, but the ignored ones (.gitignore, generated files: node_modules/ stays)
+    and repositories made inside it (`git clean` without -ff leaves them). The paths discarded,
+    sorted."""
+    tracked = await run_git(
+        worktree, "status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames"
+    )
+    paths = {entry[3:] for entry in tracked.stdout.split("\0") if len(entry) > 3}  # "XY path"
+    # A repository inside is listed as its folder ("inner/"): `git clean` leaves it.
+    paths |= {path for path in await untracked_files(worktree) if not path.endswith("/")}
+    if not paths:
+        return []
+    await run_git(worktree, "reset", "-q", "--hard", "HEAD")
+    await run_git(worktree, "clean", "-q", "-f", "-d", *GENERATED_EXCLUDES)
+    return sorted(paths)
+
+
+async def untracked_files(worktree: Where) -> set[str]:
+    """The untracked files a commit would take (neither ignored nor generated), as shown."""
+    result = await run_git(
+        worktree, "ls-files", "-z", "--others", "--exclude-standard", *GENERATED_EXCLUDES
+    )
+    return {path for path in result.stdout.split("\0") if path}
+
+
 async def stage_all(
     worktree: Where,
     *,
@@ -48,7 +83,8 @@ async def stage_all(
     env: dict[str, str] | None = None,
     ignore_errors: bool = False,
 ) -> list[LeftOut]:
-    """`git add -A`, except regular files larger than `max_file_bytes` (None: no limit).
+    """`git add -A`, except ignored files (`ignored_paths`: git's own rules and the generated
+    files' patterns) and regular files larger than `max_file_bytes` (None: no limit).
 
     `git add` writes a blob for every file it stages into the repository's object store, where
     it outlives the attempt. So the files too large are found first, from `git status` and an
@@ -58,8 +94,9 @@ async def stage_all(
 
     A process still running in the worktree (a dev server) can grow a file between the lstat
     and `git add`: that race is not closed (docs/security.md)."""
-    found = await _too_large(worktree, max_file_bytes, env) if max_file_bytes else []
-    specs = [":/", *(f":(exclude,literal){raw}" for raw, _ in found)]
+    ignored = [f":(exclude,literal){raw}" for raw in await _generated_only(worktree, env)]
+    found = await _too_large(worktree, max_file_bytes, env, ignored) if max_file_bytes else []
+    specs = [":/", *ignored, *(f":(exclude,literal){raw}" for raw, _ in found)]
     await run_git(
         worktree,
         "add",
@@ -87,11 +124,56 @@ async def stage_all(
     return [left for _, left in found]
 
 
+async def ignored_paths(
+    worktree: Where, *, env: dict[str, str] | None = None, generated: bool = True
+) -> list[str]:
+    """The untracked paths that are ignored: by the worktree's own rules (.gitignore,
+    info/exclude, the user's excludes file) and, with `generated`, as generated files
+    (domain/generated.py). A folder ignored whole is named once, as `dir/`, and not looked
+    into. Names that are not UTF-8 are kept as they are (surrogateescape), for pathspecs."""
+    result = await run_git(
+        worktree,
+        "ls-files",
+        "-z",
+        "--others",
+        "--ignored",
+        "--exclude-standard",
+        *(GENERATED_EXCLUDES if generated else ()),
+        "--directory",
+        env=env,
+        errors="surrogateescape",
+    )
+    return outermost([path for path in result.stdout.split("\0") if path])
+
+
+async def _generated_only(worktree: Where, env: dict[str, str] | None) -> list[str]:
+    """The paths ignored as generated files that the worktree's own rules do not ignore: what
+    `git add -A` would take and must not. (Those git ignores itself must not be named: an
+    exclude pathspec that names an ignored path is an error to `git add`.)"""
+    everything = await ignored_paths(worktree, env=env)
+    if not everything:
+        return []
+    own = set(await ignored_paths(worktree, env=env, generated=False))
+    return [path for path in everything if path not in own]
+
+
+def outermost(paths: list[str]) -> list[str]:
+    """`paths` without those inside a folder listed too (git may name both `d/` and `d/x`)."""
+    folders = {path for path in paths if path.endswith("/")}
+
+    def inside(path: str) -> bool:
+        parts = path.rstrip("/").split("/")
+        return any("/".join(parts[:n]) + "/" in folders for n in range(1, len(parts)))
+
+    return sorted(path for path in paths if not inside(path))
+
+
 async def _too_large(
-    worktree: Where, limit: int, env: dict[str, str] | None
+    worktree: Where, limit: int, env: dict[str, str] | None, ignored: list[str]
 ) -> list[tuple[str, LeftOut]]:
-    """The changed files larger than `limit`: each as git names it (a name that is not UTF-8
-    kept as it is, for the pathspec) and as it is shown."""
+    """The changed files larger than `limit`, but the `ignored` ones (exclude pathspecs): each
+    as git names it (a name that is not UTF-8 kept as it is, for the pathspec) and as it is
+    shown."""
     status = await run_git(
         worktree,
         "status",
@@ -100,6 +182,9 @@ async def _too_large(
         "--untracked-files=all",
         "--no-renames",
         "--ignore-submodules=all",
+        "--",
+        ":/",
+        *ignored,
         env=env,
         errors="surrogateescape",
     )

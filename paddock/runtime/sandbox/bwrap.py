@@ -292,9 +292,12 @@ class BwrapLauncher:
             ) from exc
 
     def close(self) -> None:
-        """End the spare shells (blocking; at shutdown)."""
+        """End the spare shells, then remove this server's cgroup folder (blocking; at
+        shutdown)."""
         if self.spares is not None:
             self.spares.close()
+        if self.hierarchy is not None:
+            self.hierarchy.close()
         if self._net_dir is not None:
             shutil.rmtree(self._net_dir, ignore_errors=True)
             self._net_dir = None

@@ -4,7 +4,8 @@ cgroup v1 (one directory per controller: memory, pids, cpu, cpuacct, freezer) wh
 mounted and writable; cgroup v2 (one directory) where the unified hierarchy has the controllers.
 Every sandbox's cgroup lives under `<controller>/paddock/<server>/<process id>`, where `<server>`
 names the server process (pid and start time): a server that starts removes the groups of
-servers that are gone, killing anything left in them, and never touches a live server's.
+servers that are gone, killing anything left in them, and never touches a live server's; a
+server that stops removes its own folder once its groups are gone.
 
 A process joins its cgroup before it execs the sandbox (see `attach_argv`), so nothing it forks
 can start outside the limits.
@@ -322,6 +323,26 @@ class Hierarchy:
             return V1Cgroup(self.root, relative)
         return V2Cgroup(self.root, relative)
 
+    def close(self) -> bool:
+        """At shutdown (blocking): remove this server's own folder (`paddock/<server>`) once
+        its groups are gone; a group still there keeps it, for the next start to reap.
+        Whether nothing of this server is left."""
+        if not self.available:
+            return True
+        left = False
+        for controller in self._controllers():
+            try:
+                (self.root / controller / PARENT / self.server).rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:  # not empty: a group the kernel still holds
+                left = True
+        return not left
+
+    def _controllers(self) -> tuple[str, ...]:
+        """The folders one group spans: a controller's each (v1), or the one tree (v2)."""
+        return V1_CONTROLLERS if self.version == 1 else ("",)
+
     def _servers(self) -> Iterator[tuple[str, list[V1Cgroup | V2Cgroup]]]:
         base = self.root / ("memory" if self.version == 1 else "") / PARENT
         with contextlib.suppress(OSError):
@@ -344,7 +365,7 @@ class Hierarchy:
                 group.kill()
                 if remove_soon(group):
                     removed.append(group.name)
-            for controller in V1_CONTROLLERS if self.version == 1 else ("",):
+            for controller in self._controllers():
                 with contextlib.suppress(OSError):
                     (self.root / controller / PARENT / server).rmdir()
         return removed

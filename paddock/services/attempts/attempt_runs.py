@@ -14,6 +14,7 @@ from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, 
 from paddock.runtime.git.rebase import rebase_in_progress
 from paddock.services.attempts.agent_turns import AgentTurns
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
+from paddock.services.attempts.watchers import AttemptWatchers
 from paddock.services.context import Context, log
 from paddock.services.processes.process_request import ProcessRequest
 from paddock.services.processes.processes import ProcessService
@@ -22,17 +23,24 @@ from paddock.store import follow_ups as follow_up_store
 
 
 class AttemptRuns:
-    def __init__(self, ctx: Context, processes: ProcessService, turns: AgentTurns) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        processes: ProcessService,
+        turns: AgentTurns,
+        watchers: AttemptWatchers,
+    ) -> None:
         self.ctx = ctx
         self.processes = processes
         self.turns = turns
+        self.watchers = watchers  # told when a follow-up's turn begins and when a turn ends
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[str] = set()  # attempts whose pending steps must not start
         self._rewake: set[str] = set()  # follow-ups queued while a run was finishing
 
-    def begin(self, attempt: Attempt, agent_turn: bool = True) -> None:
-        """Run the attempt's setup and agent (if it has a turn) in the background."""
-        self._runs[attempt.id] = asyncio.create_task(self._run(attempt, agent_turn))
+    def begin(self, attempt: Attempt) -> None:
+        """Run the attempt's setup and agent in the background."""
+        self._runs[attempt.id] = asyncio.create_task(self._run(attempt))
 
     def busy(self, attempt_id: str) -> bool:
         """Whether the attempt has a run going (between its processes too)."""
@@ -79,9 +87,12 @@ class AttemptRuns:
         if run is not None:
             await asyncio.wait([run])
 
-    async def _run(self, attempt: Attempt, agent_turn: bool = True) -> None:
-        """Setup if the attempt starts `setting_up`, then the agent (if it has a turn)."""
+    async def _run(self, attempt: Attempt) -> None:
+        """Setup if the attempt starts `setting_up`, then the agent. Its watchers hear of the
+        start first (here, not in the request: a request that starts an attempt makes no more
+        round trips for them), and of the turn's end after it."""
         try:
+            await self.watchers.started(attempt)
             if attempt.status is AttemptStatus.setting_up:
                 setup = await self.processes.run(
                     attempt, ProcessRequest(RunReason.setup, shell_argv(attempt.scripts.setup))
@@ -90,11 +101,7 @@ class AttemptRuns:
                     await self._process_failed(attempt, setup, "setup script")
                     return
             if attempt.id in self._stopping:
-                await self.set_status(attempt, AttemptStatus.idle, error="stopped")
-                return
-            if not agent_turn:
-                attempt = await self.set_status(attempt, AttemptStatus.idle)
-                await self._run_queue(attempt)
+                await self.set_status(attempt, AttemptStatus.stopped)
                 return
             if attempt.status is not AttemptStatus.running:
                 attempt = await self.set_status(attempt, AttemptStatus.running)
@@ -143,6 +150,7 @@ class AttemptRuns:
                 return
             follow_up = await self._set_follow_up(attempt, follow_up, FollowUpStatus.running)
             attempt = await self.set_status(attempt, AttemptStatus.running)
+            await self.watchers.started(attempt)
             proc = await self._turn(attempt, follow_up.prompt, RunReason.follow_up, follow_up.agent)
             if proc is None:
                 await self._set_follow_up(attempt, follow_up, FollowUpStatus.failed)
@@ -193,10 +201,12 @@ class AttemptRuns:
     async def _after_turn(self, attempt: Attempt, proc: Process, what: str) -> Attempt:
         if proc.status is ProcessStatus.succeeded:
             # A turn asked to resolve a rebase's conflicts leaves the rebase waiting.
-            status = (
-                AttemptStatus.conflicted if await self._rebasing(attempt) else AttemptStatus.idle
-            )
-            return await self.set_status(attempt, status)
+            if await self._rebasing(attempt):
+                return await self.set_status(attempt, AttemptStatus.conflicted)
+            # Its watchers first (the card moves, the preview starts), the status last: a
+            # client that sees `awaiting_review` finds what the turn's end did already done.
+            await self.watchers.turn_ended(attempt)
+            return await self.set_status(attempt, AttemptStatus.awaiting_review)
         await self._process_failed(attempt, proc, what)
         return await self._get(attempt.id)
 
@@ -207,8 +217,8 @@ class AttemptRuns:
             return False
 
     async def _process_failed(self, attempt: Attempt, proc: Process, what: str) -> None:
-        if proc.status is ProcessStatus.killed:
-            await self.set_status(attempt, AttemptStatus.idle, error=f"{what} was stopped")
+        if proc.status is ProcessStatus.stopped:  # someone stopped it: not a failure
+            await self.set_status(attempt, AttemptStatus.stopped)
         else:
             await self.set_status(
                 attempt,

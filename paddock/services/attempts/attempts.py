@@ -36,6 +36,7 @@ from paddock.services.agents import AgentService
 from paddock.services.attempts.agent_turns import AgentTurns
 from paddock.services.attempts.attempt_runs import AttemptRuns
 from paddock.services.attempts.attempt_worktrees import AttemptWorktrees, attempt_worktree
+from paddock.services.attempts.watchers import AttemptWatcher, AttemptWatchers
 from paddock.services.context import Context, log
 from paddock.services.processes.process_request import ProcessRequest
 from paddock.services.processes.processes import ProcessService
@@ -87,7 +88,9 @@ class AttemptService:
         self.agents = agents
         self.turns = AgentTurns(ctx, processes, agents)
         self.worktrees = AttemptWorktrees(ctx)
-        self.runs = AttemptRuns(ctx, processes, self.turns)
+        # Told when the agent starts working and when its turn ends (the card flow, previews).
+        self.watchers = AttemptWatchers()
+        self.runs = AttemptRuns(ctx, processes, self.turns, self.watchers)
         # What else goes with an attempt, before its worktree.
         self.belongings = tuple(belongings)
 
@@ -100,13 +103,10 @@ class AttemptService:
         base_branch: str | None = None,
         branch: str | None = None,
         sandbox: SandboxConfig | None = None,
-        agent_turn: bool = True,
     ) -> Attempt:
         """Create the branch and worktree now (so their errors answer the request), then run
-        setup and the agent in the background. `sandbox` overrides the project's choice.
-        Without `agent_turn` the attempt waits after setup (a workflow step runs its tests)."""
-        if agent_turn:
-            self.agents.check(agent)
+        setup and the agent in the background. `sandbox` overrides the project's choice."""
+        self.agents.check(agent)
         if branch is not None:
             check_branch_name(branch)
         attempt_id = new_id()
@@ -146,8 +146,12 @@ class AttemptService:
                 EventType.attempt_deleted, project.id, AttemptDeleted(attempt_id, attempt.task_id)
             )
             raise exc from None
-        self.runs.begin(attempt, agent_turn)
+        self.runs.begin(attempt)
         return attempt
+
+    def watch(self, watcher: AttemptWatcher) -> None:
+        """Tell `watcher` when an attempt's agent starts working and when its turn ends."""
+        self.watchers.add(watcher)
 
     # -- follow-ups ---------------------------------------------------------------------------
 
@@ -190,7 +194,7 @@ class AttemptService:
         return follow_up
 
     async def resume_queues(self) -> None:
-        """At start-up: queued follow-ups of idle attempts run; one that was running when the
+        """At start-up: queued follow-ups of settled attempts run; one that was running when the
         server stopped has lost its process and is marked failed."""
 
         def load(session: Session) -> list[Attempt]:
@@ -199,7 +203,7 @@ class AttemptService:
             return [store.get_attempt(session, attempt_id) for attempt_id in ids]
 
         for attempt in await self.ctx.db.run(load):
-            if attempt.status in (AttemptStatus.idle, AttemptStatus.failed):
+            if attempt.status.settled:
                 self.runs.wake(attempt)
 
     # -- rewind -------------------------------------------------------------------------------
@@ -226,10 +230,19 @@ class AttemptService:
         for proc in dropped:
             self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
         log.info("attempt %s: rewound to %s (before %s)", attempt_id, turn.commit_before, turn.id)
-        return await self.runs.set_status(attempt, AttemptStatus.idle)
+        return await self.runs.set_status(attempt, AttemptStatus.awaiting_review)
 
     async def get(self, attempt_id: str) -> Attempt:
         return await self.ctx.db.run(lambda s: store.get_attempt(s, attempt_id))
+
+    async def has_worktree(self, attempt: Attempt) -> bool:
+        """Whether the attempt's worktree is still there: a merge may have removed it (or
+        someone, by hand), and then nothing that works in it can be offered."""
+        try:
+            await attempt_worktree(self.ctx, attempt)
+        except PaddockError:
+            return False
+        return True
 
     async def list_for_task(self, task_id: str) -> list[Attempt]:
         def query(session: Session) -> list[Attempt]:

@@ -1,11 +1,12 @@
 """Merging an attempt into its base branch.
 
 Refused, with nothing changed, when: the attempt is busy; its worktree has uncommitted changes
-(commit them first); its base branch moved on since the attempt branched off (rebase first);
-the base is checked out somewhere with uncommitted changes. The new base tip is made without
-any checkout (`commit-tree`), then the branch is moved (runtime/git/landing.py). Afterwards: the
-merge is recorded on the attempt, its task goes to the "Done" step, its previews stop, and on
-request its worktree and branch go.
+(commit or discard them first: worktree_changes.py; ignored and generated files do not count);
+its base branch moved on since the attempt branched off (rebase first); the base is checked out
+somewhere with uncommitted changes. The new base tip is made without any checkout
+(`commit-tree`), then the branch is moved (runtime/git/landing.py). Afterwards: the merge is
+recorded on the attempt (now `merged`), its task goes to the step whose role is `done` (new
+projects: "Done"), its previews stop, and on request its worktree and branch go.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from paddock.domain.entities import Attempt, Project, Task
 from paddock.domain.errors import Conflict
 from paddock.domain.events import EventType
 from paddock.domain.merge import MergeRecord, MergeStrategy
-from paddock.domain.states import AttemptStatus
+from paddock.domain.states import AttemptStatus, StepRole
+from paddock.domain.workflow import step_with_role
 from paddock.runtime import git
 from paddock.runtime.git import worktrees
 from paddock.runtime.git.landing import check_landing, move_branch
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context
+from paddock.services.git.worktree_changes import uncommitted_refusal
 from paddock.services.previews.previews import PreviewService
 from paddock.services.task_moves import MoveService
 from paddock.store import attempts as attempt_store
@@ -31,8 +34,6 @@ from paddock.store import projects as project_store
 from paddock.store import steps as step_store
 from paddock.store import tasks as task_store
 from paddock.store.tables.base import utcnow
-
-DONE_STEP = "Done"
 
 
 class MergeService:
@@ -69,10 +70,7 @@ class MergeService:
         async with git.repo_lock(repo):
             worktree = await attempt_worktree(self.ctx, attempt)
             if await git.has_changes(worktree):
-                raise Conflict(
-                    "the attempt's worktree has uncommitted changes: commit them first",
-                    code="attempt_uncommitted",
-                )
+                raise uncommitted_refusal()
             head = await git.rev_parse(worktree, "HEAD")
             base_tip = await git.rev_parse(repo, f"refs/heads/{attempt.base_branch}")
             await self._check_ahead(worktree, attempt, head, base_tip)
@@ -133,10 +131,10 @@ class MergeService:
                     await git.delete_branch(repo, attempt.branch, force=True)
 
     async def to_done(self, project: Project, task: Task, reason: str) -> None:
-        """Move the task to the project's Done step (when it has one): the merge is the user's
-        decision, so a gate there is passed, and the move records why."""
+        """Move the task to the project's `done` step (when it has one): the merge is the
+        user's decision, so a gate there is passed, and the move records why."""
         steps = await self.ctx.db.run(lambda s: step_store.list_steps(s, project.id))
-        done = next((s for s in steps if s.name == DONE_STEP), None)
+        done = step_with_role(steps, StepRole.done)
         if done is None or task.step_id == done.id:
             return
         await self.moves.move(task.id, done.id, force=True, reason=reason)

@@ -23,6 +23,7 @@ from paddock.runtime.git import rebase
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.attempts.attempts import AttemptService
 from paddock.services.context import Context
+from paddock.services.git.worktree_changes import uncommitted_refusal
 from paddock.store import attempts as store
 from paddock.store import projects as project_store
 
@@ -40,17 +41,15 @@ class RebaseService:
 
     async def start(self, attempt_id: str) -> RebaseOutcome:
         attempt = await self.attempts.get(attempt_id)
-        if attempt.status not in (AttemptStatus.idle, AttemptStatus.failed):
+        if not attempt.status.settled:
             raise Conflict(
-                f"the attempt is {attempt.status.value}: a rebase needs it idle",
+                f"the attempt is {attempt.status.label}: a rebase needs it to be awaiting "
+                "review, stopped, failed or merged",
                 code="attempt_busy",
             )
         worktree = await attempt_worktree(self.ctx, attempt)
         if await git.has_changes(worktree):
-            raise Conflict(
-                "the attempt's worktree has uncommitted changes: commit them first",
-                code="attempt_uncommitted",
-            )
+            raise uncommitted_refusal()
         async with git.repo_lock(await self._repo(attempt)):
             conflicts = await rebase.start(worktree, attempt.base_branch)
         return await self._settle(attempt, worktree, conflicts)
@@ -67,7 +66,7 @@ class RebaseService:
         async with git.repo_lock(await self._repo(attempt)):
             await rebase.abort(worktree)
         await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, worktree.path)
-        return await self._status(attempt, AttemptStatus.idle, None)
+        return await self._status(attempt, AttemptStatus.awaiting_review, None)
 
     async def conflicts(self, attempt_id: str) -> list[str]:
         attempt = await self.attempts.get(attempt_id)
@@ -101,7 +100,7 @@ class RebaseService:
             return RebaseOutcome(
                 await self._status(attempt, AttemptStatus.conflicted, error), conflicts
             )
-        return RebaseOutcome(await self._status(attempt, AttemptStatus.idle, None), [])
+        return RebaseOutcome(await self._status(attempt, AttemptStatus.awaiting_review, None), [])
 
     async def _rebasing(self, attempt_id: str) -> tuple[Attempt, git.Worktree]:
         attempt = await self.attempts.get(attempt_id)

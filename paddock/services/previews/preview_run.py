@@ -238,7 +238,7 @@ class ServiceRun:
         """The dev server's end ends the preview: stopped when asked to, else failed."""
         assert self._process is not None
         proc = await asyncio.shield(self._process)
-        if self.stopping or proc.status is ProcessStatus.killed:
+        if self.stopping or proc.status is ProcessStatus.stopped:
             await self._ended(PreviewStatus.stopped)
         else:
             await self._failed(f"the dev server {proc.error or 'exited'}")

@@ -23,6 +23,7 @@ from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
 from paddock.domain.events import EventType
 from paddock.domain.preview import (
     Preview,
+    PreviewPath,
     PreviewStatus,
     PreviewView,
     Service,
@@ -217,9 +218,13 @@ class PreviewService:
         previews = await self.ctx.db.run(lambda s: store.list_for_attempt(s, attempt_id))
         return [self._runs[p.id].preview if p.id in self._runs else p for p in previews]
 
-    async def open_link(self, preview_id: str, *, embed: bool = False) -> dict[str, str]:
+    async def open_link(
+        self, preview_id: str, *, embed: bool = False, path: str = "/"
+    ) -> dict[str, str]:
         """A URL with a one-time ticket (for a browser; `embed`: for an iframe in Paddock's
-        own page), and the key for other clients."""
+        own page), at `path` inside the preview (its host stays the preview's), and the key
+        for other clients."""
+        place = PreviewPath.of(path)
         preview = await self.get(preview_id)
         if preview.status is not PreviewStatus.running:
             raise Conflict(
@@ -227,9 +232,9 @@ class PreviewService:
                 code="preview_not_running",
             )
         ticket = await self.access.issue_ticket(preview)
-        url = f"{self.url(preview)}?{TICKET_PARAM}={ticket}"
+        params = [(TICKET_PARAM, ticket), *([(EMBED_PARAM, "1")] if embed else [])]
         return {
-            "url": url + (f"&{EMBED_PARAM}=1" if embed else ""),
+            "url": place.link(self.url(preview), *params),
             "key": self.access.key(preview),
         }
 

@@ -16,8 +16,10 @@ from paddock.domain.entities import Attempt, Process, Project
 from paddock.domain.entries import AgentEntry
 from paddock.domain.errors import Conflict, PaddockError
 from paddock.domain.events import ArtifactsAdded, EventType
+from paddock.domain.generated import generated_free_env
 from paddock.domain.names import new_debug_id, new_id
-from paddock.domain.sandbox import LimitHit, Limits, Provider
+from paddock.domain.process_end import end_line, outcome, with_agent_reason
+from paddock.domain.sandbox import LimitHit, Provider
 from paddock.domain.secrets import secret_values
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
@@ -34,9 +36,6 @@ from paddock.store import projects as project_store
 
 ARTIFACTS_ENV = "PADDOCK_ARTIFACTS"  # the folder whose files are kept as the process's artifacts
 
-# Exit codes the shell uses for a command it could not run at all.
-_SHELL_EXIT_MEANING = {126: "command not executable", 127: "command not found"}
-
 
 @dataclass
 class _Running:
@@ -44,13 +43,6 @@ class _Running:
     launched: Launched | None = None
     stopping: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        return f"killed by signal {-code}"
-    meaning = _SHELL_EXIT_MEANING.get(code)
-    return f"exited with code {code}" + (f" ({meaning})" if meaning else "")
 
 
 def given_env(attempt: Attempt, reason: RunReason, extra: dict[str, str]) -> dict[str, str]:
@@ -72,27 +64,6 @@ def process_env(given: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
     env.update(given)
     return env
-
-
-def describe_limit(hit: LimitHit, limits: Limits) -> str:
-    if hit is LimitHit.oom_killed:
-        return f"killed: out of memory (limit {limits.memory_mb} MB)"
-    if hit is LimitHit.pids_limit:
-        return f"stopped: too many processes (limit {limits.pids})"
-    return f"stopped: ran past its time limit ({limits.timeout_s:g} s)"
-
-
-def outcome(
-    code: int, hit: LimitHit | None, limits: Limits, *, stopped: bool
-) -> tuple[ProcessStatus, str | None]:
-    """How a process that exited with `code` ended: its status and error (None: succeeded)."""
-    if hit is not None:
-        return ProcessStatus.failed, describe_limit(hit, limits)
-    if stopped:
-        return ProcessStatus.killed, describe_exit(code)
-    if code == 0:
-        return ProcessStatus.succeeded, None
-    return ProcessStatus.failed, describe_exit(code)
 
 
 class ProcessService:
@@ -117,7 +88,8 @@ class ProcessService:
         folder = await asyncio.to_thread(
             self.artifacts.prepare, process_id, sandboxed=provider is not Provider.none
         )
-        given = given_env(attempt, request.reason, {ARTIFACTS_ENV: str(folder), **request.env})
+        extra = {ARTIFACTS_ENV: str(folder), **generated_free_env(request.reason), **request.env}
+        given = given_env(attempt, request.reason, extra)
         full_env = process_env(given)
         project, proc = await self._create(attempt, request, process_id, provider)
         sandbox = sandbox_spec(
@@ -201,7 +173,7 @@ class ProcessService:
         sink.system(f"$ {shlex.join(spec.argv)}")
         if running.stopping:
             return await self._finish(
-                attempt, proc, sink, ProcessStatus.killed, None, "stopped before it started"
+                attempt, proc, sink, ProcessStatus.stopped, None, "stopped before it started"
             )
         try:
             launched = await self.ctx.launcher.launch(spec)
@@ -233,14 +205,13 @@ class ProcessService:
         if hit is None and code != 0 and not running.stopping:
             hit = launched.limit_hit()
         status, error = outcome(code, hit, limits, stopped=running.stopping)
-        final = await self._record_end(attempt, proc, status, code, error, hit)
+        await self._record_end(attempt, proc, status, code, error, hit)
         # Whatever the leader left behind in its group is stopped, so the pipes reach EOF.
         await launched.reap_leftovers(self.ctx.settings.processes.stop_grace_seconds)
         await asyncio.gather(*pumps)
-        sink.system(f"{describe_exit(code)} ({error})" if hit is not None else describe_exit(code))
+        sink.system(end_line(code, hit, error, stopped=status is ProcessStatus.stopped))
         await self._keep_artifacts(attempt, sink)
-        await self._close_log(attempt, sink)
-        return final
+        return await self._close_log(attempt, sink)
 
     async def _wait(
         self, launched: Launched, running: _Running, timeout: float | None
@@ -262,11 +233,11 @@ class ProcessService:
         code: int | None,
         error: str,
     ) -> Process:
-        final = await self._record_end(attempt, proc, status, code, error)
+        recorded = None if status is ProcessStatus.stopped else error
+        final = await self._record_end(attempt, proc, status, code, recorded)
         sink.system(error + (f" (debug id {final.debug_id})" if final.debug_id else ""))
         await self._keep_artifacts(attempt, sink)
-        await self._close_log(attempt, sink)
-        return final
+        return await self._close_log(attempt, sink)
 
     async def _record_end(
         self,
@@ -316,21 +287,27 @@ class ProcessService:
         for reason in collected.skipped[:20]:
             sink.system(f"artifacts: left out {reason}")
 
-    async def _close_log(self, attempt: Attempt, sink: LogSink) -> None:
+    async def _close_log(self, attempt: Attempt, sink: LogSink) -> Process:
         """Close the log (and the entries) and publish the process again with its final line
-        count and agent session (the status went out earlier, as soon as the process ended)."""
+        count, agent session and, for a failed agent turn, the agent's own reason in its error
+        (the status went out earlier, as soon as the process ended). Its final record."""
         await sink.close()
         entries = self.ctx.entries.get(sink.process_id)
-        session = None
+        session = last_error = None
         if entries is not None:
             await entries.close()
-            session = entries.session_id
-        proc = await self.ctx.db.run(
-            lambda s: store.set_line_count(
-                s, sink.process_id, sink.line_count, agent_session=session
-            )
-        )
+            session, last_error = entries.session_id, entries.last_error
+
+        def close(s: Session) -> Process:
+            proc = store.set_line_count(s, sink.process_id, sink.line_count, agent_session=session)
+            error = with_agent_reason(proc, last_error)
+            return store.set_error(s, proc.id, error) if error and error != proc.error else proc
+
+        proc = await self.ctx.db.run(close)
+        if last_error and proc.status is ProcessStatus.failed and proc.failure is None:
+            log.warning("process %s failed: %s [debug_id=%s]", proc.id, proc.error, proc.debug_id)
         self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
+        return proc
 
     async def _persist_entries(self, batch: list[AgentEntry]) -> None:
         await self.ctx.db.run(lambda s: entry_store.write_entries(s, batch))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from paddock.store.tables.base import ID, Base, utcnow
@@ -32,6 +32,10 @@ class ProjectRow(Base):
     # preview gets ("none", "sqlite", "postgres").
     services: Mapped[dict[str, Any]] = mapped_column(default=dict)
     database: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
+    # Cards move by themselves (to the in-progress step, then to review); the preview starts
+    # when the agent's turn ends.
+    card_flow: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    auto_preview: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -48,5 +52,7 @@ class StepRow(Base):
     prompt_template: Mapped[str] = mapped_column(Text, default="")
     automation: Mapped[str | None] = mapped_column(String(20), default=None)
     gate: Mapped[list[Any]] = mapped_column(default=list)
+    # What the card flow uses it for (StepRole): in_progress, review, done; one step each.
+    role: Mapped[str | None] = mapped_column(String(20), default=None)
 
     __table_args__ = (Index("ix_steps_project_position", "project_id", "position"),)

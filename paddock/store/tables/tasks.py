@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from paddock.store.tables.base import ID, Base, utcnow
@@ -59,3 +59,5 @@ class TaskMoveRow(Base):
     ran: Mapped[str | None] = mapped_column(ID, default=None)
     automation_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The gate refused it (a card flow move): the task stayed where it was.
+    refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

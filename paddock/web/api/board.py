@@ -11,6 +11,7 @@ from paddock.domain.public import (
     AttemptPublic,
     ProjectPublic,
     PublicModel,
+    TaskMovePublic,
     TaskPublic,
     WorkflowStepPublic,
 )
@@ -28,6 +29,10 @@ class CardOut(PublicModel):
     active_previews: int = Field(description="The newest attempt's previews starting or running")
     tests: dict[TestKind, TestRunStatus] = Field(
         description="The newest attempt's latest test run of each kind: its status"
+    )
+    notice: TaskMovePublic | None = Field(
+        description="The task's newest move when it went wrong: its gate refused it (`refused`), "
+        "or its automation did not run (`automation_error`); null otherwise"
     )
 
 

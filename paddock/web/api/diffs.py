@@ -1,4 +1,5 @@
-"""/api/attempts/{id}/diff: what an attempt changed against its base branch."""
+"""/api/attempts/{id}/diff: what an attempt changed against its base branch; /commit and
+/discard: its worktree's uncommitted changes committed by hand, or undone."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from starlette.responses import StreamingResponse
 
 from paddock.domain.entities import Event
 from paddock.domain.events import EventType
-from paddock.domain.public import DiffPublic, FileDiffPublic
-from paddock.web.deps import AttemptsDep, DiffsDep, DiffWatchDep, EventsDep, SettingsDep
+from paddock.domain.public import DiffPublic, DiscardedPublic, FileDiffPublic, ManualCommitPublic
+from paddock.web.deps import (
+    AttemptsDep,
+    DiffsDep,
+    DiffWatchDep,
+    EventsDep,
+    SettingsDep,
+    WorktreeChangesDep,
+)
+from paddock.web.inputs import CommitIn
 from paddock.web.sse import HEARTBEAT, sse_event, sse_response
 
 router = APIRouter(tags=["diffs"])
@@ -22,11 +31,32 @@ async def get_attempt_diff(
     diffs: DiffsDep,
     patches: bool = Query(True, description="Include each file's unified diff (within limits)"),
 ) -> DiffPublic:
-    """Committed and uncommitted changes (untracked files included) since the merge-base with
-    the base branch: per file its status, line counts, rename source; binary files listed
-    without content; patches over the size limits left out with `too_large`, and `truncated`
-    when the whole would be too big."""
+    """Committed and uncommitted changes (untracked files included, each marked `untracked`)
+    since the merge-base with the base branch: per file its status, line counts, rename source;
+    binary files listed without content; patches over the size limits left out with
+    `too_large`, and `truncated` when the whole would be too big. Ignored paths (.gitignore,
+    generated files) are listed apart in `ignored`: they are never committed."""
     return DiffPublic.of(await diffs.diff(attempt_id, patches=patches))
+
+
+@router.post("/attempts/{attempt_id}/commit", operation_id="commit_attempt_changes")
+async def commit_attempt_changes(
+    attempt_id: str, body: CommitIn, changes: WorktreeChangesDep
+) -> ManualCommitPublic:
+    """Commit the worktree's uncommitted changes on the attempt's branch with `message` (as
+    auto-commit does: ignored files and files over its size limit stay out). Refused (409)
+    when there is nothing to commit (`nothing_to_commit`) or the attempt is running or
+    mid-rebase (`attempt_busy`); 422 `empty_commit_message` without a message."""
+    return ManualCommitPublic.of(await changes.commit(attempt_id, body.message))
+
+
+@router.post("/attempts/{attempt_id}/discard", operation_id="discard_attempt_changes")
+async def discard_attempt_changes(attempt_id: str, changes: WorktreeChangesDep) -> DiscardedPublic:
+    """Undo the worktree's uncommitted changes: tracked files back to the last commit,
+    untracked ones removed; ignored files (.gitignore, generated files) stay. Refused (409)
+    when there is nothing to discard (`nothing_to_discard`) or the attempt is running or
+    mid-rebase (`attempt_busy`)."""
+    return DiscardedPublic.of(await changes.discard(attempt_id))
 
 
 @router.get("/attempts/{attempt_id}/diff/file", operation_id="get_attempt_file_diff")

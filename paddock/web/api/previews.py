@@ -66,8 +66,11 @@ async def restart_preview(
 
 
 @router.post("/previews/{preview_id}/open", operation_id="open_preview")
-async def open_preview(preview_id: str, previews: PreviewsDep, embed: bool = False) -> OpenLink:
+async def open_preview(
+    preview_id: str, previews: PreviewsDep, embed: bool = False, path: str = "/"
+) -> OpenLink:
     """A link that lets one browser in: its one-time ticket becomes a cookie for the
     preview's host, then the browser is sent to the clean URL. `embed=true`: for an iframe
-    (a partitioned cookie, the only kind a browser sends to an embedded page of another site)."""
-    return OpenLink(**await previews.open_link(preview_id, embed=embed))
+    (a partitioned cookie, the only kind a browser sends to an embedded page of another site).
+    `path`: where inside the preview the link goes (its host stays the preview's)."""
+    return OpenLink(**await previews.open_link(preview_id, embed=embed, path=path))

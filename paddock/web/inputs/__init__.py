@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from paddock.web.inputs.agents import VariantIn
 from paddock.web.inputs.attempts import AgentIn, AttemptCreate, RewindIn
+from paddock.web.inputs.commits import CommitIn
 from paddock.web.inputs.follow_ups import FollowUpCreate
 from paddock.web.inputs.merges import MergeIn, PullRequestIn, PushIn
 from paddock.web.inputs.previews import PreviewRestart, PreviewStart
@@ -25,6 +26,7 @@ from paddock.web.inputs.test_runs import TestRunStart
 __all__ = [
     "AgentIn",
     "AttemptCreate",
+    "CommitIn",
     "FollowUpCreate",
     "LimitsIn",
     "MergeIn",

@@ -73,6 +73,14 @@ class ProjectUpdate(BaseModel):
     database: Literal["none", "sqlite", "postgres"] | None = Field(
         default=None, description="The database each attempt's preview gets as DATABASE_URL"
     )
+    card_flow: bool | None = Field(
+        default=None,
+        description="Move cards by themselves: to the in-progress step when an attempt "
+        "starts, to the review step when the agent's turn ends",
+    )
+    auto_preview: bool | None = Field(
+        default=None, description="Start the attempt's preview when the agent's turn ends"
+    )
 
     def changes(self) -> dict[str, Any]:
         """The fields sent, as ProjectService.update takes them."""

@@ -7,12 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from paddock.domain.states import Automation, TestKind
+from paddock.domain.states import Automation, StepRole, TestKind
 from paddock.domain.workflow import PROMPT_VARIABLES
 from paddock.web.inputs.attempts import AgentIn
 from paddock.web.inputs.text import Trimmed
 
 _TEMPLATE_HELP = "Variables, as {{ name }}: " + ", ".join(PROMPT_VARIABLES)
+_ROLE_HELP = (
+    "What the card flow uses the step for: in_progress (a card goes there when an attempt "
+    "starts), review (when the agent's turn ends), done (when its attempt is merged); taking "
+    "a role takes it from the step that had it"
+)
 
 
 class StepAgentIn(AgentIn):
@@ -30,6 +35,7 @@ class StepCreate(BaseModel):
         default_factory=list,
         description="Test kinds whose latest run (on the attempt's latest commit) must pass",
     )
+    role: StepRole | None = Field(None, description=_ROLE_HELP)
 
     def arguments(self) -> dict[str, Any]:
         """As WorkflowService.create takes them."""
@@ -41,6 +47,7 @@ class StepCreate(BaseModel):
             "prompt_template": self.prompt_template,
             "automation": self.automation,
             "gate": [kind.value for kind in self.gate],
+            "role": self.role,
         }
 
 
@@ -51,10 +58,11 @@ class StepUpdate(BaseModel):
     prompt_template: str | None = Field(None, description=_TEMPLATE_HELP)
     automation: Automation | None = None
     gate: list[TestKind] | None = None
+    role: StepRole | None = Field(None, description=_ROLE_HELP + "; null: none")
 
     def changes(self) -> dict[str, Any]:
-        """The fields sent, as WorkflowService.update takes them (`agent`, `automation` sent
-        as null clear them)."""
+        """The fields sent, as WorkflowService.update takes them (`agent`, `automation`,
+        `role` sent as null clear them)."""
         changes = self.model_dump(exclude_unset=True, exclude={"agent", "gate"})
         if "agent" in self.model_fields_set:
             changes["agent"] = self.agent.to_spec() if self.agent else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from paddock.services.engine import Engine
 from paddock.services.previews.preview_access import (
@@ -184,7 +184,9 @@ async def _redeemed(
     scope: Scope, send: Send, key: str, params: list[tuple[str, str]], prefix: str
 ) -> None:
     """Set the cookie and send the browser to the URL without the ticket."""
-    path = str(scope["path"])
+    # As the browser sent it (percent-encoded): a decoded path may not fit in a header.
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else quote(str(scope["path"]))
     rest = [(k, v) for k, v in params if k not in (TICKET_PARAM, EMBED_PARAM)]
     location = path + ("?" + urlencode(rest) if rest else "")
     if any(k == EMBED_PARAM for k, _ in params):

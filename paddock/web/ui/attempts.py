@@ -36,12 +36,25 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/attempts/{attempt_id}", response_class=HTMLResponse)
 async def workspace_page(
-    request: Request, attempt_id: str, workspace: WorkspaceDep, events: EventsDep
+    request: Request, attempt_id: str, workspace: WorkspaceDep, events: EventsDep, tab: str = ""
 ) -> HTMLResponse:
+    """The attempt's own page, showing `tab` (the address's ?tab=, js/address.js)."""
     seq = events.last_seq  # before loading: the live stream replays what comes after
     attempt = await workspace.attempts.get(attempt_id)
-    context = {**await workspace.page(attempt), "seq": seq}
+    context = {**await workspace.page(attempt, tab), "seq": seq}
     return render(request, "attempts/workspace.html", context)
+
+
+@router.get("/ui/attempts/{attempt_id}/panel", response_class=HTMLResponse)
+async def workspace_panel(
+    request: Request, attempt_id: str, workspace: WorkspaceDep, events: EventsDep, tab: str = ""
+) -> HTMLResponse:
+    """The same workspace beside the board (its side panel: ?attempt=<id>&tab=<tab>), with
+    its own live stream."""
+    seq = events.last_seq
+    attempt = await workspace.attempts.get(attempt_id)
+    context = {**await workspace.page(attempt, tab), "seq": seq}
+    return render(request, "attempts/_panel.html", context)
 
 
 @router.get("/ui/attempts/{attempt_id}/stream", response_class=StreamingResponse)

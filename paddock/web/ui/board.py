@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from paddock.domain.events import EventType, Resource
 from paddock.domain.usage import Usage
 from paddock.services.attempts.attempts import AttemptService
 from paddock.services.board import BoardService, Column
+from paddock.services.demo import is_demo
 from paddock.services.sandbox.usage import UsageService
 from paddock.web.deps import (
     AgentsDep,
@@ -24,6 +26,7 @@ from paddock.web.deps import (
     SettingsDep,
     TasksDep,
     UsageDep,
+    WorkflowDep,
 )
 from paddock.web.inputs import TaskCreate
 from paddock.web.ui.agent_views import with_versions
@@ -33,10 +36,15 @@ from paddock.web.ui.templating import render, render_fragment
 
 router = APIRouter(include_in_schema=False)
 STEPS = EventType.steps_updated  # the project's columns changed
-# Events that change a card's badges (its attempts' and test runs' statuses); each carries
-# the card's task as `task_id`.
+# Events that change a card's badges (its attempts' and test runs' statuses, a move its gate
+# refused or whose automation did not run); each carries the card's task as `task_id`.
 CARD_EVENTS = frozenset(
-    {EventType.attempt_created, EventType.attempt_updated, EventType.attempt_deleted}
+    {
+        EventType.attempt_created,
+        EventType.attempt_updated,
+        EventType.attempt_deleted,
+        EventType.task_moved,
+    }
 ) | EventType.for_resource(Resource.test_run)
 BOARD_EVENTS = (
     EventType.for_resource(Resource.task)
@@ -53,13 +61,20 @@ async def board_page(
     usage: UsageDep,
     agents: AgentsDep,
     events: EventsDep,
+    settings: SettingsDep,
     q: str = "",
 ) -> HTMLResponse:
     seq = events.last_seq  # before loading: the live stream replays what comes after
     loaded = await board.load(project_id, query=q)
     costs = await usage.by_task(project_id)
     await with_versions(agents)  # asked in the background, for the task panel's agent picker
-    return render(request, "board/board.html", {"board": loaded, "seq": seq, "costs": costs})
+    context = {
+        "board": loaded,
+        "seq": seq,
+        "costs": costs,
+        "demo": is_demo(loaded.project, settings.storage.data_dir),  # the first-run hint
+    }
+    return render(request, "board/board.html", context)
 
 
 @router.get("/ui/steps/{step_id}/cards", response_class=HTMLResponse)
@@ -69,24 +84,36 @@ async def more_cards(
     board: BoardDep,
     usage: UsageDep,
     offset: Annotated[int, Query(ge=0)] = 0,
+    after: float | None = None,
     q: str = "",
 ) -> HTMLResponse:
-    column = await board.column(step_id, query=q, offset=offset)
+    """The next page of a column: "Show N more", or scrolling to its end."""
+    column = await board.column(step_id, query=q, offset=offset, after=after)
     costs = await usage.by_task(column.step.project_id)
     context = {"column": column, "query": q, "costs": costs}
     return render(request, "board/_cards_page.html", context)
 
 
 @router.post("/ui/projects/{project_id}/tasks")
-async def add_task(request: Request, project_id: str, tasks: TasksDep) -> Response:
+async def add_task(
+    request: Request, project_id: str, tasks: TasksDep, board: BoardDep, workflow: WorkflowDep
+) -> Response:
     """POST /api/projects/{id}/tasks, from the board's form; the card appears through the
-    board's live stream, like any other change."""
+    board's live stream, like any other change, and the answer says where it went (the
+    board's filter, `q`, may hide it)."""
     form = await request.form()
     body = parse(TaskCreate, sent(form, "title", "description", "step_id"))
     task = await tasks.create(
         project_id, title=body.title, description=body.description, step_id=body.step_id
     )
-    return Response(status_code=204, headers={"HX-Trigger": f'{{"taskCreated": "{task.id}"}}'})
+    step = await workflow.get(task.step_id)
+    message = f"Added “{task.title}” to {step.name}."
+    query = str(form.get("q") or "")
+    if await board.placement(task.id, query=query) is None:
+        message += f" The filter “{query}” hides it."
+    trigger = {"taskCreated": {"id": task.id, "message": message}}
+    # json.dumps escapes what is not ASCII: a header is latin-1.
+    return Response(status_code=204, headers={"HX-Trigger": json.dumps(trigger)})
 
 
 @router.get("/ui/projects/{project_id}/board/stream", response_class=StreamingResponse)

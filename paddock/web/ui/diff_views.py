@@ -145,8 +145,11 @@ class DiffTab:
         the conflicted files while a rebase waits."""
         diff: Diff | None = None
         problem = ""
+        # A merge may have removed the worktree: nothing to diff or act on, and no error.
+        gone = not await self.attempts.has_worktree(attempt)
         try:
-            diff = await self.diffs.diff(attempt.id, patches=True)
+            if not gone:
+                diff = await self.diffs.diff(attempt.id, patches=True)
         except PaddockError as error:
             problem = str(error)
         try:
@@ -163,6 +166,7 @@ class DiffTab:
         return {
             "diff": diff,
             "diff_problem": problem,
+            "worktree_gone": gone,
             "diff_files": file_views(diff) if diff else [],
             "remotes": remotes,
             "pull_requests": pulls,

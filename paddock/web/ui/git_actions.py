@@ -1,7 +1,7 @@
-"""The Diff tab's buttons: merge, rebase (continue, abort, ask the agent), push, pull request.
-Thin: each calls its service and answers 204; the tab follows through the workspace's live
-stream. Refusals go back as the API's JSON errors ({code, message}), shown in the form that
-sent them."""
+"""The Diff tab's buttons: commit or discard the uncommitted changes, merge, rebase (continue,
+abort, ask the agent), push, pull request. Thin: each calls its service and answers 204; the tab
+follows through the workspace's live stream. Refusals go back as the API's JSON errors ({code,
+message}), shown in the form that sent them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from paddock.domain.errors import Conflict
-from paddock.web.deps import AttemptsDep, MergesDep, PullRequestsDep, RebasesDep, RemotesDep
-from paddock.web.inputs import MergeIn, PullRequestIn, PushIn
+from paddock.web.deps import (
+    AttemptsDep,
+    MergesDep,
+    PullRequestsDep,
+    RebasesDep,
+    RemotesDep,
+    WorktreeChangesDep,
+)
+from paddock.web.inputs import CommitIn, MergeIn, PullRequestIn, PushIn
 from paddock.web.ui.forms import checked, parse, sent
 
 router = APIRouter(include_in_schema=False)
@@ -43,13 +50,42 @@ async def merge(
             # The page's words, next to the Rebase button (same code).
             text = f"{attempt.base_branch} has new commits: rebase first"
             raise Conflict(text, code=error.code) from error
+        if error.code == "attempt_uncommitted":
+            raise _uncommitted(error) from error
         raise
+    return Response(status_code=204)
+
+
+def _uncommitted(error: Conflict) -> Conflict:
+    """The refusal for uncommitted changes, pointing at the page's way forward (same code)."""
+    text = "The worktree has uncommitted changes: commit or discard them first (Diff tab)"
+    return Conflict(text, code=error.code)
+
+
+@router.post("/ui/attempts/{attempt_id}/commit")
+async def commit(request: Request, attempt_id: str, changes: WorktreeChangesDep) -> Response:
+    """POST /api/attempts/{id}/commit."""
+    form = await request.form()
+    body = parse(CommitIn, sent(form, "message"))
+    await changes.commit(attempt_id, body.message)
+    return Response(status_code=204)
+
+
+@router.post("/ui/attempts/{attempt_id}/discard")
+async def discard(attempt_id: str, changes: WorktreeChangesDep) -> Response:
+    """POST /api/attempts/{id}/discard (the button asks first)."""
+    await changes.discard(attempt_id)
     return Response(status_code=204)
 
 
 @router.post("/ui/attempts/{attempt_id}/rebase")
 async def rebase(attempt_id: str, rebases: RebasesDep) -> Response:
-    await rebases.start(attempt_id)
+    try:
+        await rebases.start(attempt_id)
+    except Conflict as error:
+        if error.code == "attempt_uncommitted":
+            raise _uncommitted(error) from error
+        raise
     return Response(status_code=204)
 
 

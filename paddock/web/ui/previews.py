@@ -121,8 +121,10 @@ async def restart_preview(preview_id: str, previews: PreviewsDep) -> Response:
 
 
 @router.post("/ui/previews/{preview_id}/open")
-async def open_preview(preview_id: str, previews: PreviewsDep, embed: bool = False) -> JSONResponse:
-    """A fresh one-time link for this browser (`embed`: for the tab's iframe); only the URL,
-    not the key other clients use."""
-    link = await previews.open_link(preview_id, embed=embed)
+async def open_preview(
+    preview_id: str, previews: PreviewsDep, embed: bool = False, path: str = "/"
+) -> JSONResponse:
+    """A fresh one-time link for this browser (`embed`: for the tab's iframe) at `path` (the
+    tab's address bar); only the URL, not the key other clients use."""
+    link = await previews.open_link(preview_id, embed=embed, path=path)
     return JSONResponse({"url": link["url"]}, headers={"cache-control": "no-store"})

@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse, Response
 
 from paddock.web.deps import ProjectsDep, SandboxesDep, SettingsDep
 from paddock.web.inputs import ProjectCreate, ProjectUpdate
-from paddock.web.ui.forms import lines, parse, sent
+from paddock.web.ui.forms import checked, lines, parse, sent
 from paddock.web.ui.sandbox_views import project_form, sandbox_from_form
 from paddock.web.ui.templating import render
 
@@ -94,6 +94,8 @@ def settings_values(form: Mapping[str, Any]) -> dict[str, Any]:
     values = {**sent(form, "name", "default_branch"), "scripts": scripts}
     if "copy_files" in form:
         values["copy_files"] = lines(str(form["copy_files"]))
+    for box in ("card_flow", "auto_preview"):  # the page's "When the agent works" boxes
+        values[box] = checked(form, box)
     return {**values, "sandbox": sandbox_from_form(form, image=True)}
 
 

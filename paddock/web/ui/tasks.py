@@ -1,4 +1,4 @@
-"""The task panel: edit a card, see its attempts, start a new one."""
+"""The task panel: edit a card, see its attempts and its history, start a new attempt."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService, default_prompt
 from paddock.services.projects import ProjectService
 from paddock.services.sandbox.sandbox_service import SandboxService
+from paddock.services.task_moves import MoveService
 from paddock.services.workflow import WorkflowService
 from paddock.web.deps import (
     AgentsDep,
     AttemptsDep,
+    MovesDep,
     ProjectsDep,
     SandboxesDep,
     SettingsDep,
@@ -28,7 +30,6 @@ from paddock.web.deps import (
 from paddock.web.inputs import AttemptCreate, TaskUpdate
 from paddock.web.ui.agent_views import with_versions
 from paddock.web.ui.forms import env_lines, parse, sent
-from paddock.web.ui.projects import redirect
 from paddock.web.ui.sandbox_views import attempt_form, sandbox_from_form
 from paddock.web.ui.templating import render
 
@@ -43,7 +44,7 @@ PANEL_VERSION_WAIT = 2.0
 @dataclass(frozen=True, slots=True)
 class TaskPanel:
     """The task panel, from the services it reads: the project's steps and branches, the
-    task's attempts, the agents and sandboxes a new attempt may use."""
+    task's attempts and moves (its history), the agents and sandboxes a new attempt may use."""
 
     settings: Settings
     projects: ProjectService
@@ -51,13 +52,18 @@ class TaskPanel:
     attempts: AttemptService
     agents: AgentService
     sandboxes: SandboxService
+    moves: MoveService
 
     async def render(self, request: Request, task: Task, *, saved: bool = False) -> HTMLResponse:
         project = await self.projects.get(task.project_id)
+        steps = await self.workflow.steps(task.project_id)
         context = {
             "task": task,
             "project": project,
-            "steps": await self.workflow.steps(task.project_id),
+            "steps": steps,
+            # Newest first; a step deleted since is named as such.
+            "history": list(reversed(await self.moves.history(task.id))),
+            "step_names": {step.id: step.name for step in steps},
             "attempts": await self.attempts.list_for_task(task.id),
             "agents": await with_versions(self.agents, wait=PANEL_VERSION_WAIT),
             "default_agent": DEFAULT_AGENT,
@@ -76,8 +82,9 @@ async def task_panel_of(
     attempts: AttemptsDep,
     agents: AgentsDep,
     sandboxes: SandboxesDep,
+    moves: MovesDep,
 ) -> TaskPanel:
-    return TaskPanel(settings, projects, workflow, attempts, agents, sandboxes)
+    return TaskPanel(settings, projects, workflow, attempts, agents, sandboxes, moves)
 
 
 TaskPanelDep = Annotated[TaskPanel, Depends(task_panel_of)]
@@ -113,7 +120,10 @@ async def start_attempt(request: Request, task_id: str, attempts: AttemptsDep) -
     """POST /api/tasks/{id}/attempts, from the panel's form."""
     body = parse(AttemptCreate, attempt_values(await request.form()), fields=ATTEMPT_FIELDS)
     attempt = await attempts.start(task_id, **body.arguments())
-    return redirect(f"/attempts/{attempt.id}")
+    # It opens beside the board, in the panel the form was in (js/address.js).
+    return Response(
+        status_code=204, headers={"HX-Trigger": f'{{"attemptStarted": "{attempt.id}"}}'}
+    )
 
 
 # The form's field of each part of AttemptCreate it fills in another shape.

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 
 from paddock.domain.entities import WorkflowStep
 from paddock.domain.errors import Conflict, InvalidInput
-from paddock.domain.states import Automation, TestKind
+from paddock.domain.states import Automation, StepRole, TestKind
 from paddock.domain.workflow import PROMPT_VARIABLES
 from paddock.services.agents import AgentService
 from paddock.services.board import BoardService
@@ -31,6 +31,12 @@ AUTOMATIONS = [
     (Automation.run_e2e_tests.value, "Run the end-to-end tests"),
 ]
 GATE_KINDS = [(TestKind.unit.value, "Unit tests"), (TestKind.e2e.value, "End-to-end tests")]
+ROLES = [
+    ("", "None"),
+    (StepRole.in_progress.value, "In progress: a card comes here when an attempt starts"),
+    (StepRole.review.value, "Review: a card comes here when the agent's turn ends"),
+    (StepRole.done.value, "Done: a card comes here when its attempt is merged"),
+]
 # Errors of the step editor that belong to one of its fields (focused, shown beside it).
 FIELD_OF_CODE = {
     "bad_prompt_template": "prompt_template",
@@ -54,6 +60,7 @@ async def _list_context(
         "agents": agents.list_quick(),
         "automations": AUTOMATIONS,
         "gate_kinds": GATE_KINDS,
+        "roles": ROLES,
         "variables": [("{{ " + name + " }}", what) for name, what in PROMPT_VARIABLES.items()],
     }
 
@@ -139,13 +146,14 @@ SETTINGS_FIELDS = {"agent.command": "command"}
 
 def _settings_from_form(form: FormData) -> dict[str, Any]:
     """The editor as StepUpdate's fields: the agent picker's "profile/variant" ("" is the
-    attempt's own agent), a radio for the automation ("" is nothing), a box per gate kind (the
-    unchecked ones are not sent)."""
+    attempt's own agent), a radio for the automation and one for the card flow's role ("" is
+    none), a box per gate kind (the unchecked ones are not sent)."""
     return {
         "agent": _agent_from_form(str(form.get("agent", "")), form.get("command", "")),
         "prompt_template": form.get("prompt_template", ""),
         "automation": form.get("automation") or None,
         "gate": form.getlist("gate"),
+        "role": form.get("role") or None,
     }
 
 

@@ -13,9 +13,11 @@ from fastapi import Depends
 from paddock.config import Settings
 from paddock.domain.autocommit import MB, over_warning
 from paddock.domain.entities import Attempt, Event, Process
+from paddock.domain.errors import NotFound
 from paddock.domain.events import EventType, Resource
 from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService
+from paddock.services.demo import is_demo
 from paddock.services.processes.entries import EntryService
 from paddock.services.processes.processes import ProcessService
 from paddock.services.projects import ProjectService
@@ -33,6 +35,7 @@ from paddock.web.deps import (
     TasksDep,
     UsageDep,
 )
+from paddock.web.ui.attempt_header import HeaderActions, HeaderActionsDep, actions_changed
 from paddock.web.ui.conversation import TURN_REASONS, load_turns
 from paddock.web.ui.diff_views import DiffTab, DiffTabDep, diff_changed
 from paddock.web.ui.previews import PreviewTab, PreviewTabDep, previews_changed
@@ -63,6 +66,18 @@ STATUS_FRAGMENTS = (
     "attempts/_process_table.html",
 )
 AGENT_FRAGMENTS = ("attempts/_agent_bar.html", "attempts/_follow_ups.html")
+# The workspace's tabs, in order: (name in the address's ?tab=, label).
+TABS = (
+    ("agent", "Agent"),
+    ("logs", "Logs"),
+    ("processes", "Processes"),
+    ("preview", "Preview"),
+    ("diff", "Diff"),
+    ("tests", "Tests"),
+    ("api", "API"),
+    ("artifacts", "Artifacts"),
+)
+TAB_NAMES = frozenset(name for name, _label in TABS)
 
 
 def concerns(attempt_id: str, event: Event) -> bool:
@@ -113,16 +128,22 @@ class Workspace:
     previews: PreviewTab
     diff: DiffTab
     runs: RunTabs
+    header: HeaderActions
 
-    async def page(self, attempt: Attempt) -> dict[str, Any]:
-        """Everything the page shows."""
+    async def page(self, attempt: Attempt, tab: str = "") -> dict[str, Any]:
+        """Everything the page shows, with `tab` (a name of TABS; else the default) shown."""
+        default = "agent" if self.agent_first(attempt) else "logs"
+        status = await self.status(attempt)
         return {
-            **await self.status(attempt),
+            **status,
+            "demo": is_demo(status["project"], self.settings.storage.data_dir),  # its hint
             **await self.agent(attempt),
             **await self.previews.parts(attempt),
             **await self.diff.parts(attempt),
             **await self.runs.parts(attempt),
-            "agent_first": self.agent_first(attempt),
+            "tabs": TABS,
+            "tab": tab if tab in TAB_NAMES else default,
+            "default_tab": default,
         }
 
     async def status(self, attempt: Attempt) -> dict[str, Any]:
@@ -137,6 +158,7 @@ class Workspace:
             "sandbox": summary(self.settings, self.sandboxes, attempt.sandbox),
             "resources": await latest_usage(self.sandboxes, processes),
             "worktree_warning": worktree_warning(self.settings, attempt),
+            **await self.header.parts(attempt),
         }
 
     async def agent(
@@ -173,6 +195,7 @@ async def workspace(
     previews: PreviewTabDep,
     diff: DiffTabDep,
     runs: RunTabsDep,
+    header: HeaderActionsDep,
 ) -> Workspace:
     return Workspace(
         settings,
@@ -187,6 +210,7 @@ async def workspace(
         previews,
         diff,
         runs,
+        header,
     )
 
 
@@ -203,13 +227,28 @@ class WorkspacePatches:
 
     async def render(self, events: list[Event] | None) -> str:
         """What changed in `events`; None (after a gap): every part."""
+        if await self._deleted(events):
+            return render_fragment("attempts/_deleted.html")
         if events is None:
             return await self._state(None) + await self._tabs(None)
         tabs = await self._tabs(events)
         changes = [e for e in events if e.type in WHOLE_EVENTS]
         if changes:  # the state's render shows the latest stored samples too
             return await self._state(changes) + tabs
+        if actions_changed(events):  # a preview or a pull request: the header's buttons
+            tabs += await self.workspace.header.patch(self.attempt)
         return self._resources(events) + tabs
+
+    async def _deleted(self, events: list[Event] | None) -> bool:
+        """Whether the attempt was deleted (from this page or elsewhere): then the page says
+        so, and no part of it is rendered again."""
+        if events is not None:
+            return any(e.type == EventType.attempt_deleted for e in events)
+        try:
+            await self.workspace.attempts.get(self.attempt.id)
+        except NotFound:
+            return True
+        return False
 
     async def _tabs(self, events: list[Event] | None) -> str:
         """The Preview, Diff, Tests, API and Artifacts tabs, each rendered again only for its

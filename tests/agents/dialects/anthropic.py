@@ -3,7 +3,8 @@
 Requests become a `Conversation` (user texts, assistant turns, tool results as role "tool");
 a `Reply` becomes the SSE event sequence message_start, content_block_start/delta/stop,
 message_delta (stop_reason), message_stop. Token counting (`/v1/messages/count_tokens`) gets a
-small fixed answer; anything else under /v1/messages is answered like a message.
+small fixed answer; anything else under /v1/messages is answered like a message. `RefusedKey`
+answers like the API to a wrong key (401).
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def _block(reply: Reply, root: str) -> tuple[dict[str, Any], str]:
         }
     else:
         name, args = "Bash", {"command": reply.command, "description": "Run a command"}
+        if reply.background:
+            args["run_in_background"] = True
     block = {"type": "tool_use", "id": f"toolu_fake_{next(_ids)}", "name": name, "input": args}
     return block, "tool_use"
 
@@ -156,3 +159,14 @@ class AnthropicDialect:
         if body.get("stream"):
             return Response.sse(_events(reply, model, root))
         return Response.json(_message(reply, model, root))
+
+
+class RefusedKey:
+    """The Messages API to a wrong key: every message is refused, 401, as Anthropic answers."""
+
+    def answers(self, method: str, path: str) -> bool:
+        return method == "POST" and path.startswith("/v1/messages")
+
+    def respond(self, request: RecordedRequest, script: Script, root: str) -> Response:
+        refusal = {"type": "authentication_error", "message": "invalid x-api-key"}
+        return Response.json({"type": "error", "error": refusal}, 401)

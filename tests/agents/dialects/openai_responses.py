@@ -6,6 +6,13 @@ the model's tool calls (`function_call`, `custom_tool_call`) and their outputs
 `response.output_item.added` / `.done` pair per item, then `response.completed` with usage.
 WriteFile becomes Codex's freeform `apply_patch` tool (an `*** Add File:` patch), RunShell its
 `exec_command` function, Say an assistant message.
+
+The fake calls only the tools the request offers, as the model would. Codex offers them in one
+of two ways, depending on the model: as `tools` (apply_patch, exec_command; e.g. gpt-5.5), or,
+with its current default model, inside an `additional_tools` input item whose only tool the
+model calls is `exec`, a freeform tool that runs JavaScript which calls the others
+(`await tools.apply_patch("*** Begin Patch…")`, `await tools.exec_command({cmd})`). A request
+that offers neither way fails (500), so a release that changes its tools again shows at once.
 """
 
 from __future__ import annotations
@@ -60,6 +67,61 @@ def conversation(body: dict[str, Any]) -> Conversation:
     return Conversation(turns)
 
 
+def _nested(tools: Any) -> list[dict[str, Any]]:
+    """Tools, with those of namespaces (`{"type": "namespace", "tools": [...]}`) flattened."""
+    found: list[dict[str, Any]] = []
+    for tool in tools if isinstance(tools, list) else []:
+        if isinstance(tool, dict):
+            found += _nested(tool["tools"]) if tool.get("type") == "namespace" else [tool]
+    return found
+
+
+def offered(body: dict[str, Any]) -> tuple[set[str], bool]:
+    """The names of the tools the request offers as `tools`, and whether it offers the
+    JavaScript `exec` tool (in an `additional_tools` input item) that calls the others."""
+    flat = {str(t.get("name")) for t in _nested(body.get("tools"))}
+    extra = [
+        tool
+        for item in body.get("input") or []
+        if isinstance(item, dict) and item.get("type") == "additional_tools"
+        for tool in _nested(item.get("tools"))
+    ]
+    code = any(t.get("type") == "custom" and t.get("name") == "exec" for t in extra)
+    return flat, code
+
+
+def _in_exec(item: dict[str, Any]) -> dict[str, Any]:
+    """A tool call made through `exec`: JavaScript that calls the tool and returns its text."""
+    if item["name"] == "apply_patch":
+        script = f"const done = await tools.apply_patch({json.dumps(item['input'])});\ntext(done);"
+    else:
+        cmd = json.loads(item["arguments"])["cmd"]
+        script = (
+            f"const run = await tools.exec_command({{cmd: {json.dumps(cmd)}}});\ntext(run.output);"
+        )
+    return {
+        "type": "custom_tool_call",
+        "id": f"ctc_{uuid.uuid4().hex[:12]}",
+        "status": "completed",
+        "call_id": item["call_id"],
+        "name": "exec",
+        "input": script,
+    }
+
+
+def _offered_item(reply: Reply, root: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The reply as an output item, through a tool the request offers."""
+    item = _item(reply, root)
+    if item["type"] == "message":
+        return item
+    flat, code = offered(body)
+    if item["name"] in flat:
+        return item
+    if code:
+        return _in_exec(item)
+    raise ValueError(f"the request offers no {item['name']} tool (tools: {sorted(flat)})")
+
+
 def _item(reply: Reply, root: str) -> dict[str, Any]:
     call_id = f"call_{uuid.uuid4().hex[:12]}"
     if isinstance(reply, WriteFile):
@@ -103,7 +165,7 @@ class OpenAIResponses:
     def respond(self, request: RecordedRequest, script: Script, root: str) -> Response:
         body = request.json()
         reply = script(conversation(body))
-        item = _item(reply, root)
+        item = _offered_item(reply, root, body)
         response_id = f"resp_{uuid.uuid4().hex[:12]}"
         model = body.get("model", "fake")
         tokens = reply if isinstance(reply, Say) else Say("", 100, 20)

@@ -81,14 +81,18 @@ async def test_start_takes_two_git_processes_and_two_round_trips(
     assert events_since(engine, seq) == [
         "attempt.created(creating)",
         "attempt.updated(running)",
+        "task.updated()",  # the card flow: to "In progress" as the run begins
+        "task.moved()",
         "process.created(queued)",
         "process.updated(running)",
         "process.updated(succeeded)",
         "process.updated(succeeded)",  # again with its line count
         "process.updated(succeeded)",  # and with the commit after the turn
-        "attempt.updated(idle)",
+        "task.updated()",  # the card flow: to "In review" as the turn ended, then the status
+        "task.moved()",
+        "attempt.updated(awaiting_review)",
     ]
-    assert (await engine.attempts.get(attempt.id)).status is AttemptStatus.idle
+    assert (await engine.attempts.get(attempt.id)).status is AttemptStatus.awaiting_review
 
 
 async def test_start_with_setup_goes_through_setting_up(engine: Engine, repo: Path) -> None:
@@ -105,7 +109,7 @@ async def test_start_with_setup_goes_through_setting_up(engine: Engine, repo: Pa
         "attempt.created(creating)",
         "attempt.updated(setting_up)",
         "attempt.updated(running)",
-        "attempt.updated(idle)",
+        "attempt.updated(awaiting_review)",
     ]
     reasons = [p.reason for p in await engine.processes.list_for_attempt(attempt.id)]
     assert reasons == ["setup", "agent"]

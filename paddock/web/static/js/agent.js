@@ -4,9 +4,7 @@
 // server renders and streams (decision 005); nothing here renders an entry.
 "use strict";
 
-(function () {
-  const conversation = document.getElementById("conversation");
-  if (!conversation) return;
+Paddock.part("#conversation", (conversation, signal) => {
   const NEAR_END_PX = 40;
   let stick = true; // follow the end of the conversation
 
@@ -20,9 +18,12 @@
 
   conversation.addEventListener("scroll", () => { stick = atEnd(); }, { passive: true });
   // New entries and turns: stay at the end if that is where the reader was.
-  new MutationObserver(() => { if (stick) toEnd(); }).observe(conversation, { childList: true, subtree: true });
+  const grown = new MutationObserver(() => { if (stick) toEnd(); });
+  grown.observe(conversation, { childList: true, subtree: true });
   // A hidden tab has no height: go to the end when it is shown.
-  new ResizeObserver(() => { if (stick) toEnd(); }).observe(conversation);
+  const resized = new ResizeObserver(() => { if (stick) toEnd(); });
+  resized.observe(conversation);
+  signal.addEventListener("abort", () => { grown.disconnect(); resized.disconnect(); });
   toEnd();
 
   const showDropped = document.getElementById("show-dropped");
@@ -47,4 +48,4 @@
     toEnd();
     prompt.focus();
   });
-})();
+});

@@ -15,6 +15,48 @@ Paddock.describeError = function (xhr) {
   return { text, code: body.code, field: body.field };
 };
 
+// Parts of a page that come and go with htmx swaps (the attempt workspace, on its own page or in
+// the board's side panel): `setup(element, signal)` runs for each element matching `selector`
+// once it is on the page, and `signal` aborts when it leaves (an htmx swap cleans it up, or the
+// side panel closes). Listeners added with { signal }, and streams closed on its "abort", go
+// with their part.
+const parts = [];
+const mounted = new Map(); // element -> its AbortController
+function mountWithin(root) {
+  if (!root || !root.querySelectorAll) return;
+  for (const { selector, setup } of parts) {
+    const found = [...root.querySelectorAll(selector)];
+    if (root.matches(selector)) found.push(root);
+    for (const element of found) {
+      if (mounted.has(element) || !element.isConnected) continue;
+      const control = new AbortController();
+      mounted.set(element, control);
+      setup(element, control.signal);
+    }
+  }
+}
+function unmount(element) {
+  const control = mounted.get(element);
+  if (!control) return;
+  mounted.delete(element);
+  control.abort();
+}
+Paddock.part = function (selector, setup) {
+  parts.push({ selector, setup });
+  mountWithin(document.body);
+};
+Paddock.unmountWithin = function (root) {
+  for (const element of [...mounted.keys()]) if (root.contains(element)) unmount(element);
+};
+function remount(root) {
+  for (const element of [...mounted.keys()]) if (!element.isConnected) unmount(element);
+  mountWithin(root);
+}
+htmx.onLoad(remount);
+// Back to a page htmx kept in its history (the board's filter): its parts are new elements.
+document.addEventListener("htmx:historyRestore", () => remount(document.body));
+document.addEventListener("htmx:beforeCleanupElement", (event) => unmount(event.target));
+
 // The workspace's Logs tab, showing one process's log (Log buttons of the other tabs).
 Paddock.showLog = function (processId) {
   const tab = document.getElementById("tab-logs");
@@ -73,6 +115,8 @@ document.addEventListener("htmx:sendError", () => {
 // Live pages get out-of-band swaps for elements a page may not show (a card below the loaded
 // part of a long column, a card not on the page yet): those are dropped, as decision 005 says,
 // instead of htmx logging an error for each. A card this same message inserts is a target too.
+// An insertion whose place is not on the page may name other places (`data-fallbacks`, the
+// first one present wins): a new card shows at the end of a long column's loaded part.
 // An insertion marked `data-skip-present` leaves out the elements whose id the page already
 // has (a stream that replays after a reconnection, a turn the page was rendered with).
 htmx.defineExtension("paddock-live", {
@@ -80,26 +124,29 @@ htmx.defineExtension("paddock-live", {
     if (!text.includes("hx-swap-oob")) return text;
     const template = document.createElement("template");
     template.innerHTML = text;
-    let dropped = false;
+    let changed = false;
     for (const el of template.content.querySelectorAll("[data-skip-present]")) {
       for (const child of [...el.children]) {
-        if (child.id && document.getElementById(child.id)) { child.remove(); dropped = true; }
+        if (child.id && document.getElementById(child.id)) { child.remove(); changed = true; }
       }
       if (!el.children.length) el.remove();
     }
-    for (const el of template.content.querySelectorAll("[hx-swap-oob]")) {
-      const value = el.getAttribute("hx-swap-oob");
+    const present = (value, el) => {
       const colon = value.indexOf(":");
       const selector = colon > 0 ? value.slice(colon + 1) : `#${CSS.escape(el.id)}`;
       const style = colon > 0 ? value.slice(0, colon) : value;
       const inserted = style !== "delete" && [...template.content.querySelectorAll(selector)]
         .some((other) => other !== el && !other.hasAttribute("hx-swap-oob"));
-      if (!document.querySelector(selector) && !inserted) {
-        el.remove();
-        dropped = true;
-      }
+      return Boolean(document.querySelector(selector)) || inserted;
+    };
+    for (const el of template.content.querySelectorAll("[hx-swap-oob]")) {
+      if (present(el.getAttribute("hx-swap-oob"), el)) continue;
+      const fallback = (el.dataset.fallbacks || "").split(" ").find((value) => value && present(value, el));
+      if (fallback) el.setAttribute("hx-swap-oob", fallback);
+      else el.remove();
+      changed = true;
     }
-    return dropped ? template.innerHTML : text;
+    return changed ? template.innerHTML : text;
   },
 });
 
@@ -133,29 +180,59 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
 });
 
-// The side panel opens when content arrives in it; ✕ or Escape closes it.
+// The side panel opens when content arrives in it (a task, or an attempt's workspace); ✕ or
+// Escape closes it. What it shows is in the address (js/address.js).
 document.addEventListener("htmx:afterSwap", (event) => {
   const panel = event.detail.target; // none for the out-of-band swaps of live pages
   if (panel && panel.id === "panel") {
     panel.hidden = false;
-    const title = panel.querySelector("h2");
+    const attempt = Boolean(panel.querySelector(".workspace"));
+    panel.classList.toggle("wide", attempt);
+    panel.setAttribute("aria-label", attempt ? "Attempt" : "Task");
+    const title = panel.querySelector("h1, h2");
     if (title) { title.tabIndex = -1; title.focus(); }
+    panel.dispatchEvent(new CustomEvent("paddock:panel", { bubbles: true }));
   }
 });
-function closePanel() {
+Paddock.closePanel = function () {
   const panel = document.getElementById("panel");
-  if (!panel || panel.hidden) return;
+  if (!panel || panel.hidden) return false;
   const taskId = panel.querySelector("[data-task-id]")?.dataset.taskId;
   panel.hidden = true;
-  panel.innerHTML = "";
+  panel.classList.remove("wide");
+  // Through htmx, so what the panel held is cleaned up: its live streams close.
+  Paddock.unmountWithin(panel);
+  htmx.swap(panel, "", { swapStyle: "innerHTML" });
   const card = taskId && document.getElementById(`card-${taskId}`);
   if (card) card.focus();
-}
+  panel.dispatchEvent(new CustomEvent("paddock:panel", { bubbles: true }));
+  return true;
+};
+const closePanel = Paddock.closePanel;
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-close-panel]")) closePanel();
 });
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape") closePanel();
+  if (event.key !== "Escape") return;
+  // Escape in a workspace's field (the log search, a follow-up) is the field's, not the panel's.
+  const field = event.target.matches && event.target.matches("input, textarea, select");
+  if (field && event.target.closest(".workspace")) return;
+  closePanel();
+});
+
+// First-run hints ([data-hint], templates/_hint.html): shown until dismissed; the dismissal is
+// remembered in this browser, per hint (a hint is help, not data: no server state for it).
+const HINT_KEY = "paddock.hint.";
+htmx.onLoad((root) => {
+  const hints = root.querySelectorAll ? root.querySelectorAll("[data-hint]") : [];
+  for (const hint of hints) hint.hidden = localStorage.getItem(HINT_KEY + hint.dataset.hint) === "dismissed";
+});
+document.addEventListener("click", (event) => {
+  const hint = event.target.closest("[data-dismiss-hint]")?.closest("[data-hint]");
+  if (!hint) return;
+  localStorage.setItem(HINT_KEY + hint.dataset.hint, "dismissed");
+  hint.hidden = true;
+  document.getElementById("main")?.focus();
 });
 
 // Notifications when an attempt finishes or fails (opt-in, remembered in this browser).
@@ -185,9 +262,9 @@ function watchAttempts(on) {
     const attempt = JSON.parse(event.data).data;
     const before = last.get(attempt.id);
     last.set(attempt.id, attempt.status);
-    const ended = before && before !== attempt.status && ["idle", "failed"].includes(attempt.status);
+    const ended = before && before !== attempt.status && ["awaiting_review", "failed"].includes(attempt.status);
     if (!ended) return;
-    const text = attempt.status === "failed" ? `Attempt failed: ${attempt.error || attempt.branch}` : `Attempt finished: ${attempt.branch}`;
+    const text = attempt.status === "failed" ? `Attempt failed: ${attempt.error || attempt.branch}` : `Attempt awaits your review: ${attempt.branch}`;
     if (window.Notification && Notification.permission === "granted") new Notification("Paddock", { body: text });
     Paddock.toast(text, attempt.status === "failed" ? "error" : "info");
     beep();

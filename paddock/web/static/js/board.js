@@ -5,6 +5,7 @@
 (function () {
   let focusAfterMove = null; // a task id to focus again once the stream re-renders its card
   let origin = null; // where the card being dragged came from
+  let revealing = null; // a task added here, whose card the live stream has yet to bring
 
   // `undo` puts a dragged card back where it was (a keyboard move has not moved it yet).
   async function moveTask(taskId, stepId, below, undo) {
@@ -153,6 +154,14 @@
   htmx.onLoad((root) => {
     const lists = root.matches && root.matches(".cards") ? [root] : root.querySelectorAll(".cards");
     for (const list of lists) makeSortable(list);
+    if (root.matches && root.matches(".card")) {
+      // A page of a long column brings a card shown out of its place meanwhile (created or
+      // moved below the loaded part): the page's copy, in its place, stays.
+      for (const other of document.querySelectorAll(`[id="${CSS.escape(root.id)}"]`)) {
+        if (other !== root) other.remove();
+      }
+      if (root.id === `card-${revealing}`) reveal(root);
+    }
     if (focusAfterMove) {
       const card = document.getElementById(`card-${focusAfterMove}`);
       if (card) { card.focus(); focusAfterMove = null; }
@@ -186,21 +195,100 @@
     moveTask(card.dataset.taskId, target.dataset.stepId, above);
   });
 
+  // "New task" opens and closes the form; "Add a task" of an empty board only opens it.
   document.addEventListener("click", (event) => {
     const form = document.getElementById("new-task");
-    const opener = document.querySelector("[data-open-new-task]");
-    if (event.target.closest("[data-open-new-task]")) {
-      form.hidden = !form.hidden;
-      opener.setAttribute("aria-expanded", String(!form.hidden));
+    const opener = event.target.closest("[data-open-new-task]");
+    if (opener) {
+      form.hidden = opener.dataset.openNewTask === "toggle" ? !form.hidden : false;
       if (!form.hidden) document.getElementById("new-task-title").focus();
     } else if (event.target.closest("[data-close-new-task]")) {
       form.hidden = true;
-      opener.setAttribute("aria-expanded", "false");
+    } else {
+      return;
+    }
+    for (const el of document.querySelectorAll("[data-open-new-task]")) {
+      el.setAttribute("aria-expanded", String(!form.hidden));
     }
   });
-  document.body.addEventListener("taskCreated", () => {
+  // A task added with the form: the form is ready for the next one, a toast says where the
+  // task went, and its card (which the live stream brings, before or after this answer) is
+  // scrolled into view and highlighted, whatever the length of its column.
+  function reveal(card) {
+    revealing = null;
+    card.scrollIntoView({ block: "nearest", inline: "nearest" });
+    card.classList.add("card-added");
+    card.addEventListener("animationend", () => card.classList.remove("card-added"), { once: true });
+  }
+  document.body.addEventListener("taskCreated", (event) => {
     const form = document.getElementById("new-task");
     form.reset();
     document.getElementById("new-task-title").focus();
+    Paddock.toast(event.detail.message, "info", 5);
+    const card = document.getElementById(`card-${event.detail.id}`);
+    if (card) reveal(card);
+    else revealing = event.detail.id;
   });
+
+  // "Show N more" says what its page brings, and how many cards the column still hides: the
+  // column's count and the cards shown change live, so the numbers follow them.
+  function updateMore() {
+    for (const more of document.querySelectorAll(".cards > .more")) {
+      const list = more.parentElement;
+      const count = document.getElementById(`count-${list.dataset.stepId}`);
+      if (!count) continue;
+      const left = Number(count.dataset.total) - list.querySelectorAll(":scope > .card").length;
+      const next = Math.min(Number(more.dataset.page), left);
+      more.hidden = left <= 0;
+      setText(more.querySelector(".more-next"), String(Math.max(next, 0)));
+      setText(more.querySelector(".more-left"), left > next ? ` (${left} not shown)` : "");
+    }
+  }
+  function setText(el, text) {
+    if (el.textContent !== text) el.textContent = text; // else no mutation, no loop
+  }
+  // Phone widths (small.css): one column at a time. The step picker scrolls the board to a
+  // step, and marks the step in view, however the board got there (a swipe, a moved card).
+  function columnInView(board) {
+    const columns = [...board.querySelectorAll(":scope > .column")];
+    const left = board.getBoundingClientRect().left;
+    let best = null, distance = Infinity;
+    for (const column of columns) {
+      const d = Math.abs(column.getBoundingClientRect().left - left);
+      if (d < distance) { best = column; distance = d; }
+    }
+    return best;
+  }
+  function markStepInView() {
+    const board = document.getElementById("board");
+    const column = board && columnInView(board);
+    if (!column) return;
+    for (const button of document.querySelectorAll("[data-show-step]")) {
+      const current = button.dataset.showStep === column.dataset.stepId;
+      if (current === (button.getAttribute("aria-current") === "true")) continue;
+      if (!current) { button.removeAttribute("aria-current"); continue; }
+      button.setAttribute("aria-current", "true");
+      button.scrollIntoView({ block: "nearest", inline: "nearest" }); // a long picker follows
+    }
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-show-step]");
+    const column = button && document.getElementById(`column-${button.dataset.showStep}`);
+    if (!column) return;
+    const board = document.getElementById("board");
+    board.scrollTo({ left: board.scrollLeft + column.getBoundingClientRect().left - board.getBoundingClientRect().left });
+  });
+  let stepQueued = false;
+  document.addEventListener("scroll", (event) => {
+    if (event.target.id !== "board" || stepQueued) return;
+    stepQueued = true;
+    requestAnimationFrame(() => { stepQueued = false; markStepInView(); });
+  }, true); // scroll events do not bubble: caught on the way down
+
+  let updateQueued = false;
+  new MutationObserver(() => {
+    if (updateQueued) return;
+    updateQueued = true;
+    queueMicrotask(() => { updateQueued = false; updateMore(); markStepInView(); });
+  }).observe(document.querySelector(".board-page"), { childList: true, subtree: true });
 })();

@@ -3,9 +3,7 @@
 // A push that went through says so in a toast (the server answers 204 with an HX-Trigger).
 "use strict";
 
-(function () {
-  const panel = document.getElementById("panel-diff");
-  if (!panel) return;
+Paddock.part("#panel-diff", (panel, signal) => {
   const buttons = panel.querySelectorAll("[data-diff-view]");
 
   function show(view) {
@@ -18,5 +16,5 @@
   for (const button of buttons) {
     button.addEventListener("click", () => show(button.dataset.diffView));
   }
-  document.body.addEventListener("paddock-pushed", () => Paddock.toast("Pushed.", "info", 4));
-})();
+  document.body.addEventListener("paddock-pushed", () => Paddock.toast("Pushed.", "info", 4), { signal });
+});

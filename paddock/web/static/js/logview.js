@@ -11,16 +11,13 @@
 // by scrolling; the download link still has all of it.
 "use strict";
 
-(function () {
+Paddock.part("#logview", (view, signal) => {
   const ROW_HEIGHT = 18; // px; every row has exactly this height (CSS reads it as --log-row)
   const OVERSCAN = 20; // rows rendered above and below the window, so fast scrolls show no gaps
   const PAGE_SIZE = 10000; // lines per page of the stored log (the API's maximum)
   const STATUS_EVERY_MS = 1000; // #log-status is aria-live: while streaming, update it at most this often
   const STREAMS = ["stdout", "stderr", "system"];
   const STREAM_CODE = { stdout: 0, stderr: 1, system: 2 };
-
-  const view = document.getElementById("logview");
-  if (!view) return;
 
   const controls = {
     stdout: document.getElementById("log-stdout"),
@@ -262,6 +259,7 @@
     if (state.loading) return "loading…";
     if (!end) return processStatus() === "queued" ? "queued" : "running";
     if (end.exit_code === null || end.exit_code === undefined) return end.status;
+    if (end.status === "stopped") return "stopped";  // someone stopped it: not a failure
     if (end.exit_code < 0) return `killed by signal ${-end.exit_code}`;
     return `exited ${end.exit_code}`;
   }
@@ -595,12 +593,15 @@
   document.addEventListener("click", (event) => {
     const button = event.target.closest && event.target.closest("#process-list .process-pick");
     if (button) selectProcess(button.dataset.processId, true);
-  });
-  document.addEventListener("htmx:oobBeforeSwap", rememberFocus);
-  document.addEventListener("htmx:oobAfterSwap", queueSync);
-  document.addEventListener("htmx:load", queueSync);
+  }, { signal });
+  document.addEventListener("htmx:oobBeforeSwap", rememberFocus, { signal });
+  document.addEventListener("htmx:oobAfterSwap", queueSync, { signal });
+  document.addEventListener("htmx:load", queueSync, { signal });
   // A hidden tab has no height; the window must be rendered again when it is shown or resized.
-  new ResizeObserver(() => scheduleFrame(false)).observe(view);
+  const resized = new ResizeObserver(() => scheduleFrame(false));
+  resized.observe(view);
+  // The workspace left the page (the side panel closed or showed something else).
+  signal.addEventListener("abort", () => { closeStream(); resized.disconnect(); });
 
   // ---- start ----------------------------------------------------------------------------------
 
@@ -610,4 +611,4 @@
   updateDownload();
   selectProcess(view.dataset.processId || "", false);
   syncProcessList();
-})();
+});

@@ -6,17 +6,21 @@
 // view follows their status (blank while the preview is not running, loaded again once it is).
 "use strict";
 
-(function () {
-  const viewer = document.getElementById("preview-viewer");
-  if (!viewer) return;
+Paddock.part("#preview-viewer", (viewer, signal) => {
   const frame = document.getElementById("preview-frame");
   const stage = viewer.querySelector(".preview-stage");
   const heading = document.getElementById("preview-viewer-title");
   const status = document.getElementById("preview-viewer-status");
-  const state = { previewId: "", service: "", running: false };
+  const address = document.getElementById("preview-address");
+  const path = document.getElementById("preview-path");
+  const origin = document.getElementById("preview-origin");
+  const state = { previewId: "", service: "", running: false, path: "/" };
 
-  async function openLink(previewId, embed) {
-    const url = `/ui/previews/${encodeURIComponent(previewId)}/open${embed ? "?embed=true" : ""}`;
+  // A link at `where` inside the preview (the address bar's path; the host stays its own).
+  async function openLink(previewId, embed, where = "/") {
+    const query = new URLSearchParams({ path: where });
+    if (embed) query.set("embed", "true");
+    const url = `/ui/previews/${encodeURIComponent(previewId)}/open?${query}`;
     const response = await fetch(url, { method: "POST", headers: { accept: "application/json" } });
     if (!response.ok) {
       const responseText = await response.text();
@@ -35,11 +39,11 @@
 
   // A tab opened at the click (a popup opened after an await may be blocked), sent on once the
   // link arrives; without an opener, so the preview cannot reach back into Paddock's page.
-  async function openInTab(previewId) {
+  async function openInTab(previewId, where = "/") {
     const tab = window.open("about:blank", "_blank");
     if (tab) tab.opener = null;
     try {
-      const url = await openLink(previewId, false);
+      const url = await openLink(previewId, false, where);
       if (tab) tab.location.href = url;
       else window.open(url, "_blank", "noopener");
     } catch (error) {
@@ -63,7 +67,7 @@
     state.running = true;
     status.textContent = "Loading…";
     try {
-      frame.src = await openLink(state.previewId, true);
+      frame.src = await openLink(state.previewId, true, state.path);
       status.textContent = "";
     } catch (error) {
       blank("");
@@ -72,8 +76,11 @@
   }
 
   function view(button) {
+    if (button.dataset.previewView !== state.previewId) state.path = path.value = "/";
     state.previewId = button.dataset.previewView;
     state.service = button.dataset.service || "";
+    const url = rowOf(state.previewId)?.querySelector(".preview-url");
+    origin.textContent = url ? url.textContent.trim().replace(/\/$/, "") : "";
     heading.textContent = `Preview of ${state.service}`;
     frame.title = `Preview of ${state.service}`;
     viewer.hidden = false;
@@ -120,8 +127,18 @@
     else if (target.dataset.previewView) view(target);
     else if (target.dataset.previewLog) Paddock.showLog(target.dataset.previewLog);
     else if (target.dataset.device) setDevice(target.dataset.device);
+  }, { signal });
+  // The address bar: Go shows that path here; its other button opens it in a new tab.
+  address.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const typed = path.value.trim();
+    state.path = path.value = typed.startsWith("/") ? typed : `/${typed}`;
+    load();
+  });
+  document.getElementById("preview-open-path").addEventListener("click", () => {
+    if (state.previewId) openInTab(state.previewId, path.value.trim() || "/");
   });
   document.getElementById("preview-reload").addEventListener("click", load);
   document.getElementById("preview-close").addEventListener("click", close);
-  document.addEventListener("htmx:oobAfterSwap", queueSync);
-})();
+  document.addEventListener("htmx:oobAfterSwap", queueSync, { signal });
+});

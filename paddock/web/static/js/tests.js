@@ -64,17 +64,17 @@
     }
   }
 
-  function workspace() {
+  function workspace(signal) {
     document.addEventListener("click", (event) => {
       const target = event.target.closest && event.target.closest("[data-test-log], [data-case-filter]");
       if (!target) return;
       if (target.dataset.testLog) Paddock.showLog(target.dataset.testLog);
       else pressFilter(target);
-    });
-    document.addEventListener("htmx:oobAfterSwap", queueSync);
+    }, { signal });
+    document.addEventListener("htmx:oobAfterSwap", queueSync, { signal });
     document.addEventListener("htmx:afterSwap", (event) => {
       if (event.detail.target === detailPane()) queueSync();
-    });
+    }, { signal });
     syncTests();
   }
 
@@ -192,6 +192,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     const docs = document.getElementById("api-docs");
     if (docs) apiDocs(docs);
-    else if (detailPane()) workspace();
   });
+  // The workspace's Tests tab, wherever a workspace shows (its page, the board's side panel);
+  // the API docs page has no app.js.
+  if (window.Paddock) Paddock.part("#test-run-detail", (_pane, signal) => workspace(signal));
 })();

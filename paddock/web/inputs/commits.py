@@ -1,0 +1,12 @@
+"""What committing an attempt's uncommitted changes by hand takes (discarding takes nothing)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from paddock.web.inputs.text import Trimmed
+
+
+class CommitIn(BaseModel):
+    # Blank is refused by the service (`empty_commit_message`), whichever door it came through.
+    message: Trimmed = Field(description="The commit message (at most 20,000 characters)")
