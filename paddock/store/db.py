@@ -55,9 +55,52 @@ def migrate(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with _migrate_lock, engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    rebuilding = _sqlite_file_engine(engine)
+    runner = rebuilding if rebuilding is not None else engine
+    try:
+        with _migrate_lock, runner.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            if rebuilding is not None:
+                _check_references(conn)
+    finally:
+        if rebuilding is not None:
+            rebuilding.dispose()
+
+
+def _sqlite_file_engine(engine: Engine) -> Engine | None:
+    """For a SQLite file: an engine whose one transaction holds the whole upgrade, DDL too,
+    with foreign keys off. SQLite changes a table by rebuilding it (copy, DROP, rename), and
+    with the keys on, the DROP of a parent deletes its children through ON DELETE CASCADE.
+    The driver's own transaction handling is off (it would commit before each DDL statement),
+    so a failed upgrade leaves nothing behind. None for another database (or one in memory,
+    which is new and empty)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    rebuilding = create_engine(engine.url, connect_args={"timeout": 30})
+
+    @event.listens_for(rebuilding, "connect")
+    def _keys_off(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # no implicit BEGIN/COMMIT: ours below
+        dbapi_conn.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+
+    @event.listens_for(rebuilding, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return rebuilding
+
+
+def _check_references(conn: Any) -> None:
+    """What the foreign keys would have refused while they were off stops the upgrade."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise MigrationFailed(
+            f"the upgrade would leave {len(broken)} rows pointing at nothing"
+            f" (tables: {', '.join(tables)}); nothing was changed"
+        )
 
 
 _migrate_lock = threading.Lock()
