@@ -22,6 +22,8 @@ Stall guard: by default Codex never gives up on a model it cannot connect to (it
 forever). Paddock turns that feature off (`-c features.unbounded_connection_retries=false`) and
 gives its provider `request_max_retries` / `stream_max_retries` of MAX_RETRIES, so an unreachable
 model fails the turn within seconds ("Reconnecting... 1/3" errors, then `turn.failed`, exit 1).
+Those "Reconnecting..." errors are retries, not failures: each is a `retry` entry (which, of how
+many, why), so a turn that recovered has no error and one that gave up ends with the real one.
 A variant's extra args come later on the command line and can set either again.
 
 Output quirks: `turn.completed` usage is the thread's running total (a resumed turn includes the
@@ -36,6 +38,7 @@ Tools: the pinned release (0.171) offers its default model its tools through one
 from __future__ import annotations
 
 import json
+import re
 import signal
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +49,7 @@ from paddock.domain.entries import (
     EntryKind,
     ToolAction,
     error,
+    retry,
     session,
     text_entry,
     tool_call,
@@ -58,6 +62,11 @@ KEY_ENV = "PADDOCK_OPENAI_API_KEY"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_RETRIES = 3  # per request and per stream (Codex's own defaults: 4 and 5)
 NO_ENDLESS_RETRIES = ["-c", "features.unbounded_connection_retries=false"]
+
+# "Reconnecting... 2/3 (why)", or without a limit "Reconnecting... waiting for network (why)".
+_RECONNECT = re.compile(
+    r"Reconnecting(?:\.\.\.|…)\s*(?:(\d+)/(\d+)|[^(]*?)\s*(?:\((.*)\))?\s*$", re.DOTALL
+)
 
 _PERMISSION_ARGS: dict[Permission, list[str]] = {
     Permission.full: ["--dangerously-bypass-approvals-and-sandbox"],
@@ -80,6 +89,7 @@ class CodexNormaliser(JsonLinesNormaliser):
     def __init__(self) -> None:
         self._started: set[str] = set()  # items whose call entry is out, awaiting a result
         self._last_error = ""
+        self._reconnects = 0  # "Reconnecting..." messages so far
 
     def _event(self, event: dict[str, Any]) -> list[Entry] | None:
         kind = event.get("type")
@@ -95,11 +105,26 @@ class CodexNormaliser(JsonLinesNormaliser):
             message = str((event.get("error") or {}).get("message") or "Codex turn failed")
             return [] if message == self._last_error else [error(message)]  # said just before
         if kind == "error":
-            self._last_error = str(event.get("message") or "Codex error")
-            return [error(self._last_error)]
+            message = str(event.get("message") or "Codex error")
+            reconnect = self._reconnect(message)
+            if reconnect is not None:
+                return [reconnect]
+            self._last_error = message
+            return [error(message)]
         if kind in ("item.started", "item.updated", "item.completed"):
             return self._item(event["item"], done=kind == "item.completed")
         return None
+
+    def _reconnect(self, message: str) -> Entry | None:
+        """A "Reconnecting..." message as a `retry` entry (None for any other message). Without
+        a limit Codex does not number its tries, so they are counted here."""
+        found = _RECONNECT.match(message)
+        if found is None:
+            return None
+        self._reconnects += 1
+        number, limit, why = found.groups()
+        attempt = int(number) if number else self._reconnects
+        return retry(attempt, int(limit) if limit else None, None, why or message)
 
     def _item(self, item: dict[str, Any], done: bool) -> list[Entry] | None:
         kind, item_id = item.get("type"), str(item.get("id", ""))

@@ -52,7 +52,8 @@ class AgentInstalls:
         if cached is not None and cached[0] == stamp:
             return cached[1]
         version = self._ask_version(executable)
-        self._versions[executable] = (stamp, version)
+        if version is not None:  # a CLI that did not answer (busy machine) is asked again
+            self._versions[executable] = (stamp, version)
         return version
 
     def _ask_version(self, executable: str) -> str | None:

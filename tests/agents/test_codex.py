@@ -17,17 +17,20 @@ import pytest
 from paddock.agents.base import Credentials, Permission, TurnContext, Variant
 from paddock.agents.codex import ADAPTER, KEY_ENV, MAX_RETRIES, Codex
 from paddock.domain.entries import (
+    AgentEntry,
     Entry,
     EntryKind,
     ToolAction,
     error,
     raw,
+    retry,
     session,
     text_entry,
     tool_call,
     tool_result,
     usage,
 )
+from paddock.runtime.entrypipe import EntrySink
 from tests.agents.conftest import installed_cli
 from tests.agents.dialects.openai_responses import OpenAIResponses, conversation, offered
 from tests.agents.fake_model import Conversation, FakeModel, Reply, RunShell, Say, WriteFile
@@ -165,9 +168,8 @@ def test_normalises_unreachable_model() -> None:
     lines = transcript("unreachable.jsonl")
     entries = normalise(lines)
     assert entries[0] == session(json.loads(lines[0])["thread_id"])
-    assert entries[1:] == [
-        error("Reconnecting... waiting for network (Connection failed: error sending request)")
-    ]
+    # Without a limit Codex waits for the network: a retry (counted here), not an error.
+    assert entries[1:] == [retry(1, None, None, "Connection failed: error sending request")]
 
 
 def test_normalises_a_model_it_gave_up_on() -> None:
@@ -176,10 +178,53 @@ def test_normalises_a_model_it_gave_up_on() -> None:
     entries = normalise(lines)
     assert entries[0] == session(json.loads(lines[0])["thread_id"])
     errors = [e.payload["message"] for e in entries[1:]]
-    assert [e.kind for e in entries[1:]] == [EntryKind.error] * (MAX_RETRIES + 1)
-    assert errors[0].startswith(f"Reconnecting... 1/{MAX_RETRIES} (Connection failed")
+    kinds = [EntryKind.retry] * MAX_RETRIES + [EntryKind.error]
+    assert [e.kind for e in entries[1:]] == kinds
+    why = "Connection failed: error sending request"
+    assert entries[1] == retry(1, MAX_RETRIES, None, why)  # "Reconnecting... 1/3 (…)"
+    assert [e.payload["attempt"] for e in entries[1:-1]] == list(range(1, MAX_RETRIES + 1))
     assert errors[-1] == json.loads(lines[-1])["error"]["message"]  # said once, not twice
     assert errors[-1].startswith("Connection failed")
+    assert entries[-1] == error(why)
+
+
+def test_a_turn_that_reconnected_has_no_error() -> None:
+    """Codex reconnected and then did its work: its "Reconnecting..." messages are retries,
+    so nothing in the turn is an error a failed process could take as its reason."""
+    events = [
+        {"type": "thread.started", "thread_id": "t"},
+        {"type": "turn.started"},
+        {"type": "error", "message": "Reconnecting... 1/3 (stream disconnected before completion)"},
+        {"type": "error", "message": "Reconnecting… 2/3"},
+        {"type": "item.completed", "item": {"id": "m", "type": "agent_message", "text": "Done"}},
+        {"type": "turn.completed", "usage": {"input_tokens": 5, "output_tokens": 2}},
+    ]
+    assert normalise([json.dumps(e) for e in events]) == [
+        session("t"),
+        retry(1, 3, None, "stream disconnected before completion"),
+        retry(2, 3, None, "Reconnecting… 2/3"),
+        text_entry(EntryKind.assistant_message, "Done"),
+        usage(5, 2, cumulative=True),
+    ]
+
+
+@pytest.mark.anyio
+async def test_the_process_reason_is_never_a_reconnect() -> None:
+    """The entry sink's last error (what a failed process gives as its reason): none after
+    reconnects alone, the final error once the retries ran out."""
+
+    async def persist(batch: list[AgentEntry]) -> None:
+        pass
+
+    lines = transcript("gave_up.jsonl")
+    reconnected = EntrySink("p1", ADAPTER.normaliser(), persist)
+    reconnected.add(normalise(lines[:4]))  # three reconnects (then, say, the model answered)
+    gave_up = EntrySink("p2", ADAPTER.normaliser(), persist)
+    gave_up.add(normalise(lines))
+    await reconnected.close()
+    await gave_up.close()
+    assert reconnected.last_error is None
+    assert gave_up.last_error == "Connection failed: error sending request"
 
 
 def test_normalises_api_failure() -> None:
@@ -395,4 +440,7 @@ def test_live_unreachable_model(repo: Path) -> None:
     entries = normalise(done.stdout.splitlines())
     errors = [e.payload["message"] for e in entries if e.kind is EntryKind.error]
     assert errors and errors[-1].startswith("Connection failed")
+    retries = [e.payload for e in entries if e.kind is EntryKind.retry]
+    assert [r["attempt"] for r in retries] == list(range(1, MAX_RETRIES + 1))
+    assert not any(m.startswith("Reconnecting") for m in errors), errors
     assert json.loads(done.stdout.splitlines()[-1])["type"] == "turn.failed"

@@ -81,3 +81,18 @@ def test_the_tests_run_the_pinned_releases(adapter: AgentAdapter) -> None:
     assert executable.startswith(str(AGENTS_CACHE))
     assert adapter.package is not None
     assert AgentInstalls(AGENTS_CACHE).version(executable) == adapter.package.version
+
+
+def test_a_cli_that_did_not_answer_is_asked_again(tmp_path: Path) -> None:
+    """A `--version` that fails once (a busy machine, a CLI mid-upgrade) is not remembered as
+    "version unknown" until the file changes: the next ask gets the answer."""
+    asked = tmp_path / "asked"
+    cli = tmp_path / "cli"
+    cli.write_text(
+        f'#!/bin/sh\nif [ -e "{asked}" ]; then echo "cli 1.2.3"; else touch "{asked}"; exit 1; fi\n'
+    )
+    cli.chmod(0o755)
+    installs = AgentInstalls(tmp_path / "cache")
+
+    assert installs.version(str(cli)) is None
+    assert installs.version(str(cli)) == "1.2.3"

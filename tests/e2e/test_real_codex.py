@@ -21,6 +21,8 @@ from tests.e2e.agent_helpers import (
     assert_failed_clearly,
     assert_first_turn_normalised,
     assert_secret_kept_out_of_logs,
+    entries,
+    payloads,
     processes,
     run_follow_up,
     settled,
@@ -85,4 +87,9 @@ def test_codex_with_an_unreachable_model_fails_clearly(tmp_path: Path, repo: Pat
         # Without its stall guard Codex would wait for the network for ever.
         errors = assert_failed_clearly(server, attempt, within=60)
         assert errors[-1].startswith("Connection failed"), errors
+        # Its reconnects are retries (counted out), not errors: the reason is the final error.
+        assert not [e for e in errors if e.startswith("Reconnecting")], errors
+        (proc,) = processes(server, attempt)
+        retries = payloads(entries(server, proc), "retry")
+        assert [r["attempt"] for r in retries] == list(range(1, codex.MAX_RETRIES + 1)), retries
         assert_secret_kept_out_of_logs(server, attempt, API_KEY)

@@ -144,6 +144,34 @@ def test_the_full_page_is_one_link_away_and_keeps_the_tab(
     assert selected_tab(page) == "Tests"
 
 
+def test_the_board_keeps_one_main_heading_with_an_attempt_beside_it(
+    server: ServerProcess, repo: Path, page: Page
+) -> None:
+    """The board's title is the page's one h1; the attempt beside it is a level below, also
+    after its live stream renders its header again. Its own page keeps the h1."""
+    project = new_project(server, repo)
+    task = add_task(server, project, "Tidy the README")
+    attempt = settled_attempt(server, task, WRITES_ITS_PROMPT)
+    server.open(page, f"/projects/{project['id']}?attempt={attempt['id']}")
+    assert attempt_in_panel(page) == attempt["id"]
+    panel = page.locator("#panel")
+    h1 = page.locator("h1")
+    expect(h1).to_have_count(1)
+    expect(h1).to_have_text(project["name"])
+    expect(panel.get_by_role("heading", name="Tidy the README", level=2)).to_be_visible()
+
+    # A turn makes the live stream render the header again (a new element): still a level below.
+    page.evaluate("document.getElementById('attempt-header').dataset.old = 'yes'")
+    follow_up(server, attempt, "again")
+    expect(panel.locator("#attempt-header")).not_to_have_attribute("data-old", "yes")
+    expect(h1).to_have_count(1)
+    expect(panel.get_by_role("heading", name="Tidy the README", level=2)).to_be_visible()
+
+    server.open(page, f"/attempts/{attempt['id']}")
+    expect(h1).to_have_count(1)
+    expect(h1).to_have_text("Tidy the README")
+
+
 def test_a_shared_link_opens_the_same_view(server: ServerProcess, repo: Path, page: Page) -> None:
     project = new_project(server, repo)
     task = add_task(server, project, "Write the changelog")
@@ -192,5 +220,7 @@ def test_a_new_attempt_opens_beside_the_board(
     expect(card(page, task).locator(".badge").first).to_have_text("awaiting review", timeout=30_000)
     # The task is one link away.
     panel.get_by_role("link", name="Task").click()
+    # (The attempt's own title is a level-2 heading too beside the board: wait for it to go.)
+    expect(panel.locator(".workspace")).to_have_count(0)
     expect(panel.get_by_role("heading", name="Say hello", level=2)).to_be_visible()
     assert address(page) == {"task": task["id"]}

@@ -2,22 +2,33 @@
 shows the demo agent's change at its best (Diff: its three files; Tests: a run that passes,
 read from its JUnit report; API: the spec, and the new `name` parameter against main; Preview:
 the changed page, its API answering), and merging from the Diff tab brings main the change and
-no generated file."""
+no generated file. Walked from the demo's card on the board to its attempt in the side panel, at
+a desktop's width and at a phone's (one column at a time, the panel over the whole screen).
+
+With PADDOCK_UPDATE_DOCS_SCREENSHOTS=1 the desktop walk also refreshes docs/images/
+attempt-panel.png (the attempt beside the board) and workspace.png (its page, Tests green)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.e2e.server import ServerProcess, wait_for
-from tests.ui.conftest import screenshot
-from tests.ui.test_agent_tab import open_workspace
+from tests.ui.conftest import attempt_in_panel, screenshot
+from tests.ui.test_board import DOCS_IMAGES, WATCH_STREAMS
 from tests.ui.test_diff_tab import file_item
 
 DEMO_FILES = ("api.py", "public/index.html", "tests/test_greeting_by_name.py")
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+UPDATE_DOCS = os.environ.get("PADDOCK_UPDATE_DOCS_SCREENSHOTS") == "1"
 
 
 def git(where: Path, *args: str) -> str:
@@ -25,7 +36,64 @@ def git(where: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def test_the_demo_tour_ends_green_with_a_clean_main(tmp_path: Path, page: Page) -> None:
+def open_from_the_board(
+    page: Page, server: ServerProcess, project: dict[str, Any], task: dict[str, Any]
+) -> str:
+    """Open the task's attempt the way a newcomer does: its card on the board (at a phone's
+    width, its column picked from the steps first), then the attempt in the task's panel; the
+    attempt opens in the side panel. Returns the attempt's id."""
+    page.add_init_script(WATCH_STREAMS)
+    server.open(page, f"/projects/{project['id']}")
+    card = page.locator(f"#card-{task['id']}")
+    if page.viewport_size == PHONE:
+        steps = server.api("GET", f"/api/projects/{project['id']}/steps")
+        (step,) = [s["name"] for s in steps if s["id"] == task["step_id"]]
+        page.get_by_role("navigation", name="Steps").get_by_role("button", name=step).click()
+        expect(card).to_be_in_viewport()
+    card.click()
+    page.locator("#panel .attempt-list a").first.click()
+    shown = attempt_in_panel(page)
+    page.wait_for_function("window.__liveStreams > 0")
+    return shown
+
+
+def run_the_unit_tests(page: Page) -> None:
+    """The Tests tab: the demo's unit tests pass, all 7, and the runs table stays clear of the
+    run's detail (in the side panel the tab is narrower than the window)."""
+    page.get_by_role("tab", name="Tests", exact=True).click()
+    page.get_by_role("button", name="Run unit tests").click()
+    row = page.locator("#test-runs .test-run-row").first
+    expect(row.locator(".test-status")).to_have_text("passed", timeout=60_000)
+    expect(row.locator("td.passed")).to_have_text("7")
+    runs = page.locator("#test-runs .test-runs-table").bounding_box()
+    detail = page.locator("#test-run-detail .test-run-detail").bounding_box()
+    assert runs is not None and detail is not None
+    side_by_side = runs["x"] + runs["width"] <= detail["x"]
+    assert side_by_side or runs["y"] + runs["height"] <= detail["y"], (runs, detail)
+
+
+def screenshots_for_docs(
+    page: Page, server: ServerProcess, attempt: dict[str, Any], panel_shot: Path
+) -> None:
+    """docs/images/attempt-panel.png: the attempt beside the board, its tests green; and
+    workspace.png: the same attempt on its own page, on the Tests tab."""
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(panel_shot, DOCS_IMAGES / "attempt-panel.png")
+    whole = page.context.new_page()
+    whole.set_viewport_size(DESKTOP)
+    server.open(whole, f"/attempts/{attempt['id']}")
+    whole.get_by_role("tab", name="Tests", exact=True).click()
+    status = whole.locator("#test-runs .test-run-row").first.locator(".test-status")
+    expect(status).to_have_text("passed")
+    shutil.copyfile(screenshot(whole, "demo-workspace-tests"), DOCS_IMAGES / "workspace.png")
+    whole.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440px", "390px"])
+def test_the_demo_tour_ends_green_with_a_clean_main(
+    tmp_path: Path, page: Page, viewport: ViewportSize
+) -> None:
+    page.set_viewport_size(viewport)
     env = {"DEMO_AGENT_DELAY": "0", "ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": ""}
     with ServerProcess(tmp_path / "data", demo=True, env=env) as server:
         (project,) = server.api("GET", "/api/projects")
@@ -38,7 +106,11 @@ def test_the_demo_tour_ends_green_with_a_clean_main(tmp_path: Path, page: Page) 
             ),
             60,
         )
-        open_workspace(page, server, attempt)
+        (task,) = server.api("GET", f"/api/projects/{project['id']}/tasks")  # where it is now
+        assert open_from_the_board(page, server, project, task) == attempt["id"]
+        if page.viewport_size == PHONE:  # the panel takes the whole screen
+            box = page.locator("#panel").bounding_box()
+            assert box is not None and box["x"] == 0 and box["width"] == PHONE["width"]
 
         diff = page.get_by_role("tabpanel", name="Diff")
         page.get_by_role("tab", name="Diff", exact=True).click()
@@ -48,12 +120,10 @@ def test_the_demo_tour_ends_green_with_a_clean_main(tmp_path: Path, page: Page) 
         expect(diff.locator(".diff-changes")).to_have_count(0)  # everything was committed
         expect(diff.locator("#diff-ignored")).to_have_count(0)
 
-        page.get_by_role("tab", name="Tests", exact=True).click()
-        page.get_by_role("button", name="Run unit tests").click()
-        row = page.locator("#test-runs .test-run-row").first
-        expect(row.locator(".test-status")).to_have_text("passed", timeout=60_000)
-        expect(row.locator("td.passed")).to_have_text("7")
-        screenshot(page, "demo-tests-passed")
+        run_the_unit_tests(page)
+        shot = screenshot(page, f"demo-tests-passed-{viewport['width']}")
+        if UPDATE_DOCS and viewport == DESKTOP:
+            screenshots_for_docs(page, server, attempt, panel_shot=shot)
 
         api = page.get_by_role("tabpanel", name="API", exact=True)
         page.get_by_role("tab", name="API", exact=True).click()
@@ -65,7 +135,7 @@ def test_the_demo_tour_ends_green_with_a_clean_main(tmp_path: Path, page: Page) 
         changed = compared.get_by_role("list", name="Endpoints changed")
         expect(changed).to_contain_text("/api/greeting")
         expect(changed).to_contain_text(re.compile(r"name"))
-        screenshot(page, "demo-api-diff")
+        screenshot(page, f"demo-api-diff-{viewport['width']}")
 
         page.get_by_role("tab", name="Preview", exact=True).click()
         page.get_by_role("button", name="Start web").click()

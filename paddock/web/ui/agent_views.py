@@ -50,7 +50,8 @@ def _ask(agents: AgentService, executable: str) -> Future[None]:
         stamp = _mtime(executable)
         version = agents.installs.version(executable)
         with _lock:
-            _versions[executable] = (stamp, version)
+            if version is not None:  # no answer is not an answer: the next page asks again
+                _versions[executable] = (stamp, version)
             _pending.pop(executable, None)
 
     with _lock:

@@ -65,14 +65,16 @@ async def workspace_stream(
     events: EventsDep,
     diff_watch: DiffWatchDep,
     settings: SettingsDep,
+    panel: bool = False,
 ) -> StreamingResponse:
-    """The open workspace's live patches: the events that concern its attempt, rendered."""
+    """The open workspace's live patches: the events that concern its attempt, rendered (for
+    the board's side panel with `panel`: its header's title a level below the board's)."""
     attempt = await workspace.attempts.get(attempt_id)
     response = fragment_stream(
         request,
         events,
         attempt.project_id,
-        WorkspacePatches(workspace, attempt).render,
+        WorkspacePatches(workspace, attempt, panel).render,
         heartbeat=settings.server.sse_heartbeat_seconds,
         wanted=partial(concerns, attempt_id),
     )

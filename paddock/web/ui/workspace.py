@@ -221,9 +221,10 @@ class WorkspacePatches:
     """How the events about one attempt become out-of-band swaps of its open workspace: the
     renderer of its fragment stream."""
 
-    def __init__(self, workspace: Workspace, attempt: Attempt) -> None:
+    def __init__(self, workspace: Workspace, attempt: Attempt, panel: bool = False) -> None:
         self.workspace = workspace
         self.attempt = attempt
+        self.panel = panel  # the workspace is beside the board (its header's heading level)
 
     async def render(self, events: list[Event] | None) -> str:
         """What changed in `events`; None (after a gap): every part."""
@@ -276,7 +277,7 @@ class WorkspacePatches:
         stream) and the others' heads."""
         ws = self.workspace
         current = await ws.attempts.get(self.attempt.id)
-        context = await ws.status(current)
+        context = {**await ws.status(current), "panel": self.panel}
         created = None if events is None else new_turns(events)
         agent = await ws.agent(current, whole=created)
         parts = [render_fragment(name, **context, oob=True) for name in STATUS_FRAGMENTS]
