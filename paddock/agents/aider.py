@@ -17,10 +17,9 @@ sees the earlier turns (any resume value restores that same file: one attempt, o
 Aider's config, caches and histories live under HOME (the history files by flag), and so does
 a git identity (HOME's .gitconfig, when it has none), or Aider would write placeholder ones
 into the repository's own config. Only its repo-map cache (`.aider.tags.cache.v4/`) goes in
-the worktree, where Aider has no option to move it. `--no-gitignore` keeps Aider from editing
-the worktree's .gitignore; instead prepare_home adds the cache to the repository's own
-`info/exclude` (local to the clone, shared by its worktrees, never committed), so git and
-Paddock's auto-commit leave it out. The prompt goes in a file (`--message-file`), never on the
+the worktree, where Aider has no option to move it: `--no-gitignore` keeps Aider from editing
+the worktree's .gitignore, and Paddock leaves the cache out of every commit as a generated file
+(domain/generated.py). The prompt goes in a file (`--message-file`), never on the
 command line: see agents/aider_home.py.
 
 Permissions:
@@ -44,17 +43,14 @@ import time
 from dataclasses import dataclass
 
 from paddock.agents.aider_guard import GUARD
-from paddock.agents.aider_home import exclude_from_git, git_identity, repair_history, write_message
+from paddock.agents.aider_home import git_identity, repair_history, write_message
 from paddock.agents.aider_output import CHAT_HISTORY, AiderNormaliser
-from paddock.agents.base import AgentRun, Package, Permission, TurnContext
+from paddock.agents.base import AgentRun, Package, Permission, TurnContext, write_home_config
 
 _PACKAGE = Package("pypi", "aider-chat", "0.86.2")
 _PRICES = ".aider/caches/model_prices_and_context_window.json"
 _PRICES_TTL = 20 * 3600  # Aider refetches after 24 h; keep the placeholder fresher than that
 REQUEST_TIMEOUT = 120  # seconds a model request may stay silent (Aider's default: 600)
-# Aider's repo-map cache, kept out of git (a version-agnostic pattern, from the worktree's root).
-REPO_MAP_CACHE = "/.aider.tags.cache.v*/"
-_EXCLUDE_NOTE = "# Aider's repo-map cache (added by Paddock)"
 MESSAGE_FILE = "paddock.message.md"  # the turn's prompt, in HOME's .aider (agents/aider_home.py)
 
 
@@ -78,23 +74,23 @@ class Aider:
 
     def prepare_home(self, ctx: TurnContext) -> None:
         """A non-empty model-prices cache, fresh, so Aider does not fetch it from GitHub (an
-        empty one counts as missing); litellm's bundled prices still apply. And the repo-map
-        cache Aider writes into the worktree is excluded from git. And git has a user name and
-        email in HOME: without them Aider writes placeholders into the repository's config.
-        And the prompt is in its file; a follow-up's chat history reads back as it was."""
-        exclude_from_git(ctx.worktree, REPO_MAP_CACHE, _EXCLUDE_NOTE)
+        empty one counts as missing); litellm's bundled prices still apply. And git has a user
+        name and email in HOME: without them Aider writes placeholders into the repository's
+        config. And the prompt is in its file; a follow-up's chat history reads back as it was.
+        Each file is written to a new name and renamed into place (write_home_config): never
+        through a link, hard or soft, the agent left in its HOME."""
         git_identity(ctx.home / ".gitconfig")
         write_message(ctx.home / ".aider" / MESSAGE_FILE, ctx.prompt)
         if ctx.resume:
             repair_history(ctx.home / ".aider" / CHAT_HISTORY)
         prices = ctx.home / _PRICES
-        prices.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fresh = time.time() - prices.stat().st_mtime < _PRICES_TTL
+            fresh = time.time() - prices.lstat().st_mtime < _PRICES_TTL
         except OSError:
             fresh = False
         if not fresh:
-            prices.write_text(json.dumps({"paddock-placeholder": {"mode": "chat"}}))
+            placeholder = json.dumps({"paddock-placeholder": {"mode": "chat"}})
+            write_home_config(prices, placeholder, keep_same=False)
 
     def command(self, ctx: TurnContext, command: str = "") -> AgentRun:
         history = ctx.home / ".aider"

@@ -1,6 +1,5 @@
 """What Aider needs around it before a turn (agents/aider.py runs it): the prompt in a file, a
-chat history it reads back as it was, a git identity in HOME, and its repo-map cache kept out
-of git.
+chat history it reads back as it was, and a git identity in HOME.
 
 - The prompt goes to Aider in a file (`--message-file`), never on its command line: Aider
   writes its command line into the chat history as a quote whose first line alone is marked,
@@ -10,10 +9,13 @@ of git.
   on every line, up to the line Aider ends with two spaces (the end of a quote). Other
   multi-line quotes (a git error with its details) keep Aider's marking: the model's own reply
   may hold a `> ` line too, so only the command line's place is certain.
-- Git runs here as the server's user on a worktree that may belong to the sandbox's user: it
-  names the repository as safe (`safe.directory`) and runs no hook, as Paddock's own git does.
-  A git that fails says so (AgentSetupFailed): quietly carrying on once let every turn commit
-  Aider's cache.
+- Its repo-map cache (`.aider.tags.cache.v4/`, in the worktree: Aider has no option to move
+  it) is one of the generated files Paddock leaves out of every commit (domain/generated.py).
+  Nothing here writes into the repository: the worktree is the agent's, and a path git finds
+  from it (its `.git` file) is the agent's to choose. Asking git for the repository's
+  `info/exclude` there once let an agent point Paddock's write (as root) at any host file.
+- Git runs here only on the HOME's own `.gitconfig` (`--file`), with no hook, as Paddock's own
+  git does; a git that fails says so (AgentSetupFailed).
 """
 
 from __future__ import annotations
@@ -47,11 +49,10 @@ class AgentSetupFailed(Unavailable):
     code = "agent_setup_failed"
 
 
-def _git(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _git(argv: list[str]) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
             [*_GIT, *argv],
-            cwd=cwd,
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
@@ -65,29 +66,6 @@ def _git(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProces
 def _failed(what: str, done: subprocess.CompletedProcess[str]) -> AgentSetupFailed:
     said = " / ".join(done.stderr.strip().splitlines()[-2:]) or f"exit {done.returncode}"
     return AgentSetupFailed(f"{what} failed: {said}")
-
-
-def exclude_from_git(worktree: Path, pattern: str, note: str) -> None:
-    """Add `pattern` to the `info/exclude` git reads for `worktree` (the repository's own,
-    shared by its worktrees), once; nothing when the worktree is not in a git repository."""
-    if not worktree.is_dir():
-        return
-    found = _git(["rev-parse", "--path-format=absolute", "--git-path", "info/exclude"], worktree)
-    if found.returncode != 0:
-        if "not a git repository" in found.stderr:
-            return  # nothing to keep out of a commit
-        raise _failed(f"finding the git exclude file of {worktree}", found)
-    path = Path(found.stdout.strip())
-    try:
-        text = path.read_text() if path.is_file() else ""
-        if pattern in text.splitlines():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        separator = "\n" if text and not text.endswith("\n") else ""
-        with path.open("a") as fh:
-            fh.write(f"{separator}{note}\n{pattern}\n")
-    except OSError as exc:
-        raise AgentSetupFailed(f"writing {path} failed: {exc}") from exc
 
 
 def git_identity(config: Path) -> None:

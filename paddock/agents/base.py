@@ -165,10 +165,11 @@ def read_home_config(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def write_home_config(path: Path, text: str) -> None:
-    """Write `text` to `path` in the agent's HOME unless it holds it already: into a new file
-    renamed into place, so a link the agent left there is replaced, never written through."""
-    if read_home_text(path) == text:
+def write_home_config(path: Path, text: str, *, keep_same: bool = True) -> None:
+    """Write `text` to `path` in the agent's HOME (unless it holds it already and `keep_same`):
+    into a new file renamed into place, so a link the agent left there, symbolic or hard, is
+    replaced, never written through."""
+    if keep_same and read_home_text(path) == text:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.parent.is_symlink():

@@ -162,73 +162,63 @@ def test_prepare_home_seeds_the_price_cache(tmp_path: Path) -> None:
     ADAPTER.prepare_home(ctx)  # idempotent
     prices = tmp_path / "home" / ".aider" / "caches" / "model_prices_and_context_window.json"
     assert json.loads(prices.read_text())  # non-empty: an empty cache is fetched again
-
-
-def test_prepare_home_keeps_the_repo_map_cache_out_of_git(tmp_path: Path) -> None:
-    main = tmp_path / "main"
-    main.mkdir()
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q", "-b", "main", str(main)], check=True)
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "init"], cwd=main, check=True)
-    worktree = tmp_path / "repo"  # a linked worktree, as Paddock makes one per attempt
-    subprocess.run([*git, "worktree", "add", "-q", "-b", "b", str(worktree)], cwd=main, check=True)
-    (worktree / ".aider.tags.cache.v4").mkdir()
-    (worktree / ".aider.tags.cache.v4" / "cache.db").write_text("x")
-    (worktree / "real.txt").write_text("y")
-    ctx = context(tmp_path, "p", "")
+    os.utime(prices, (0, 0))  # stale: Aider would fetch it again
     ADAPTER.prepare_home(ctx)
-    ADAPTER.prepare_home(ctx)  # idempotent: the pattern is added once
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all"],
-        cwd=worktree,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert status == "?? real.txt\n"
-    exclude = (main / ".git" / "info" / "exclude").read_text().splitlines()
-    assert exclude.count("/.aider.tags.cache.v*/") == 1
-    ADAPTER.prepare_home(context(tmp_path / "elsewhere", "p", ""))  # no repository: no error
+    assert prices.stat().st_mtime > 0  # written again, although it holds the same
 
 
-def test_prepare_home_keeps_the_cache_out_of_a_worktree_another_user_owns(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In a sandbox the worktree belongs to the sandbox's user while Paddock runs as root: git
-    refused it as "dubious ownership", the exclusion was never written (and that failure was
-    swallowed), and every turn committed Aider's cache."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the worktree must belong to another user")
-    # A server has no safe.directory of its own (tests/conftest.py gives the tests one).
-    for name in ("GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"):
-        monkeypatch.delenv(name, raising=False)
-    main = tmp_path / "main"
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q", "-b", "main", str(main)], check=True)
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "init"], cwd=main, check=True)
-    worktree = tmp_path / "repo"
-    subprocess.run([*git, "worktree", "add", "-q", "-b", "b", str(worktree)], cwd=main, check=True)
-    subprocess.run(["chown", "-R", "65534:65534", str(worktree)], check=True)  # nobody's
-    refused = subprocess.run(
-        ["git", "status"], cwd=worktree, capture_output=True, text=True, check=False
-    )
-    assert "dubious ownership" in refused.stderr  # what git says to the server's user
+def test_prepare_home_never_writes_through_a_hard_link_in_home(tmp_path: Path) -> None:
+    """A stale price cache was rewritten in place: a hard link the agent made there to a file
+    it could name would have had that file's content replaced by the server."""
+    host_file = tmp_path / "host-owned.json"
+    host_file.write_text('{"host": "secret"}\n')
+    os.utime(host_file, (0, 0))  # stale, as the cache would be
+    prices = tmp_path / "home" / ".aider" / "caches" / "model_prices_and_context_window.json"
+    prices.parent.mkdir(parents=True)
+    os.link(host_file, prices)
+
     ADAPTER.prepare_home(context(tmp_path, "p", ""))
-    exclude = (main / ".git" / "info" / "exclude").read_text().splitlines()
-    assert exclude.count("/.aider.tags.cache.v*/") == 1
+
+    assert host_file.read_text() == '{"host": "secret"}\n'
+    assert json.loads(prices.read_text()) != {"host": "secret"}
+    assert prices.stat().st_ino != host_file.stat().st_ino
+
+
+def test_prepare_home_writes_nothing_where_the_worktrees_git_file_points(tmp_path: Path) -> None:
+    """The worktree is the agent's, its `.git` file too. Paddock once asked git (in the
+    worktree) where the repository's `info/exclude` was and appended to it: an agent that
+    pointed `.git` at a folder it made, with `info` a link to a host folder, had the server
+    (as root) create or append to a file there. Now nothing is written into any repository."""
+    victim_dir = tmp_path / "host-dir"
+    victim_dir.mkdir()
+    victim = tmp_path / "host-file"
+    victim.write_text("precious\n")
+    worktree = tmp_path / "repo"
+    planted = worktree / ".planted"
+    subprocess.run(["git", "init", "-q", "--bare", str(planted)], check=True)
+    shutil.rmtree(planted / "info")
+    (planted / "info").symlink_to(victim_dir)
+    (worktree / ".git").write_text(f"gitdir: {planted}\n")
+    linked = tmp_path / "other"  # the next try: `info/exclude` itself a link to a host file
+    subprocess.run(["git", "init", "-q", "--bare", str(linked / "g")], check=True)
+    (linked / "g" / "info" / "exclude").unlink()
+    (linked / "g" / "info" / "exclude").symlink_to(victim)
+    (linked / "repo").mkdir()
+    (linked / "repo" / ".git").write_text(f"gitdir: {linked / 'g'}\n")
+
+    ADAPTER.prepare_home(context(tmp_path, "p", ""))
+    ADAPTER.prepare_home(context(linked, "p", ""))
+
+    assert list(victim_dir.iterdir()) == []
+    assert victim.read_text() == "precious\n"
 
 
 def test_prepare_home_says_when_git_fails(tmp_path: Path) -> None:
-    """A git that cannot do its part fails the turn's start with its reason, not silently."""
-    worktree = tmp_path / "repo"
-    worktree.mkdir()
-    subprocess.run(["git", "init", "-q", str(worktree)], check=True)
-    info = worktree / ".git" / "info"
-    shutil.rmtree(info, ignore_errors=True)
-    info.write_text("a file where git's info folder should be")
+    """A git that cannot set the identity fails the turn's start with its reason."""
+    (tmp_path / "home" / ".gitconfig").mkdir(parents=True)  # a folder where the file goes
     with pytest.raises(AgentSetupFailed) as failed:
         ADAPTER.prepare_home(context(tmp_path, "p", ""))
-    assert failed.value.code == "agent_setup_failed" and "exclude" in failed.value.message
+    assert failed.value.code == "agent_setup_failed" and ".gitconfig" in failed.value.message
 
 
 def test_prepare_home_writes_the_prompt_and_repairs_an_old_history(tmp_path: Path) -> None:
