@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from paddock.domain.secrets import is_secret_name
 
 NAMED_SECRET = "planted-named-secret-0f1e2d"  # under API_TOKEN
@@ -83,6 +85,9 @@ def _of_class(cls: type) -> Any:
         return cls(**{f.name: _field(cls, f, hints[f.name]) for f in fields if f.init})
     if issubclass(cls, enum.Enum):
         return next(iter(cls))
+    if issubclass(cls, BaseModel):  # the builder's validated values (a brief, a question)
+        fields = cls.model_fields.items()
+        return cls.model_construct(**{name: planted(f.annotation) for name, f in fields})
     if issubclass(cls, bool):
         return True
     if issubclass(cls, int):

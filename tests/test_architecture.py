@@ -28,6 +28,7 @@ HEIGHT = {
     "store": 1,
     "runtime": 1,
     "agents": 1,
+    "planners": 1,
     "demo": 1,
     "services": 2,
     "web": 3,

@@ -86,6 +86,13 @@ KNOWN_NAMES = [
     "report_max_cases",
     "secret_key",
     "editor",  # issue 15: Open in editor
+    "builder_planner",
+    "builder_anthropic_model",
+    "builder_openai_model",
+    "builder_planner_timeout_s",
+    "builder_agent",
+    "builder_max_builds",
+    "builder_screenshot",
 ]
 
 
@@ -175,7 +182,12 @@ def test_no_name_users_know_is_lost_and_each_field_has_exactly_one() -> None:
     ]
     assert sorted(FLAT_NAMES.values()) == sorted(fields)
     # A field keeps its flat name, less its group's prefix: no two fields are swapped.
-    prefixes = {"sandbox": "sandbox_", "previews": "preview_", "artifacts": "artifact_"}
+    prefixes = {
+        "sandbox": "sandbox_",
+        "previews": "preview_",
+        "artifacts": "artifact_",
+        "builder": "builder_",
+    }
     prefixes |= {"reports": "report_", "agents": "agents_"}
     for name, (group, field) in FLAT_NAMES.items():
         assert name in (field, prefixes.get(group, "") + field), name

@@ -32,6 +32,7 @@ from paddock.domain.entities import AgentSpec
 from paddock.domain.errors import InvalidInput
 
 _DEMO_AGENT = files("paddock.demo").joinpath("demo_agent.sh")
+_BUILDER_AGENT = files("paddock.demo").joinpath("builder_agent.py")
 
 BUILT_IN: tuple[AgentAdapter, ...] = (
     ScriptAgent(),
@@ -39,6 +40,13 @@ BUILT_IN: tuple[AgentAdapter, ...] = (
     # without an API key. It calls no model, and its label says so.
     ScriptAgent(
         name="demo", label="Demo agent (scripted, no model)", fixed_command=f"bash {_DEMO_AGENT}"
+    ),
+    # The builder's offline agent: it writes the brief into the app's content file, so a
+    # founder without an API key still gets a build that shows their features.
+    ScriptAgent(
+        name="builder-demo",
+        label="Offline builder (scripted, no model)",
+        fixed_command=f"python3 {_BUILDER_AGENT}",
     ),
     claude_code.ADAPTER,
     codex.ADAPTER,

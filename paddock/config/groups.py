@@ -5,6 +5,7 @@ by its flat name (`FLAT_NAMES` in settings.py); code reads it in its group
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
@@ -185,6 +186,30 @@ class AgentSettings(_Group):
         """The folder of installed agent CLIs."""
         assert self.dir is not None
         return self.dir
+
+
+class PlannerChoice(StrEnum):
+    """Who answers the builder's questions: `auto` takes a model API with a key set
+    (Anthropic first, then OpenAI), else `offline` (fixed questions, no key needed)."""
+
+    auto = "auto"
+    offline = "offline"
+    anthropic = "anthropic"
+    openai = "openai"
+
+
+class BuilderSettings(_Group):
+    """The builder face (docs/builder.md): who answers the founder's questions, which agent
+    writes the code, and how many builds run at once (more wait in a queue)."""
+
+    planner: PlannerChoice = PlannerChoice.auto
+    anthropic_model: str = "claude-sonnet-4-5"
+    openai_model: str = "gpt-4o-mini"
+    planner_timeout_s: float = Field(60.0, gt=0)
+    # The agent profile new apps' builds use; "builder-demo" is scripted and calls no model.
+    agent: str = "builder-demo"
+    max_builds: int = Field(1, ge=1)  # builds running at once, over all apps
+    screenshot: bool = True  # a Chromium screenshot of the home page at each build's checks
 
 
 class ArtifactSettings(_Group):

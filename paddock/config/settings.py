@@ -25,6 +25,7 @@ from pydantic_settings import (
 from paddock.config.groups import (
     AgentSettings,
     ArtifactSettings,
+    BuilderSettings,
     GitSettings,
     PreviewSettings,
     ProcessSettings,
@@ -110,6 +111,13 @@ FLAT_NAMES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "report_max_mb": ("reports", "max_mb"),
         "report_max_cases": ("reports", "max_cases"),
         "editor": ("ui", "editor"),
+        "builder_planner": ("builder", "planner"),
+        "builder_anthropic_model": ("builder", "anthropic_model"),
+        "builder_openai_model": ("builder", "openai_model"),
+        "builder_planner_timeout_s": ("builder", "planner_timeout_s"),
+        "builder_agent": ("builder", "agent"),
+        "builder_max_builds": ("builder", "max_builds"),
+        "builder_screenshot": ("builder", "screenshot"),
     }
 )
 
@@ -129,6 +137,7 @@ class Settings(BaseSettings):
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    builder: BuilderSettings = Field(default_factory=BuilderSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -20,6 +20,10 @@ from enum import StrEnum
 from typing import Any
 
 from paddock.domain import event_payloads
+from paddock.domain.builder.apps import App
+from paddock.domain.builder.builds import Build
+from paddock.domain.builder.timeline import TimelineEntry
+from paddock.domain.builder.versions import Version
 from paddock.domain.entities import (
     Attempt,
     Event,
@@ -39,9 +43,11 @@ from paddock.domain.event_payloads import (
 )
 from paddock.domain.preview import PreviewView
 from paddock.domain.public import (
+    AppPublic,
     ArtifactsAddedPublic,
     AttemptDeletedPublic,
     AttemptPublic,
+    BuildPublic,
     DeletedPublic,
     DiffChangedPublic,
     FollowUpPublic,
@@ -56,6 +62,8 @@ from paddock.domain.public import (
     TaskMovePublic,
     TaskPublic,
     TestRunPublic,
+    TimelineEntryPublic,
+    VersionPublic,
 )
 from paddock.domain.pull_request import PullRequest
 from paddock.domain.test_run import TestRun
@@ -96,6 +104,10 @@ class Resource(StrEnum):
     artifact = "artifact"
     openapi = "openapi"  # an attempt's API spec
     pull_request = "pull_request"
+    app = "app"  # the builder face's app
+    build = "build"
+    version = "version"
+    timeline = "timeline"  # an app's timeline
 
 
 class EventType(StrEnum):
@@ -125,6 +137,12 @@ class EventType(StrEnum):
     openapi_updated = "openapi.updated"
     pull_request_created = "pull_request.created"
     pull_request_updated = "pull_request.updated"
+    app_created = "app.created"
+    app_updated = "app.updated"
+    build_created = "build.created"
+    build_updated = "build.updated"
+    version_created = "version.created"
+    timeline_added = "timeline.added"
 
     @property
     def kind(self) -> Kind:
@@ -240,6 +258,20 @@ CATALOGUE: dict[EventType, Kind] = {
     ),
     EventType.pull_request_updated: Kind(
         Resource.pull_request, PullRequest, PullRequestPublic, "its forge status changed"
+    ),
+    EventType.app_created: Kind(Resource.app, App, AppPublic, "an app was made from an idea"),
+    EventType.app_updated: Kind(
+        Resource.app, App, AppPublic, "its stage, questions, answers, plan or template changed"
+    ),
+    EventType.build_created: Kind(Resource.build, Build, BuildPublic, "a build was queued"),
+    EventType.build_updated: Kind(
+        Resource.build, Build, BuildPublic, "a stage began, or it was ready, failed or cancelled"
+    ),
+    EventType.version_created: Kind(
+        Resource.version, Version, VersionPublic, "a build or a rollback made a version"
+    ),
+    EventType.timeline_added: Kind(
+        Resource.timeline, TimelineEntry, TimelineEntryPublic, "an app's timeline got an entry"
     ),
 }
 _missing = set(EventType) - set(CATALOGUE)

@@ -54,7 +54,13 @@ MAX_IGNORED_LISTED = 200
 
 # The processes that run the project's code to look at it: they write no bytecode.
 _LOOKING = frozenset(
-    {RunReason.dev_server, RunReason.unit_test, RunReason.e2e_test, RunReason.openapi}
+    {
+        RunReason.dev_server,
+        RunReason.unit_test,
+        RunReason.e2e_test,
+        RunReason.openapi,
+        RunReason.screenshot,
+    }
 )
 
 

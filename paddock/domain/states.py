@@ -16,6 +16,7 @@ class RunReason(StrEnum):
     e2e_test = "e2e_test"
     openapi = "openapi"
     cleanup = "cleanup"
+    screenshot = "screenshot"  # a browser's picture of the preview (a build's checks)
     custom = "custom"
 
 

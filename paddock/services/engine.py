@@ -15,6 +15,11 @@ from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService
 from paddock.services.attempts.editor import EditorService
 from paddock.services.board import BoardService
+from paddock.services.builder.apps import AppService
+from paddock.services.builder.build_parts import BuildParts
+from paddock.services.builder.builds import BuildService
+from paddock.services.builder.planning import planner_for
+from paddock.services.builder.timeline import Timeline
 from paddock.services.card_flow import CardFlow
 from paddock.services.context import Context
 from paddock.services.demo import create_demo, demo_path
@@ -99,6 +104,23 @@ class Engine:
         self.logs = LogService(self.ctx)
         self.sandboxes = SandboxService(self.ctx)
         self.health = HealthService(self.ctx, self.processes)
+        self.timeline = Timeline(self.ctx)
+        self.apps = AppService(
+            self.ctx, self.projects, self.agents, self.timeline, lambda: planner_for(settings)
+        )
+        self.builds = BuildService(
+            BuildParts(
+                ctx=self.ctx,
+                apps=self.apps,
+                tasks=self.tasks,
+                attempts=self.attempts,
+                processes=self.processes,
+                previews=self.previews,
+                test_runs=self.test_runs,
+                logs=self.logs,
+                timeline=self.timeline,
+            )
+        )
         self.last_reconcile = ReconcileReport()
 
     @property
@@ -126,6 +148,7 @@ class Engine:
         self.artifacts.start_loop()
         self.pull_requests.start_loop()
         await self.attempts.resume_queues()
+        await self.builds.resume()
         if settings.storage.demo:
             await self._create_demo_once()
 
@@ -146,6 +169,7 @@ class Engine:
         is in a cgroup the next start reaps.
         """
         with anyio.move_on_after(CLOSE_TIMEOUT_S) as bound:
+            await self.builds.close()
             await self.moves.close()
             await self.previews.close()
             await self.diff_watch.close()

@@ -22,6 +22,7 @@ from paddock.services.server_access import ServerAccess
 from paddock.web.access import AccessGuard, HostGuard
 from paddock.web.api import (
     agents,
+    apps,
     artifacts,
     attempts,
     board,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         openapi,
         entries,
         agents,
+        apps,
         events,
     ):
         api.include_router(module.router)

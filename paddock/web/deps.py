@@ -16,6 +16,8 @@ from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService
 from paddock.services.attempts.editor import EditorService
 from paddock.services.board import BoardService
+from paddock.services.builder.apps import AppService
+from paddock.services.builder.builds import BuildService
 from paddock.services.engine import Engine
 from paddock.services.events import EventService
 from paddock.services.git.diff_watch import DiffWatch
@@ -53,6 +55,8 @@ def _of_engine(pick: Callable[[Engine], T]) -> Callable[[Request], Awaitable[T]]
 
 SettingsDep = Annotated[Settings, Depends(_of_engine(lambda e: e.settings))]
 AgentsDep = Annotated[AgentService, Depends(_of_engine(lambda e: e.agents))]
+AppsDep = Annotated[AppService, Depends(_of_engine(lambda e: e.apps))]
+BuildsDep = Annotated[BuildService, Depends(_of_engine(lambda e: e.builds))]
 ArtifactsDep = Annotated[ArtifactService, Depends(_of_engine(lambda e: e.artifacts))]
 AttemptsDep = Annotated[AttemptService, Depends(_of_engine(lambda e: e.attempts))]
 BoardDep = Annotated[BoardService, Depends(_of_engine(lambda e: e.board))]

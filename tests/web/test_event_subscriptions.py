@@ -26,9 +26,12 @@ def test_the_attempt_page_finds_its_attempt_in_every_event_it_follows() -> None:
         assert "attempt_id" in fields(type_), type_
     assert not OWN_EVENTS & ATTEMPT_EVENTS
     # Every event about an attempt's part reaches its page (a task's move names the attempt
-    # it ran on, but is the task's).
+    # it ran on, but is the task's; an app names the attempt its builds run in, but is the
+    # builder's).
     about_attempts = {
-        t for t in EventType if "attempt_id" in fields(t) and t.resource is not Resource.task
+        t
+        for t in EventType
+        if "attempt_id" in fields(t) and t.resource not in (Resource.task, Resource.app)
     }
     assert about_attempts <= ATTEMPT_EVENTS
     assert EventType.resource_usage in ATTEMPT_EVENTS

@@ -40,6 +40,7 @@ from tests.planted import MARKED_SECRET, NAMED_SECRET, leaked, planted
 # swept below, as events, and through the real server by the security sweep) and files.
 STREAMS = {
     "stream_events",
+    "stream_timeline",
     "stream_attempt_diff_changes",
     "stream_process_logs",
     "stream_process_entries",
@@ -133,6 +134,8 @@ def minimal(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     if kind == "object":
         properties = schema.get("properties", {})
         return {name: minimal(properties[name], defs) for name in schema.get("required", [])}
+    if kind == "array":  # as many items as it needs, each the smallest
+        return [minimal(schema.get("items", {}), defs)] * schema.get("minItems", 0)
     scalars = {"string": "x", "integer": schema.get("minimum", 0), "number": 1, "boolean": False}
     return scalars.get(kind, [])
 

@@ -103,9 +103,12 @@ class AttemptService:
         base_branch: str | None = None,
         branch: str | None = None,
         sandbox: SandboxConfig | None = None,
+        run: bool = True,
     ) -> Attempt:
         """Create the branch and worktree now (so their errors answer the request), then run
-        setup and the agent in the background. `sandbox` overrides the project's choice."""
+        setup and the agent in the background. `sandbox` overrides the project's choice.
+        Without `run`, nothing runs: the attempt waits for its follow-ups (`awaiting_review`),
+        as a builder's does, whose build runs its stages itself."""
         self.agents.check(agent)
         if branch is not None:
             check_branch_name(branch)
@@ -146,6 +149,8 @@ class AttemptService:
                 EventType.attempt_deleted, project.id, AttemptDeleted(attempt_id, attempt.task_id)
             )
             raise exc from None
+        if not run:
+            return await self.runs.set_status(attempt, AttemptStatus.awaiting_review)
         self.runs.begin(attempt)
         return attempt
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from paddock.agents.script import shell_argv
 from paddock.domain.artifact import JUNIT_DIR
-from paddock.domain.entities import Attempt
+from paddock.domain.entities import Attempt, Process
 from paddock.domain.errors import Conflict, InvalidInput, NotFound, PaddockError
 from paddock.domain.events import EventType
 from paddock.domain.junit import JUnitReport
@@ -33,6 +33,7 @@ from paddock.runtime import git
 from paddock.runtime.launcher import InsideNetwork
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context, log
+from paddock.services.previews.preview_access import TICKET_PARAM
 from paddock.services.previews.preview_gate import PreviewGate, Served
 from paddock.services.previews.previews import PreviewService
 from paddock.services.processes.process_request import ProcessRequest
@@ -198,6 +199,29 @@ class TestRunService:
             self._stopping.discard(run.id)
             if key is not None:
                 self.previews.access.revoke_run(key)
+            for served in gates:
+                await served.close()
+
+    async def run_against_preview(
+        self, attempt_id: str, request_for: Callable[[str], ProcessRequest]
+    ) -> Process:
+        """Run a process that looks at the attempt's preview (started if need be) from its
+        sandbox, as an e2e run does but with no test run recorded: `request_for` makes the
+        request from a URL of the preview that process can open, with a one-time ticket in it
+        (a browser redeems it for the preview's cookie: it cannot send the key's header)."""
+        attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))
+        self._check_ready(attempt, TestKind.e2e)
+        preview = await self._preview(attempt)
+        inside = self._inside_gate(attempt)
+        url = self._preview_env(preview, "", inside=inside)["PREVIEW_URL"]
+        ticket = await self.previews.access.issue_ticket(preview)
+        request = request_for(f"{url}?{TICKET_PARAM}={ticket}")
+        gates: list[Served] = []
+        if inside:
+            request = replace(request, on_network=self._gate_opener(gates))
+        try:
+            return await self.processes.run(attempt, request)
+        finally:
             for served in gates:
                 await served.close()
 

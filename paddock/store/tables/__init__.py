@@ -5,6 +5,7 @@ always holds the whole schema (Alembic's env.py and the migrations test compare 
 """
 
 from paddock.store.tables import (
+    apps,
     artifacts,
     attempts,
     previews,
@@ -17,6 +18,7 @@ from paddock.store.tables.base import Base
 
 __all__ = [
     "Base",
+    "apps",
     "artifacts",
     "attempts",
     "previews",

@@ -5,6 +5,7 @@ apply the same checks and whitespace rules (text.py) and call the same service m
 from __future__ import annotations
 
 from paddock.web.inputs.agents import VariantIn
+from paddock.web.inputs.apps import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
 from paddock.web.inputs.attempts import AgentIn, AttemptCreate, RewindIn
 from paddock.web.inputs.commits import CommitIn
 from paddock.web.inputs.follow_ups import FollowUpCreate
@@ -25,11 +26,16 @@ from paddock.web.inputs.test_runs import TestRunStart
 
 __all__ = [
     "AgentIn",
+    "AnswersIn",
+    "AppCreate",
     "AttemptCreate",
+    "BriefIn",
+    "BuildCreate",
     "CommitIn",
     "FollowUpCreate",
     "LimitsIn",
     "MergeIn",
+    "PlanChoice",
     "PreviewRestart",
     "PreviewStart",
     "ProjectCreate",

@@ -15,7 +15,9 @@ RunShell become `tool_calls` instead, named after the tools offered: OpenCode's
 `bash {command}`. Paths are absolute (under the fake's root).
 
 Replies are SSE `chat.completion.chunk`s: the role, the content (or tool calls), a final chunk
-with `finish_reason` and `usage`, then `data: [DONE]`.
+with `finish_reason` and `usage`, then `data: [DONE]`. A request that does not ask to stream
+(no `"stream": true`, as the SDKs' plain `create` sends) gets the text as one JSON
+`chat.completion` instead.
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ class OpenAIChat:
             "completion_tokens": say.output_tokens,
             "total_tokens": say.input_tokens + say.output_tokens,
         }
+        if not body.get("stream"):  # the SDKs' plain `create` (e.g. Paddock's planners)
+            return Response.json(_completion(chunk_id, model, text, usage))
         events = [_chunk(chunk_id, model, {"role": "assistant", "content": ""})]
         events += [_chunk(chunk_id, model, {"content": line}) for line in _pieces(text)]
         events.append(_chunk(chunk_id, model, {}, finish="stop", usage=usage))
@@ -147,6 +151,19 @@ class OpenAIChat:
             b"data: [DONE]\n\n",
         ]
         return Response.sse(events)
+
+
+def _completion(completion_id: str, model: str, text: str, usage: dict[str, int]) -> dict[str, Any]:
+    """The whole answer as one `chat.completion`, for a request that does not stream."""
+    message = {"role": "assistant", "content": text}
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": usage,
+    }
 
 
 def _tool_names(tools: Any) -> set[str]:

@@ -1,0 +1,55 @@
+"""What a planner is: the assistant behind the builder's questions, brief and plan.
+
+A planner answers three asks in turn: a few clarifying questions about the founder's idea, the
+brief (scope) made from the idea and the answers, and 2 or 3 plan options, each naming a
+template Paddock ships. The offline planner does this without a model; the SDK planners ask
+one (Anthropic, OpenAI-compatible) and validate what it answered.
+
+A model's unusable answer, a refused key or an unreachable API is a `PlannerFailed`: a plain
+message for the founder, the technical detail kept in the error's details (never the key).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from paddock.domain.builder.brief import Answer, Brief, Question
+from paddock.domain.builder.templates import AppTemplate, PlanOption
+from paddock.domain.errors import PaddockError
+
+UNUSABLE = "The assistant's answer could not be used. Try again."
+KEY_REFUSED = "The API key was refused. Check it in the settings."
+RATE_LIMITED = "The assistant is busy (too many requests). Wait a minute and try again."
+
+
+def unreachable(why: str) -> str:
+    return f"The assistant could not be reached: {why}"
+
+
+class PlannerFailed(PaddockError):
+    """The planner gave no usable answer; `detail` (in `details`) says what went wrong."""
+
+    code = "planner_failed"
+    http_status = 502
+
+    def __init__(self, message: str = UNUSABLE, *, detail: str = "") -> None:
+        super().__init__(message, detail=detail)
+
+    @property
+    def detail(self) -> str:
+        return str(self.details.get("detail", ""))
+
+
+class Planner(Protocol):
+    """Turns an idea into questions, a brief and plan options."""
+
+    name: str  # "offline", "anthropic", "openai"
+    offline: bool  # True when it needs no network (and no key)
+
+    async def questions(self, idea: str) -> list[Question]: ...
+
+    async def brief(self, idea: str, questions: list[Question], answers: list[Answer]) -> Brief: ...
+
+    async def plan(self, brief: Brief, templates: list[AppTemplate]) -> list[PlanOption]:
+        """At most 3 options, each naming one of `templates`, exactly one recommended."""
+        ...

@@ -1,0 +1,189 @@
+"""What the SDK planners share: the prompts, reading a model's answer, and the three asks.
+
+A model is asked for one JSON object matching a Pydantic model's JSON schema (`Questions`,
+`Brief`, `Plan`), put in the system prompt. Models do not always obey, so the object is taken
+from the answer whether it is bare, inside a ```json fence or has prose around it; then it is
+validated. Whatever cannot be used (not JSON, failing validation, a plan naming no template
+Paddock has) is a `PlannerFailed` with the reason as its detail, never a crash.
+
+No structured-output feature of any API is relied on (`response_format`, tools): plain text in,
+plain text out works with every OpenAI-compatible server and with Anthropic alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from paddock.domain.builder.brief import Answer, Brief, Question, Questions
+from paddock.domain.builder.templates import AppTemplate, Plan, PlanOption, check_plan
+from paddock.domain.errors import InvalidInput
+from paddock.planners.base import UNUSABLE, PlannerFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_TOKENS = 2000
+MAX_DETAIL = 2000  # characters of validation text kept in an error's detail
+_MAX_STARTS = 50  # '{' positions tried when looking for the object in prose
+_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
+
+SYSTEM = """\
+You are helping a founder who does not program turn an idea into a small, working app.
+Write for them: plain words, no jargon, short sentences.
+
+{task}
+
+Answer with one JSON object only: no prose before or after it, no comments. It must match
+this JSON schema:
+{schema}
+"""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One ask of a model: its system prompt and the user's message."""
+
+    system: str
+    user: str
+
+
+def system_prompt(task: str, model: type[BaseModel]) -> str:
+    schema = json.dumps(model.model_json_schema(), indent=1)
+    return SYSTEM.format(task=task, schema=schema)
+
+
+def questions_prompt(idea: str) -> Prompt:
+    task = (
+        "Ask 3 to 5 short clarifying questions that decide the app's scope: who it is for, "
+        "the few things it must do, what it must not do (for now). Each question has an id "
+        "(lowercase letters, digits and _, e.g. users, features, non_goals), the question "
+        "and a hint with an example answer."
+    )
+    return Prompt(system_prompt(task, Questions), f"The founder's idea:\n{idea.strip()}")
+
+
+def brief_prompt(idea: str, questions: list[Question], answers: list[Answer]) -> Prompt:
+    task = (
+        "Write the app's brief from the founder's idea and answers: a short name for the "
+        "app, the problem it solves, its users, its core features (at most 8, each with a "
+        "short unique name and a one-sentence description) and its non-goals. Keep to what "
+        "the founder said; add nothing they did not ask for."
+    )
+    said = {answer.question_id: answer.text for answer in answers}
+    lines = [f"The founder's idea:\n{idea.strip()}", "", "Their answers:"]
+    for question in questions:
+        lines.append(f"- {question.text}\n  {said.get(question.id, '').strip() or '(no answer)'}")
+    return Prompt(system_prompt(task, Brief), "\n".join(lines))
+
+
+def plan_prompt(brief: Brief, templates: list[AppTemplate]) -> Prompt:
+    names = ", ".join(t.name for t in templates)
+    task = (
+        "Offer 2 or 3 ways to build the app, each starting from one of the templates listed "
+        f"(its `template` is the template's name, one of: {names}). Give each option a title, "
+        "a one-sentence summary, its pros and cons for this app, and recommend exactly one: "
+        "the simplest that does what the brief needs."
+    )
+    user = f"The brief:\n{brief.model_dump_json(indent=1)}\n\nThe templates:\n"
+    user += "\n".join(template_lines(t) for t in templates)
+    return Prompt(system_prompt(task, Plan), user)
+
+
+def template_lines(template: AppTemplate) -> str:
+    return "\n".join(
+        [
+            f"- name: {template.name}",
+            f"  label: {template.label}",
+            f"  summary: {template.summary}",
+            f"  stack: {', '.join(template.stack)}",
+            f"  pros: {'; '.join(template.pros)}",
+            f"  cons: {'; '.join(template.cons)}",
+            f"  needs_network: {'yes' if template.needs_network else 'no'}",
+        ]
+    )
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """The first JSON object in a model's answer: inside a fence first, else anywhere."""
+    decoder = json.JSONDecoder()
+    reason = "the answer holds no JSON object"
+    for candidate in [*(m.group(1) for m in _FENCE.finditer(text)), text]:
+        starts = [i for i, char in enumerate(candidate) if char == "{"][:_MAX_STARTS]
+        for start in starts:
+            try:
+                value, _end = decoder.raw_decode(candidate, start)
+            except json.JSONDecodeError as exc:
+                reason = f"not JSON: {exc}"
+                if exc.pos >= len(candidate.rstrip()):  # ran out of text: an inner '{' is no fix
+                    reason = "the JSON object is cut off"
+                    break
+                continue
+            if isinstance(value, dict):
+                return value
+    raise PlannerFailed(UNUSABLE, detail=f"{reason}; the answer began {text[:300]!r}")
+
+
+def parsed(text: str, model: type[M]) -> M:
+    """A model's answer validated as `model`; PlannerFailed says why it is not."""
+    try:
+        return model.model_validate(json_object(text))
+    except ValidationError as exc:
+        raise PlannerFailed(UNUSABLE, detail=str(exc)[:MAX_DETAIL]) from None
+
+
+def usable_plan(plan: Plan, templates: list[AppTemplate]) -> list[PlanOption]:
+    """The plan's options kept to known templates (check_plan), at most 3."""
+    try:
+        return check_plan(plan, templates)[:3]
+    except InvalidInput as exc:
+        named = ", ".join(option.template for option in plan.options)
+        raise PlannerFailed(UNUSABLE, detail=f"{exc.message} (it named: {named})") from None
+
+
+def scrubbed(text: str, secret: str) -> str:
+    """`text` with `secret` masked: SDK errors may quote a request, and APIs echo keys."""
+    return text.replace(secret, "***") if secret else text
+
+
+class ModelPlanner(ABC):
+    """A planner that asks a language model; subclasses say how to reach one (`complete`)."""
+
+    name: str
+    default_model: str
+    offline = False
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        model: str | None = None,
+        timeout: float = 60.0,
+        *,
+        max_retries: int = 2,
+    ) -> None:
+        self.model = model or self.default_model
+        self._key = api_key
+        self._base_url = base_url or None  # None: the SDK's own (the vendor's API)
+        self._timeout = timeout
+        self._max_retries = max_retries
+
+    @abstractmethod
+    async def complete(self, prompt: Prompt) -> str:
+        """The model's text answer to `prompt`; PlannerFailed when there is none."""
+
+    async def questions(self, idea: str) -> list[Question]:
+        answer = await self.complete(questions_prompt(idea))
+        return parsed(answer, Questions).questions
+
+    async def brief(self, idea: str, questions: list[Question], answers: list[Answer]) -> Brief:
+        answer = await self.complete(brief_prompt(idea, questions, answers))
+        return parsed(answer, Brief)
+
+    async def plan(self, brief: Brief, templates: list[AppTemplate]) -> list[PlanOption]:
+        answer = await self.complete(plan_prompt(brief, templates))
+        return usable_plan(parsed(answer, Plan), templates)

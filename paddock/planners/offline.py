@@ -1,0 +1,23 @@
+"""The offline planner: no model, no network. It asks the fixed questions, puts the founder's
+answers in place as the brief, and offers the templates themselves as the plan (the first
+that needs no network recommended), so the builder works on a machine with no key at all.
+"""
+
+from __future__ import annotations
+
+from paddock.domain.builder.brief import OFFLINE_QUESTIONS, Answer, Brief, Question, assemble_brief
+from paddock.domain.builder.templates import AppTemplate, PlanOption, template_options
+
+
+class OfflinePlanner:
+    name = "offline"
+    offline = True
+
+    async def questions(self, idea: str) -> list[Question]:
+        return list(OFFLINE_QUESTIONS)
+
+    async def brief(self, idea: str, questions: list[Question], answers: list[Answer]) -> Brief:
+        return assemble_brief(idea, {answer.question_id: answer.text for answer in answers})
+
+    async def plan(self, brief: Brief, templates: list[AppTemplate]) -> list[PlanOption]:
+        return template_options(templates, offline=True)

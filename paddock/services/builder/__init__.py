@@ -1,0 +1,1 @@
+"""The builder face's use cases: apps, builds, versions, the timeline."""

@@ -1,0 +1,347 @@
+"""One build's run through its stages (domain/builder/builds.py), on the app's attempt.
+
+Each stage uses the engine as a developer's attempt does: the code stage is a follow-up of
+the attempt's agent (auto-committed), deps the template's setup as a process, checks a unit
+test run, the preview, a screenshot and an e2e run. A stage that fails raises `StageFailed`
+with its technical details; the build (builds.py) turns it into a plain sentence, a debug id
+and a Retry that starts again at that stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio.to_thread
+
+from paddock.agents.script import shell_argv
+from paddock.domain.builder.apps import App
+from paddock.domain.builder.builds import (
+    Build,
+    BuildStatus,
+    BuildSummary,
+    StageTime,
+    stages_from,
+)
+from paddock.domain.builder.templates import AppTemplate
+from paddock.domain.builder.timeline import TimelineKind
+from paddock.domain.entities import Attempt, Process
+from paddock.domain.errors import PaddockError
+from paddock.domain.preview import PreviewStatus
+from paddock.domain.states import FollowUpStatus, ProcessStatus, RunReason, TestKind
+from paddock.domain.test_run import TestRun
+from paddock.runtime import git, safefs
+from paddock.runtime.git import staging
+from paddock.services.attempts.attempt_worktrees import attempt_worktree
+from paddock.services.builder.build_parts import BuildParts, StageFailed, build_summary
+from paddock.services.builder.templates import get_template, template_files
+from paddock.services.processes.process_request import ProcessRequest
+from paddock.store import artifacts as artifact_store
+
+SCREENSHOT = "home.png"
+LOG_TAIL = 40  # lines of a failed process's log in a failure's details
+SCAFFOLD_MESSAGE = "Scaffold: the {label} template"
+
+
+class BuildCancelled(Exception):
+    """The founder cancelled the build while a stage ran."""
+
+
+@dataclass
+class BuildRun:
+    """The stages of `build` from its start stage; `saved` writes each change of the build
+    (and publishes it), `cancelled` says whether the founder cancelled it."""
+
+    parts: BuildParts
+    app: App
+    build: Build
+    saved: Callable[[Build], Awaitable[Build]]
+    cancelled: Callable[[], bool]
+    attempt: Attempt | None = None
+    checks: tuple[str, ...] = ()  # what the checks stage found, for the summary
+
+    async def run(self) -> Build:
+        """Run the stages; the build as it ended a stage short of `ready` raises (StageFailed,
+        BuildCancelled), and `ready` is the caller's to record."""
+        for stage in stages_from(self.build.start_stage):
+            self._check_cancelled()
+            await self._enter(stage)
+            await _STAGES[stage](self)
+            await self._leave(stage)
+        self._check_cancelled()
+        return self.build
+
+    # -- stages -------------------------------------------------------------------------
+
+    async def _starting(self) -> None:
+        """The app's task and attempt (made by its first build; nothing runs in it yet)."""
+        parts = self.parts
+        if self.app.attempt_id is None:
+            task = await parts.tasks.create(
+                self.app.project_id,
+                title=f"Build {self.app.name}",
+                description=f"{self.app.idea}\n\n(The builder's task: its builds run here.)",
+            )
+            attempt = await parts.attempts.start(
+                task.id, agent=self.app.agent, prompt=self.build.prompt, run=False
+            )
+            self.app = await parts.apps.link_attempt(self.app, task.id, attempt.id)
+        attempt = await parts.attempts.get(self._attempt_id())
+        if attempt.status.busy:
+            raise StageFailed(
+                f"the app's attempt is {attempt.status.label}: something else runs in it"
+            )
+        self.attempt = attempt
+        if self.build.base_commit is None:  # a retry keeps the first start's
+            base = await git.rev_parse(await self._tree(), "HEAD")
+            await self._save(replace(self.build, base_commit=base))
+
+    async def _scaffold(self) -> None:
+        """The first build copies the template in and commits it; a later one puts the
+        worktree back at its last commit (nothing of a stopped turn is built on)."""
+        tree = await self._tree()
+        template = self._template()
+        if await git.has_changes(tree):
+            await staging.discard_all(tree)
+        if await _scaffolded(tree, template):
+            return
+        files = template_files(template.name)
+        root = Path(tree.path)
+
+        sandboxed = self._attempt().sandbox.provider not in (None, "none")
+
+        def write() -> None:
+            for relative, data in files.items():
+                safefs.write_bytes(root, relative, data)
+            if sandboxed:  # the sandbox's user changes them from now on (as attempts' files)
+                self.parts.ctx.sandboxes.hand_over(root)
+
+        await anyio.to_thread.run_sync(write)
+        committed = await staging.commit_all(tree, SCAFFOLD_MESSAGE.format(label=template.label))
+        if committed.sha is None:
+            raise StageFailed("the template's files changed nothing in the repository")
+
+    async def _code(self) -> None:
+        """One turn of the app's agent with the build's prompt, as a follow-up of the attempt
+        (it resumes the agent's session: later builds' agents know the earlier ones)."""
+        parts = self.parts
+        follow_up = await parts.attempts.follow_up(self._attempt_id(), self.build.prompt)
+        while True:
+            await parts.attempts.wait(self._attempt_id())
+            found = await parts.attempts.list_follow_ups(self._attempt_id())
+            follow_up = next(f for f in found if f.id == follow_up.id)
+            if follow_up.status not in (FollowUpStatus.queued, FollowUpStatus.running):
+                break
+            await asyncio.sleep(0.05)  # queued behind a turn that just ended: it starts now
+        if follow_up.status is FollowUpStatus.cancelled:
+            raise BuildCancelled()
+        if follow_up.status is FollowUpStatus.failed:
+            attempt = await parts.attempts.get(self._attempt_id())
+            detail = attempt.error or "the agent's turn failed"
+            if follow_up.process_id is not None:
+                detail = await self._process_detail(follow_up.process_id, detail)
+            raise StageFailed(detail)
+
+    async def _deps(self) -> None:
+        """The template's setup script (installing its packages) in the attempt's sandbox."""
+        setup = self._template().scripts.setup
+        if not setup.strip():
+            return
+        proc = await self.parts.processes.run(
+            self._attempt(), ProcessRequest(RunReason.setup, shell_argv(setup))
+        )
+        self._process_ok(proc)
+        if proc.status is not ProcessStatus.succeeded:
+            raise StageFailed(await self._process_detail(proc.id, proc.error or "setup failed"))
+
+    async def _checks(self) -> None:
+        """Unit tests, the preview answering through the proxy, a screenshot of its home page,
+        and the template's e2e test against the preview."""
+        template = self._template()
+        checks: list[str] = []
+        if template.scripts.unit_test.strip():
+            unit = await self._test_run(TestKind.unit)
+            checks.append(_passed(unit, "unit"))
+        preview = await self._preview()
+        checks.append("The app started and answered through its preview")
+        screenshot_id = await self._screenshot()
+        if screenshot_id is None and self.parts.ctx.settings.builder.screenshot:
+            checks.append("No screenshot could be taken")
+        if template.scripts.e2e_test.strip():
+            e2e = await self._test_run(TestKind.e2e)
+            checks.append(_passed(e2e, "end-to-end"))
+        self.checks = tuple(checks)
+        await self._save(replace(self.build, preview_id=preview, screenshot_id=screenshot_id))
+
+    # -- checks' parts ------------------------------------------------------------------
+
+    async def _test_run(self, kind: TestKind) -> TestRun:
+        try:
+            run = await self.parts.test_runs.start(self._attempt_id(), kind, wait=True)
+        except PaddockError as exc:
+            raise StageFailed(f"the {kind.value} tests could not run: {exc.message}") from None
+        self._check_cancelled()
+        if run.status.value != "passed":
+            raise StageFailed(await self._failing_tests(run))
+        return run
+
+    async def _failing_tests(self, run: TestRun) -> str:
+        lines = [f"{run.kind.value} tests: {run.status.value}: {run.error or ''}".strip()]
+        for case in await self.parts.test_runs.cases(run.id, status="failed", limit=10):
+            lines.append(f"FAILED {case.classname}.{case.name}: {case.message}".strip())
+        if run.process_id is not None:
+            lines.append(await self._process_detail(run.process_id, ""))
+        return "\n".join(line for line in lines if line)
+
+    async def _preview(self) -> str:
+        """The preview running the build's code: restarted when it ran an older one."""
+        previews = self.parts.previews
+        running = [
+            p for p in await previews.list_for_attempt(self._attempt_id()) if p.status.active
+        ]
+        try:
+            if running:
+                started = [await previews.restart(running[0].id, wait=True)]
+            else:
+                started = await previews.start(self._attempt_id(), wait=True)
+        except PaddockError as exc:
+            raise StageFailed(f"the app could not start: {exc.message}") from None
+        self._check_cancelled()
+        preview = started[0]
+        if preview.status is not PreviewStatus.running:
+            raise StageFailed(f"the app did not start: {preview.error or preview.status.value}")
+        return preview.id
+
+    async def _screenshot(self) -> str | None:
+        """A picture of the home page, taken by Chromium in the attempt's sandbox (the page
+        is the agent's: never rendered by the server); None when none could be taken."""
+        parts = self.parts
+        if not parts.ctx.settings.builder.screenshot:
+            return None
+
+        def request(url: str) -> ProcessRequest:
+            return ProcessRequest(RunReason.screenshot, screenshot_argv(url))
+
+        try:
+            proc = await parts.test_runs.run_against_preview(self._attempt_id(), request)
+        except PaddockError:
+            return None
+        if proc.status is not ProcessStatus.succeeded:
+            return None
+        found = await parts.ctx.db.run(
+            lambda s: artifact_store.find_by_name(s, proc.id, SCREENSHOT)
+        )
+        return found.id if found else None
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    async def summary(self, previous_commit: str | None) -> BuildSummary:
+        """What this build made, from the last version (or the scaffold) to HEAD."""
+        tree = await self._tree()
+        _version, brief = await self.parts.apps.brief(self.app.id)
+        base = previous_commit or self.build.base_commit or "HEAD"
+        return await build_summary(tree, base, brief, self._template(), self.checks)
+
+    async def _enter(self, stage: BuildStatus) -> None:
+        now = datetime.now(UTC)
+        times = (*self.build.stage_times, StageTime(stage, now))
+        build = replace(self.build, status=stage, stage_times=times)
+        if build.started_at is None:
+            build = replace(build, started_at=now)
+        await self._save(build)
+        await self.parts.timeline.add(
+            self.app,
+            TimelineKind.build_stage,
+            f"Build {self.build.number}: {stage.label}",
+            build_id=self.build.id,
+            data={"stage": stage.value},
+        )
+
+    async def _leave(self, stage: BuildStatus) -> None:
+        await self._save(replace(self.build, stage_times=ended(self.build, stage)))
+
+    async def _save(self, build: Build) -> None:
+        self.build = await self.saved(build)
+
+    def _check_cancelled(self) -> None:
+        if self.cancelled():
+            raise BuildCancelled()
+
+    def _process_ok(self, proc: Process) -> None:
+        if proc.status is ProcessStatus.stopped and self.cancelled():
+            raise BuildCancelled()
+
+    async def _process_detail(self, process_id: str, first: str) -> str:
+        lines = await self.parts.logs.tail(process_id, LOG_TAIL)
+        tail = "\n".join(line.text for line in lines)
+        return f"{first}\n--- last lines of its log ---\n{tail}" if tail else first
+
+    def _template(self) -> AppTemplate:
+        assert self.app.template is not None  # a build starts only once a plan was chosen
+        return get_template(self.app.template)
+
+    def _attempt_id(self) -> str:
+        assert self.app.attempt_id is not None
+        return self.app.attempt_id
+
+    def _attempt(self) -> Attempt:
+        assert self.attempt is not None
+        return self.attempt
+
+    async def _tree(self) -> git.Worktree:
+        return await attempt_worktree(self.parts.ctx, await self._current_attempt())
+
+    async def _current_attempt(self) -> Attempt:
+        self.attempt = await self.parts.attempts.get(self._attempt_id())
+        return self.attempt
+
+
+def screenshot_argv(url: str) -> list[str]:
+    """Headless Chromium writing the page at `url` to the process's artifact folder. Its
+    own sandbox is off: it runs inside Paddock's, where it could not make one."""
+    script = (
+        'out="${PADDOCK_ARTIFACTS:?}/' + SCREENSHOT + '"; '
+        'profile="$(mktemp -d)"; '
+        "for b in chromium chromium-browser google-chrome; do "
+        'command -v "$b" >/dev/null && exec "$b" --headless=new --no-sandbox --disable-gpu '
+        "--no-first-run --hide-scrollbars --window-size=1280,800 "
+        '--user-data-dir="$profile" --screenshot="$out" "$1"; done; '
+        'echo "no Chromium here: no screenshot" >&2; exit 3'
+    )
+    return ["bash", "-c", script, "screenshot", url]
+
+
+_STAGES: dict[BuildStatus, Callable[[BuildRun], Awaitable[None]]] = {
+    BuildStatus.starting: BuildRun._starting,
+    BuildStatus.scaffold: BuildRun._scaffold,
+    BuildStatus.code: BuildRun._code,
+    BuildStatus.deps: BuildRun._deps,
+    BuildStatus.checks: BuildRun._checks,
+}
+
+
+def ended(build: Build, stage: BuildStatus) -> tuple[StageTime, ...]:
+    """The build's stage times with `stage`'s (its last start) ended now."""
+    times = list(build.stage_times)
+    for index in range(len(times) - 1, -1, -1):
+        if times[index].stage is stage and times[index].ended_at is None:
+            times[index] = replace(times[index], ended_at=datetime.now(UTC))
+            break
+    return tuple(times)
+
+
+def _passed(run: TestRun, what: str) -> str:
+    count = run.totals.passed
+    return f"{count} {what} test{'s' if count != 1 else ''} passed"
+
+
+async def _scaffolded(tree: git.Worktree, template: AppTemplate) -> bool:
+    """Whether the branch has the template's commit already (a retry, or a later build)."""
+    message = SCAFFOLD_MESSAGE.format(label=template.label)
+    found = await git.run_git(
+        tree, "log", "--format=%H", "--fixed-strings", f"--grep={message}", "-n", "1"
+    )
+    return bool(found.stdout.strip())

@@ -1,0 +1,71 @@
+"""What the builder face's actions take: an idea, answers, a brief edit, a plan choice, a
+build (or a change request)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, ValidationError
+
+from paddock.domain.builder.brief import Brief, Feature
+from paddock.domain.errors import InvalidInput
+from paddock.web.inputs.attempts import AgentIn
+from paddock.web.inputs.text import Trimmed, TrimmedOrNone
+
+
+class AppCreate(BaseModel):
+    idea: Trimmed = Field(description="What the founder wants to build, in their words")
+    repo_path: TrimmedOrNone = Field(
+        default=None,
+        description="An existing git repository to build in; none: a new one in the data dir",
+    )
+    agent: AgentIn | None = Field(
+        default=None, description="The agent of its builds; none: the builder_agent setting"
+    )
+
+
+class AnswersIn(BaseModel):
+    answers: dict[str, str] = Field(description="Question id -> the founder's answer")
+
+
+class FeatureIn(BaseModel):
+    name: Trimmed
+    description: str = ""
+
+
+class BriefIn(BaseModel):
+    """The whole brief, as the founder edited it."""
+
+    name: Trimmed
+    problem: Trimmed
+    users: Trimmed
+    features: list[FeatureIn] = Field(min_length=1, max_length=8)
+    non_goals: list[Trimmed] = Field(default_factory=list)
+
+    def brief(self) -> Brief:
+        """The domain's brief; its rules (1 to 8 uniquely named features, lengths) refuse
+        with `bad_brief` and what is wrong."""
+        try:
+            return Brief(
+                name=self.name,
+                problem=self.problem,
+                users=self.users,
+                features=[
+                    Feature(name=f.name, description=f.description) for f in self.features if f.name
+                ],
+                non_goals=[n for n in self.non_goals if n],
+            )
+        except ValidationError as exc:
+            said = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise InvalidInput(f"the brief is not complete: {said}", code="bad_brief") from None
+
+
+class PlanChoice(BaseModel):
+    template: Trimmed = Field(description="The plan option's template")
+
+
+class BuildCreate(BaseModel):
+    change: TrimmedOrNone = Field(
+        default=None,
+        description="A change request onto the last version; none for the first build",
+    )

@@ -1,0 +1,138 @@
+"""The builder face through the real server, offline (no key): idea → questions → brief →
+plan → build (named stages, on a real attempt in a real sandbox) → v0.1 running at its
+preview → a change → v0.2 → rollback to v0.1's files as v0.3; the timeline has all of it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.e2e.server import ServerProcess, wait_for
+
+IDEA = "A booking page for my yoga studio"
+ANSWERS = {
+    "users": "Students of the studio",
+    "features": "Class schedule: see this week's classes\nBook a class: pick one and a time",
+    "non_goals": "No payments",
+}
+STAGES = ["starting", "scaffold", "code", "deps", "checks"]
+
+
+def settled(server: ServerProcess, build: dict[str, Any], timeout: float = 240) -> dict[str, Any]:
+    found: dict[str, Any] = wait_for(
+        lambda: (
+            b
+            if (b := server.api("GET", f"/api/builds/{build['id']}"))["status"]
+            in ("ready", "failed", "cancelled")
+            else None
+        ),
+        timeout=timeout,
+        interval=0.2,
+    )
+    return found
+
+
+def new_app(server: ServerProcess) -> dict[str, Any]:
+    app: dict[str, Any] = server.api("POST", "/api/apps", json={"idea": IDEA})
+    server.api("POST", f"/api/apps/{app['id']}/answers", json={"answers": ANSWERS})
+    planned = server.api("POST", f"/api/apps/{app['id']}/plan")
+    assert planned["stage"] == "plan"
+    server.api("PUT", f"/api/apps/{app['id']}/plan/choice", json={"template": "static-site"})
+    return app
+
+
+def page(server: ServerProcess, build: dict[str, Any], path: str = "") -> httpx.Response:
+    """The build's preview, fetched as a test run would (the key header)."""
+    preview = server.api("GET", f"/api/previews/{build['preview_id']}")
+    key = server.api("POST", f"/api/previews/{preview['id']}/open")["key"]
+    return httpx.get(
+        f"http://127.0.0.1:{server.port}/preview/{preview['id']}/{path}",
+        headers={"X-Paddock-Preview-Key": key},
+        timeout=10,
+    )
+
+
+def test_idea_to_v01_then_a_change_and_a_rollback(server: ServerProcess) -> None:
+    app = server.api("POST", "/api/apps", json={"idea": IDEA})
+    assert app["stage"] == "idea" and app["planner"] == "offline"
+    assert [q["id"] for q in app["questions"]] == ["users", "features", "non_goals"]
+
+    brief = server.api("POST", f"/api/apps/{app['id']}/answers", json={"answers": ANSWERS})
+    assert [f["name"] for f in brief["features"]] == ["Class schedule", "Book a class"]
+    assert brief["version"] == 1 and brief["non_goals"] == ["No payments"]
+
+    planned = server.api("POST", f"/api/apps/{app['id']}/plan")
+    options = planned["plan"]
+    assert 2 <= len(options) <= 3
+    assert [o["template"] for o in options if o["recommended"]] == ["static-site"]
+    chosen = server.api(
+        "PUT", f"/api/apps/{app['id']}/plan/choice", json={"template": "static-site"}
+    )
+    assert chosen["stage"] == "building" and chosen["template"] == "static-site"
+
+    build = server.api("POST", f"/api/apps/{app['id']}/builds", json={})
+    assert build["status"] == "queued" and build["number"] == 1
+    build = settled(server, build)
+    assert build["status"] == "ready", (build["error"], build["detail"])
+    assert build["version"] == "v0.1" and build["progress"] == 100
+    assert [t["stage"] for t in build["stage_times"]] == STAGES
+    assert all(t["seconds"] is not None for t in build["stage_times"])
+    summary = build["summary"]
+    assert "app.json" in summary["files_changed"]
+    assert summary["features"] == ["Class schedule", "Book a class"]
+    assert summary["stack"] and any("unit test" in c for c in summary["checks"])
+
+    # The preview runs v0.1, with the brief's features in it.
+    served = page(server, build, "app.json")
+    assert served.status_code == 200
+    assert [f["name"] for f in served.json()["features"]] == ["Class schedule", "Book a class"]
+
+    app = server.api("GET", f"/api/apps/{app['id']}")
+    assert app["stage"] == "mvp_built" and app["attempt_id"]
+    repo = Path(server.api("GET", f"/api/projects/{app['project_id']}")["repo_path"])
+    attempt = server.api("GET", f"/api/attempts/{app['attempt_id']}")
+    worktree = Path(attempt["worktree_path"])
+    assert git(repo, "rev-parse", "v0.1") == git(worktree, "rev-parse", "HEAD")
+
+    # A change request: v0.2, built on v0.1.
+    second = server.api(
+        "POST", f"/api/apps/{app['id']}/builds", json={"change": "Add a contact section"}
+    )
+    second = settled(server, second)
+    assert second["status"] == "ready", (second["error"], second["detail"])
+    assert second["version"] == "v0.2" and second["kind"] == "change"
+    assert page(server, second, "app.json").json()["changes"] == ["Add a contact section"]
+
+    # Back to v0.1's files, as a new version; nothing rewritten.
+    rolled = server.api("POST", f"/api/apps/{app['id']}/versions/v0.1/rollback")
+    assert rolled["name"] == "v0.3" and rolled["rolled_back_to"] == "v0.1"
+    assert git(worktree, "rev-parse", "HEAD^{tree}") == git(repo, "rev-parse", "v0.1^{tree}")
+    assert git(repo, "merge-base", "--is-ancestor", "v0.2", "v0.3") == ""
+    assert page(server, second, "app.json").json()["changes"] == []
+    versions = server.api("GET", f"/api/apps/{app['id']}/versions")
+    assert [v["name"] for v in versions] == ["v0.3", "v0.2", "v0.1"]
+
+    kinds = [e["kind"] for e in server.api("GET", f"/api/apps/{app['id']}/timeline")]
+    for kind in ("idea", "brief", "plan", "plan_chosen", "build_queued", "build_stage"):
+        assert kind in kinds
+    assert kinds.count("build_ready") == 2 and kinds.count("mvp_built") == 1
+    assert kinds[-1] == "rollback"
+
+
+def test_one_build_at_a_time_and_no_build_before_a_plan(server: ServerProcess) -> None:
+    app = server.api("POST", "/api/apps", json={"idea": IDEA})
+    early = server.client.post(f"/api/apps/{app['id']}/builds", json={})
+    assert early.status_code == 409 and early.json()["code"] == "no_plan_chosen"
+    app = new_app(server)
+    first = server.api("POST", f"/api/apps/{app['id']}/builds", json={})
+    again = server.client.post(f"/api/apps/{app['id']}/builds", json={})
+    assert again.status_code == 409 and again.json()["code"] == "build_in_progress"
+    settled(server, first)
+
+
+def git(where: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
