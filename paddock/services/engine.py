@@ -20,6 +20,7 @@ from paddock.services.builder.build_parts import BuildParts
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.planning import planner_for
 from paddock.services.builder.timeline import Timeline
+from paddock.services.builder.version_previews import VersionPreviews
 from paddock.services.card_flow import CardFlow
 from paddock.services.context import Context
 from paddock.services.demo import create_demo, demo_path
@@ -108,19 +109,19 @@ class Engine:
         self.apps = AppService(
             self.ctx, self.projects, self.agents, self.timeline, lambda: planner_for(settings)
         )
-        self.builds = BuildService(
-            BuildParts(
-                ctx=self.ctx,
-                apps=self.apps,
-                tasks=self.tasks,
-                attempts=self.attempts,
-                processes=self.processes,
-                previews=self.previews,
-                test_runs=self.test_runs,
-                logs=self.logs,
-                timeline=self.timeline,
-            )
+        build_parts = BuildParts(
+            ctx=self.ctx,
+            apps=self.apps,
+            tasks=self.tasks,
+            attempts=self.attempts,
+            processes=self.processes,
+            previews=self.previews,
+            test_runs=self.test_runs,
+            logs=self.logs,
+            timeline=self.timeline,
         )
+        self.builds = BuildService(build_parts)
+        self.version_previews = VersionPreviews(build_parts)
         self.last_reconcile = ReconcileReport()
 
     @property

@@ -115,6 +115,9 @@ def test_idea_to_v01_then_a_change_and_a_rollback(server: ServerProcess) -> None
     versions = server.api("GET", f"/api/apps/{app['id']}/versions")
     assert [v["name"] for v in versions] == ["v0.3", "v0.2", "v0.1"]
 
+    assert_any_version_previews(server, app)
+    assert git(worktree, "rev-parse", "HEAD") == rolled["commit"]
+
     kinds = [e["kind"] for e in server.api("GET", f"/api/apps/{app['id']}/timeline")]
     for kind in ("idea", "brief", "plan", "plan_chosen", "build_queued", "build_stage"):
         assert kind in kinds
@@ -131,6 +134,17 @@ def test_one_build_at_a_time_and_no_build_before_a_plan(server: ServerProcess) -
     again = server.client.post(f"/api/apps/{app['id']}/builds", json={})
     assert again.status_code == 409 and again.json()["code"] == "build_in_progress"
     settled(server, first)
+
+
+def assert_any_version_previews(server: ServerProcess, app: dict[str, Any]) -> None:
+    """v0.2 runs in an attempt of its own; the latest (v0.3) is the app's attempt's."""
+    older = server.api("POST", f"/api/apps/{app['id']}/versions/v0.2/preview")
+    assert older["status"] == "running" and older["attempt_id"] != app["attempt_id"]
+    assert page(server, {"preview_id": older["id"]}, "app.json").json()["changes"] == [
+        "Add a contact section"
+    ]
+    latest = server.api("POST", f"/api/apps/{app['id']}/versions/v0.3/preview")
+    assert latest["attempt_id"] == app["attempt_id"]
 
 
 def git(where: Path, *args: str) -> str:

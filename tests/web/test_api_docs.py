@@ -116,6 +116,7 @@ OPERATION_IDS = {
     "retry_build",
     "list_versions",
     "roll_back",
+    "preview_version",
     "get_timeline",
     "stream_timeline",
 }

@@ -14,12 +14,20 @@ from paddock.domain.public import (
     AppPublic,
     BriefPublic,
     BuildPublic,
+    PreviewPublic,
     TemplatePublic,
     TimelineEntryPublic,
     VersionPublic,
 )
 from paddock.services.events import SYNC
-from paddock.web.deps import AppsDep, BuildsDep, EventsDep, SettingsDep
+from paddock.web.deps import (
+    AppsDep,
+    BuildsDep,
+    EventsDep,
+    PreviewsDep,
+    SettingsDep,
+    VersionPreviewsDep,
+)
 from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
 
@@ -126,6 +134,16 @@ async def list_versions(app_id: str, builds: BuildsDep) -> list[VersionPublic]:
 async def roll_back(app_id: str, name: str, builds: BuildsDep) -> VersionPublic:
     """A new version whose files are those of `name` (nothing is rewritten)."""
     return VersionPublic.of(await builds.roll_back(app_id, name))
+
+
+@router.post("/apps/{app_id}/versions/{name}/preview", operation_id="preview_version")
+async def preview_version(
+    app_id: str, name: str, versions: VersionPreviewsDep, previews: PreviewsDep
+) -> PreviewPublic:
+    """The version running at a preview: the latest in the app's attempt, an older one in an
+    attempt of its own, started at its tag (answers once it runs or failed)."""
+    preview = await versions.start(app_id, name)
+    return PreviewPublic.of(previews.view(preview))
 
 
 @router.get("/apps/{app_id}/timeline", operation_id="get_timeline")
