@@ -11,6 +11,7 @@ import json
 import math
 import os
 import platform
+import secrets
 import signal
 import socket
 import statistics
@@ -57,6 +58,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"server-{self.port}.log"
+        # The API asks every request for the token (docs/security.md): the bench picks one.
+        self.token = (env or {}).get("PADDOCK_TOKEN") or secrets.token_urlsafe(32)
         self.env = {
             **os.environ,
             **(env or {}),
@@ -64,9 +67,12 @@ class Server:
             "PADDOCK_PORT": str(self.port),
             "PADDOCK_DEMO": "false",
             "PADDOCK_STOP_GRACE_SECONDS": "2",
+            "PADDOCK_TOKEN": self.token,
         }
         self.proc: subprocess.Popen[bytes] | None = None
-        self.client = httpx.Client(base_url=self.url, timeout=60)
+        self.client = httpx.Client(
+            base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {self.token}"}
+        )
 
     @property
     def pid(self) -> int:
@@ -380,11 +386,19 @@ def _request(host: str, port: int, path: str, headers: dict[str, str] | None = N
 class SSEThread:
     """An SSE stream read by a background thread into a queue of SSEEvents."""
 
-    def __init__(self, url: str, path: str, wanted: frozenset[bytes] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        path: str,
+        wanted: frozenset[bytes] | None = None,
+        *,
+        token: str | None = None,
+    ) -> None:
         host, port = url.removeprefix("http://").split(":")
         self.sock = socket.create_connection((host, int(port)))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.sendall(_request(host, int(port), path))
+        auth = {"Authorization": f"Bearer {token}"} if token else None
+        self.sock.sendall(_request(host, int(port), path, auth))
         self.parser = SSEParser(wanted)
         self.events: Queue[SSEEvent | None] = Queue()
         self._stop = False

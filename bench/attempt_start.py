@@ -108,7 +108,7 @@ def measure(
     server: Server, repo: Path, root: Path, runs: int, label: str, warmup: bool = True
 ) -> dict[str, Any]:
     project = server.project(repo)
-    events = SSEThread(server.url, f"/api/events?project_id={project['id']}")
+    events = SSEThread(server.url, f"/api/events?project_id={project['id']}", token=server.token)
     out: dict[str, Any] = {
         "paddock": [],
         "paddock_post": [],

@@ -186,7 +186,7 @@ def measure_board(server: Server, project_id: str, first_step: str, runs: int) -
     more_ms: list[float] = []
     health_ms: list[float] = []
     board_html = more_html = ""
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with httpx.Client(base_url=server.url, timeout=60, headers=server.client.headers) as client:
         rounds = 5
         per = -(-runs // rounds)
         for i in range(rounds):
@@ -393,7 +393,7 @@ def measure_log(
         procs[count] = {"attempt_id": ids[0], **proc}
     out["processes"] = procs
     # What the page waits for before its first rows: the first page of the stored log.
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with httpx.Client(base_url=server.url, timeout=60, headers=server.client.headers) as client:
         for count, proc in procs.items():
             path = f"/api/processes/{proc['id']}/logs?after=0&limit={LOG_PAGE}"
             samples, text = timed_gets(client, path, 5, warmup=1)
@@ -610,7 +610,9 @@ def main() -> None:  # noqa: PLR0915 (one script, read top to bottom)
         step(f"seeded in {details['seed_s']:.1f} s; starting the server again")
         server = Server(data).start()
         try:
-            events = SSEThread(server.url, f"/api/events?project_id={project['id']}")
+            events = SSEThread(
+                server.url, f"/api/events?project_id={project['id']}", token=server.token
+            )
             try:
                 if "board" in only:
                     # Attempts on cards of the first pages (so the board shows them); a tenth

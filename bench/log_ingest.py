@@ -100,7 +100,9 @@ class Bench:
         self.root = root
         self.repo = make_repo(root / "repo", small_files(20))
         self.project = server.project(self.repo)
-        self.events = SSEThread(server.url, f"/api/events?project_id={self.project['id']}")
+        self.events = SSEThread(
+            server.url, f"/api/events?project_id={self.project['id']}", token=server.token
+        )
         self.n = 0
         self.exit_split: list[tuple[float, float]] = []
         for name, text in (("flood.py", FLOOD), ("paced.py", PACED), ("exiter.py", EXITER)):
@@ -154,6 +156,7 @@ class Bench:
                 self.server.url,
                 f"/api/processes/{process_id}/logs/stream",
                 wanted=frozenset([b"end"]),
+                token=self.server.token,
             )
             time.sleep(0.2)  # let it subscribe (it replays from the store anyway)
         self.events.drain()

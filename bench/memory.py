@@ -179,7 +179,9 @@ def main() -> None:  # noqa: PLR0915 (one script, read top to bottom)
             idle = settle(server, 2.0)
             step(f"idle RSS {idle:.1f} MB")
             project = server.project(repo)
-            events = SSEThread(server.url, f"/api/events?project_id={project['id']}")
+            events = SSEThread(
+                server.url, f"/api/events?project_id={project['id']}", token=server.token
+            )
             try:
                 step(f"creating {tasks} tasks")
                 t0 = time.perf_counter()
@@ -190,7 +192,9 @@ def main() -> None:  # noqa: PLR0915 (one script, read top to bottom)
                 step(f"RSS with {tasks} tasks {rss_tasks:.1f} MB ({create_s:.1f} s to create)")
 
                 step(f"list {tasks} tasks x {requests} and /api/health x {requests}")
-                with httpx.Client(base_url=server.url, timeout=30) as client:
+                with httpx.Client(
+                    base_url=server.url, timeout=30, headers=server.client.headers
+                ) as client:
                     list_ms, list_size = latency(
                         client, f"/api/projects/{project['id']}/tasks", requests
                     )

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from paddock.cli.agents import agents_app
+from paddock.cli.apps import app_app
 from paddock.cli.attempts import attempt_app
 from paddock.cli.client import server_url
 from paddock.cli.console import console, new_table
@@ -114,3 +115,4 @@ app.add_typer(project_app, name="project")
 app.add_typer(task_app, name="task")
 app.add_typer(attempt_app, name="attempt")
 app.add_typer(agents_app, name="agents")
+app.add_typer(app_app, name="app")

@@ -125,9 +125,10 @@ class AttemptWorktrees:
         group = f"{slugify(project.name)}-{short_id(project.id)}"
         return self.ctx.settings.storage.worktrees / group / branch.rsplit("/", 1)[-1]
 
-    async def make(self, project: Project, attempt: Attempt) -> Attempt:
+    async def make(self, project: Project, attempt: Attempt, *, setup: bool = True) -> Attempt:
         """Make the worktree, then record its base commit and scripts and move the attempt to
-        its first step (`setting_up` or `running`) in one transaction."""
+        its first step (`setting_up` or `running`; never `setting_up` without `setup`) in one
+        transaction."""
         repo = Path(project.repo_path)
         worktree = Path(attempt.worktree_path)
         worktree.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +145,9 @@ class AttemptWorktrees:
                 await worktrees.remove_worktree(repo, worktree)
                 await git.delete_branch(repo, attempt.branch, force=True)
             raise
-        first = AttemptStatus.setting_up if scripts.setup.strip() else AttemptStatus.running
+        first = (
+            AttemptStatus.setting_up if setup and scripts.setup.strip() else AttemptStatus.running
+        )
 
         def record(session: Session) -> Attempt:
             store.update_attempt(session, attempt.id, base_commit=base_commit, scripts=scripts)

@@ -142,7 +142,8 @@ class AttemptService:
         attempt, project = await self.ctx.db.run(create)
         self.ctx.publish(EventType.attempt_created, project.id, attempt)
         try:
-            attempt = await self.worktrees.make(project, attempt)
+            # Without `run` setup does not run either (a builder's build runs it as a stage).
+            attempt = await self.worktrees.make(project, attempt, setup=run)
         except PaddockError as exc:
             await self.ctx.db.run(lambda s: store.delete_attempt(s, attempt_id))
             self.ctx.publish(

@@ -136,7 +136,8 @@ class BuildRun:
             if follow_up.status not in (FollowUpStatus.queued, FollowUpStatus.running):
                 break
             await asyncio.sleep(0.05)  # queued behind a turn that just ended: it starts now
-        if follow_up.status is FollowUpStatus.cancelled:
+        # A cancel stops the attempt: its turn ends failed (stopped), not cancelled.
+        if follow_up.status is FollowUpStatus.cancelled or self.cancelled():
             raise BuildCancelled()
         if follow_up.status is FollowUpStatus.failed:
             attempt = await parts.attempts.get(self._attempt_id())
@@ -150,8 +151,9 @@ class BuildRun:
         setup = self._template().scripts.setup
         if not setup.strip():
             return
+        # The attempt as it is now: a retry from deps ran no `starting` to load it.
         proc = await self.parts.processes.run(
-            self._attempt(), ProcessRequest(RunReason.setup, shell_argv(setup))
+            await self._current_attempt(), ProcessRequest(RunReason.setup, shell_argv(setup))
         )
         self._process_ok(proc)
         if proc.status is not ProcessStatus.succeeded:
