@@ -143,4 +143,3 @@ def test_a_malformed_model_answer_is_a_friendly_failure(tmp_path: Path) -> None:
         assert body["code"] == "planner_failed"
         assert "Try again" in body["message"] and API_KEY not in answer.text
         assert server.api("GET", "/api/apps") == []  # nothing half-made was left
-
