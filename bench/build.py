@@ -47,6 +47,7 @@ from _harness import ROOT, Row, Server, free_port, median, note_server_problems,
 from paddock.domain.builder.brief import Brief
 from paddock.domain.builder.prompts import build_prompt
 from paddock.domain.builder.templates import AppTemplate
+from paddock.services.builder.build_run import screenshot_argv
 from paddock.services.builder.templates import get_template, template_files
 
 IDEA = "A booking page for my yoga studio"
@@ -179,8 +180,10 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def checks(repo: Path, template: AppTemplate, junit: Path) -> dict[str, float]:
-    """The checks, and the seconds of each part (as Paddock's processes are reported)."""
+def checks(repo: Path, template: AppTemplate, junit: Path, *, screenshot: bool) -> dict[str, float]:
+    """The checks, one after the other, and the seconds of each part (as Paddock's processes
+    are reported): with `screenshot`, Chromium's picture of the home page as a build takes it
+    (the same command line, outside a sandbox)."""
     parts: dict[str, float] = {}
     t = time.perf_counter()
     if template.scripts.unit_test.strip():
@@ -198,12 +201,26 @@ def checks(repo: Path, template: AppTemplate, junit: Path) -> dict[str, float]:
                 {"PREVIEW_URL": url, "JUNIT_OUTPUT": str(junit / "e2e.xml")},
             )
         parts["e2e_test"] = time.perf_counter() - t
+        if screenshot:
+            t = time.perf_counter()
+            argv = screenshot_argv(url)
+            subprocess.run(
+                argv,
+                cwd=repo,
+                env={**os.environ, "PADDOCK_ARTIFACTS": str(junit)},
+                capture_output=True,
+                check=True,
+                timeout=120,
+            )
+            parts["screenshot"] = time.perf_counter() - t
     finally:
         stop_group(proc)
     return parts
 
 
-def hand_run(template: AppTemplate, brief: Brief, where: Path) -> dict[str, Any]:
+def hand_run(
+    template: AppTemplate, brief: Brief, where: Path, *, screenshot: bool
+) -> dict[str, Any]:
     repo, junit = where / "repo", where / "junit"
     repo.mkdir(parents=True)
     junit.mkdir()
@@ -223,7 +240,7 @@ def hand_run(template: AppTemplate, brief: Brief, where: Path) -> dict[str, Any]
         run(template.scripts.setup, repo)
     times["deps"] = time.perf_counter() - t
     t = time.perf_counter()
-    parts = checks(repo, template, junit)
+    parts = checks(repo, template, junit, screenshot=screenshot)
     times["checks"] = time.perf_counter() - t
     times["total"] = time.perf_counter() - t0
     times["rest"] = 0.0
@@ -305,6 +322,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     server_env = dict(item.split("=", 1) for item in args.env)
+    screenshot = server_env.get("PADDOCK_BUILDER_SCREENSHOT", "true").lower() not in ("false", "0")
 
     rows: list[Row] = []
     details: dict[str, Any] = {"runs": args.runs, "server_env": server_env, "samples_s": {}}
@@ -331,7 +349,14 @@ def main() -> None:
                         if side == "paddock":
                             paddock.append(paddock_run(server, name))
                         else:
-                            hand.append(hand_run(template, brief, root / name / f"hand-{i}"))
+                            hand.append(
+                                hand_run(
+                                    template,
+                                    brief,
+                                    root / name / f"hand-{i}",
+                                    screenshot=screenshot,
+                                )
+                            )
                 details["samples_s"][name] = {"paddock": paddock, "hand": hand}
                 rows.extend(template_rows(name, paddock, hand))
                 notes.append(process_note(name, paddock, hand))
@@ -346,10 +371,10 @@ def main() -> None:
         "unit tests + dev server answering + e2e, unsandboxed; the sandbox Paddock ran builds "
         f"in: {details.get('sandbox')}"
     )
-    if server_env.get("PADDOCK_BUILDER_SCREENSHOT", "true").lower() not in ("false", "0"):
+    if screenshot:
         notes.append(
-            "Paddock's checks stage also takes a Chromium screenshot of the home page "
-            "([builder] screenshot, on by default), which the hand steps do not: "
+            "both take a Chromium screenshot of the home page (builder_screenshot, on by "
+            "default; by hand after the e2e check, Paddock beside it): "
             "--env PADDOCK_BUILDER_SCREENSHOT=false measures without it"
         )
     report("build", rows, details, notes)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import anyio.to_thread
 
@@ -41,6 +42,8 @@ from paddock.services.builder.templates import get_template, template_files
 from paddock.services.processes.process_request import ProcessRequest
 from paddock.store import artifacts as artifact_store
 
+A = TypeVar("A")
+B = TypeVar("B")
 SCREENSHOT = "home.png"
 LOG_TAIL = 40  # lines of a failed process's log in a failure's details
 SCAFFOLD_MESSAGE = "Scaffold: the {label} template"
@@ -161,19 +164,21 @@ class BuildRun:
 
     async def _checks(self) -> None:
         """Unit tests, the preview answering through the proxy, a screenshot of its home page,
-        and the template's e2e test against the preview."""
+        and the template's e2e test against the preview. What does not wait on another runs
+        beside it (the unit tests beside the preview's start; the screenshot beside the e2e
+        test); every part ends before the first failure is said."""
         template = self._template()
-        checks: list[str] = []
-        if template.scripts.unit_test.strip():
-            unit = await self._test_run(TestKind.unit)
-            checks.append(_passed(unit, "unit"))
-        preview = await self._preview()
+        unit, preview = await _together(
+            self._test_run(TestKind.unit) if template.scripts.unit_test.strip() else _none(),
+            self._preview(),
+        )
+        e2e_run = self._test_run(TestKind.e2e) if template.scripts.e2e_test.strip() else _none()
+        screenshot_id, e2e = await _together(self._screenshot(), e2e_run)
+        checks = [_passed(unit, "unit")] if unit is not None else []
         checks.append("The app started and answered through its preview")
-        screenshot_id = await self._screenshot()
         if screenshot_id is None and self.parts.ctx.settings.builder.screenshot:
             checks.append("No screenshot could be taken")
-        if template.scripts.e2e_test.strip():
-            e2e = await self._test_run(TestKind.e2e)
+        if e2e is not None:
             checks.append(_passed(e2e, "end-to-end"))
         self.checks = tuple(checks)
         await self._save(replace(self.build, preview_id=preview, screenshot_id=screenshot_id))
@@ -333,6 +338,20 @@ def ended(build: Build, stage: BuildStatus) -> tuple[StageTime, ...]:
             times[index] = replace(times[index], ended_at=datetime.now(UTC))
             break
     return tuple(times)
+
+
+async def _none() -> None:
+    return None
+
+
+async def _together(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Both, side by side; each ends (none is cancelled half-way: a test run must record
+    how it ended) before the first one's failure is raised."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    for outcome in (a, b):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return a, b  # type: ignore[return-value]
 
 
 def _passed(run: TestRun, what: str) -> str:
