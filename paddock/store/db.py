@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +13,14 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# How often a SQLite transaction refused for a stale snapshot is run again (Database.call).
+SQLITE_BUSY_RETRIES = 6
 # The newest migration's revision. A test checks it against the migrations folder.
 HEAD_REVISION = "0011"
 
@@ -117,6 +121,10 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def _is_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig)
+
+
 class Database:
     """Owns the engine. Blocking work runs in threads so the event loop never waits on the disk."""
 
@@ -162,8 +170,19 @@ class Database:
             yield session
 
     def call(self, fn: Callable[[Session], T]) -> T:
-        with self.session() as session:
-            return fn(session)
+        """`fn(session)` in one transaction. On SQLite, a transaction that read, then wrote
+        after another connection committed is refused at once ("database is locked": its
+        snapshot is stale, and waiting cannot help); it is rolled back and run again, whole,
+        a few times."""
+        for retry in range(SQLITE_BUSY_RETRIES + 1):
+            try:
+                with self.session() as session:
+                    return fn(session)
+            except OperationalError as exc:
+                if not (self.is_sqlite and _is_busy(exc)) or retry == SQLITE_BUSY_RETRIES:
+                    raise
+                time.sleep(0.005 * 2**retry)
+        raise AssertionError("unreachable")
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         """Run `fn(session)` in a worker thread, in one transaction."""

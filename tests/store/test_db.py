@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import delete, func, inspect, select, text
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -152,6 +153,33 @@ async def test_run_executes_in_a_worker_thread_in_one_transaction(database: Data
     with pytest.raises(RuntimeError):
         await database.run(add_then_fail)
     assert await database.run(lambda s: list(s.scalars(select(ProjectRow.name)))) == ["demo"]
+
+
+def test_a_transaction_with_a_stale_snapshot_is_run_again(tmp_path: Path) -> None:
+    """SQLite refuses at once a write of a transaction whose reads are older than another
+    connection's commit (waiting cannot help): a preview's port reservation failed so, as
+    "database is locked", while a build's unit tests wrote their log beside it."""
+    database = Database(f"sqlite:///{tmp_path / 'paddock.db'}")
+    database.migrate()
+    database.call(lambda s: s.add(_project()))
+    other = sqlite3.connect(tmp_path / "paddock.db", timeout=5)
+    runs: list[int] = []
+
+    def read_then_write(session: Session) -> str:
+        runs.append(1)
+        with session.begin_nested():  # a SAVEPOINT: the reads below open a snapshot
+            name = session.scalar(select(ProjectRow.name))
+            if len(runs) == 1:  # meanwhile another connection commits
+                other.execute("UPDATE projects SET name = 'renamed'")
+                other.commit()
+            session.execute(update(ProjectRow).values(name=f"{name}-again"))
+        return str(name)
+
+    assert database.call(read_then_write) == "renamed"
+    assert len(runs) == 2
+    assert database.call(lambda s: s.scalar(select(ProjectRow.name))) == "renamed-again"
+    other.close()
+    database.dispose()
 
 
 def test_sqlite_connections_get_the_pragmas(tmp_path: Path) -> None:
