@@ -30,6 +30,8 @@ ANSWERS = {
 }
 STAGES = ["starting", "scaffold", "code", "deps", "checks"]
 SENTENCES = {
+    "starting": "We could not start the build. Want us to try again?",
+    "scaffold": "We hit an issue setting up the project. Want us to try again?",
     "code": "We hit an issue while writing the code. Want us to try again?",
     "deps": "We hit an issue installing dependencies. Want us to try again?",
     "checks": "The app was built, but some checks did not pass. Want us to try again?",
@@ -242,6 +244,57 @@ def test_deps_failure_shows_the_setup_log_and_retry_starts_at_deps(
 
 
 # -- cancel ---------------------------------------------------------------------------------
+
+
+def test_starting_fails_while_something_else_runs_in_the_apps_attempt(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A developer's follow-up on the app's attempt (from the board) runs when a build
+    starts: the build says so, and its Retry (from starting) works once the turn ended."""
+    repo = a_repo(tmp_path)
+    app = new_app(server, repo)
+    assert settled(server, start_build(server, app))["status"] == "ready"
+    app = server.api("GET", f"/api/apps/{app['id']}")
+    set_fault(repo, "slow")
+    server.api("POST", f"/api/attempts/{app['attempt_id']}/follow-ups", json={"prompt": "tidy"})
+    agent_running(server, app)
+    build = settled(server, start_build(server, app, "Add a contact section"))
+    assert_failed_plainly(server, build, "starting")
+    assert "something else runs in it" in build["detail"]
+
+    set_fault(repo, "")
+    wait_for(
+        lambda: (
+            server.api("GET", f"/api/attempts/{app['attempt_id']}")["status"]
+            not in ("running", "setting_up")
+        ),
+        timeout=60,
+    )
+    again = retried(server, build, "starting")
+    assert again["status"] == "ready", (again["error"], again["detail"])
+    assert again["version"] == "v0.2"
+
+
+def test_scaffold_fails_when_the_worktree_cannot_be_put_back(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A later build's scaffold puts the worktree back at its last commit; a git lock left
+    by a crashed git stops that: the build says so, with git's words, and retries there."""
+    repo = a_repo(tmp_path)
+    app = new_app(server, repo)
+    assert settled(server, start_build(server, app))["status"] == "ready"
+    tree = worktree(server, app)
+    (tree / "stray.txt").write_text("left by hand\n")
+    admin = Path(git(tree, "rev-parse", "--absolute-git-dir"))
+    (admin / "index.lock").write_text("")
+    build = settled(server, start_build(server, app, "Add a contact section"))
+    assert_failed_plainly(server, build, "scaffold")
+    assert "git reset" in build["detail"] and "remove the file manually" in build["detail"]
+
+    (admin / "index.lock").unlink()
+    again = retried(server, build, "scaffold")
+    assert again["status"] == "ready", (again["error"], again["detail"])
+    assert not (tree / "stray.txt").exists()  # what was left by hand is not built on
 
 
 def test_cancel_during_code_stops_the_agent_and_leaves_the_last_version(
