@@ -138,9 +138,20 @@ def assemble_brief(idea: str, answers: dict[str, str]) -> Brief:
     )
 
 
+_FILLER = re.compile(
+    r"^(?:(?:i|we)\s+(?:want|would like|need)\s+(?:to\s+)?(?:build|make|create|have)\s+|"
+    r"(?:let'?s\s+)?(?:build|make|create)\s+|an?\s+|the\s+)+",
+    re.IGNORECASE,
+)
+NAME_LENGTH = 40
+
+
 def app_name(idea: str) -> str:
-    """A short name for an app from its idea: its first words, capitalised."""
-    words = re.sub(r"[^\w\s'-]", " ", idea).split()
-    skip = {"a", "an", "the", "i", "want", "to", "build", "make", "create", "app", "for", "we"}
-    kept = [w for w in words if w.lower() not in skip][:4] or words[:4] or ["My", "app"]
-    return " ".join(kept)[:80].strip().capitalize() or "My app"
+    """A short name for an app from its idea: its first line without "I want to build a",
+    capitalised, cut at a word within NAME_LENGTH characters ("A booking page for my yoga
+    studio" -> "Booking page for my yoga studio")."""
+    first = (idea.strip().splitlines() or [""])[0]
+    text = _FILLER.sub("", re.sub(r"\s+", " ", first)).strip(" .,;:!?-")
+    if len(text) > NAME_LENGTH:
+        text = text[: NAME_LENGTH + 1].rsplit(" ", 1)[0].rstrip(" .,;:!?-")
+    return (text[:1].upper() + text[1:])[:NAME_LENGTH] or "My app"

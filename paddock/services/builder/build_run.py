@@ -307,14 +307,17 @@ class BuildRun:
 
 
 def screenshot_argv(url: str) -> list[str]:
-    """Headless Chromium writing the page at `url` to the process's artifact folder. Its
-    own sandbox is off: it runs inside Paddock's, where it could not make one."""
+    """Headless Chromium writing the page at `url` to the process's artifact folder, once the
+    page had time to fetch and render its content. Its own sandbox is off: it runs inside
+    Paddock's, where it could not make one."""
     script = (
         'out="${PADDOCK_ARTIFACTS:?}/' + SCREENSHOT + '"; '
         'profile="$(mktemp -d)"; '
         "for b in chromium chromium-browser google-chrome; do "
         'command -v "$b" >/dev/null && exec "$b" --headless=new --no-sandbox --disable-gpu '
         "--no-first-run --hide-scrollbars --window-size=1280,800 "
+        # Up to 5 s of the page's own time first: what it fetches and renders is in the picture.
+        "--virtual-time-budget=5000 --run-all-compositor-stages-before-draw "
         '--user-data-dir="$profile" --screenshot="$out" "$1"; done; '
         'echo "no Chromium here: no screenshot" >&2; exit 3'
     )
