@@ -47,6 +47,7 @@ from paddock.web.proxy.routing import PreviewProxy
 from paddock.web.ui import attempt_header as ui_attempt_header
 from paddock.web.ui import attempts as ui_attempts
 from paddock.web.ui import board as ui_board
+from paddock.web.ui import builder as ui_builder
 from paddock.web.ui import git_actions as ui_git_actions
 from paddock.web.ui import login as ui_login
 from paddock.web.ui import previews as ui_previews
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         ui_test_views,
         ui_workflow,
         ui_settings,
+        ui_builder,
     ):
         app.include_router(page.router)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,10 +53,13 @@ def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo", {"README.md": "# demo\n", "app.txt": "v1\n"})
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page; any JavaScript error or failed request on it fails the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+@contextmanager
+def watched_page(
+    browser: Browser, viewport: dict[str, int], timeout_ms: int = 15_000
+) -> Iterator[Page]:
+    """A fresh page at `viewport`; any JavaScript error or failed request on it fails the
+    test once it is closed."""
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
     page = context.new_page()
     problems: list[str] = []
 
@@ -65,10 +69,18 @@ def page(browser: Browser) -> Iterator[Page]:
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    page.set_default_timeout(timeout_ms)
+    try:
+        yield page
+    finally:
+        context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with watched_page(browser, {"width": 1400, "height": 900}) as fresh:
+        yield fresh
 
 
 ATTEMPT_IN_PANEL = re.compile(r"[?&]attempt=([0-9a-f]{32})")

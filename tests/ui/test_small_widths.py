@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,7 @@ class Sample:
     project: dict[str, Any]
     task: dict[str, Any]
     attempt: dict[str, Any]
+    app: dict[str, Any] = field(default_factory=lambda: {"id": "app"})  # the builder face's
 
 
 @pytest.fixture
@@ -115,7 +116,9 @@ def sample(server: ServerProcess, tmp_path: Path) -> Sample:
     )
     server.api("POST", f"/api/attempts/{attempt['id']}/previews", json={"wait": True})
     server.api("POST", f"/api/attempts/{attempt['id']}/openapi")
-    return Sample(project, task, attempt)
+    idea = "A booking page for my yoga studio"
+    app = server.api("POST", "/api/apps", json={"idea": idea})  # its questions' page
+    return Sample(project, task, attempt, app)
 
 
 def address_of(sample: Sample) -> dict[str, str]:
@@ -130,6 +133,8 @@ def address_of(sample: Sample) -> dict[str, str]:
         "/projects/{project_id}/workflow": f"/projects/{project}/workflow",
         "/attempts/{attempt_id}": f"/attempts/{attempt}",
         "/attempts/{attempt_id}/api": f"/attempts/{attempt}/api",
+        "/apps/new": "/apps/new",
+        "/apps/{app_id}": f"/apps/{sample.app['id']}",
     }
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, Response
 
-from paddock.web.deps import ProjectsDep, SandboxesDep, SettingsDep
+from paddock.web.deps import AppsDep, ProjectsDep, SandboxesDep, SettingsDep
 from paddock.web.inputs import ProjectCreate, ProjectUpdate
 from paddock.web.ui.forms import checked, lines, parse, sent
 from paddock.web.ui.sandbox_views import project_form, sandbox_from_form
@@ -32,9 +32,10 @@ def redirect(url: str) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def projects_page(request: Request, projects: ProjectsDep) -> HTMLResponse:
+async def projects_page(request: Request, projects: ProjectsDep, apps: AppsDep) -> HTMLResponse:
     summaries = await projects.summaries()
-    return render(request, "projects/list.html", {"projects": summaries})
+    context = {"projects": summaries, "apps": await apps.list_all()}  # the builder face's too
+    return render(request, "projects/list.html", context)
 
 
 @router.post("/ui/projects/check", response_class=HTMLResponse)
