@@ -208,11 +208,12 @@ def open_the_preview(page: Page, card: Locator) -> None:
 def second_version_then_roll_back(
     page: Page, server: ServerProcess, app_id: str, card: Locator
 ) -> None:
-    """A change request (through the API) shows up live as v0.2; back to v0.1 after a
+    """A change asked for on the ready card builds v0.2, live; back to v0.1 after a
     confirmation, as v0.3."""
-    second = server.api(
-        "POST", f"/api/apps/{app_id}/builds", json={"change": "Add a contact section"}
-    )
+    page.get_by_label("Want something changed?").fill("Add a contact section")
+    act(page, page.get_by_role("button", name="Build the next version"))
+    second = server.api("GET", f"/api/apps/{app_id}/builds")[0]
+    assert second["number"] == 2 and second["kind"] == "change"
     expect(card).to_have_attribute("data-build-id", second["id"])
     assert settled(server, second)["status"] == "ready"
     expect(page.locator("#version-v0-2")).to_be_visible()
