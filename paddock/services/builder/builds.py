@@ -44,6 +44,8 @@ class BuildService:
         self.parts = parts
         self.ctx = parts.ctx
         self._running: dict[str, asyncio.Task[None]] = {}  # build id -> its run
+        self._app_of: dict[str, str] = {}  # build id -> its app, while it runs
+        self._pump_lock = asyncio.Lock()
         self._cancelling: set[str] = set()
         self._closing = False
 
@@ -99,18 +101,21 @@ class BuildService:
             asyncio.get_running_loop().create_task(self._pump(), name="paddock-build-pump")
 
     async def _pump(self) -> None:
-        limit = self.ctx.settings.builder.max_builds
-        queued = await self.ctx.db.run(store.queued_builds)
-        for build in queued:
-            if len(self._running) >= limit or self._closing:
-                return
-            if build.id in self._running or any(
-                b.app_id == build.app_id for b in await self._working()
-            ):
-                continue
-            self._running[build.id] = asyncio.create_task(
-                self._run(build), name=f"paddock-build-{build.id}"
-            )
+        # One pump at a time: two that both saw a build queued would both start it.
+        async with self._pump_lock:
+            limit = self.ctx.settings.builder.max_builds
+            queued = await self.ctx.db.run(store.queued_builds)
+            busy = {b.app_id for b in await self._working()} | set(self._app_of.values())
+            for build in queued:
+                if len(self._running) >= limit or self._closing:
+                    return
+                if build.id in self._running or build.app_id in busy:
+                    continue
+                busy.add(build.app_id)
+                self._app_of[build.id] = build.app_id
+                self._running[build.id] = asyncio.create_task(
+                    self._run(build), name=f"paddock-build-{build.id}"
+                )
 
     async def _working(self) -> list[Build]:
         return await self.ctx.db.run(store.working_builds)
@@ -144,6 +149,7 @@ class BuildService:
             await self._failed(run, f"internal error: {exc!r}")
         finally:
             self._running.pop(build.id, None)
+            self._app_of.pop(build.id, None)
             self._cancelling.discard(build.id)
             self.pump()
 
