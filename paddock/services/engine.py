@@ -20,7 +20,7 @@ from paddock.services.builder.build_parts import BuildParts
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.planning import planner_for
 from paddock.services.builder.timeline import Timeline
-from paddock.services.builder.version_previews import VersionPreviews
+from paddock.services.builder.versions import VersionService
 from paddock.services.card_flow import CardFlow
 from paddock.services.context import Context
 from paddock.services.demo import create_demo, demo_path
@@ -121,7 +121,7 @@ class Engine:
             timeline=self.timeline,
         )
         self.builds = BuildService(build_parts)
-        self.version_previews = VersionPreviews(build_parts)
+        self.versions = VersionService(build_parts)
         self.last_reconcile = ReconcileReport()
 
     @property

@@ -18,7 +18,7 @@ from paddock.services.attempts.editor import EditorService
 from paddock.services.board import BoardService
 from paddock.services.builder.apps import AppService
 from paddock.services.builder.builds import BuildService
-from paddock.services.builder.version_previews import VersionPreviews
+from paddock.services.builder.versions import VersionService
 from paddock.services.engine import Engine
 from paddock.services.events import EventService
 from paddock.services.git.diff_watch import DiffWatch
@@ -58,7 +58,7 @@ SettingsDep = Annotated[Settings, Depends(_of_engine(lambda e: e.settings))]
 AgentsDep = Annotated[AgentService, Depends(_of_engine(lambda e: e.agents))]
 AppsDep = Annotated[AppService, Depends(_of_engine(lambda e: e.apps))]
 BuildsDep = Annotated[BuildService, Depends(_of_engine(lambda e: e.builds))]
-VersionPreviewsDep = Annotated[VersionPreviews, Depends(_of_engine(lambda e: e.version_previews))]
+VersionsDep = Annotated[VersionService, Depends(_of_engine(lambda e: e.versions))]
 ArtifactsDep = Annotated[ArtifactService, Depends(_of_engine(lambda e: e.artifacts))]
 AttemptsDep = Annotated[AttemptService, Depends(_of_engine(lambda e: e.attempts))]
 BoardDep = Annotated[BoardService, Depends(_of_engine(lambda e: e.board))]

@@ -24,15 +24,15 @@ from paddock.domain.builder.builds import (
 )
 from paddock.domain.builder.prompts import build_prompt
 from paddock.domain.builder.timeline import TimelineKind
-from paddock.domain.builder.versions import Version, next_version, tag_name
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.events import EventType
-from paddock.domain.names import new_debug_id, new_id
+from paddock.domain.names import new_debug_id
 from paddock.runtime import git
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.builder.build_parts import BuildParts, StageFailed
 from paddock.services.builder.build_run import BuildCancelled, BuildRun, ended
 from paddock.services.builder.templates import get_template
+from paddock.services.builder.versions import record_version
 from paddock.services.context import log
 from paddock.store import builds as store
 
@@ -164,22 +164,17 @@ class BuildService:
         tree = await attempt_worktree(self.ctx, await self.parts.attempts.get(app.attempt_id))
         commit = await git.rev_parse(tree, "HEAD")
         versions = await self.ctx.db.run(lambda s: store.list_versions(s, app.id))
-        previous = versions[0].commit if versions else None
-        summary = await run.summary(previous)
-        name = next_version([v.name for v in versions])
-        await git.run_git(tree, "tag", "-f", tag_name(app.tag_prefix, name), commit)
-        version = Version(
-            id=new_id(),
-            app_id=app.id,
-            name=name,
-            commit=commit,
-            created_at=datetime.now(UTC),
+        summary = await run.summary(versions[0].commit if versions else None)
+        version = await record_version(
+            self.ctx,
+            app,
+            tree,
+            commit,
             build_id=build.id,
             summary=summary,
             screenshot_id=build.screenshot_id,
         )
-        version = await self.ctx.db.run(lambda s: store.add_version(s, version))
-        self.ctx.publish(EventType.version_created, app.project_id, version)
+        name = version.name
         build = await self._save(
             app,
             replace(
@@ -381,64 +376,6 @@ class BuildService:
         """Each queued build's place in the queue (1 = next to start)."""
         queued = await self.ctx.db.run(store.queued_builds)
         return {b.id: i for i, b in enumerate(queued, start=1)}
-
-    # -- versions -----------------------------------------------------------------------
-
-    async def versions(self, app_id: str) -> list[Version]:
-        """The app's versions, newest first."""
-        await self.parts.apps.get(app_id)
-        return await self.ctx.db.run(lambda s: store.list_versions(s, app_id))
-
-    async def roll_back(self, app_id: str, name: str) -> Version:
-        """A new version whose files are `name`'s: a commit of its tree on top of the
-        branch (history is kept, nothing is rewritten); the preview then serves it."""
-        app = await self.parts.apps.get(app_id)
-        old = await self.ctx.db.run(lambda s: store.get_version(s, app.id, name))
-        running = await self.ctx.db.run(lambda s: store.open_build(s, app.id))
-        if running is not None:
-            raise Conflict(
-                f"build {running.number} is {running.status.value}: wait for it or cancel it",
-                code="build_in_progress",
-                build_id=running.id,
-            )
-        assert app.attempt_id is not None  # a version was built in it
-        attempt = await self.parts.attempts.get(app.attempt_id)
-        if attempt.status.busy:
-            raise Conflict(f"the app's attempt is {attempt.status.label}", code="attempt_busy")
-        tree = await attempt_worktree(self.ctx, attempt)
-        head = await git.rev_parse(tree, "HEAD")
-        versions = await self.ctx.db.run(lambda s: store.list_versions(s, app.id))
-        new_name = next_version([v.name for v in versions])
-        commit = await git.commit_tree(
-            tree, f"{old.commit}^{{tree}}", [head], f"Roll back to {name} (as {new_name})"
-        )
-        await git.reset_to(tree, commit)
-        await git.run_git(tree, "tag", "-f", tag_name(app.tag_prefix, new_name), commit)
-        version = Version(
-            id=new_id(),
-            app_id=app.id,
-            name=new_name,
-            commit=commit,
-            created_at=datetime.now(UTC),
-            rolled_back_to=name,
-            summary=old.summary,
-            screenshot_id=old.screenshot_id,
-        )
-        version = await self.ctx.db.run(lambda s: store.add_version(s, version))
-        self.ctx.publish(EventType.version_created, app.project_id, version)
-        await self.parts.timeline.add(
-            app,
-            TimelineKind.rollback,
-            f"Rolled back to {name}: it is now {new_name}",
-            data={"version": new_name, "from": name},
-        )
-        await self._restart_previews(attempt.id)
-        return version
-
-    async def _restart_previews(self, attempt_id: str) -> None:
-        for preview in await self.parts.previews.list_for_attempt(attempt_id):
-            if preview.status.active:
-                await self.parts.previews.restart(preview.id, wait=True)
 
     # -- start-up and shut-down ---------------------------------------------------------
 

@@ -26,7 +26,7 @@ from paddock.web.deps import (
     EventsDep,
     PreviewsDep,
     SettingsDep,
-    VersionPreviewsDep,
+    VersionsDep,
 )
 from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
@@ -126,23 +126,23 @@ async def retry_build(build_id: str, builds: BuildsDep) -> BuildPublic:
 
 
 @router.get("/apps/{app_id}/versions", operation_id="list_versions")
-async def list_versions(app_id: str, builds: BuildsDep) -> list[VersionPublic]:
-    return [VersionPublic.of(v) for v in await builds.versions(app_id)]
+async def list_versions(app_id: str, versions: VersionsDep) -> list[VersionPublic]:
+    return [VersionPublic.of(v) for v in await versions.list_for_app(app_id)]
 
 
 @router.post("/apps/{app_id}/versions/{name}/rollback", operation_id="roll_back")
-async def roll_back(app_id: str, name: str, builds: BuildsDep) -> VersionPublic:
+async def roll_back(app_id: str, name: str, versions: VersionsDep) -> VersionPublic:
     """A new version whose files are those of `name` (nothing is rewritten)."""
-    return VersionPublic.of(await builds.roll_back(app_id, name))
+    return VersionPublic.of(await versions.roll_back(app_id, name))
 
 
 @router.post("/apps/{app_id}/versions/{name}/preview", operation_id="preview_version")
 async def preview_version(
-    app_id: str, name: str, versions: VersionPreviewsDep, previews: PreviewsDep
+    app_id: str, name: str, versions: VersionsDep, previews: PreviewsDep
 ) -> PreviewPublic:
     """The version running at a preview: the latest in the app's attempt, an older one in an
     attempt of its own, started at its tag (answers once it runs or failed)."""
-    preview = await versions.start(app_id, name)
+    preview = await versions.preview(app_id, name)
     return PreviewPublic.of(previews.view(preview))
 
 

@@ -27,7 +27,8 @@ from paddock.domain.errors import Conflict
 from paddock.domain.public import BuildPublic
 from paddock.services.builder.apps import AppService
 from paddock.services.builder.builds import BuildService
-from paddock.web.deps import AppsDep, BuildsDep
+from paddock.services.builder.versions import VersionService
+from paddock.web.deps import AppsDep, BuildsDep, VersionsDep
 from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
 from paddock.web.ui import builder_builds
 from paddock.web.ui.builder_builds import build_card_context
@@ -55,12 +56,17 @@ async def new_app_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/apps/{app_id}", response_class=HTMLResponse)
-async def app_page(request: Request, app_id: str, apps: AppsDep, builds: BuildsDep) -> HTMLResponse:
+async def app_page(
+    request: Request, app_id: str, apps: AppsDep, builds: BuildsDep, versions: VersionsDep
+) -> HTMLResponse:
     app = await apps.get(app_id)
-    return render(request, "builder/app.html", await app_context(app, apps, builds))
+    context = await app_context(app, apps, builds, versions)
+    return render(request, "builder/app.html", context)
 
 
-async def app_context(app: App, apps: AppService, builds: BuildService) -> dict[str, Any]:
+async def app_context(
+    app: App, apps: AppService, builds: BuildService, versions: VersionService
+) -> dict[str, Any]:
     """What the app's page shows: the step its stage is at, and what came before it."""
     brief = await _brief_or_none(app, apps)
     history = await builds.list_for_app(app.id)
@@ -77,7 +83,7 @@ async def app_context(app: App, apps: AppService, builds: BuildService) -> dict[
         "brief": brief[1] if brief else None,
         "templates": templates,
         "chosen": templates.get(app.template or ""),
-        "versions": await builds.versions(app.id),
+        "versions": await versions.list_for_app(app.id),
         "timeline": list(reversed(entries)),  # newest first
         "last_seq": entries[-1].seq if entries else 0,
         "can_build": app.stage in (AppStage.building, AppStage.mvp_built) and latest is None,

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from paddock.domain.builder.apps import App
 from paddock.domain.builder.builds import STAGES, BuildStatus
 from paddock.domain.public import BuildPublic
-from paddock.web.deps import AppsDep, BuildsDep
+from paddock.web.deps import AppsDep, BuildsDep, VersionsDep
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.templating import render, render_fragment
 
@@ -134,10 +134,10 @@ async def build_card(build_id: str, apps: AppsDep, builds: BuildsDep) -> HTMLRes
 
 @router.get("/ui/apps/{app_id}/versions", response_class=HTMLResponse)
 async def versions_list(
-    request: Request, app_id: str, apps: AppsDep, builds: BuildsDep
+    request: Request, app_id: str, apps: AppsDep, versions: VersionsDep
 ) -> HTMLResponse:
     app = await apps.get(app_id)
-    context = {"app": app, "versions": await builds.versions(app.id)}
+    context = {"app": app, "versions": await versions.list_for_app(app.id)}
     return render(request, "builder/_versions.html", context, headers={"cache-control": "no-store"})
 
 
@@ -164,7 +164,7 @@ async def retry_build(build_id: str, builds: BuildsDep) -> Response:
 
 
 @router.post("/ui/apps/{app_id}/versions/{name}/rollback")
-async def roll_back(app_id: str, name: str, builds: BuildsDep) -> Response:
+async def roll_back(app_id: str, name: str, versions: VersionsDep) -> Response:
     """POST /api/apps/{id}/versions/{name}/rollback: a new version with `name`'s files."""
-    await builds.roll_back(app_id, name)
+    await versions.roll_back(app_id, name)
     return redirect(f"/apps/{app_id}")
