@@ -60,6 +60,12 @@ EXPECTED_EVENTS = {
     "openapi.updated",
     "preview.updated",
     "artifacts.added",
+    "app.created",
+    "app.updated",
+    "build.created",
+    "build.updated",
+    "version.created",
+    "timeline.added",
 }
 NEEDS_FORGE = {EventType.pull_request_created, EventType.pull_request_updated}
 # GET routes that need state this test does not make (409 `not_rebasing`, say): swept all the
@@ -108,6 +114,7 @@ def planted() -> dict[str, str]:
         "attempt env (API_TOKEN)": secret(),
         "workflow step agent env (marked secret)": secret(),
         "agent variant env (MY_API_KEY)": secret(),
+        "app agent env (marked secret)": secret(),
         "settings anthropic_api_key": secret(),
         "settings openai_api_key": secret(),
         "settings gemini_api_key": secret(),
@@ -132,6 +139,10 @@ def server(host_dir: Path, planted: dict[str, str]) -> Iterator[ServerProcess]:
         "PADDOCK_SSE_HEARTBEAT_SECONDS": HEARTBEAT,
         "PADDOCK_STATS_INTERVAL_SECONDS": "0.2",
         "PADDOCK_DIFF_WATCH_SECONDS": "0.2",
+        # The keys above are planted, not real: the builder asks its offline planner.
+        "PADDOCK_BUILDER_PLANNER": "offline",
+        "PADDOCK_BUILDER_SCREENSHOT": "false",
+        "BUILDER_AGENT_DELAY": "0",
     }
     with ServerProcess(host_dir / "data", env=env) as srv:
         yield srv
@@ -316,6 +327,7 @@ def drive(server: ServerProcess, planted: dict[str, str], repo: Path) -> dict[st
     artifacts = api("GET", f"/api/attempts/{aid}/artifacts")
     assert artifacts, "the agent's artifact was not kept: the sweep would miss its routes"
     return {
+        **drive_app(server, planted),
         "project_id": [pid],
         "task_id": [task["id"]],
         "attempt_id": [aid],
@@ -326,6 +338,32 @@ def drive(server: ServerProcess, planted: dict[str, str], repo: Path) -> dict[st
         "artifact_id": [a["id"] for a in artifacts],
         "name": sorted({a["name"] for a in artifacts} | {"claude-code", "script"}),
     }
+
+
+def drive_app(server: ServerProcess, planted: dict[str, str]) -> dict[str, list[str]]:
+    """The builder: an app whose agent holds a secret, built to v0.1 and rolled back (v0.2);
+    the ids of its routes."""
+    api = server.api
+    agent = {
+        "profile": "builder-demo",
+        "env": {"APP_MARKED": planted["app agent env (marked secret)"]},
+        "secret_env": ["APP_MARKED"],
+    }
+    app = api("POST", "/api/apps", json={"idea": "A page that lists our gigs", "agent": agent})
+    answers = {"users": "fans", "features": "Next gigs", "non_goals": ""}
+    api("POST", f"/api/apps/{app['id']}/answers", json={"answers": answers})
+    api("POST", f"/api/apps/{app['id']}/plan")
+    api("PUT", f"/api/apps/{app['id']}/plan/choice", json={"template": "static-site"})
+    build = api("POST", f"/api/apps/{app['id']}/builds", json={})
+
+    def finished() -> dict[str, Any] | None:
+        now: dict[str, Any] = api("GET", f"/api/builds/{build['id']}")
+        return now if now["status"] in ("ready", "failed", "cancelled") else None
+
+    ended = wait_for(finished, 120)
+    assert ended and ended["status"] == "ready", ended
+    api("POST", f"/api/apps/{app['id']}/versions/v0.1/rollback")
+    return {"app_id": [app["id"]], "build_id": [build["id"]]}
 
 
 def sweep(
