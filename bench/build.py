@@ -2,7 +2,7 @@
 the same steps done by hand in the same run.
 
 Paddock: a fresh app per run (idea, the offline planner's questions answered, the plan, the
-template chosen), then the clock runs from sending the POST to polling (every 50 ms) a build
+template chosen), then the clock runs from sending the POST to polling (every 20 ms) a build
 whose status is `ready`. The stages' times are the build's own `stage_times`; what is left of
 the total (the queue before `starting`, recording the version after `checks`, the poll) is the
 row "queue, version, poll".
@@ -82,7 +82,7 @@ def paddock_run(server: Server, template: str) -> dict[str, Any]:
     while build["status"] not in ("ready", "failed", "cancelled"):
         if time.perf_counter() - t0 > BUILD_TIMEOUT_S:
             raise RuntimeError(f"{template}: the build did not end in {BUILD_TIMEOUT_S:.0f} s")
-        time.sleep(0.05)
+        time.sleep(0.02)  # as the hand side polls its dev server
         build = server.api("GET", f"/api/builds/{build['id']}")
     total = time.perf_counter() - t0
     if build["status"] != "ready":
@@ -366,7 +366,7 @@ def main() -> None:
             problems = server.problems(keep_as="build")
     note_server_problems("build", problems, notes, details)
     notes.append(
-        "paddock = POST builds sent → GET /api/builds/{id} shows ready (50 ms polls), stages from "
+        "paddock = POST builds sent → GET /api/builds/{id} shows ready (20 ms polls), stages from "
         "the build's stage_times; by hand = git init + files + commit, builder_agent.py, setup, "
         "unit tests + dev server answering + e2e, unsandboxed; the sandbox Paddock ran builds "
         f"in: {details.get('sandbox')}"
