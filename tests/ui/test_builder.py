@@ -7,7 +7,9 @@ no builder page may scroll sideways."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -23,7 +25,7 @@ from paddock.web.ui import builder_builds as ui_builder_builds
 from tests.e2e.server import ServerProcess
 from tests.e2e.test_builder_flow import ANSWERS, IDEA, settled
 from tests.e2e.test_previews import PREVIEW_ENV
-from tests.ui.conftest import watched_page
+from tests.ui.conftest import screenshot, watched_page
 from tests.ui.test_small_widths import DESKTOP, OVERFLOW, PHONE
 
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
@@ -64,8 +66,13 @@ def no_sideways_scroll(page: Page, where: str) -> None:
 
 
 def save(page: Page, name: str) -> None:
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_IMAGES / f"builder-{name}.png"), full_page=True)
+    """The page whole, with the tests' screenshots; into docs/images/ too when asked to
+    (PADDOCK_UPDATE_DOCS_SCREENSHOTS=1): a test run leaves the repository as it was."""
+    path = screenshot(page, f"builder-{name}")
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("PADDOCK_UPDATE_DOCS_SCREENSHOTS") == "1":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_IMAGES / f"builder-{name}.png")
 
 
 def live(page: Page) -> Locator:
