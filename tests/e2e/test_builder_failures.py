@@ -297,6 +297,29 @@ def test_scaffold_fails_when_the_worktree_cannot_be_put_back(
     assert not (tree / "stray.txt").exists()  # what was left by hand is not built on
 
 
+def test_scaffold_never_writes_through_a_link_in_the_worktree(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The scaffold writes the template's files into a worktree (as root): a link where a
+    template file goes (`index.html`) or above one (`tests/`) is refused, never followed,
+    and the host files it points at stay as they were."""
+    victim = tmp_path / "host-file.html"
+    victim.write_text("precious\n")
+    victim_dir = tmp_path / "host-dir"
+    victim_dir.mkdir()
+    repo = a_repo(tmp_path)
+    (repo / "index.html").symlink_to(victim)
+    (repo / "tests").symlink_to(victim_dir)
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "links")
+    app = new_app(server, repo)
+    build = settled(server, start_build(server, app))
+    assert_failed_plainly(server, build, "scaffold")
+    assert "unsafe_path" in build["detail"]
+    assert victim.read_text() == "precious\n"
+    assert list(victim_dir.iterdir()) == []
+
+
 def test_cancel_during_code_stops_the_agent_and_leaves_the_last_version(
     server: ServerProcess, tmp_path: Path
 ) -> None:
