@@ -16,6 +16,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -23,7 +24,13 @@ from pydantic import BaseModel, ValidationError
 from paddock.domain.builder.brief import Answer, Brief, Question, Questions
 from paddock.domain.builder.templates import AppTemplate, Plan, PlanOption, check_plan
 from paddock.domain.errors import InvalidInput
-from paddock.planners.base import UNUSABLE, PlannerFailed
+from paddock.planners.base import (
+    KEY_REFUSED,
+    RATE_LIMITED,
+    UNUSABLE,
+    PlannerFailed,
+    unreachable,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -187,3 +194,29 @@ class ModelPlanner(ABC):
     async def plan(self, brief: Brief, templates: list[AppTemplate]) -> list[PlanOption]:
         answer = await self.complete(plan_prompt(brief, templates))
         return usable_plan(parsed(answer, Plan), templates)
+
+
+def sdk_failure(sdk: ModuleType, exc: Exception, where: str, key: str) -> PlannerFailed:
+    """An error of the `anthropic` or `openai` SDK (both name their errors alike) in plain
+    words; the technical text, without the key, as its detail."""
+    detail = scrubbed(f"{type(exc).__name__}: {exc}", key)
+    if isinstance(exc, sdk.AuthenticationError | sdk.PermissionDeniedError):
+        return PlannerFailed(KEY_REFUSED, detail=detail)
+    if isinstance(exc, sdk.APITimeoutError):
+        return PlannerFailed(unreachable(f"no answer from {where} in time."), detail=detail)
+    if isinstance(exc, sdk.APIConnectionError):
+        return PlannerFailed(unreachable(f"no connection to {where}."), detail=detail)
+    if isinstance(exc, sdk.RateLimitError):
+        return PlannerFailed(RATE_LIMITED, detail=detail)
+    if isinstance(exc, sdk.APIStatusError):
+        said = scrubbed(_api_message(exc.body, exc.status_code), key)
+        return PlannerFailed(f"The assistant answered with an error: {said}", detail=detail)
+    return PlannerFailed(UNUSABLE, detail=detail)
+
+
+def _api_message(body: Any, status: int) -> str:
+    """The API's own words for an error (`{"error": {"message": ...}}` or the error object
+    itself, as an SDK hands it), else its status."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return f"{message} ({status})" if message else f"status {status}"

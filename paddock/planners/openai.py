@@ -8,18 +8,10 @@ The SDK's errors become `PlannerFailed` in plain words; the key never appears in
 
 from __future__ import annotations
 
-from typing import Any
-
 import openai
 
-from paddock.planners.base import (
-    KEY_REFUSED,
-    RATE_LIMITED,
-    UNUSABLE,
-    PlannerFailed,
-    unreachable,
-)
-from paddock.planners.model import MAX_TOKENS, ModelPlanner, Prompt, scrubbed
+from paddock.planners.base import UNUSABLE, PlannerFailed
+from paddock.planners.model import MAX_TOKENS, ModelPlanner, Prompt, sdk_failure
 
 DEFAULT_MODEL = "gpt-4.1"
 
@@ -50,31 +42,10 @@ class OpenAIPlanner(ModelPlanner):
                     ],
                 )
             except openai.OpenAIError as exc:
-                raise self._failure(exc, str(client.base_url).rstrip("/")) from None
+                raise sdk_failure(
+                    openai, exc, str(client.base_url).rstrip("/"), self._key
+                ) from None
         text = completion.choices[0].message.content if completion.choices else None
         if not text or not text.strip():
             raise PlannerFailed(UNUSABLE, detail="the answer has no text")
         return text
-
-    def _failure(self, exc: openai.OpenAIError, where: str) -> PlannerFailed:
-        detail = scrubbed(f"{type(exc).__name__}: {exc}", self._key)
-        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-            return PlannerFailed(KEY_REFUSED, detail=detail)
-        if isinstance(exc, openai.APITimeoutError):
-            return PlannerFailed(unreachable(f"no answer from {where} in time."), detail=detail)
-        if isinstance(exc, openai.APIConnectionError):
-            return PlannerFailed(unreachable(f"no connection to {where}."), detail=detail)
-        if isinstance(exc, openai.RateLimitError):
-            return PlannerFailed(RATE_LIMITED, detail=detail)
-        if isinstance(exc, openai.APIStatusError):
-            said = scrubbed(_api_message(exc.body, exc.status_code), self._key)
-            return PlannerFailed(f"The assistant answered with an error: {said}", detail=detail)
-        return PlannerFailed(UNUSABLE, detail=detail)
-
-
-def _api_message(body: Any, status: int) -> str:
-    """The API's own words for an error (`{"error": {"message": ...}}` or the error object
-    itself, as the SDK hands it), else its status."""
-    error = body.get("error", body) if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    return f"{message} ({status})" if message else f"status {status}"
