@@ -37,6 +37,7 @@ from paddock.services.context import log
 from paddock.store import builds as store
 
 MAX_CHANGE = 4000
+_CANCEL_RECHECK = 0.5  # seconds between a cancel's stops while the run ends
 
 
 class BuildService:
@@ -306,10 +307,15 @@ class BuildService:
             )
             return build
         self._cancelling.add(build.id)
-        if app.attempt_id is not None:
-            await self.parts.attempts.stop(app.attempt_id)
-        await asyncio.wait([task])
-        return await self.get(build.id)
+        # A stage may be about to start a process when the stop lands (the agent's turn is
+        # queued a moment after the stage is entered): stop again until the run has ended.
+        while True:
+            attempt_id = (await self.parts.apps.get(build.app_id)).attempt_id
+            if attempt_id is not None:
+                await self.parts.attempts.stop(attempt_id)
+            done, _ = await asyncio.wait([task], timeout=_CANCEL_RECHECK)
+            if done:
+                return await self.get(build.id)
 
     async def retry(self, build_id: str) -> Build:
         """Queue a failed or cancelled build again: from the start of the stage that failed
