@@ -93,6 +93,9 @@ KNOWN_NAMES = [
     "builder_agent",
     "builder_max_builds",
     "builder_screenshot",
+    "builder_tier",
+    "builder_tiers",
+    "features",
 ]
 
 
@@ -122,6 +125,12 @@ def sample(name: str, tmp_path: Path) -> Any:
     default = field.get_default(call_default_factory=True)
     if name == "branch_template":
         return "ai/{title}/{id}"
+    if name == "builder_tier":
+        return "studio"
+    if name == "builder_tiers":
+        return {"partner": 4, "solo": 2}
+    if name == "features":
+        return {"builder_chat": False}
     if kind is Path:
         return tmp_path / f"set-{name}"
     if kind is bool:
@@ -142,8 +151,9 @@ def sample(name: str, tmp_path: Path) -> Any:
 
 
 def as_text(value: Any) -> str:
-    """How the value is written in an env var (JSON for lists, as pydantic-settings reads)."""
-    if isinstance(value, list):
+    """How the value is written in an env var (JSON for lists and tables, as pydantic-settings
+    reads)."""
+    if isinstance(value, list | dict):
         return json.dumps(value)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -153,6 +163,8 @@ def as_text(value: Any) -> str:
 
 
 def as_toml(value: Any) -> str:
+    if isinstance(value, dict):  # an inline table
+        return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + " }"
     if isinstance(value, enum.Enum):
         value = value.value
     return json.dumps(str(value) if isinstance(value, Path) else value)

@@ -12,6 +12,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from paddock.domain.editor import Editor
+from paddock.domain.features import check_overrides, enabled
 from paddock.domain.merge import MergeStrategy
 from paddock.domain.names import check_branch_template
 from paddock.domain.sandbox import Limits, Network, SandboxConfig
@@ -210,6 +211,47 @@ class BuilderSettings(_Group):
     agent: str = "builder-demo"
     max_builds: int = Field(1, ge=1)  # builds running at once, over all apps
     screenshot: bool = True  # a Chromium screenshot of the home page at each build's checks
+    # Iterations an app may have (its first build counts) by tier; `tier` is this server's.
+    tier: str = "partner"
+    tiers: dict[str, int] = Field(
+        default_factory=lambda: {"starter": 3, "partner": 5, "studio": 10}
+    )
+
+    @field_validator("tiers")
+    @classmethod
+    def _positive_limits(cls, tiers: dict[str, int]) -> dict[str, int]:
+        if not tiers:
+            raise ValueError("name at least one tier")
+        bad = [name for name, limit in tiers.items() if limit < 1]
+        if bad:
+            raise ValueError(f"a tier allows at least 1 iteration: {', '.join(bad)}")
+        return tiers
+
+    @model_validator(mode="after")
+    def _known_tier(self) -> BuilderSettings:
+        if self.tier not in self.tiers:
+            raise ValueError(f"builder_tier {self.tier!r} is not one of {', '.join(self.tiers)}")
+        return self
+
+    @property
+    def iteration_limit(self) -> int:
+        return self.tiers[self.tier]
+
+
+class FlagSettings(_Group):
+    """Feature flags (domain/features.py): `features = {builder_chat = false}` in paddock.toml
+    or PADDOCK_FEATURES='{"builder_chat": false}' switches one off for this data dir."""
+
+    features: dict[str, bool] = Field(default_factory=dict)  # name -> on; unset: its default
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, features: dict[str, bool]) -> dict[str, bool]:
+        check_overrides(features)
+        return features
+
+    def enabled(self, name: str) -> bool:
+        return enabled(name, self.features)
 
 
 class ArtifactSettings(_Group):

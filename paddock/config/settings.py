@@ -26,6 +26,7 @@ from paddock.config.groups import (
     AgentSettings,
     ArtifactSettings,
     BuilderSettings,
+    FlagSettings,
     GitSettings,
     PreviewSettings,
     ProcessSettings,
@@ -118,6 +119,9 @@ FLAT_NAMES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "builder_agent": ("builder", "agent"),
         "builder_max_builds": ("builder", "max_builds"),
         "builder_screenshot": ("builder", "screenshot"),
+        "builder_tier": ("builder", "tier"),
+        "builder_tiers": ("builder", "tiers"),
+        "features": ("flags", "features"),
     }
 )
 
@@ -138,6 +142,7 @@ class Settings(BaseSettings):
     reports: ReportSettings = Field(default_factory=ReportSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     builder: BuilderSettings = Field(default_factory=BuilderSettings)
+    flags: FlagSettings = Field(default_factory=FlagSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -86,7 +86,10 @@ def built(app: dict[str, Any], brief: dict[str, Any]) -> dict[str, Any]:
 
 
 def changed(app: dict[str, Any], change: str) -> dict[str, Any]:
-    return {**app, "changes": [*(app.get("changes") or []), change.strip()]}
+    """The app with the change's headline (its first line: a clarified change goes on with
+    the founder's answers) added to "What's new"."""
+    headline = (change.strip().splitlines() or [""])[0].strip()
+    return {**app, "changes": [*(app.get("changes") or []), headline]}
 
 
 def main() -> int:

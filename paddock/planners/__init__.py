@@ -9,8 +9,15 @@ Layer 1: imports paddock.domain only.
 """
 
 from paddock.planners.anthropic import AnthropicPlanner
-from paddock.planners.base import Planner, PlannerFailed
+from paddock.planners.base import Judgement, Planner, PlannerFailed
 from paddock.planners.offline import OfflinePlanner
 from paddock.planners.openai import OpenAIPlanner
 
-__all__ = ["AnthropicPlanner", "OfflinePlanner", "OpenAIPlanner", "Planner", "PlannerFailed"]
+__all__ = [
+    "AnthropicPlanner",
+    "Judgement",
+    "OfflinePlanner",
+    "OpenAIPlanner",
+    "Planner",
+    "PlannerFailed",
+]

@@ -1,9 +1,11 @@
-"""What a planner is: the assistant behind the builder's questions, brief and plan.
+"""What a planner is: the assistant behind the builder's questions, brief, plan and changes.
 
 A planner answers three asks in turn: a few clarifying questions about the founder's idea, the
 brief (scope) made from the idea and the answers, and 2 or 3 plan options, each naming a
-template Paddock ships. The offline planner does this without a model; the SDK planners ask
-one (Anthropic, OpenAI-compatible) and validate what it answered.
+template Paddock ships. Later, for each change request: one or two clarifying questions, the
+clarified change, and (a model only) a judgement of how well the changes keep to the brief.
+The offline planner does this without a model; the SDK planners ask one (Anthropic,
+OpenAI-compatible) and validate what it answered.
 
 A model's unusable answer, a refused key or an unreachable API is a `PlannerFailed`: a plain
 message for the founder, the technical detail kept in the error's details (never the key).
@@ -12,6 +14,8 @@ message for the founder, the technical detail kept in the error's details (never
 from __future__ import annotations
 
 from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from paddock.domain.builder.brief import Answer, Brief, Question
 from paddock.domain.builder.templates import AppTemplate, PlanOption
@@ -24,6 +28,15 @@ RATE_LIMITED = "The assistant is busy (too many requests). Wait a minute and try
 
 def unreachable(why: str) -> str:
     return f"The assistant could not be reached: {why}"
+
+
+class Judgement(BaseModel):
+    """A model's alignment score of an app's changes against its brief, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    score: int = Field(ge=0, le=100)
+    reason: str = Field(max_length=2000)
 
 
 class PlannerFailed(PaddockError):
@@ -52,4 +65,18 @@ class Planner(Protocol):
 
     async def plan(self, brief: Brief, templates: list[AppTemplate]) -> list[PlanOption]:
         """At most 3 options, each naming one of `templates`, exactly one recommended."""
+        ...
+
+    async def change_questions(self, brief: Brief, change: str) -> list[Question]:
+        """One or two questions that make a change request clear enough to build."""
+        ...
+
+    async def clarify_change(
+        self, brief: Brief, change: str, questions: list[Question], answers: list[Answer]
+    ) -> str:
+        """The change described again with the answers in it: what the agent is asked."""
+        ...
+
+    async def judge_alignment(self, brief: Brief, changes: list[str]) -> Judgement | None:
+        """A model's view of how well `changes` keep to the brief (None: no model)."""
         ...

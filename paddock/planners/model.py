@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from paddock.domain.builder.brief import Answer, Brief, Question, Questions
+from paddock.domain.builder.changes import MAX_CHANGE, MAX_CHANGE_QUESTIONS
 from paddock.domain.builder.templates import AppTemplate, Plan, PlanOption, check_plan
 from paddock.domain.errors import InvalidInput
 from paddock.planners.base import (
     KEY_REFUSED,
     RATE_LIMITED,
     UNUSABLE,
+    Judgement,
     PlannerFailed,
     unreachable,
 )
@@ -99,6 +101,55 @@ def plan_prompt(brief: Brief, templates: list[AppTemplate]) -> Prompt:
     user = f"The brief:\n{brief.model_dump_json(indent=1)}\n\nThe templates:\n"
     user += "\n".join(template_lines(t) for t in templates)
     return Prompt(system_prompt(task, Plan), user)
+
+
+class ChangeQuestions(BaseModel):
+    """One or two clarifying questions about a change request."""
+
+    questions: list[Question] = Field(min_length=1, max_length=MAX_CHANGE_QUESTIONS)
+
+
+class ClarifiedChange(BaseModel):
+    clarified: str = Field(min_length=1, max_length=MAX_CHANGE * 2)
+
+
+def change_questions_prompt(brief: Brief, change: str) -> Prompt:
+    task = (
+        "The founder asks for a change to their app. Ask 1 or 2 short questions whose "
+        "answers a developer needs to build it right (what it looks like when done, where in "
+        "the app, what it must not break). Do not ask what the brief already says. Each "
+        "question has an id (lowercase letters, digits and _), the question and a hint."
+    )
+    user = f"The brief:\n{brief.model_dump_json(indent=1)}\n\nThe change:\n{change.strip()}"
+    return Prompt(system_prompt(task, ChangeQuestions), user)
+
+
+def clarify_prompt(
+    brief: Brief, change: str, questions: list[Question], answers: list[Answer]
+) -> Prompt:
+    task = (
+        "Write the founder's change request again as one clear description a developer can "
+        "build from: the change in their words, made precise by their answers. Keep to what "
+        "they said; add nothing they did not ask for. `clarified` holds the description."
+    )
+    said = {answer.question_id: answer.text for answer in answers}
+    lines = [f"The brief:\n{brief.model_dump_json(indent=1)}", f"\nThe change:\n{change.strip()}"]
+    lines.append("\nTheir answers:")
+    for question in questions:
+        lines.append(f"- {question.text}\n  {said.get(question.id, '').strip() or '(no answer)'}")
+    return Prompt(system_prompt(task, ClarifiedChange), "\n".join(lines))
+
+
+def judgement_prompt(brief: Brief, changes: list[str]) -> Prompt:
+    task = (
+        "Score from 0 to 100 how well the founder's change requests keep to the brief's core "
+        "features: 100 when every change improves a core feature, low when they add new "
+        "capabilities or go against a non-goal. `reason` says which changes touch which "
+        "features and which are new, in two or three plain sentences."
+    )
+    listed = "\n".join(f"{n}. {text.strip()}" for n, text in enumerate(changes, 1))
+    user = f"The brief:\n{brief.model_dump_json(indent=1)}\n\nThe changes:\n{listed}"
+    return Prompt(system_prompt(task, Judgement), user)
 
 
 def template_lines(template: AppTemplate) -> str:
@@ -194,6 +245,22 @@ class ModelPlanner(ABC):
     async def plan(self, brief: Brief, templates: list[AppTemplate]) -> list[PlanOption]:
         answer = await self.complete(plan_prompt(brief, templates))
         return usable_plan(parsed(answer, Plan), templates)
+
+    async def change_questions(self, brief: Brief, change: str) -> list[Question]:
+        answer = await self.complete(change_questions_prompt(brief, change))
+        return parsed(answer, ChangeQuestions).questions
+
+    async def clarify_change(
+        self, brief: Brief, change: str, questions: list[Question], answers: list[Answer]
+    ) -> str:
+        answer = await self.complete(clarify_prompt(brief, change, questions, answers))
+        return parsed(answer, ClarifiedChange).clarified.strip()
+
+    async def judge_alignment(self, brief: Brief, changes: list[str]) -> Judgement | None:
+        if not changes:
+            return None
+        answer = await self.complete(judgement_prompt(brief, changes))
+        return parsed(answer, Judgement)
 
 
 def sdk_failure(sdk: ModuleType, exc: Exception, where: str, key: str) -> PlannerFailed:

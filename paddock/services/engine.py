@@ -18,6 +18,8 @@ from paddock.services.board import BoardService
 from paddock.services.builder.apps import AppService
 from paddock.services.builder.build_parts import BuildParts
 from paddock.services.builder.builds import BuildService
+from paddock.services.builder.changes import ChangeService
+from paddock.services.builder.decisions import DecisionService
 from paddock.services.builder.planning import planner_for
 from paddock.services.builder.timeline import Timeline
 from paddock.services.builder.versions import VersionService
@@ -122,6 +124,8 @@ class Engine:
         )
         self.builds = BuildService(build_parts)
         self.versions = VersionService(build_parts)
+        self.decisions = DecisionService(build_parts)
+        self.changes = ChangeService(build_parts, self.builds, self.decisions)
         self.last_reconcile = ReconcileReport()
 
     @property

@@ -37,6 +37,7 @@ def to_app(row: AppRow) -> App:
         attempt_id=row.attempt_id,
         tag_prefix=row.tag_prefix,
         planner=row.planner,
+        parked_at=row.parked_at,
     )
 
 

@@ -26,9 +26,11 @@ from paddock.web.api import (
     artifacts,
     attempts,
     board,
+    decisions,
     diffs,
     entries,
     events,
+    features,
     follow_ups,
     health,
     merges,
@@ -124,6 +126,8 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         entries,
         agents,
         apps,
+        decisions,
+        features,
         events,
     ):
         api.include_router(module.router)

@@ -12,12 +12,16 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from paddock.config import Settings
+from paddock.domain import features
+from paddock.domain.features import FEATURES
 from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService
 from paddock.services.attempts.editor import EditorService
 from paddock.services.board import BoardService
 from paddock.services.builder.apps import AppService
 from paddock.services.builder.builds import BuildService
+from paddock.services.builder.changes import ChangeService
+from paddock.services.builder.decisions import DecisionService
 from paddock.services.builder.versions import VersionService
 from paddock.services.engine import Engine
 from paddock.services.events import EventService
@@ -59,6 +63,8 @@ AgentsDep = Annotated[AgentService, Depends(_of_engine(lambda e: e.agents))]
 AppsDep = Annotated[AppService, Depends(_of_engine(lambda e: e.apps))]
 BuildsDep = Annotated[BuildService, Depends(_of_engine(lambda e: e.builds))]
 VersionsDep = Annotated[VersionService, Depends(_of_engine(lambda e: e.versions))]
+DecisionsDep = Annotated[DecisionService, Depends(_of_engine(lambda e: e.decisions))]
+ChangesDep = Annotated[ChangeService, Depends(_of_engine(lambda e: e.changes))]
 ArtifactsDep = Annotated[ArtifactService, Depends(_of_engine(lambda e: e.artifacts))]
 AttemptsDep = Annotated[AttemptService, Depends(_of_engine(lambda e: e.attempts))]
 BoardDep = Annotated[BoardService, Depends(_of_engine(lambda e: e.board))]
@@ -86,3 +92,14 @@ WorkflowDep = Annotated[WorkflowService, Depends(_of_engine(lambda e: e.workflow
 WorktreeChangesDep = Annotated[
     WorktreeChangeService, Depends(_of_engine(lambda e: e.worktree_changes))
 ]
+
+
+def require_feature(name: str) -> Callable[[Request], Awaitable[None]]:
+    """A route dependency: 403 `feature_disabled` when the feature flag `name` is off."""
+    if name not in FEATURES:  # a typo here would gate nothing
+        raise ValueError(f"no feature flag {name!r}")
+
+    async def dependency(request: Request) -> None:
+        features.require(name, request.app.state.engine.settings.flags.features)
+
+    return dependency

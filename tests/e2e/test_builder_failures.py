@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from paddock.demo import builder_agent
+from tests.e2e.builder_helpers import iterate
 from tests.e2e.server import ServerProcess, make_repo, wait_for
 
 IDEA = "A booking page for my yoga studio"
@@ -110,8 +111,10 @@ def set_fault(repo: Path, fault: str) -> None:
 
 
 def start_build(server: ServerProcess, app: dict[str, Any], change: str | None = None) -> Any:
-    body = {} if change is None else {"change": change}
-    return server.api("POST", f"/api/apps/{app['id']}/builds", json=body)
+    """The app's first build, or with `change` an iteration (a change request confirmed)."""
+    if change is not None:
+        return iterate(server, app["id"], change)
+    return server.api("POST", f"/api/apps/{app['id']}/builds", json={})
 
 
 def get_build(server: ServerProcess, build: dict[str, Any]) -> Any:

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.server import ServerProcess, wait_for
+from tests.e2e.builder_helpers import iterate, settled
+from tests.e2e.server import ServerProcess
 
 IDEA = "A booking page for my yoga studio"
 ANSWERS = {
@@ -19,20 +20,6 @@ ANSWERS = {
     "non_goals": "No payments",
 }
 STAGES = ["starting", "scaffold", "code", "deps", "checks"]
-
-
-def settled(server: ServerProcess, build: dict[str, Any], timeout: float = 240) -> dict[str, Any]:
-    found: dict[str, Any] = wait_for(
-        lambda: (
-            b
-            if (b := server.api("GET", f"/api/builds/{build['id']}"))["status"]
-            in ("ready", "failed", "cancelled")
-            else None
-        ),
-        timeout=timeout,
-        interval=0.2,
-    )
-    return found
 
 
 def new_app(server: ServerProcess) -> dict[str, Any]:
@@ -98,10 +85,7 @@ def test_idea_to_v01_then_a_change_and_a_rollback(server: ServerProcess) -> None
     assert git(repo, "rev-parse", "v0.1") == git(worktree, "rev-parse", "HEAD")
 
     # A change request: v0.2, built on v0.1.
-    second = server.api(
-        "POST", f"/api/apps/{app['id']}/builds", json={"change": "Add a contact section"}
-    )
-    second = settled(server, second)
+    second = settled(server, iterate(server, app["id"], "Add a contact section"))
     assert second["status"] == "ready", (second["error"], second["detail"])
     assert second["version"] == "v0.2" and second["kind"] == "change"
     assert page(server, second, "app.json").json()["changes"] == ["Add a contact section"]

@@ -119,6 +119,21 @@ OPERATION_IDS = {
     "preview_version",
     "get_timeline",
     "stream_timeline",
+    "preview_viewed",
+    "get_pending_gate",
+    "list_gates",
+    "resolve_gate",
+    "park_app",
+    "resume_app",
+    "create_change",
+    "list_changes",
+    "get_change",
+    "answer_change",
+    "confirm_change",
+    "discard_change",
+    "get_iterations",
+    "get_alignment",
+    "list_features",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

@@ -82,7 +82,9 @@ class StandInEngine:
     def __init__(self, real: object) -> None:
         self.real = real
 
-    def __getattr__(self, name: str) -> StandIn:
+    def __getattr__(self, name: str) -> Any:
+        if name == "settings":  # not a service: the routes read it (e.g. feature flags)
+            return self.real.settings
         return StandIn(type(getattr(self.real, name)))
 
 

@@ -55,3 +55,8 @@ class App:
     attempt_id: str | None = None
     tag_prefix: str = ""  # versions' git tags: "" in Paddock's own repository (versions.py)
     planner: str = "offline"  # which planner answered (`offline` needs no key)
+    parked_at: datetime | None = None  # parked by the founder: previews stopped, no builds
+
+    @property
+    def parked(self) -> bool:
+        return self.parked_at is not None

@@ -23,6 +23,16 @@ class TimelineKind(StrEnum):
     version = "version"
     rollback = "rollback"
     mvp_built = "mvp_built"
+    gate_opened = "gate_opened"  # the decision gate, after a preview was seen
+    decision = "decision"  # iterate, ship or park
+    parked = "parked"
+    resumed = "resumed"
+    change_requested = "change_requested"  # its clarifying questions asked
+    change_clarified = "change_clarified"
+    change_confirmed = "change_confirmed"  # an iteration: its build queued
+    change_discarded = "change_discarded"
+    deploy_checked = "deploy_checked"  # a version's deploy readiness
+    exported = "exported"  # a version downloaded or pushed
 
 
 @dataclass(frozen=True, slots=True)

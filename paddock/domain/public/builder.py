@@ -54,6 +54,8 @@ class AppPublic(PublicModel):
     template: str | None
     agent: AgentSpecPublic
     planner: str = Field(description="Who answers the questions: `offline` needs no key")
+    parked: bool = Field(description="Paused by the founder: no previews, no builds")
+    parked_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

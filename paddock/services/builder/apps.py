@@ -222,6 +222,9 @@ class AppService:
     async def set_stage(self, app: App, stage: AppStage) -> App:
         return await self._update(app, stage=stage)
 
+    async def set_parked(self, app: App, at: datetime | None) -> App:
+        return await self._update(app, parked_at=at)
+
     async def link_attempt(self, app: App, task_id: str, attempt_id: str) -> App:
         return await self._update(app, task_id=task_id, attempt_id=attempt_id)
 

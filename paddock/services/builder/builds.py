@@ -58,6 +58,8 @@ class BuildService:
         app = await self.parts.apps.get(app_id)
         if app.template is None:
             raise Conflict("choose how to build the app first (its plan)", code="no_plan_chosen")
+        if app.parked:
+            raise Conflict("the app is parked: resume it first", code="app_parked")
         _version, brief = await self.parts.apps.brief(app.id)
         if change is not None:
             change = change.strip()
@@ -70,7 +72,10 @@ class BuildService:
         versions = await self.ctx.db.run(lambda s: store.list_versions(s, app.id))
         kind = BuildKind.change if versions and change is not None else BuildKind.first
         if versions and change is None:
-            raise InvalidInput("the app has a version: say what to change", code="change_required")
+            raise InvalidInput(
+                "the app has a version: ask for a change (POST /api/apps/{id}/changes)",
+                code="change_required",
+            )
         prompt = build_prompt(brief, get_template(app.template), change)
 
         def create(session: Session) -> Build:
@@ -322,6 +327,8 @@ class BuildService:
         (what the stages before it made is kept); a cancelled one from the start."""
         build = await self.get(build_id)
         app = await self.parts.apps.get(build.app_id)
+        if app.parked:
+            raise Conflict("the app is parked: resume it first", code="app_parked")
         if build.status not in (BuildStatus.failed, BuildStatus.cancelled):
             raise Conflict(
                 f"build {build.number} is {build.status.value}: only a failed or cancelled "

@@ -119,6 +119,8 @@ class VersionService:
         """The running preview of version `name` (started, and waited for, when need be)."""
         app = await self.parts.apps.get(app_id)
         version = await self.ctx.db.run(lambda s: store.get_version(s, app.id, name))
+        if app.parked:
+            raise Conflict("the app is parked: resume it to see its preview", code="app_parked")
         if app.attempt_id is None or app.task_id is None:
             raise Conflict("the app has no build yet", code="no_attempt")
         attempt = await self.parts.attempts.get(app.attempt_id)

@@ -1,12 +1,22 @@
-"""The builder face's tables: apps, their briefs (each edit a new version), builds, versions
-and the timeline (domain/builder/)."""
+"""The builder face's tables: apps, their briefs (each edit a new version), builds, versions,
+the timeline, decision gates and change requests (domain/builder/)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from paddock.store.tables.base import ID, Base, utcnow
@@ -36,6 +46,7 @@ class AppRow(Base):
     agent: Mapped[dict[str, Any]] = mapped_column(default=dict)
     tag_prefix: Mapped[str] = mapped_column(String(80), default="")
     planner: Mapped[str] = mapped_column(String(20), default="offline")
+    parked_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -118,3 +129,59 @@ class TimelineRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("app_id", "seq", name="uq_app_timeline_seq"),)
+
+
+_PENDING = text("status = 'pending'")
+
+
+class GateRow(Base):
+    """A decision gate; at most one pending per app (a partial unique index: two requests
+    racing to open one cannot both insert)."""
+
+    __tablename__ = "app_gates"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10))
+    choice: Mapped[str | None] = mapped_column(String(10), default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        Index(
+            "uq_app_gates_pending",
+            "app_id",
+            unique=True,
+            sqlite_where=_PENDING,
+            postgresql_where=_PENDING,
+        ),
+    )
+
+
+class ChangeRow(Base):
+    __tablename__ = "app_changes"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))
+    questions: Mapped[list[Any]] = mapped_column(default=list)
+    answers: Mapped[list[Any]] = mapped_column(default=list)
+    clarified: Mapped[str] = mapped_column(Text, default="")
+    features: Mapped[list[Any]] = mapped_column(default=list)
+    new_capability: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    against_non_goals: Mapped[list[Any]] = mapped_column(default=list)
+    iteration: Mapped[int | None] = mapped_column(Integer, default=None)
+    tier: Mapped[str] = mapped_column(String(40), default="")
+    tier_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    alignment_score: Mapped[int | None] = mapped_column(Integer, default=None)
+    model_score: Mapped[int | None] = mapped_column(Integer, default=None)
+    model_reason: Mapped[str] = mapped_column(Text, default="")
+    build_id: Mapped[str | None] = mapped_column(
+        ForeignKey("builds.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.responses import StreamingResponse
 
 from paddock.domain.entities import Event
@@ -27,11 +27,12 @@ from paddock.web.deps import (
     PreviewsDep,
     SettingsDep,
     VersionsDep,
+    require_feature,
 )
 from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
 
-router = APIRouter(tags=["apps"])
+router = APIRouter(tags=["apps"], dependencies=[Depends(require_feature("builder"))])
 
 
 @router.get("/app-templates", operation_id="list_app_templates")
@@ -93,8 +94,9 @@ async def choose_plan(app_id: str, body: PlanChoice, apps: AppsDep) -> AppPublic
     "/apps/{app_id}/builds", status_code=status.HTTP_202_ACCEPTED, operation_id="start_build"
 )
 async def start_build(app_id: str, body: BuildCreate, builds: BuildsDep) -> BuildPublic:
-    """Queue a build: the first from the brief, a later one from a change request."""
-    build = await builds.start(app_id, body.change)
+    """Queue the app's first build, from the brief (later ones come from change requests:
+    POST /api/apps/{id}/changes)."""
+    build = await builds.start(app_id)
     positions = await builds.queue_positions()
     return BuildPublic.of(build, positions.get(build.id))
 

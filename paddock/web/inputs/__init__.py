@@ -5,7 +5,16 @@ apply the same checks and whitespace rules (text.py) and call the same service m
 from __future__ import annotations
 
 from paddock.web.inputs.agents import VariantIn
-from paddock.web.inputs.apps import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
+from paddock.web.inputs.apps import (
+    AnswersIn,
+    AppCreate,
+    BriefIn,
+    BuildCreate,
+    ChangeConfirm,
+    ChangeCreate,
+    GateDecision,
+    PlanChoice,
+)
 from paddock.web.inputs.attempts import AgentIn, AttemptCreate, RewindIn
 from paddock.web.inputs.commits import CommitIn
 from paddock.web.inputs.follow_ups import FollowUpCreate
@@ -31,8 +40,11 @@ __all__ = [
     "AttemptCreate",
     "BriefIn",
     "BuildCreate",
+    "ChangeConfirm",
+    "ChangeCreate",
     "CommitIn",
     "FollowUpCreate",
+    "GateDecision",
     "LimitsIn",
     "MergeIn",
     "PlanChoice",

@@ -1,11 +1,12 @@
 """What the builder face's actions take: an idea, answers, a brief edit, a plan choice, a
-build (or a change request)."""
+build, a change request and its confirmation, a decision."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field, ValidationError
 
 from paddock.domain.builder.brief import Brief, Feature
+from paddock.domain.builder.gates import MAX_REASON, GateChoice
 from paddock.domain.errors import InvalidInput
 from paddock.web.inputs.attempts import AgentIn
 from paddock.web.inputs.text import Trimmed, TrimmedOrNone
@@ -65,7 +66,19 @@ class PlanChoice(BaseModel):
 
 
 class BuildCreate(BaseModel):
-    change: TrimmedOrNone = Field(
-        default=None,
-        description="A change request onto the last version; none for the first build",
+    """The first build of an app (later ones are change requests: ChangeCreate)."""
+
+
+class ChangeCreate(BaseModel):
+    description: Trimmed = Field(description="The change, in the founder's words")
+
+
+class ChangeConfirm(BaseModel):
+    confirm_last: bool = Field(
+        default=False, description="Yes, use the tier's last iteration on this change"
     )
+
+
+class GateDecision(BaseModel):
+    choice: GateChoice
+    reason: str = Field(default="", max_length=MAX_REASON, description="Why, in their words")

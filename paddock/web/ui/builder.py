@@ -29,7 +29,7 @@ from paddock.services.builder.apps import AppService
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.versions import VersionService
 from paddock.web.deps import AppsDep, BuildsDep, VersionsDep
-from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
+from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, PlanChoice
 from paddock.web.ui import builder_builds
 from paddock.web.ui.builder_builds import build_card_context
 from paddock.web.ui.forms import parse
@@ -177,9 +177,7 @@ async def choose_plan(request: Request, app_id: str, apps: AppsDep) -> Response:
 
 
 @router.post("/ui/apps/{app_id}/builds")
-async def start_build(request: Request, app_id: str, builds: BuildsDep) -> Response:
-    """POST /api/apps/{id}/builds: "Build it" (or a change request, when the form has one)."""
-    form = await request.form()
-    body = parse(BuildCreate, {"change": form.get("change")})
-    await builds.start(app_id, body.change)
+async def start_build(app_id: str, builds: BuildsDep) -> Response:
+    """POST /api/apps/{id}/builds: "Build it"."""
+    await builds.start(app_id)
     return redirect(app_url(app_id))
