@@ -17,6 +17,7 @@ class RunReason(StrEnum):
     openapi = "openapi"
     cleanup = "cleanup"
     screenshot = "screenshot"  # a browser's picture of the preview (a build's checks)
+    build = "build"  # a production build at a version (deploy readiness)
     custom = "custom"
 
 

@@ -19,7 +19,9 @@ from paddock.services.builder.apps import AppService
 from paddock.services.builder.build_parts import BuildParts
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.changes import ChangeService
+from paddock.services.builder.chat import ChatService
 from paddock.services.builder.decisions import DecisionService
+from paddock.services.builder.deploy import DeployService
 from paddock.services.builder.planning import planner_for
 from paddock.services.builder.timeline import Timeline
 from paddock.services.builder.versions import VersionService
@@ -125,7 +127,11 @@ class Engine:
         self.builds = BuildService(build_parts)
         self.versions = VersionService(build_parts)
         self.decisions = DecisionService(build_parts)
-        self.changes = ChangeService(build_parts, self.builds, self.decisions)
+        self.changes = ChangeService(build_parts, self.builds, self.decisions, self.versions)
+        self.deploys = DeployService(build_parts, self.versions, self.remotes)
+        self.chat = ChatService(
+            build_parts, self.builds, self.changes, self.decisions, self.deploys
+        )
         self.last_reconcile = ReconcileReport()
 
     @property

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from paddock.domain.builder.brief import Answer, Question
@@ -41,22 +42,32 @@ def pending_gate(session: Session, app_id: str) -> Gate | None:
 
 def open_gate(session: Session, app_id: str, version: str) -> tuple[Gate, bool]:
     """The app's pending gate, made for `version` if there is none; and whether it was made.
-    Two sessions racing: the partial unique index refuses the second insert, which then
-    reads the first's gate."""
+    Two sessions racing: the partial unique index makes the second insert do nothing (no
+    savepoint: on SQLite one would commit on its own), and it reads the first's gate."""
     found = pending_gate(session, app_id)
     if found is not None:
         return found, False
-    row = GateRow(id=new_id(), app_id=app_id, version=version, status=GateStatus.pending.value)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        found = pending_gate(session, app_id)
-        if found is None:
-            raise
-        return found, False
-    return to_gate(row), True
+    pending = GateStatus.pending.value
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(GateRow)
+        .values(
+            id=new_id(),
+            app_id=app_id,
+            version=version,
+            status=pending,
+            reason="",
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(
+            index_elements=[GateRow.app_id], index_where=GateRow.status == pending
+        )
+        .returning(GateRow.id)
+    )
+    made = session.execute(statement).scalar() is not None
+    gate = pending_gate(session, app_id)
+    assert gate is not None  # made now, or by the session that won the race
+    return gate, made
 
 
 def get_gate(session: Session, gate_id: str) -> Gate:

@@ -26,7 +26,9 @@ from paddock.web.api import (
     artifacts,
     attempts,
     board,
+    chat,
     decisions,
+    deploy,
     diffs,
     entries,
     events,
@@ -127,6 +129,8 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         agents,
         apps,
         decisions,
+        deploy,
+        chat,
         features,
         events,
     ):

@@ -21,7 +21,9 @@ from paddock.services.board import BoardService
 from paddock.services.builder.apps import AppService
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.changes import ChangeService
+from paddock.services.builder.chat import ChatService
 from paddock.services.builder.decisions import DecisionService
+from paddock.services.builder.deploy import DeployService
 from paddock.services.builder.versions import VersionService
 from paddock.services.engine import Engine
 from paddock.services.events import EventService
@@ -65,6 +67,8 @@ BuildsDep = Annotated[BuildService, Depends(_of_engine(lambda e: e.builds))]
 VersionsDep = Annotated[VersionService, Depends(_of_engine(lambda e: e.versions))]
 DecisionsDep = Annotated[DecisionService, Depends(_of_engine(lambda e: e.decisions))]
 ChangesDep = Annotated[ChangeService, Depends(_of_engine(lambda e: e.changes))]
+ChatDep = Annotated[ChatService, Depends(_of_engine(lambda e: e.chat))]
+DeploysDep = Annotated[DeployService, Depends(_of_engine(lambda e: e.deploys))]
 ArtifactsDep = Annotated[ArtifactService, Depends(_of_engine(lambda e: e.artifacts))]
 AttemptsDep = Annotated[AttemptService, Depends(_of_engine(lambda e: e.attempts))]
 BoardDep = Annotated[BoardService, Depends(_of_engine(lambda e: e.board))]

@@ -134,6 +134,12 @@ OPERATION_IDS = {
     "get_iterations",
     "get_alignment",
     "list_features",
+    "get_deploy_readiness",
+    "download_version",
+    "push_version",
+    "open_chat",
+    "send_chat_message",
+    "run_chat_action",
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

@@ -47,6 +47,7 @@ STREAMS = {
     "download_process_logs",
     "view_process_artifact",
     "download_artifact",
+    "download_version",
 }
 TOKEN = "public-sweep-token-" + "t" * 24
 # What a stand-in answers where the annotated type says too little.

@@ -22,7 +22,6 @@ from paddock.domain.builder.chat_actions import (
     ActionKind,
     ActionParam,
     ActionSpec,
-    GateDecision,
     ProposedAction,
     navigate_to,
     page_link,
@@ -44,6 +43,7 @@ from paddock.domain.builder.chat_context import (
     start_build_reply,
 )
 from paddock.domain.builder.chat_intents import Intent, Page, Routed, route
+from paddock.domain.builder.gates import GateChoice
 
 __all__ = [
     "ACTIONS",
@@ -55,7 +55,6 @@ __all__ = [
     "ChatContext",
     "DeployIssue",
     "DeployView",
-    "GateDecision",
     "Intent",
     "Page",
     "ProposedAction",
@@ -172,7 +171,7 @@ def _change_request(routed: Routed, ctx: ChatContext) -> Reply:
     )
 
 
-def _no_gate(ctx: ChatContext, decision: GateDecision) -> Reply:
+def _no_gate(ctx: ChatContext, decision: GateChoice) -> Reply:
     if ctx.build is not None and ctx.build.running:
         why = f"{running_sentence(ctx.build)} The decision comes once you've seen it."
     elif ctx.stage is not AppStage.mvp_built:
@@ -180,13 +179,13 @@ def _no_gate(ctx: ChatContext, decision: GateDecision) -> Reply:
     else:
         why = "The decision comes after you've seen a new build."
     text = f"There's no decision waiting right now. {why}"
-    if decision is GateDecision.ship:
+    if decision is GateChoice.ship:
         action, link = navigate_to(ctx.app_id, Page.deploy)
         return Reply(f"{text} The deploy check shows whether it's ready.", action, link)
     return Reply(text)
 
 
-def _decide(decision: GateDecision) -> Callable[[Routed, ChatContext], Reply]:
+def _decide(decision: GateChoice) -> Callable[[Routed, ChatContext], Reply]:
     def decided(routed: Routed, ctx: ChatContext) -> Reply:
         if ctx.parked:
             return parked_reply(ctx)
@@ -197,7 +196,7 @@ def _decide(decision: GateDecision) -> Callable[[Routed, ChatContext], Reply]:
     return decided
 
 
-def _gate_action(decision: GateDecision, label: str, confirm: str) -> ProposedAction:
+def _gate_action(decision: GateChoice, label: str, confirm: str) -> ProposedAction:
     return ProposedAction(
         ActionKind.resolve_gate, label, params={"decision": decision.value}, confirm=confirm
     )
@@ -213,7 +212,7 @@ def _iterate(ctx: ChatContext) -> Reply:
     if ctx.iterations_left == 1:
         text += f" The next one is your last iteration on the {ctx.tier} tier."
     confirm = f"Make changes to {ctx.app_name}?"
-    return Reply(text, _gate_action(GateDecision.iterate, "Iterate", confirm))
+    return Reply(text, _gate_action(GateChoice.iterate, "Iterate", confirm))
 
 
 def _ship(ctx: ChatContext) -> Reply:
@@ -222,19 +221,19 @@ def _ship(ctx: ChatContext) -> Reply:
     if ctx.deploy is not None and ctx.deploy.blockers:
         text += f" Heads-up: {issues(len(ctx.deploy.blockers))} the deploy right now."
     confirm = f"Ship {ctx.app_name}{version}?"
-    return Reply(text, _gate_action(GateDecision.ship, "Ship it", confirm))
+    return Reply(text, _gate_action(GateChoice.ship, "Ship it", confirm))
 
 
 def _park(ctx: ChatContext) -> Reply:
     text = "Parking keeps everything as it is; nothing runs until you resume it."
     confirm = f"Park {ctx.app_name}? You can resume it any time."
-    return Reply(text, _gate_action(GateDecision.park, "Park it", confirm))
+    return Reply(text, _gate_action(GateChoice.park, "Park it", confirm))
 
 
-_GATE_PROPOSALS: dict[GateDecision, Callable[[ChatContext], Reply]] = {
-    GateDecision.iterate: _iterate,
-    GateDecision.ship: _ship,
-    GateDecision.park: _park,
+_GATE_PROPOSALS: dict[GateChoice, Callable[[ChatContext], Reply]] = {
+    GateChoice.iterate: _iterate,
+    GateChoice.ship: _ship,
+    GateChoice.park: _park,
 }
 
 
@@ -257,9 +256,9 @@ _ACTION_REPLIES: dict[Intent, Callable[[Routed, ChatContext], Reply]] = {
     Intent.retry_build: _retry_build,
     Intent.cancel_build: _cancel_build,
     Intent.change_request: _change_request,
-    Intent.decide_iterate: _decide(GateDecision.iterate),
-    Intent.decide_ship: _decide(GateDecision.ship),
-    Intent.decide_park: _decide(GateDecision.park),
+    Intent.decide_iterate: _decide(GateChoice.iterate),
+    Intent.decide_ship: _decide(GateChoice.ship),
+    Intent.decide_park: _decide(GateChoice.park),
     Intent.resume: _resume,
     Intent.navigate: _navigate,
 }

@@ -17,6 +17,7 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from paddock.domain.builder.chat_intents import Page
+from paddock.domain.builder.gates import GateChoice
 
 
 class ActionKind(StrEnum):
@@ -40,12 +41,6 @@ class ActionKind(StrEnum):
 
     navigate = "navigate"
     """Open one of the app's builder pages (nothing changes; the UI may skip the question)."""
-
-
-class GateDecision(StrEnum):
-    iterate = "iterate"
-    ship = "ship"
-    park = "park"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +104,7 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
             ActionKind.resolve_gate,
             "Decide what comes after the build the founder has seen. Only when a decision is "
             "pending.",
-            (ActionParam("decision", "What comes next.", tuple(GateDecision)),),
+            (ActionParam("decision", "What comes next.", tuple(GateChoice)),),
         ),
         ActionSpec(ActionKind.resume_app, "Pick a parked app back up."),
         ActionSpec(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from paddock.domain.builder.apps import AppStage
 from paddock.domain.builder.builds import BuildStatus
@@ -34,7 +33,8 @@ class BuildView:
         return not self.status.finished
 
 
-class DeployIssue(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class DeployIssue:
     title: str
     fix: str  # copy-pasteable
 

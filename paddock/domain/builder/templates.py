@@ -21,6 +21,10 @@ Manifest (`template.toml`):
     dev = "python3 -m http.server \"$PORT\" --bind 127.0.0.1"
     unit_test = "python3 run_tests.py"
     e2e_test = "python3 e2e_check.py"
+
+    [deploy]                              # for deploy readiness (both optional)
+    build = ""                            # the production build, run at a version; "" = none
+    start = ""                            # how a host starts it ("" = files served as they are)
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class AppTemplate:
     needs_network: bool
     scripts: Scripts
     order: int = 100
+    deploy_build: str = ""  # the production build (deploy readiness runs it); "" = none
+    deploy_start: str = ""  # how a host starts the app; "" = its files are served
 
 
 def parse_manifest(name: str, text: str) -> AppTemplate:
@@ -67,6 +73,11 @@ def parse_manifest(name: str, text: str) -> AppTemplate:
         raise _bad(name, "every script is a string")
     if not scripts.get("dev"):
         raise _bad(name, "needs a dev script: the preview runs it")
+    deploy = data.get("deploy", {})
+    if not isinstance(deploy, dict) or set(deploy) - {"build", "start"}:
+        raise _bad(name, "[deploy] may only name build and start")
+    if not all(isinstance(v, str) for v in deploy.values()):
+        raise _bad(name, "[deploy]'s build and start are strings")
     return AppTemplate(
         name=name,
         label=_text(data, "label", name),
@@ -77,6 +88,8 @@ def parse_manifest(name: str, text: str) -> AppTemplate:
         needs_network=bool(data.get("needs_network", False)),
         scripts=Scripts(**scripts),
         order=int(data.get("order", 100)),
+        deploy_build=deploy.get("build", "").strip(),
+        deploy_start=deploy.get("start", "").strip(),
     )
 
 

@@ -32,6 +32,15 @@ from paddock.domain.public.builder import (
     TimelineEntryPublic,
     VersionPublic,
 )
+from paddock.domain.public.chat import (
+    ChatBuildPublic,
+    ChatContextPublic,
+    ChatDeployPublic,
+    ChatDonePublic,
+    ChatIssuePublic,
+    ChatReplyPublic,
+    ProposedActionPublic,
+)
 from paddock.domain.public.decisions import (
     AlignmentPublic,
     ChangeRequestPublic,
@@ -41,6 +50,12 @@ from paddock.domain.public.decisions import (
     IterationsPublic,
     PendingGatePublic,
     RequestMatchPublic,
+)
+from paddock.domain.public.deploy import (
+    DeployCheckPublic,
+    DeployPathPublic,
+    DeployReadinessPublic,
+    PushedPublic,
 )
 from paddock.domain.public.events import (
     ArtifactsAddedPublic,
@@ -92,7 +107,16 @@ __all__ = [
     "BuildPublic",
     "BuildSummaryPublic",
     "ChangeRequestPublic",
+    "ChatBuildPublic",
+    "ChatContextPublic",
+    "ChatDeployPublic",
+    "ChatDonePublic",
+    "ChatIssuePublic",
+    "ChatReplyPublic",
     "DeletedPublic",
+    "DeployCheckPublic",
+    "DeployPathPublic",
+    "DeployReadinessPublic",
     "DiffChangedPublic",
     "DiffPublic",
     "DiscardedPublic",
@@ -118,8 +142,10 @@ __all__ = [
     "PreviewPublic",
     "ProcessPublic",
     "ProjectPublic",
+    "ProposedActionPublic",
     "PublicModel",
     "PullRequestPublic",
+    "PushedPublic",
     "QuestionPublic",
     "RequestMatchPublic",
     "ResourceSamplePublic",

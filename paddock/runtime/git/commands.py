@@ -276,6 +276,13 @@ async def read_file_at(repo: Path | str, rev: str, path: str) -> str | None:
 # --- mutating (hold repo_lock) -----------------------------------------------------------------
 
 
+async def archive(repo: Path | str, commit: str, dest: Path, *, prefix: str) -> Path:
+    """A zip of `commit`'s tree at `dest`, every path under `prefix`, made from the
+    repository's objects (nothing of a working tree is read)."""
+    await run_git(repo, "archive", "--format=zip", f"--prefix={prefix}", "-o", str(dest), commit)
+    return dest
+
+
 def check_branch_name(name: str) -> None:
     """InvalidInput `invalid_branch` unless `name` is a branch name git takes, not an option."""
     if not is_valid_branch_name(name) or name.startswith("-"):

@@ -26,17 +26,25 @@ from paddock.planners import PlannerFailed
 from paddock.services.builder.build_parts import BuildParts
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.decisions import DecisionService
+from paddock.services.builder.versions import VersionService
 from paddock.services.context import log
 from paddock.store import builds as build_store
 from paddock.store import decisions as store
 
 
 class ChangeService:
-    def __init__(self, parts: BuildParts, builds: BuildService, decisions: DecisionService):
+    def __init__(
+        self,
+        parts: BuildParts,
+        builds: BuildService,
+        decisions: DecisionService,
+        versions: VersionService,
+    ) -> None:
         self.parts = parts
         self.ctx = parts.ctx
         self.builds = builds
         self.decisions = decisions
+        self.versions = versions
 
     # -- the conversation -----------------------------------------------------------------
 
@@ -46,7 +54,7 @@ class ChangeService:
         another change is being talked through, or no iteration is left."""
         description = check_description(description)
         app = await self.parts.apps.get(app_id)
-        version = await self._latest_version(app)
+        version = (await self.versions.named(app.id, None)).name
         if app.parked:
             raise Conflict("the app is parked: resume it first", code="app_parked")
         changes = await self._changes(app.id)
@@ -230,12 +238,6 @@ class ChangeService:
             limit=settings.iteration_limit,
             tier=settings.tier,
         )
-
-    async def _latest_version(self, app: App) -> str:
-        versions = await self.ctx.db.run(lambda s: build_store.list_versions(s, app.id))
-        if not versions:
-            raise Conflict("the app has no version yet: build it first", code="no_version")
-        return versions[0].name
 
     async def _judgement(self, brief: Brief, changes: list[str]) -> tuple[int | None, str]:
         """A model's score beside the lexical one; none offline, and none (logged) when the

@@ -121,13 +121,27 @@ class VersionService:
         version = await self.ctx.db.run(lambda s: store.get_version(s, app.id, name))
         if app.parked:
             raise Conflict("the app is parked: resume it to see its preview", code="app_parked")
+        return await self._preview(await self.attempt_at(app, version))
+
+    async def attempt_at(self, app: App, version: Version) -> Attempt:
+        """An attempt whose worktree holds `version`: the app's own when its HEAD is the
+        version, else the version's attempt (made and set up the first time)."""
         if app.attempt_id is None or app.task_id is None:
             raise Conflict("the app has no build yet", code="no_attempt")
         attempt = await self.parts.attempts.get(app.attempt_id)
         head = await git.rev_parse(await attempt_worktree(self.ctx, attempt), "HEAD")
         if head != version.commit:
             attempt = await self._version_attempt(app, version)
-        return await self._preview(attempt)
+        return attempt
+
+    async def named(self, app_id: str, name: str | None) -> Version:
+        """The app's version `name`, or its latest (409 `no_version` when it has none)."""
+        if name is not None:
+            return await self.ctx.db.run(lambda s: store.get_version(s, app_id, name))
+        versions = await self.list_for_app(app_id)
+        if not versions:
+            raise Conflict("the app has no version yet: build it first", code="no_version")
+        return versions[0]
 
     async def _version_attempt(self, app: App, version: Version) -> Attempt:
         """The attempt holding `version` alone: found again, or made and set up."""

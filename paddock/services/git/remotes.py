@@ -37,25 +37,34 @@ class RemoteService:
 
     async def push(self, attempt_id: str, remote: str = "origin", *, force: bool = False) -> Pushed:
         attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))
-        known = await self.remotes(attempt.project_id)
+        return await self.push_ref(
+            attempt.project_id, f"refs/heads/{attempt.branch}", remote, attempt.branch, force=force
+        )
+
+    async def push_ref(
+        self, project_id: str, ref: str, remote: str, branch: str, *, force: bool = False
+    ) -> Pushed:
+        """Push the commit `ref` names to `branch` of the project's `remote`."""
+        known = await self.remotes(project_id)
         if remote not in known:
             raise InvalidInput(
                 f"the project has no remote {remote!r} (it has: {', '.join(known) or 'none'})",
                 code="unknown_remote",
             )
-        project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
+        git.check_branch_name(branch)
+        project = await self.ctx.db.run(lambda s: project_store.get_project(s, project_id))
         repo = Path(project.repo_path)
-        ref = f"refs/heads/{attempt.branch}"
-        commit = await git.rev_parse(repo, ref)
-        args = ["push", "--porcelain", remote, f"{ref}:{ref}"]
+        commit = await git.rev_parse(repo, f"{ref}^{{commit}}")
+        target = f"refs/heads/{branch}"
+        args = ["push", "--porcelain", remote, f"{commit}:{target}"]
         if force:
-            args.insert(1, f"--force-with-lease={ref}")
+            args.insert(1, f"--force-with-lease={target}")
         done = await git.run_git(repo, *args, check=False)
         if done.returncode != 0:
             rejected = "rejected" in done.stdout or "rejected" in done.stderr
             if rejected and not force:
                 raise Conflict(
-                    f"{remote} has commits on {attempt.branch} that this attempt does not: "
+                    f"{remote} has commits on {branch} that this push does not: "
                     "push with force to replace them (as --force-with-lease)",
                     code="push_rejected",
                 )
@@ -63,4 +72,4 @@ class RemoteService:
                 f"git push to {remote} failed: {(done.stderr or done.stdout).strip()[-500:]}",
                 code="push_failed",
             )
-        return Pushed(remote, attempt.branch, commit, force)
+        return Pushed(remote, branch, commit, force)

@@ -6,9 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import Field
 
-from paddock.domain.public import AttemptPublic, FollowUpPublic, PublicModel, PullRequestPublic
+from paddock.domain.public import (
+    AttemptPublic,
+    FollowUpPublic,
+    PublicModel,
+    PullRequestPublic,
+    PushedPublic,
+)
 from paddock.services.git.rebases import RebaseOutcome
-from paddock.services.git.remotes import Pushed
 from paddock.web.deps import MergesDep, PullRequestsDep, RebasesDep, RemotesDep
 from paddock.web.inputs import MergeIn, PullRequestIn, PushIn
 
@@ -44,17 +49,6 @@ class RebaseOut(PublicModel):
         return cls.read(outcome)
 
 
-class PushedOut(PublicModel):
-    remote: str
-    branch: str
-    commit: str
-    forced: bool
-
-    @classmethod
-    def of(cls, pushed: Pushed) -> PushedOut:
-        return cls.read(pushed)
-
-
 @router.post("/attempts/{attempt_id}/rebase", operation_id="rebase_attempt")
 async def rebase_attempt(attempt_id: str, rebases: RebasesDep) -> RebaseOut:
     """Rebase the attempt onto the latest base branch. On conflicts the attempt becomes
@@ -88,11 +82,11 @@ async def ask_agent_to_resolve(attempt_id: str, rebases: RebasesDep) -> FollowUp
 @router.post("/attempts/{attempt_id}/push", operation_id="push_attempt")
 async def push_attempt(
     attempt_id: str, remotes: RemotesDep, body: PushIn | None = None
-) -> PushedOut:
+) -> PushedPublic:
     """Push the attempt's branch to a remote of the project (git's own credentials). A push
     that is not a fast-forward is refused (`push_rejected`) unless `force`."""
     body = body or PushIn()
-    return PushedOut.of(await remotes.push(attempt_id, body.remote, force=body.force))
+    return PushedPublic.read(await remotes.push(attempt_id, body.remote, force=body.force))
 
 
 @router.post(

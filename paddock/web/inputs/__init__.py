@@ -12,8 +12,11 @@ from paddock.web.inputs.apps import (
     BuildCreate,
     ChangeConfirm,
     ChangeCreate,
+    ChatAction,
+    ChatMessage,
     GateDecision,
     PlanChoice,
+    VersionPush,
 )
 from paddock.web.inputs.attempts import AgentIn, AttemptCreate, RewindIn
 from paddock.web.inputs.commits import CommitIn
@@ -42,6 +45,8 @@ __all__ = [
     "BuildCreate",
     "ChangeConfirm",
     "ChangeCreate",
+    "ChatAction",
+    "ChatMessage",
     "CommitIn",
     "FollowUpCreate",
     "GateDecision",
@@ -67,4 +72,5 @@ __all__ = [
     "TaskUpdate",
     "TestRunStart",
     "VariantIn",
+    "VersionPush",
 ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, ValidationError
 
 from paddock.domain.builder.brief import Brief, Feature
+from paddock.domain.builder.chat_actions import ActionKind
+from paddock.domain.builder.chat_text import MAX_MESSAGE
 from paddock.domain.builder.gates import MAX_REASON, GateChoice
 from paddock.domain.errors import InvalidInput
 from paddock.web.inputs.attempts import AgentIn
@@ -82,3 +84,20 @@ class ChangeConfirm(BaseModel):
 class GateDecision(BaseModel):
     choice: GateChoice
     reason: str = Field(default="", max_length=MAX_REASON, description="Why, in their words")
+
+
+class VersionPush(BaseModel):
+    remote: Trimmed = Field("origin", description="A remote of the app's repository")
+    branch: Trimmed = Field("main", description="The remote branch the version goes to")
+    force: bool = Field(False, description="Replace what the branch has (--force-with-lease)")
+
+
+class ChatMessage(BaseModel):
+    message: str = Field(max_length=MAX_MESSAGE, description="What the founder typed")
+
+
+class ChatAction(BaseModel):
+    """An action the chat proposed, confirmed by the founder."""
+
+    kind: ActionKind
+    params: dict[str, str] = Field(default_factory=dict)

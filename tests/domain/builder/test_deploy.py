@@ -314,11 +314,15 @@ def test_shipped_templates_stack_and_checks(template: str, stack: Stack) -> None
     assert check_env_documented(files).status is PASS  # their env reads are test tooling only
 
 
-def test_shipped_static_and_vite_templates_have_a_start_command_fastapi_does_not() -> None:
+def test_every_shipped_template_has_a_start_command() -> None:
     assert check_start_command(scaffolded("static-site"), None).status is PASS
     assert check_start_command(scaffolded("vite-react"), None).status is PASS
-    # The FastAPI template has no Procfile: only its dev script, bound to 127.0.0.1, starts it.
     fastapi = scaffolded("fastapi-htmx")
+    assert "Procfile" in fastapi and check_start_command(fastapi, None).status is PASS
+
+
+def test_a_dev_server_bound_to_localhost_is_no_start_command() -> None:
+    fastapi = {k: v for k, v in scaffolded("fastapi-htmx").items() if k != "Procfile"}
     assert check_start_command(fastapi, None).status is FAIL
     dev = '.venv/bin/python -m uvicorn app.main:app --host 127.0.0.1 --port "$PORT"'
     warned = check_start_command(fastapi, dev)
