@@ -148,11 +148,11 @@ PAGE_TITLES: dict[Page, str] = {
 
 
 def app_path(app_id: str) -> str:
-    return f"/builder/apps/{quote(app_id, safe='')}"
+    return f"/apps/{quote(app_id, safe='')}"
 
 
 def page_link(app_id: str, page: Page) -> str:
-    """`/builder/apps/<id>#<page>`."""
+    """`/apps/<id>#<page>`: the app's page (web/ui/builder.py), at one of its sections."""
     return app_path(app_id) + PAGE_FRAGMENTS[page]
 
 

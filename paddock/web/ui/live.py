@@ -8,17 +8,21 @@ that arrive together are rendered together, so a burst costs one render, not one
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Request
 from starlette.responses import StreamingResponse
 
 from paddock.domain.entities import Event
+from paddock.domain.names import new_debug_id
 from paddock.services.events import SYNC, EventService
 from paddock.web.sse import HEARTBEAT, sse_response
 
 # Render what changed in these events; None means "everything may have changed" (after a gap).
 Renderer = Callable[[list[Event] | None], Awaitable[str]]
+
+log = logging.getLogger("paddock.web")
 
 BURST_SECONDS = 0.05  # events this close together are rendered as one message
 
@@ -70,11 +74,38 @@ def fragment_stream(
                 items = [first, *sub.drain()]
                 if any(item is SYNC for item in items):
                     last = events.last_seq
-                    yield html_event("patch", await render(None), last)
-                    continue
-                chosen = [e for e in items if isinstance(e, Event) and e.seq > last]
-                if chosen:
+                    chosen: list[Event] | None = None
+                else:
+                    chosen = [e for e in items if isinstance(e, Event) and e.seq > last]
+                    if not chosen:
+                        continue
                     last = chosen[-1].seq
-                    yield html_event("patch", await render(chosen), last)
+                html = await _rendered(request, render, chosen)
+                if html is not None:
+                    yield html_event("patch", html, last)
 
     return sse_response(body())
+
+
+async def _rendered(request: Request, render: Renderer, chosen: list[Event] | None) -> str | None:
+    """The patch for `chosen`; when rendering it fails (a record changing under it), the whole
+    page's, once: a stream that broke off would make the browser reconnect and the page show
+    an error. None when that fails too: the stream lives on (logged with a debug id), and the
+    next event renders again."""
+    try:
+        return await render(chosen)
+    except Exception as exc:
+        debug_id = new_debug_id()
+        log.error(
+            "a live patch of %s could not be rendered [debug_id=%s]",
+            request.url.path,
+            debug_id,
+            exc_info=exc,
+        )
+        if chosen is None:
+            return None
+    try:
+        return await render(None)
+    except Exception as exc:
+        log.error("the whole page could not be rendered either: %r [debug_id=%s]", exc, debug_id)
+        return None

@@ -202,7 +202,7 @@ def test_deploy_blockers_are_listed_with_their_fixes() -> None:
     )
     answer = said("What's blocking my deploy?", ctx)
     assert answer.action is None  # a question is answered, nothing is shipped
-    assert answer.link == "/builder/apps/app-7#deploy"
+    assert answer.link == "/apps/app-7#deploy"
     assert "red" in answer.text and "2 issues block" in answer.text
     assert "1. No start command. Fix: Add `web: npm start` to the Procfile" in answer.text
     assert "2. Secret in the repository. Fix: git rm --cached .env" in answer.text
@@ -219,7 +219,7 @@ def test_without_a_readiness_check_the_chat_offers_to_run_one() -> None:
     assert "no deploy-readiness check" in answer.text
     assert answer.action is not None and answer.action.kind is ActionKind.navigate
     assert answer.action.params == {"page": "deploy"}
-    assert answer.link == "/builder/apps/app-7#deploy"
+    assert answer.link == "/apps/app-7#deploy"
 
 
 def test_a_failed_build_is_explained_at_its_stage_with_a_retry() -> None:
@@ -270,7 +270,7 @@ def test_a_build_starts_only_when_a_plan_is_picked_and_none_runs() -> None:
 
     unplanned = said("build it", replace(ready, stage=AppStage.plan))
     assert unplanned.action is not None and unplanned.action.kind is ActionKind.navigate
-    assert unplanned.link == "/builder/apps/app-7#plan"
+    assert unplanned.link == "/apps/app-7#plan"
 
     built = said("build it", APP)
     assert built.action is None and "change requests" in built.text
@@ -360,7 +360,7 @@ def test_questions_are_answered_from_the_context() -> None:
     preview = said("where's my preview", APP)
     assert preview.link == APP.preview_url and "v0.2" in preview.text
     no_preview = said("where's my preview", replace(APP, preview_url=None, build=RUNNING))
-    assert no_preview.link == "/builder/apps/app-7#builds" and "no preview yet" in no_preview.text
+    assert no_preview.link == "/apps/app-7#builds" and "no preview yet" in no_preview.text
     assert said("what version is this", APP).text == "The latest version is v0.2."
     none_yet = said("what version is this", replace(APP, latest_version=None))
     assert "no version yet" in none_yet.text
@@ -380,7 +380,7 @@ def test_alignment_is_told_by_its_score_and_band() -> None:
 
 def test_status_follows_the_stage() -> None:
     idea = said("status", replace(APP, stage=AppStage.idea, stage_label="Idea", build=None))
-    assert "at the Idea stage" in idea.text and idea.link == "/builder/apps/app-7#brief"
+    assert "at the Idea stage" in idea.text and idea.link == "/apps/app-7#brief"
     gate = said("what's next?", replace(APP, gate_pending=True))
     assert "Ready to decide what's next?" in gate.text
     running = said("how's it going?", replace(APP, build=RUNNING))
@@ -389,12 +389,12 @@ def test_status_follows_the_stage() -> None:
 
 def test_navigation_links_to_the_builder_page() -> None:
     answer = said("show me the timeline", APP)
-    assert answer.link == "/builder/apps/app-7#timeline"
+    assert answer.link == "/apps/app-7#timeline"
     assert answer.action is not None and answer.action.params == {"page": "timeline"}
     assert reply(Routed(Intent.navigate, "settings"), APP).action is None
     assert set(PAGE_FRAGMENTS) == set(Page)
     assert all(PAGE_FRAGMENTS[p] == f"#{p.value}" for p in Page)
-    assert page_link("a/b", Page.deploy) == "/builder/apps/a%2Fb#deploy"
+    assert page_link("a/b", Page.deploy) == "/apps/a%2Fb#deploy"
 
 
 STATES = [
