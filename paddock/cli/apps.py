@@ -3,8 +3,9 @@ versions (docs/builder.md).
 
 `app new` walks the same path as the web page: the idea, the planner's questions and the
 founder's answers (from a file, `--answer` options, or prompts on a terminal), the plan and its
-template, then the first build. `app build` queues a build and, by default, follows it stage by
-stage until it is ready (exit 0) or failed/cancelled (exit 1). An API error (an unknown app, a
+template, then the first build. `app build` queues the first build and, by default, follows it
+stage by stage until it is ready (exit 0) or failed/cancelled (exit 1); later builds are change
+requests (`app change`, app_changes.py). An API error (an unknown app, a
 build already running, ...) prints the API's `code` and `message` on stderr and exits 2, so a
 script can tell "the build failed" from "the command was wrong".
 """
@@ -264,19 +265,12 @@ def show_features(client: Client, app_id: str) -> None:
 
 
 @app_app.command("build")
-def app_build(
-    ref: AppArg,
-    change: Annotated[
-        str | None, typer.Option(help="A change request onto the last version")
-    ] = None,
-    wait: WaitOption = True,
-    url: UrlOption = None,
-) -> None:
-    """Queue a build (the first from the brief, else a change); follow it by default."""
+def app_build(ref: AppArg, wait: WaitOption = True, url: UrlOption = None) -> None:
+    """Queue the app's first build; follow it by default (later ones: `paddock app change`)."""
     client = connect(url)
     try:
         found = resolve_app(client, ref)
-        queued = client.request("POST", f"/api/apps/{found['id']}/builds", json={"change": change})
+        queued = client.request("POST", f"/api/apps/{found['id']}/builds", json={})
         say(f"build #{queued['number']} {queued['id']} queued for {found['name']}")
         if wait:
             raise typer.Exit(follow_build(client, queued))

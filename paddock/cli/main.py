@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from paddock.cli import app_changes  # noqa: F401  (registers `app change` and others)
 from paddock.cli.agents import agents_app
 from paddock.cli.apps import app_app
 from paddock.cli.attempts import attempt_app

@@ -31,9 +31,15 @@ def test_idea_to_v01_a_change_and_a_rollback(server: ServerProcess, tmp_path: Pa
     assert f":{server.port}/" in link and "paddock_ticket=" in link
 
     changed = ok(
-        cli("app", "build", app["slug"], "--change", "Add a contact section", server=server)
-    )
-    assert "v0.2 is ready" in changed
+        cli(
+            "app", "change", app["slug"], "Add a contact section",
+            "--answer", "where=The home page", "--yes", server=server,
+        )
+    )  # fmt: skip
+    assert "The home page" in changed and "Iteration 1 of 5 (Partner tier)" in changed
+    assert "iteration 2: build #2" in changed and "v0.2 is ready" in changed
+    unconfirmed = cli("app", "change", app["slug"], "Add a map", server=server)
+    assert unconfirmed.returncode == 2 and "confirmation_needed" in unconfirmed.stderr
 
     listing = ok(cli("app", "versions", app["name"], server=server))
     assert "v0.2" in listing and "v0.1" in listing
@@ -45,6 +51,14 @@ def test_idea_to_v01_a_change_and_a_rollback(server: ServerProcess, tmp_path: Pa
         "v0.2",
         "v0.1",
     ]
+
+    readiness = cli("app", "readiness", app["slug"], server=server)
+    assert readiness.returncode in (0, 1), readiness.stderr  # 1: the light is red
+    assert "v0.3: " in readiness.stdout and "recommended: " in readiness.stdout
+    assert "is parked" in ok(cli("app", "park", app["slug"], server=server))
+    refused = cli("app", "change", app["slug"], "Add a map", "--yes", server=server)
+    assert refused.returncode == 2 and "app_parked" in refused.stderr
+    assert "is back" in ok(cli("app", "resume", app["slug"], server=server))
 
     shown = ok(cli("app", "show", app["slug"], server=server))
     assert "Book a class" in shown and "versions: v0.3, v0.2, v0.1" in shown
