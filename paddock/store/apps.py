@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from paddock.domain.builder.apps import App, AppStage
@@ -99,6 +99,15 @@ def delete_app(session: Session, app_id: str) -> None:
     session.delete(_row(session, app_id))
 
 
+def lock_app(session: Session, app_id: str) -> None:
+    """Hold the app's row for the rest of the transaction, so what numbers its records one by
+    one (timeline entries, builds, brief versions) runs one at a time: a write takes SQLite's
+    one write lock (a transaction that read before it and fell behind is retried by
+    Database.call), a row lock on PostgreSQL. Reading the highest number and inserting the
+    next is then safe."""
+    session.execute(update(AppRow).where(AppRow.id == app_id).values(id=AppRow.id))
+
+
 def _row(session: Session, app_id: str) -> AppRow:
     row = session.get(AppRow, app_id)
     if row is None:
@@ -111,6 +120,7 @@ def _row(session: Session, app_id: str) -> AppRow:
 
 def add_brief(session: Session, app_id: str, brief: Brief, author: str) -> int:
     """Store `brief` as the app's next brief version; returns its number (1, 2 ...)."""
+    lock_app(session, app_id)
     last = session.scalar(select(func.max(BriefRow.version)).where(BriefRow.app_id == app_id))
     version = (last or 0) + 1
     session.add(BriefRow(app_id=app_id, version=version, content=brief.model_dump(), author=author))

@@ -20,6 +20,7 @@ from paddock.domain.builder.builds import (
 from paddock.domain.builder.versions import Version
 from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
+from paddock.store.apps import lock_app
 from paddock.store.tables.apps import BuildRow, VersionRow
 from paddock.store.tables.base import utcnow
 
@@ -84,6 +85,9 @@ def to_build(row: BuildRow) -> Build:
 
 
 def create_build(session: Session, app_id: str, kind: BuildKind, prompt: str) -> Build:
+    """The app's next build, queued. The caller locks the app first (apps.lock_app) when it
+    checks that no other build is open in the same transaction."""
+    lock_app(session, app_id)
     last = session.scalar(select(func.max(BuildRow.number)).where(BuildRow.app_id == app_id))
     row = BuildRow(
         id=new_id(),

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paddock.domain.builder.timeline import TimelineEntry, TimelineKind
+from paddock.store.apps import lock_app
 from paddock.store.tables.apps import TimelineRow
 
 MAX_PAGE = 1000
@@ -34,6 +35,7 @@ def append(
     build_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> TimelineEntry:
+    lock_app(session, app_id)  # entries racing each other for the next seq take turns
     last = session.scalar(select(func.max(TimelineRow.seq)).where(TimelineRow.app_id == app_id))
     row = TimelineRow(
         app_id=app_id,

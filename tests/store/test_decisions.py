@@ -17,11 +17,12 @@ from paddock.domain.builder.brief import Answer, Question
 from paddock.domain.builder.builds import BuildKind
 from paddock.domain.builder.changes import ChangeRequest, ChangeStatus
 from paddock.domain.builder.gates import Gate, GateChoice, GateStatus
+from paddock.domain.builder.timeline import TimelineKind
 from paddock.domain.errors import Conflict, NotFound
 from paddock.domain.names import new_id
 from paddock.store import apps as app_store
 from paddock.store import builds as build_store
-from paddock.store import decisions
+from paddock.store import decisions, timeline
 from paddock.store.db import Database
 from paddock.store.tables.apps import ChangeRow, GateRow
 from paddock.store.tables.projects import ProjectRow
@@ -356,3 +357,31 @@ def test_a_gate_opened_in_a_rolled_back_transaction_is_gone(database: Database) 
         decisions.open_gate(s, app_id, "v0.1")
         raise RuntimeError("a later step of the same transaction fails")
     assert pending_rows(database, app_id) == 0
+
+
+def test_timeline_entries_written_at_once_each_get_their_own_seq(database: Database) -> None:
+    """Two writers numbering the same app's entries (a build's stages, a decision) take turns:
+    each reads the last seq and inserts the next under the app's lock."""
+    app_id = make_app(database)
+    failures: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def write(n: int) -> None:
+        start.wait()
+        try:
+            for i in range(10):
+                database.call(
+                    lambda s, i=i: timeline.append(s, app_id, TimelineKind.build_stage, f"{n}.{i}")
+                )
+        except BaseException as exc:  # the test fails on it below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with database.session() as s:
+        seqs = [e.seq for e in timeline.entries(s, app_id)]
+    assert seqs == list(range(1, 41))

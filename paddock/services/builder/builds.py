@@ -34,6 +34,7 @@ from paddock.services.builder.build_run import BuildCancelled, BuildRun, ended
 from paddock.services.builder.templates import get_template
 from paddock.services.builder.versions import record_version
 from paddock.services.context import log
+from paddock.store import apps as app_store
 from paddock.store import builds as store
 
 MAX_CHANGE = 4000
@@ -79,6 +80,7 @@ class BuildService:
         prompt = build_prompt(brief, get_template(app.template), change)
 
         def create(session: Session) -> Build:
+            app_store.lock_app(session, app.id)  # two starts at once: one sees the other's
             running = store.open_build(session, app.id)
             if running is not None:
                 raise Conflict(
@@ -342,6 +344,7 @@ class BuildService:
         )
 
         def requeue(session: Session) -> Build:
+            app_store.lock_app(session, app.id)
             running = store.open_build(session, app.id)
             if running is not None:
                 raise Conflict(
