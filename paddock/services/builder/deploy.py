@@ -12,6 +12,7 @@ Export: the version as an archive made by git from the tag, or pushed to a remot
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from paddock.store import projects as project_store
 # scanner's time stays in seconds.
 MAX_FILE_BYTES = 256_000
 MAX_TOTAL_BYTES = 4_000_000
+KEPT = 200  # results kept (a commit's never changes); the oldest go first
 _LIGHT_WORDS = {"green": "ready to ship", "yellow": "can ship, with warnings", "red": "not ready"}
 
 
@@ -57,7 +59,8 @@ class DeployService:
         self.ctx = parts.ctx
         self.versions = versions
         self.remotes = remotes
-        self._checked: dict[tuple[str, str], VersionReadiness] = {}  # (app, commit) -> result
+        # (app, commit) -> its result, the most recently checked last; at most KEPT of them.
+        self._checked: OrderedDict[tuple[str, str], VersionReadiness] = OrderedDict()
         self._checking: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def readiness(
@@ -68,10 +71,17 @@ class DeployService:
         app = await self.parts.apps.get(app_id)
         version = await self.versions.named(app.id, version_name)
         key = (app.id, version.commit)
-        async with self._checking.setdefault(key, asyncio.Lock()):
-            if fresh or key not in self._checked:
-                self._checked[key] = await self._check(app, version)
-        return self._checked[key]
+        lock = self._checking.setdefault(key, asyncio.Lock())
+        async with lock:  # one check of a commit at a time; the others get its result
+            found = None if fresh else self._checked.get(key)
+            if found is None:
+                found = await self._check(app, version)
+                self._checked[key] = found
+                self._checked.move_to_end(key)
+                while len(self._checked) > KEPT:
+                    oldest, _result = self._checked.popitem(last=False)
+                    self._checking.pop(oldest, None)
+        return found
 
     def kept(self, app_id: str, commit: str) -> Readiness | None:
         """The readiness checked at `commit` already, if it was (nothing is run)."""
