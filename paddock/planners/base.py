@@ -7,17 +7,22 @@ clarified change, and (a model only) a judgement of how well the changes keep to
 The offline planner does this without a model; the SDK planners ask one (Anthropic,
 OpenAI-compatible) and validate what it answered.
 
+With a model, the planner also answers the builder's chat (chat_tools.py): the app's state
+and the founder's message in, text and at most one proposed action (a tool call) out.
+
 A model's unusable answer, a refused key or an unreachable API is a `PlannerFailed`: a plain
 message for the founder, the technical detail kept in the error's details (never the key).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from paddock.domain.builder.brief import Answer, Brief, Question
+from paddock.domain.builder.chat_context import ChatContext, Reply
 from paddock.domain.builder.templates import AppTemplate, PlanOption
 from paddock.domain.errors import PaddockError
 
@@ -37,6 +42,14 @@ class Judgement(BaseModel):
 
     score: int = Field(ge=0, le=100)
     reason: str = Field(max_length=2000)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One ask of a model: its system prompt and the user's message."""
+
+    system: str
+    user: str
 
 
 class PlannerFailed(PaddockError):
@@ -79,4 +92,9 @@ class Planner(Protocol):
 
     async def judge_alignment(self, brief: Brief, changes: list[str]) -> Judgement | None:
         """A model's view of how well `changes` keep to the brief (None: no model)."""
+        ...
+
+    async def chat(self, context: ChatContext, message: str) -> Reply | None:
+        """The builder chat's reply to one founder message about the app in `context`, an
+        action in it only proposed, never run (None: no model; the chat's grammar answers)."""
         ...

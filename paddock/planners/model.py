@@ -6,8 +6,10 @@ from the answer whether it is bare, inside a ```json fence or has prose around i
 validated. Whatever cannot be used (not JSON, failing validation, a plan naming no template
 Paddock has) is a `PlannerFailed` with the reason as its detail, never a crash.
 
-No structured-output feature of any API is relied on (`response_format`, tools): plain text in,
-plain text out works with every OpenAI-compatible server and with Anthropic alike.
+No structured-output feature of any API is relied on for these (`response_format`, tools):
+plain text in, plain text out works with every OpenAI-compatible server and with Anthropic
+alike. The builder's chat is the exception: it offers its actions as tools (chat_tools.py), and
+each SDK planner says how its API calls them (`complete_with_tools`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from paddock.domain.builder.brief import Answer, Brief, Question, Questions
 from paddock.domain.builder.changes import MAX_CHANGE, MAX_CHANGE_QUESTIONS
+from paddock.domain.builder.chat_context import ChatContext, Reply
 from paddock.domain.builder.templates import AppTemplate, Plan, PlanOption, check_plan
 from paddock.domain.errors import InvalidInput
 from paddock.planners.base import (
@@ -31,8 +33,10 @@ from paddock.planners.base import (
     UNUSABLE,
     Judgement,
     PlannerFailed,
+    Prompt,
     unreachable,
 )
+from paddock.planners.chat_tools import CHAT_TOOLS, Tool, ToolAnswer, chat_prompt, chat_reply
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,14 +55,6 @@ Answer with one JSON object only: no prose before or after it, no comments. It m
 this JSON schema:
 {schema}
 """
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """One ask of a model: its system prompt and the user's message."""
-
-    system: str
-    user: str
 
 
 def system_prompt(task: str, model: type[BaseModel]) -> str:
@@ -234,6 +230,11 @@ class ModelPlanner(ABC):
     async def complete(self, prompt: Prompt) -> str:
         """The model's text answer to `prompt`; PlannerFailed when there is none."""
 
+    @abstractmethod
+    async def complete_with_tools(self, prompt: Prompt, tools: tuple[Tool, ...]) -> ToolAnswer:
+        """The model's answer to `prompt` with `tools` offered: its text and the tools it
+        called, none of them run; PlannerFailed when the API gives no answer."""
+
     async def questions(self, idea: str) -> list[Question]:
         answer = await self.complete(questions_prompt(idea))
         return parsed(answer, Questions).questions
@@ -261,6 +262,10 @@ class ModelPlanner(ABC):
             return None
         answer = await self.complete(judgement_prompt(brief, changes))
         return parsed(answer, Judgement)
+
+    async def chat(self, context: ChatContext, message: str) -> Reply | None:
+        answer = await self.complete_with_tools(chat_prompt(context, message), CHAT_TOOLS)
+        return chat_reply(context, answer)
 
 
 def sdk_failure(sdk: ModuleType, exc: Exception, where: str, key: str) -> PlannerFailed:

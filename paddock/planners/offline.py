@@ -2,13 +2,15 @@
 answers in place as the brief, and offers the templates themselves as the plan (the first
 that needs no network recommended), so the builder works on a machine with no key at all.
 For a change request it asks a fixed pair of questions and folds the answers in as they are;
-it has no judgement of alignment (the lexical score stands alone).
+it has no judgement of alignment (the lexical score stands alone), and leaves the chat to
+its grammar (domain/builder/chat.py).
 """
 
 from __future__ import annotations
 
 from paddock.domain.builder.brief import OFFLINE_QUESTIONS, Answer, Brief, Question, assemble_brief
 from paddock.domain.builder.changes import OFFLINE_CHANGE_QUESTIONS, assemble_clarified
+from paddock.domain.builder.chat_context import ChatContext, Reply
 from paddock.domain.builder.templates import AppTemplate, PlanOption, template_options
 from paddock.planners.base import Judgement
 
@@ -36,4 +38,7 @@ class OfflinePlanner:
         return assemble_clarified(change, tuple(questions), said)
 
     async def judge_alignment(self, brief: Brief, changes: list[str]) -> Judgement | None:
+        return None
+
+    async def chat(self, context: ChatContext, message: str) -> Reply | None:
         return None

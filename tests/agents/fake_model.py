@@ -64,7 +64,19 @@ class Say:
     output_tokens: int = 30
 
 
-Reply = WriteFile | RunShell | Say
+@dataclass(frozen=True)
+class CallTool:
+    """A call of the tool `name` with `arguments` (any name: the script decides, so a test can
+    make the "model" call a tool it was not offered), with `text` said before it. Meant for
+    clients that offer tools by their own names (Paddock's planners); WriteFile and RunShell
+    are the CLIs' own tools."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+
+Reply = WriteFile | RunShell | Say | CallTool
 Script = Callable[[Conversation], Reply]
 
 

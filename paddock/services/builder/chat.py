@@ -1,7 +1,9 @@
 """The builder's floating chat: what it knows of an app (a snapshot taken when the panel
-opens, and again after an action it ran: never on every message), its replies (offline: the
-grammar of domain/builder/chat*.py), and the actions the founder confirmed, each run through
-the service that owns it (so every refusal is the one the page would give).
+opens, and again after an action it ran: never on every message), its replies (with a model
+key, the planner's: the model's tool calling over the chat's action set, planners/chat_tools.py;
+without one, or when the model fails, the grammar of domain/builder/chat*.py), and the actions
+the founder confirmed, each run through the service that owns it (so every refusal is the one
+the page would give).
 
 Conversations are not stored: what they decide lives in the app's artifacts (builds, change
 requests, decisions), all on the timeline.
@@ -9,7 +11,8 @@ requests, decisions), all on the timeline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 
 from paddock.domain.builder.apps import App
 from paddock.domain.builder.brief import Brief
@@ -28,12 +31,18 @@ from paddock.domain.builder.chat_intents import Page
 from paddock.domain.builder.chat_text import MAX_MESSAGE
 from paddock.domain.builder.deploy import CheckStatus, Readiness
 from paddock.domain.builder.gates import GateChoice
-from paddock.domain.errors import Conflict, InvalidInput
+from paddock.domain.errors import Conflict, InvalidInput, Unavailable
+from paddock.planners import PlannerFailed
 from paddock.services.builder.build_parts import BuildParts
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.changes import ChangeService
 from paddock.services.builder.decisions import DecisionService
 from paddock.services.builder.deploy import DeployService
+
+log = logging.getLogger("paddock.builder.chat")
+
+# The first line of an offline answer given because the model failed.
+OFFLINE_NOTE = "The assistant could not be reached, so this is the offline answer."
 
 # Where the founder goes once they decided: the change form, the deploy report, the timeline.
 _AFTER_DECISION = {
@@ -76,13 +85,27 @@ class ChatService:
         return context
 
     async def say(self, app_id: str, message: str) -> Reply:
-        """The reply to one message, from the snapshot the panel opened with."""
+        """The reply to one message, from the snapshot the panel opened with: the planner's
+        (a model's; any action in it only proposed), else the grammar's. A model that fails
+        gets the grammar's answer, said to be the offline one."""
         if len(message) > MAX_MESSAGE:
             raise InvalidInput(
                 f"a message is at most {MAX_MESSAGE} characters", code="message_too_long"
             )
         context = self._snapshots.get(app_id) or await self.open(app_id)
-        return reply(route(message), context)
+        try:
+            planner = self.parts.apps.planner()  # asked for each time: keys may change
+            said = await planner.chat(context, message)
+        except (PlannerFailed, Unavailable) as exc:  # Unavailable: a planner named, no key
+            # Neither holds the key: sdk_failure scrubs it from the message and the detail.
+            log.warning(
+                "the chat's assistant failed, answering offline: %s (%s)",
+                exc.message,
+                exc.details.get("detail", exc.code),
+            )
+            offline = reply(route(message), context)
+            return replace(offline, text=f"{OFFLINE_NOTE}\n{offline.text}")
+        return said if said is not None else reply(route(message), context)
 
     async def act(self, app_id: str, kind: ActionKind, params: dict[str, str]) -> Done:
         """Run a confirmed action on the app; its service refuses what the state forbids."""

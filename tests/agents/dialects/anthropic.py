@@ -2,7 +2,9 @@
 
 Requests become a `Conversation` (user texts, assistant turns, tool results as role "tool");
 a `Reply` becomes the SSE event sequence message_start, content_block_start/delta/stop,
-message_delta (stop_reason), message_stop. Token counting (`/v1/messages/count_tokens`) gets a
+message_delta (stop_reason), message_stop; a request that does not stream gets the message as
+one JSON object. A CallTool reply is a `tool_use` block (after a text block when it says
+something), under the name it gives. Token counting (`/v1/messages/count_tokens`) gets a
 small fixed answer; anything else under /v1/messages is answered like a message. `RefusedKey`
 answers like the API to a wrong key (401).
 """
@@ -15,6 +17,7 @@ import os
 from typing import Any
 
 from tests.agents.fake_model import (
+    CallTool,
     Conversation,
     RecordedRequest,
     Reply,
@@ -75,10 +78,15 @@ def conversation(body: dict[str, Any]) -> Conversation:
     return Conversation(turns)
 
 
-def _block(reply: Reply, root: str) -> tuple[dict[str, Any], str]:
-    """The reply as one complete content block, and the message's stop reason."""
+def _blocks(reply: Reply, root: str) -> tuple[list[dict[str, Any]], str]:
+    """The reply as complete content blocks (one, but for a CallTool that says something too),
+    and the message's stop reason."""
     if isinstance(reply, Say):
-        return {"type": "text", "text": reply.text}, "end_turn"
+        return [{"type": "text", "text": reply.text}], "end_turn"
+    if isinstance(reply, CallTool):
+        said = [{"type": "text", "text": reply.text}] if reply.text else []
+        use = {"type": "tool_use", "id": f"toolu_fake_{next(_ids)}", "name": reply.name}
+        return [*said, {**use, "input": reply.arguments}], "tool_use"
     if isinstance(reply, WriteFile):  # Claude Code's Write wants an absolute file_path
         name = "Write"
         args: dict[str, Any] = {
@@ -90,7 +98,7 @@ def _block(reply: Reply, root: str) -> tuple[dict[str, Any], str]:
         if reply.background:
             args["run_in_background"] = True
     block = {"type": "tool_use", "id": f"toolu_fake_{next(_ids)}", "name": name, "input": args}
-    return block, "tool_use"
+    return [block], "tool_use"
 
 
 def _tokens(reply: Reply) -> tuple[int, int]:
@@ -98,14 +106,14 @@ def _tokens(reply: Reply) -> tuple[int, int]:
 
 
 def _message(reply: Reply, model: str, root: str) -> dict[str, Any]:
-    block, stop = _block(reply, root)
+    blocks, stop = _blocks(reply, root)
     in_tokens, out_tokens = _tokens(reply)
     return {
         "id": f"msg_fake_{next(_ids)}",
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [block],
+        "content": blocks,
         "stop_reason": stop,
         "stop_sequence": None,
         "usage": {"input_tokens": in_tokens, "output_tokens": out_tokens},
@@ -113,27 +121,30 @@ def _message(reply: Reply, model: str, root: str) -> dict[str, Any]:
 
 
 def _events(reply: Reply, model: str, root: str) -> list[bytes]:
-    """The reply streamed: the block starts empty and arrives in one delta."""
+    """The reply streamed: each block starts empty and arrives in one delta."""
     message = _message(reply, model, root)
-    block, stop = message.pop("content")[0], message.pop("stop_reason")
+    blocks, stop = message.pop("content"), message.pop("stop_reason")
     in_tokens, out_tokens = _tokens(reply)
-    if block["type"] == "text":
-        delta = {"type": "text_delta", "text": block["text"]}
-        start_block: dict[str, Any] = {"type": "text", "text": ""}
-    else:
-        delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
-        start_block = {**block, "input": {}}
     start = {
         **message,
         "content": [],
         "stop_reason": None,
         "usage": {"input_tokens": in_tokens, "output_tokens": 1},
     }
-    events: list[tuple[str, dict[str, Any]]] = [
-        ("message_start", {"message": start}),
-        ("content_block_start", {"index": 0, "content_block": start_block}),
-        ("content_block_delta", {"index": 0, "delta": delta}),
-        ("content_block_stop", {"index": 0}),
+    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"message": start})]
+    for index, block in enumerate(blocks):
+        if block["type"] == "text":
+            delta = {"type": "text_delta", "text": block["text"]}
+            start_block: dict[str, Any] = {"type": "text", "text": ""}
+        else:
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+            start_block = {**block, "input": {}}
+        events += [
+            ("content_block_start", {"index": index, "content_block": start_block}),
+            ("content_block_delta", {"index": index, "delta": delta}),
+            ("content_block_stop", {"index": index}),
+        ]
+    events += [
         (
             "message_delta",
             {

@@ -12,12 +12,14 @@ and the script is asked again with a `tool` turn appended, until it says somethi
 of it becomes one streamed assistant message. When the request offers tools, WriteFile and
 RunShell become `tool_calls` instead, named after the tools offered: OpenCode's
 `write {filePath, content}` when it offers one, else `write_file {path, content}`, and
-`bash {command}`. Paths are absolute (under the fake's root).
+`bash {command}`. Paths are absolute (under the fake's root). A CallTool reply is always a
+tool call, under the name it gives (tools offered or not), its text as the message's content.
 
 Replies are SSE `chat.completion.chunk`s: the role, the content (or tool calls), a final chunk
 with `finish_reason` and `usage`, then `data: [DONE]`. A request that does not ask to stream
 (no `"stream": true`, as the SDKs' plain `create` sends) gets the text as one JSON
-`chat.completion` instead.
+`chat.completion` instead (with its `tool_calls` and `finish_reason: tool_calls` for a tool
+call).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import uuid
 from typing import Any
 
 from tests.agents.fake_model import (
+    CallTool,
     Conversation,
     RecordedRequest,
     Response,
@@ -99,11 +102,14 @@ class OpenAIChat:
         model = str(body.get("model") or "fake")
         convo = conversation(body)
         reply = script(convo)
-        if body.get("tools") and isinstance(reply, WriteFile | RunShell):
-            return self._tool_call(reply, model, root, _tool_names(body["tools"]))
+        if isinstance(reply, CallTool) or (
+            body.get("tools") and isinstance(reply, WriteFile | RunShell)
+        ):
+            offered = _tool_names(body.get("tools"))
+            return self._tool_call(reply, model, root, offered, stream=bool(body.get("stream")))
         parts: list[str] = []
         for _ in range(MAX_CHAINED_REPLIES):
-            if isinstance(reply, Say):
+            if isinstance(reply, Say | CallTool):  # a CallTool here ends the chain
                 break
             block = whole_block(reply)
             parts.append(block)
@@ -127,10 +133,19 @@ class OpenAIChat:
         return Response.sse(events)
 
     def _tool_call(
-        self, reply: WriteFile | RunShell, model: str, root: str, offered: set[str]
+        self,
+        reply: WriteFile | RunShell | CallTool,
+        model: str,
+        root: str,
+        offered: set[str],
+        *,
+        stream: bool,
     ) -> Response:
         chunk_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
-        if isinstance(reply, WriteFile):
+        text = reply.text if isinstance(reply, CallTool) and reply.text else None
+        if isinstance(reply, CallTool):
+            name, arguments = reply.name, reply.arguments
+        elif isinstance(reply, WriteFile):
             path = f"{root.rstrip('/')}/{reply.path}" if root else reply.path
             if "write" in offered:  # OpenCode's tool
                 name, arguments = "write", {"filePath": path, "content": reply.content}
@@ -145,23 +160,36 @@ class OpenAIChat:
             "function": {"name": name, "arguments": json.dumps(arguments)},
         }
         usage = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+        if not stream:  # the SDKs' plain `create`: one chat.completion
+            whole = {k: v for k, v in call.items() if k != "index"}
+            return Response.json(_completion(chunk_id, model, text, usage, tool_calls=[whole]))
         events = [
-            _chunk(chunk_id, model, {"role": "assistant", "content": None, "tool_calls": [call]}),
+            _chunk(chunk_id, model, {"role": "assistant", "content": text, "tool_calls": [call]}),
             _chunk(chunk_id, model, {}, finish="tool_calls", usage=usage),
             b"data: [DONE]\n\n",
         ]
         return Response.sse(events)
 
 
-def _completion(completion_id: str, model: str, text: str, usage: dict[str, int]) -> dict[str, Any]:
+def _completion(
+    completion_id: str,
+    model: str,
+    text: str | None,
+    usage: dict[str, int],
+    *,
+    tool_calls: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The whole answer as one `chat.completion`, for a request that does not stream."""
-    message = {"role": "assistant", "content": text}
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    finish = "tool_calls" if tool_calls else "stop"
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage,
     }
 
