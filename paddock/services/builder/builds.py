@@ -2,8 +2,8 @@
 (back to the last version), retried from the stage that failed, and resumed after a restart
 (a build the server stopped mid-stage is failed with that reason, and can be retried).
 
-A ready build makes a version: a git tag on the app's branch, a row with its summary, and on
-the first one the app's stage "MVP built".
+How a run ends is recorded by build_outcomes.py: a ready build makes a version (a git tag on
+the app's branch, a row with its summary, and on the first one the app's stage "MVP built").
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from paddock.domain.builder.apps import App, AppStage
+from paddock.domain.builder.apps import App
 from paddock.domain.builder.builds import (
     Build,
     BuildKind,
@@ -26,13 +26,10 @@ from paddock.domain.builder.prompts import build_prompt
 from paddock.domain.builder.timeline import TimelineKind
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.events import EventType
-from paddock.domain.names import new_debug_id
-from paddock.runtime import git
-from paddock.services.attempts.attempt_worktrees import attempt_worktree
+from paddock.services.builder.build_outcomes import BuildOutcomes
 from paddock.services.builder.build_parts import BuildParts, StageFailed
-from paddock.services.builder.build_run import BuildCancelled, BuildRun, ended
+from paddock.services.builder.build_run import BuildCancelled, BuildRun
 from paddock.services.builder.templates import get_template
-from paddock.services.builder.versions import record_version
 from paddock.services.context import log
 from paddock.store import apps as app_store
 from paddock.store import builds as store
@@ -50,6 +47,7 @@ class BuildService:
         self._pump_lock = asyncio.Lock()
         self._cancelling: set[str] = set()
         self._closing = False
+        self.outcomes = BuildOutcomes(parts, self._save)
 
     # -- starting -----------------------------------------------------------------------
 
@@ -141,20 +139,20 @@ class BuildService:
         )
         try:
             await run.run()
-            await self._ready(run)
+            await self.outcomes.ready(run)
         except BuildCancelled:
-            await self._cancelled(run)
+            await self.outcomes.cancelled(run)
         except StageFailed as exc:
-            await self._failed(run, exc.detail)
+            await self.outcomes.failed(run, exc.detail)
         except PaddockError as exc:
-            await self._failed(run, f"{exc.code}: {exc.message}")
+            await self.outcomes.failed(run, f"{exc.code}: {exc.message}")
         except asyncio.CancelledError:
             # The server stops: the build stays where it was; the next start fails it with
             # that reason (`resume`).
             raise
         except Exception as exc:
             log.exception("build %s crashed", build.id)
-            await self._failed(run, f"internal error: {exc!r}")
+            await self.outcomes.failed(run, f"internal error: {exc!r}")
         finally:
             self._running.pop(build.id, None)
             self._app_of.pop(build.id, None)
@@ -165,132 +163,6 @@ class BuildService:
         saved = await self.ctx.db.run(lambda s: store.save_build(s, build))
         self.ctx.publish(EventType.build_updated, app.project_id, saved)
         return saved
-
-    async def _ready(self, run: BuildRun) -> None:
-        app, build = run.app, run.build
-        assert app.attempt_id is not None  # made by the build's first stage
-        tree = await attempt_worktree(self.ctx, await self.parts.attempts.get(app.attempt_id))
-        commit = await git.rev_parse(tree, "HEAD")
-        versions = await self.ctx.db.run(lambda s: store.list_versions(s, app.id))
-        summary = await run.summary(versions[0].commit if versions else None)
-        version = await record_version(
-            self.ctx,
-            app,
-            tree,
-            commit,
-            build_id=build.id,
-            summary=summary,
-            screenshot_id=build.screenshot_id,
-        )
-        name = version.name
-        build = await self._save(
-            app,
-            replace(
-                build,
-                status=BuildStatus.ready,
-                version=name,
-                summary=summary,
-                base_commit=commit,
-                ended_at=datetime.now(UTC),
-            ),
-        )
-        url = await self._preview_url(build)
-        await self.parts.timeline.add(
-            app,
-            TimelineKind.build_ready,
-            f"Build {build.number} is ready: {name}",
-            build_id=build.id,
-            data={"version": name, "preview_url": url, "seconds": _seconds(build)},
-        )
-        await self.parts.timeline.add(
-            app, TimelineKind.version, f"Version {name}", build_id=build.id, data={"version": name}
-        )
-        if app.stage is not AppStage.mvp_built:
-            app = await self.parts.apps.set_stage(app, AppStage.mvp_built)
-            await self.parts.timeline.add(
-                app,
-                TimelineKind.mvp_built,
-                f"MVP built: {name} is running",
-                build_id=build.id,
-                data={"version": name, "preview_url": url},
-            )
-
-    async def _preview_url(self, build: Build) -> str | None:
-        if build.preview_id is None:
-            return None
-        preview = await self.parts.previews.get(build.preview_id)
-        return self.parts.previews.url(preview)
-
-    async def _failed(self, run: BuildRun, detail: str) -> None:
-        build = run.build
-        stage = build.status if build.status.working else build.start_stage
-        await self._record_failure(
-            run.app, build, stage, detail, f"Build {build.number} failed: {failure_sentence(stage)}"
-        )
-
-    async def _record_failure(
-        self, app: App, build: Build, stage: BuildStatus, detail: str, entry: str
-    ) -> Build:
-        """The build failed at `stage`: its plain sentence, details and a debug id (also in
-        the server log), and `entry` on the app's timeline."""
-        debug_id = new_debug_id()
-        log.warning(
-            "build %s of app %s failed at %s: %s [debug_id=%s]",
-            build.number,
-            app.id,
-            stage.value,
-            detail.splitlines()[0] if detail else "",
-            debug_id,
-        )
-        build = await self._save(
-            app,
-            replace(
-                build,
-                status=BuildStatus.failed,
-                failed_stage=stage,
-                error=failure_sentence(stage),
-                detail=detail[-20_000:],
-                debug_id=debug_id,
-                stage_times=ended(build, stage),
-                ended_at=datetime.now(UTC),
-            ),
-        )
-        await self.parts.timeline.add(
-            app,
-            TimelineKind.build_failed,
-            entry,
-            build_id=build.id,
-            data={"stage": stage.value, "debug_id": debug_id},
-        )
-        return build
-
-    async def _cancelled(self, run: BuildRun) -> None:
-        """Everything of the build stopped, and the worktree back at the last version (or at
-        its start): nothing half-built stays, nothing is committed."""
-        app, build = run.app, run.build
-        stage = build.status if build.status.working else build.start_stage
-        if app.attempt_id is not None:
-            await self.parts.previews.stop_for_attempt(app.attempt_id)
-            attempt = await self.parts.attempts.get(app.attempt_id)
-            if build.base_commit is not None:
-                tree = await attempt_worktree(self.ctx, attempt)
-                await git.reset_to(tree, build.base_commit)
-        build = await self._save(
-            app,
-            replace(
-                build,
-                status=BuildStatus.cancelled,
-                failed_stage=stage,
-                stage_times=ended(build, stage),
-                ended_at=datetime.now(UTC),
-            ),
-        )
-        await self.parts.timeline.add(
-            app,
-            TimelineKind.build_cancelled,
-            f"Build {build.number} was cancelled while {stage.label.lower().rstrip('…')}",
-            build_id=build.id,
-        )
 
     # -- cancel and retry ---------------------------------------------------------------
 
@@ -401,7 +273,7 @@ class BuildService:
         for build in await self._working():
             app = await self.parts.apps.get(build.app_id)
             stage = build.status
-            await self._record_failure(
+            await self.outcomes.record_failure(
                 app,
                 build,
                 stage,
@@ -418,9 +290,3 @@ class BuildService:
             task.cancel()
         if self._running:
             await asyncio.wait(list(self._running.values()))
-
-
-def _seconds(build: Build) -> float | None:
-    if build.started_at is None or build.ended_at is None:
-        return None
-    return round((build.ended_at - build.started_at).total_seconds(), 1)
