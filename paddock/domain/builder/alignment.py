@@ -8,7 +8,8 @@ feature and touches no non-goal, else 0; score = 100 x mean, rounded half up (10
 requests; a blank request is not counted). Bands: green >= 80, yellow 60-79, red < 60 = scope
 creep. It never blocks, it informs, in plain words (`explain`).
 
-How words are compared (lexical on purpose, so the explanation can name the words):
+How words are compared (lexical on purpose, so the explanation can name the words; the
+words themselves are wording.py's):
 - normalised: case-folded, accents and punctuation dropped ("Log-in!" is "log in"), a small
   stopword list dropped, a light English stemmer (plurals, -ing, -ed, -er, a final e: "bookings",
   "booked" and "book" are one word, so are "scheduling" and "schedule");
@@ -30,13 +31,18 @@ a service fills it in; this module calls no model.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from paddock.domain.builder.brief import Brief
+from paddock.domain.builder.wording import (
+    ACTION_CONCEPTS,
+    Word,
+    has_words,
+    keys_of,
+    words_of,
+)
 
 GREEN_FROM = 80
 YELLOW_FROM = 60
@@ -114,159 +120,6 @@ def _check_score(score: int) -> None:
         raise ValueError(f"an alignment score is 0 to 100, not {score}")
 
 
-# --- words ------------------------------------------------------------------------------------
-
-_STOPWORDS_TEXT = (
-    "a an the and or but nor of to in on at for with by from as into onto about over under up "
-    "down out off via per is are was were be been being am it its this that these those there "
-    "here i im ive me my mine we us our ours you your yours they them their he him his she her "
-    "what which who whom whose when where why how all any both each every some no not dont "
-    "doesnt didnt cant wont isnt do does did so if then than too very can could would should "
-    "will shall may might must just also only more most other such own same again once one "
-    "etc eg ie"
-)
-STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-# Words of any request that say nothing about what it is about.
-_GENERIC_TEXT = (
-    "app apps application page pages button buttons screen site website web make made add "
-    "please want wanted need needs let lets allow able new feature option thing stuff way use "
-    "using used get user create work nice better good great easy simple quick bit lot really "
-    "something someone people person section part click tap support possible version"
-)
-GENERIC_WORDS = frozenset(_GENERIC_TEXT.split())
-# Common app words that mean one thing, the concept's name first (the stemmer folds "booking"
-# into "book", "reminders" into "remind").
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "login": ("login", "signin", "logon", "auth", "authenticate", "authentication", "password"),
-    "signup": ("signup", "register", "registration", "subscribe"),
-    "pay": ("pay", "payment", "checkout", "stripe", "paypal", "bill", "buy", "purchase", "refund"),
-    "photo": ("photo", "photograph", "image", "picture", "pic", "img"),
-    "delete": ("delete", "remove", "erase", "trash"),
-    "edit": ("edit", "change", "update", "modify", "rename"),
-    "select": ("select", "pick", "choose"),
-    "view": ("view", "see", "show", "display", "look", "browse"),
-    "email": ("email", "mail"),
-    "message": ("message", "chat", "dm"),
-    "notify": ("notify", "notification", "alert", "remind"),
-    "search": ("search", "find", "lookup"),
-    "calendar": ("calendar", "schedule", "timetable", "agenda"),
-    "book": ("book", "reserve", "reservation"),
-    "gig": ("gig", "concert"),
-    "music": ("music", "song", "tune", "audio"),
-    "todo": ("todo", "task", "chore"),
-    "profile": ("profile", "bio"),
-    "comment": ("comment", "reply"),
-    "price": ("price", "cost", "fee"),
-}
-# Two words that are one (compared by their stems: "logging in", "signed up").
-PHRASES = {
-    ("log", "in"): "login",
-    ("sign", "in"): "login",
-    ("log", "on"): "login",
-    ("sign", "up"): "signup",
-    ("check", "out"): "checkout",
-    ("e", "mail"): "email",
-    ("to", "do"): "todo",
-    ("wait", "list"): "waitlist",
-}
-# Verbs that say what to do but not to what: "change the header colour" is no "Edit a task".
-ACTIONS = ("edit", "delete", "select", "view", "send", "save", "open", "set", "move")
-
-_NOT_PLURAL = frozenset({"news", "series", "always", "perhaps", "minus"})
-_VOWEL = re.compile(r"[aeiouy]")
-_APOSTROPHE = re.compile("['`\u2019\u02bc]")  # ' ` and the typographic ones
-_WORD = re.compile(r"[^\W_]+")
-
-
-def stem(word: str) -> str:
-    """A light English stem of a case-folded word: "bookings" -> "book", "classes" -> "class",
-    "scheduled" -> "schedul", "schedule" -> "schedul", "planner" -> "plan"."""
-    word = _without_ending(_singular(word))
-    if len(word) >= 4 and word.endswith("e"):  # "schedule" is "schedul(ing)"
-        word = word[:-1]
-    return word
-
-
-def _singular(word: str) -> str:
-    if word in _NOT_PLURAL or not word.endswith("s") or word.endswith(("ss", "us", "is")):
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "ches", "shes", "xes", "zes")):
-        return word[:-2]
-    return word[:-1] if len(word) > 3 else word
-
-
-def _without_ending(word: str) -> str:
-    for ending in ("ing", "ed"):
-        base = word[: -len(ending)]
-        if word.endswith(ending) and _stem_like(base):
-            word = _undoubled(base)
-            if ending == "ed" and word.endswith("i"):  # "replied" -> "reply"
-                word = word[:-1] + "y"
-            break
-    base = word[:-2]
-    if word.endswith("er") and _stem_like(base):  # "booker", "reminder", "ordering" -> order
-        word = _undoubled(base)
-    return word
-
-
-def _stem_like(base: str) -> bool:
-    """Long enough and with a vowel: "thing" and "need" keep their endings."""
-    return len(base) >= 3 and _VOWEL.search(base) is not None
-
-
-def _undoubled(word: str) -> str:
-    """ "shopp(ing)" -> "shop", "plann(ed)" -> "plan"; "add(ed)", "call(ing)" stay."""
-    doubled = len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "aeiouylsz"
-    return word[:-1] if doubled else word
-
-
-def _concept(word_stem: str) -> str:
-    return _CONCEPT_OF.get(word_stem, word_stem)
-
-
-_CONCEPT_OF = {stem(word): concept for concept, words in SYNONYMS.items() for word in words}
-_GENERIC = frozenset(_concept(stem(word)) for word in GENERIC_WORDS)
-_ACTIONS = frozenset(_concept(stem(word)) for word in ACTIONS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Word:
-    surface: str  # as written, case-folded, accents and punctuation off ("logging in")
-    key: str  # what is compared: a stem or a concept ("login")
-
-
-def _plain(text: str) -> str:
-    """Case-folded, accents off ("Café" -> "cafe"), apostrophes gone ("don't" -> "dont")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return _APOSTROPHE.sub("", bare)
-
-
-def _words(text: str) -> list[_Word]:
-    """The words of `text` that can tell what it is about (stopwords and generic words out)."""
-    raw = _WORD.findall(_plain(text))
-    stems = [stem(word) for word in raw]
-    words: list[_Word] = []
-    index = 0
-    while index < len(raw):
-        phrase = PHRASES.get((stems[index], stems[index + 1])) if index + 1 < len(raw) else None
-        if phrase is not None:
-            words.append(_Word(f"{raw[index]} {raw[index + 1]}", _concept(stem(phrase))))
-            index += 2
-            continue
-        word = raw[index]
-        if word not in STOPWORDS and len(word) > 1 and not word.isdigit():
-            words.append(_Word(word, _concept(stems[index])))
-        index += 1
-    return [word for word in words if word.key not in _GENERIC]
-
-
-def _keys(*texts: str) -> frozenset[str]:
-    return frozenset(word.key for text in texts for word in _words(text))
-
-
 # --- relating requests to the brief --------------------------------------------------------------
 
 
@@ -281,19 +134,19 @@ class _Scope:
 
 
 def _scope_of(brief: Brief) -> _Scope:
-    features = tuple((f.name, _keys(f.name, f.description)) for f in brief.features)
+    features = tuple((f.name, keys_of(f.name, f.description)) for f in brief.features)
     keys = [k for _, k in features]
     everywhere = frozenset.intersection(*keys) if len(keys) > 1 else frozenset()
     return _Scope(
         features=features,
-        feature_halves=_ACTIONS | everywhere,
-        non_goals=tuple((goal, _keys(goal)) for goal in brief.non_goals),
-        non_goal_halves=_ACTIONS | frozenset().union(*keys),
+        feature_halves=ACTION_CONCEPTS | everywhere,
+        non_goals=tuple((goal, keys_of(goal)) for goal in brief.non_goals),
+        non_goal_halves=ACTION_CONCEPTS | frozenset().union(*keys),
     )
 
 
 def _touching(
-    words: Sequence[_Word], keys: frozenset[str], halves: frozenset[str]
+    words: Sequence[Word], keys: frozenset[str], halves: frozenset[str]
 ) -> tuple[str, ...]:
     """The words that touch `keys` if together they weigh TOUCH (each key counted once), else ()."""
     hits = [word for word in words if word.key in keys]
@@ -302,7 +155,7 @@ def _touching(
 
 
 def _relate(scope: _Scope, text: str, request_id: str) -> RequestMatch:
-    words = _words(text)
+    words = words_of(text)
     touched = {
         name: touching
         for name, keys in scope.features
@@ -314,7 +167,7 @@ def _relate(scope: _Scope, text: str, request_id: str) -> RequestMatch:
         for goal, keys in scope.non_goals
         if (touching := _touching(words, keys, scope.non_goal_halves))
     }
-    blank = not _WORD.search(_plain(text))
+    blank = not has_words(text)
     return RequestMatch(
         request_id=request_id,
         text=text,

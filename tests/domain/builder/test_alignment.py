@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from paddock.domain.builder.alignment import (
-    SYNONYMS,
     Alignment,
     AlignmentBand,
     align,
@@ -14,9 +13,9 @@ from paddock.domain.builder.alignment import (
     explain,
     relate,
     score_of,
-    stem,
 )
 from paddock.domain.builder.brief import Brief, Feature
+from paddock.domain.builder.wording import SYNONYMS, stem
 
 YOGA = Brief(
     name="Booking page for my yoga studio",
