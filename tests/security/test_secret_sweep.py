@@ -341,8 +341,8 @@ def drive(server: ServerProcess, planted: dict[str, str], repo: Path) -> dict[st
 
 
 def drive_app(server: ServerProcess, planted: dict[str, str]) -> dict[str, list[str]]:
-    """The builder: an app whose agent holds a secret, built to v0.1 and rolled back (v0.2);
-    the ids of its routes."""
+    """The builder: an app whose agent holds a secret, built to v0.1 and rolled back (v0.2),
+    its preview seen, a change asked for; the ids of its routes."""
     api = server.api
     agent = {
         "profile": "builder-demo",
@@ -363,7 +363,16 @@ def drive_app(server: ServerProcess, planted: dict[str, str]) -> dict[str, list[
     ended = wait_for(finished, 120)
     assert ended and ended["status"] == "ready", ended
     api("POST", f"/api/apps/{app['id']}/versions/v0.1/rollback")
-    return {"app_id": [app["id"]], "build_id": [build["id"]]}
+    # After the preview: the gate, a change being talked through, the chat's snapshot.
+    api("POST", f"/api/apps/{app['id']}/preview-viewed")
+    change = api("POST", f"/api/apps/{app['id']}/changes", json={"description": "Add a map"})
+    api("POST", f"/api/apps/{app['id']}/chat/open")
+    return {
+        "app_id": [app["id"]],
+        "build_id": [build["id"]],
+        "change_id": [change["id"]],
+        "version": ["v0.1", "v0.2"],
+    }
 
 
 def sweep(

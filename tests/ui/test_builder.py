@@ -22,6 +22,8 @@ from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
 from paddock.web.ui import builder as ui_builder
 from paddock.web.ui import builder_builds as ui_builder_builds
+from paddock.web.ui import builder_decisions as ui_builder_decisions
+from paddock.web.ui import builder_ship as ui_builder_ship
 from tests.e2e.server import ServerProcess
 from tests.e2e.test_builder_flow import ANSWERS, IDEA, settled
 from tests.e2e.test_previews import PREVIEW_ENV
@@ -212,13 +214,34 @@ def open_the_preview(page: Page, card: Locator) -> None:
     preview.close()
 
 
+CHANGE_ANSWERS = {
+    "done_looks_like": "A contact section at the bottom of the page with our address",
+    "where": "Something new",
+}
+
+
+def talk_through_a_change(page: Page, description: str) -> Locator:
+    """The change conversation under the ready card: the change in words, its questions
+    answered; the confirmation card."""
+    page.get_by_label("What should change?").fill(description)
+    act(page, page.get_by_role("button", name="Next: a question or two"))
+    change = page.locator("#change")
+    expect(change.locator(".change-words")).to_have_text(description)
+    for question, answer in CHANGE_ANSWERS.items():
+        expect(change.locator(f"#change-hint-{question}")).not_to_be_empty()
+        change.locator(f"#change-answer-{question}").fill(answer)
+    act(page, change.get_by_role("button", name="Next: check it"))
+    expect(change.locator(".change-confirmation")).to_be_visible()
+    return change
+
+
 def second_version_then_roll_back(
     page: Page, server: ServerProcess, app_id: str, card: Locator
 ) -> None:
-    """A change asked for on the ready card builds v0.2, live; back to v0.1 after a
-    confirmation, as v0.3."""
-    page.get_by_label("Want something changed?").fill("Add a contact section")
-    act(page, page.get_by_role("button", name="Build the next version"))
+    """A change talked through and confirmed on the ready card builds v0.2, live; back to
+    v0.1 after a confirmation, as v0.3."""
+    change = talk_through_a_change(page, "Add a contact section")
+    act(page, change.get_by_role("button", name="Confirm and build"))
     second = server.api("GET", f"/api/apps/{app_id}/builds")[0]
     assert second["number"] == 2 and second["kind"] == "change"
     expect(card).to_have_attribute("data-build-id", second["id"])
@@ -340,10 +363,12 @@ def builder_form_routes() -> list[str]:
     """Every form endpoint of the builder's pages, from their routers: a new one is checked
     without being listed here."""
     return sorted(
-        route.path
-        for module in (ui_builder, ui_builder_builds)
-        for route in module.router.routes
-        if isinstance(route, APIRoute) and "POST" in route.methods
+        {
+            route.path
+            for module in (ui_builder, ui_builder_builds, ui_builder_decisions, ui_builder_ship)
+            for route in module.router.routes
+            if isinstance(route, APIRoute) and "POST" in route.methods
+        }
     )
 
 
@@ -351,6 +376,7 @@ def test_every_builder_form_refuses_other_origins_and_strangers(server: ServerPr
     app = planned_app(server)
     paths = builder_form_routes()
     assert "/ui/apps" in paths and "/ui/builds/{build_id}/cancel" in paths
+    assert "/ui/changes/{change_id}/confirm" in paths and "/ui/apps/{app_id}/deploy-check" in paths
     signed = httpx.get(f"{server.url}/?token={server.token}")
     cookie = {"Cookie": signed.headers["set-cookie"].split(";", 1)[0]}
     foreign = {**cookie, "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
@@ -359,7 +385,9 @@ def test_every_builder_form_refuses_other_origins_and_strangers(server: ServerPr
         concrete = (
             path.replace("{app_id}", app["id"])
             .replace("{build_id}", "0" * 32)
-            .replace("{name}", "v0.1")
+            .replace("{gate_id}", "0" * 32)
+            .replace("{change_id}", "0" * 32)
+            .replace("{version}", "v0.1")
         )
         form = {"idea": IDEA, "template": "static-site", "answer-users": "x"}
         refused = httpx.post(f"{server.url}{concrete}", data=form, headers=foreign)

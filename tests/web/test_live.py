@@ -34,10 +34,13 @@ async def test_a_patch_that_fails_to_render_sends_the_whole_page_and_the_stream_
 ) -> None:
     bus = EventBus()
     calls: list[list[Event] | None] = []
+    fourth_render = asyncio.Event()
     failures = {"patch": 1, "whole": 0}
 
     async def render(events: list[Event] | None) -> str:
         calls.append(events)
+        if len(calls) == 4:
+            fourth_render.set()
         kind = "whole" if events is None else "patch"
         if failures[kind] > 0:
             failures[kind] -= 1
@@ -53,7 +56,8 @@ async def test_a_patch_that_fails_to_render_sends_the_whole_page_and_the_stream_
         heartbeat=30,
     ).body_iterator
     first = asyncio.ensure_future(next_patch(body))
-    while bus._topic.subscriber_count == 0:  # until the stream has subscribed
+    # The bus tells no one of a new subscriber: look until the stream has one.
+    while bus._topic.subscriber_count == 0:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     with caplog.at_level(logging.ERROR, logger="paddock.web"):
         event = bus.publish(EventType.attempt_diff_changed, PROJECT, DiffChanged("a1"))
@@ -65,8 +69,7 @@ async def test_a_patch_that_fails_to_render_sends_the_whole_page_and_the_stream_
     failures.update(patch=1, whole=1)
     bus.publish(EventType.attempt_diff_changed, PROJECT, DiffChanged("a1"))
     following = asyncio.ensure_future(next_patch(body))
-    while len(calls) < 4:  # the stream took it in: both renders failed
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(fourth_render.wait(), 10)  # the stream took it in: both failed
     assert not following.done()
     newest = bus.publish(EventType.attempt_diff_changed, PROJECT, DiffChanged("a1"))
     assert await following == f"id: {newest.seq}\nevent: patch\ndata: <p>patch</p>\n\n"

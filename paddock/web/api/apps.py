@@ -132,19 +132,19 @@ async def list_versions(app_id: str, versions: VersionsDep) -> list[VersionPubli
     return [VersionPublic.of(v) for v in await versions.list_for_app(app_id)]
 
 
-@router.post("/apps/{app_id}/versions/{name}/rollback", operation_id="roll_back")
-async def roll_back(app_id: str, name: str, versions: VersionsDep) -> VersionPublic:
-    """A new version whose files are those of `name` (nothing is rewritten)."""
-    return VersionPublic.of(await versions.roll_back(app_id, name))
+@router.post("/apps/{app_id}/versions/{version}/rollback", operation_id="roll_back")
+async def roll_back(app_id: str, version: str, versions: VersionsDep) -> VersionPublic:
+    """A new version whose files are those of `version` (nothing is rewritten)."""
+    return VersionPublic.of(await versions.roll_back(app_id, version))
 
 
-@router.post("/apps/{app_id}/versions/{name}/preview", operation_id="preview_version")
+@router.post("/apps/{app_id}/versions/{version}/preview", operation_id="preview_version")
 async def preview_version(
-    app_id: str, name: str, versions: VersionsDep, previews: PreviewsDep
+    app_id: str, version: str, versions: VersionsDep, previews: PreviewsDep
 ) -> PreviewPublic:
     """The version running at a preview: the latest in the app's attempt, an older one in an
     attempt of its own, started at its tag (answers once it runs or failed)."""
-    preview = await versions.preview(app_id, name)
+    preview = await versions.preview(app_id, version)
     return PreviewPublic.of(previews.view(preview))
 
 

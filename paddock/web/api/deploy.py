@@ -39,15 +39,15 @@ async def get_deploy_readiness(
 
 
 @router.get(
-    "/apps/{app_id}/versions/{name}/archive",
+    "/apps/{app_id}/versions/{version}/archive",
     operation_id="download_version",
     response_class=FileResponse,
 )
-async def download_version(app_id: str, name: str, deploys: DeploysDep) -> FileResponse:
+async def download_version(app_id: str, version: str, deploys: DeploysDep) -> FileResponse:
     """The version's files as a zip, made by git from its commit."""
     folder = Path(tempfile.mkdtemp(prefix="paddock-export-"))
     try:
-        made = await deploys.archive(app_id, name, folder)
+        made = await deploys.archive(app_id, version, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -59,11 +59,11 @@ async def download_version(app_id: str, name: str, deploys: DeploysDep) -> FileR
     )
 
 
-@router.post("/apps/{app_id}/versions/{name}/push", operation_id="push_version")
+@router.post("/apps/{app_id}/versions/{version}/push", operation_id="push_version")
 async def push_version(
-    app_id: str, name: str, body: VersionPush, deploys: DeploysDep
+    app_id: str, version: str, body: VersionPush, deploys: DeploysDep
 ) -> PushedPublic:
     """Push the version to a branch of a remote of the app's repository (git's own
     credentials); not a fast-forward is refused (`push_rejected`) unless `force`."""
-    pushed = await deploys.push(app_id, name, body.remote, body.branch, force=body.force)
+    pushed = await deploys.push(app_id, version, body.remote, body.branch, force=body.force)
     return PushedPublic.read(pushed)

@@ -5,7 +5,10 @@
                    idea  → the questions                    → AppService.answer
                    brief → the brief, editable              → AppService.edit_brief, make_plan
                    plan  → the option cards                 → AppService.choose
-                   building / mvp_built → the build card, versions, timeline (builder_builds.py)
+                   building / mvp_built → the build card, versions, timeline (builder_builds.py);
+                                          the gate, the change conversation, the header's
+                                          iteration badge and alignment (builder_decisions.py);
+                                          the deploy section (builder_ship.py); the chat
 
 Each form posts to a /ui route that reads it into the API's own input model (web/inputs/apps.py)
 and calls the same service method as /api/apps; the answer sends the browser back to the app's
@@ -28,16 +31,29 @@ from paddock.domain.public import BuildPublic
 from paddock.services.builder.apps import AppService
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.versions import VersionService
-from paddock.web.deps import AppsDep, BuildsDep, VersionsDep
+from paddock.web.deps import (
+    AppsDep,
+    BuildsDep,
+    ChangesDep,
+    DecisionsDep,
+    DeploysDep,
+    SettingsDep,
+    VersionsDep,
+)
 from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, PlanChoice
-from paddock.web.ui import builder_builds
+from paddock.web.ui import builder_builds, builder_decisions, builder_ship
 from paddock.web.ui.builder_builds import build_card_context
+from paddock.web.ui.builder_decisions import decisions_context
+from paddock.web.ui.builder_ship import deploy_context, feature_context
 from paddock.web.ui.forms import parse
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.templating import render
 
 router = APIRouter(include_in_schema=False)
-router.include_router(builder_builds.router)  # the build card's routes, one page with these
+# The app page's other parts' routes: one page with these.
+router.include_router(builder_builds.router)
+router.include_router(builder_decisions.router)
+router.include_router(builder_ship.router)
 
 ANSWER_PREFIX = "answer-"  # the idea step's text areas: answer-<question id>
 OFFLINE_NOTE = "Offline assistant (no API key)"
@@ -57,10 +73,22 @@ async def new_app_page(request: Request) -> HTMLResponse:
 
 @router.get("/apps/{app_id}", response_class=HTMLResponse)
 async def app_page(
-    request: Request, app_id: str, apps: AppsDep, builds: BuildsDep, versions: VersionsDep
+    request: Request,
+    app_id: str,
+    apps: AppsDep,
+    builds: BuildsDep,
+    versions: VersionsDep,
+    decisions: DecisionsDep,
+    changes: ChangesDep,
+    deploys: DeploysDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
     app = await apps.get(app_id)
     context = await app_context(app, apps, builds, versions)
+    latest = context["latest"]
+    context.update(await decisions_context(app, decisions, changes, latest is not None))
+    context.update(feature_context(settings))
+    context.update(deploy_context(app.id, latest, deploys))
     return render(request, "builder/app.html", context)
 
 
@@ -74,6 +102,7 @@ async def app_context(
     latest = max(history, key=lambda b: b.number, default=None)
     entries = await apps.timeline_entries(app.id)
     templates = {t.name: t for t in apps.templates()}
+    app_versions = await versions.list_for_app(app.id)
     context: dict[str, Any] = {
         "app": app,
         "stage": app.stage.value,
@@ -83,7 +112,8 @@ async def app_context(
         "brief": brief[1] if brief else None,
         "templates": templates,
         "chosen": templates.get(app.template or ""),
-        "versions": await versions.list_for_app(app.id),
+        "versions": app_versions,
+        "latest": app_versions[0] if app_versions else None,
         "timeline": list(reversed(entries)),  # newest first
         "last_seq": entries[-1].seq if entries else 0,
         "can_build": app.stage in (AppStage.building, AppStage.mvp_built) and latest is None,

@@ -18,7 +18,8 @@ from starlette.responses import HTMLResponse, Response
 from paddock.domain.builder.apps import App
 from paddock.domain.builder.builds import STAGES, BuildStatus
 from paddock.domain.public import BuildPublic
-from paddock.web.deps import AppsDep, BuildsDep, VersionsDep
+from paddock.web.deps import AppsDep, BuildsDep, ChangesDep, VersionsDep
+from paddock.web.ui.builder_decisions import change_context
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.templating import render, render_fragment
 
@@ -122,13 +123,19 @@ def _board_url(app: App) -> str | None:
 
 
 @router.get("/ui/builds/{build_id}/card", response_class=HTMLResponse)
-async def build_card(build_id: str, apps: AppsDep, builds: BuildsDep) -> HTMLResponse:
-    """The card of one build, as the page has it (fetched again when its state changes)."""
+async def build_card(
+    build_id: str, apps: AppsDep, builds: BuildsDep, changes: ChangesDep
+) -> HTMLResponse:
+    """The card of one build, as the page has it (fetched again when its state changes); a
+    ready one with the change conversation under it."""
     build = await builds.get(build_id)
     app = await apps.get(build.app_id)
     positions = await builds.queue_positions()
     card = BuildPublic.of(build, positions.get(build.id))
-    html = render_fragment("builder/_build_card.html", **build_card_context(app, card))
+    context = build_card_context(app, card)
+    if build.status is BuildStatus.ready:
+        context["change_ctx"] = await change_context(app, changes)
+    html = render_fragment("builder/_build_card.html", **context)
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 
 
@@ -163,8 +170,8 @@ async def retry_build(build_id: str, builds: BuildsDep) -> Response:
     return redirect(f"/apps/{build.app_id}")
 
 
-@router.post("/ui/apps/{app_id}/versions/{name}/rollback")
-async def roll_back(app_id: str, name: str, versions: VersionsDep) -> Response:
-    """POST /api/apps/{id}/versions/{name}/rollback: a new version with `name`'s files."""
-    await versions.roll_back(app_id, name)
+@router.post("/ui/apps/{app_id}/versions/{version}/rollback")
+async def roll_back(app_id: str, version: str, versions: VersionsDep) -> Response:
+    """POST /api/apps/{id}/versions/{version}/rollback: a new version with `version`'s files."""
+    await versions.roll_back(app_id, version)
     return redirect(f"/apps/{app_id}")

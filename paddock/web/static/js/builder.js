@@ -1,5 +1,6 @@
 // The builder face's pages (templates/builder): the brief's feature rows, the app page kept
-// live, and the preview link.
+// live, the preview link, the decision gate once the preview was seen, the deploy check's
+// copy buttons. (The floating chat is js/builder_chat.js.)
 //
 // Live: the app's timeline stream (GET /api/apps/{id}/timeline/stream) says what happened
 // (`timeline` entries, in plain words, with ids to resume from) and when a build changed
@@ -28,6 +29,52 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// --- the decision gate --------------------------------------------------------------------
+// Told once a page load that the founder saw the preview (POST /ui/apps/{id}/preview-viewed);
+// its answer is the gate panel to show, or nothing when there is nothing to decide.
+let previewReported = false;
+
+async function previewSeen(appId) {
+  if (previewReported) return;
+  previewReported = true;
+  try {
+    const url = `/ui/apps/${encodeURIComponent(appId)}/preview-viewed`;
+    const response = await fetch(url, { method: "POST", headers: { accept: "text/html" } });
+    if (!response.ok) throw Paddock.describeError({ status: response.status, statusText: response.statusText, responseText: await response.text() });
+    const html = (await response.text()).trim();
+    const slot = document.getElementById("gate-slot");
+    if (html && slot && !document.getElementById("gate")) htmx.swap(slot, html, { swapStyle: "innerHTML" });
+  } catch (error) {
+    previewReported = false; // not recorded: the next look tries again
+    Paddock.toast(error && error.text ? error.text : "The Paddock server cannot be reached. Is it running?");
+  }
+}
+
+// Where a decision sent the page (`?at=`, web/ui/builder_decisions.py): "change" focuses the
+// change conversation (Iterate), "deploy-check" runs the deploy check (Ship), "builds" shows
+// the build card. The address then loses the query, so a reload does not do it again.
+function arrived(pageEl) {
+  const at = new URLSearchParams(location.search).get("at");
+  if (!at) return;
+  history.replaceState(null, "", location.pathname + location.hash);
+  if (at === "change") {
+    const field = pageEl.querySelector("#change textarea, #change button");
+    if (field) {
+      field.scrollIntoView({ block: "center" });
+      field.focus();
+    }
+  } else if (at === "deploy-check") {
+    const form = pageEl.querySelector(".deploy-check-form");
+    if (form) {
+      form.scrollIntoView({ block: "start" });
+      htmx.trigger(form, "submit");
+    }
+  } else if (at === "builds") {
+    const builds = document.getElementById("builds");
+    if (builds) builds.scrollIntoView({ block: "start" });
+  }
+}
+
 // --- the app page, live -------------------------------------------------------------------
 const VERSION_KINDS = new Set(["version", "rollback", "build_ready"]);
 
@@ -50,9 +97,10 @@ function latestOnly() {
   };
 }
 
+// The card in place of the old one, else at the end of the builds' area (#builds).
 function place(html, target, fallback) {
   if (target) htmx.swap(target, html, { swapStyle: "outerHTML" });
-  else if (fallback) htmx.swap(fallback, html, { swapStyle: "beforebegin" });
+  else if (fallback) htmx.swap(fallback, html, { swapStyle: "beforeend" });
 }
 
 Paddock.part("#app-page", (pageEl, signal) => {
@@ -68,8 +116,10 @@ Paddock.part("#app-page", (pageEl, signal) => {
       if (html === null) return;
       const card = document.getElementById("build-card");
       const start = pageEl.querySelector(".build-start");
-      if (start && !card) { htmx.swap(start, html, { swapStyle: "outerHTML" }); return; }
-      place(html, card, document.getElementById("versions"));
+      if (start && !card) htmx.swap(start, html, { swapStyle: "outerHTML" });
+      else if (card) place(html, card, null);
+      else place(html, null, document.getElementById("builds"));
+      watchScreenshot();
     } catch (error) {
       Paddock.toast(error.text || "The Paddock server cannot be reached. Is it running?");
     }
@@ -126,6 +176,19 @@ Paddock.part("#app-page", (pageEl, signal) => {
     if (entry.kind === "mvp_built") reached("mvp_built");
   }
 
+  // The preview counts as seen when the ready build's screenshot is shown (loaded: a lazy image
+  // loads once it is near the view) or its preview is opened; the gate then appears.
+  function watchScreenshot() {
+    const shot = document.querySelector('#build-card[data-status="ready"] #build-screenshot');
+    if (!shot) return;
+    if (shot.complete && shot.naturalWidth > 0) previewSeen(appId);
+    else shot.addEventListener("load", () => previewSeen(appId), { once: true });
+  }
+  watchScreenshot();
+  // After htmx has taken the page's forms in hand (it does at DOMContentLoaded).
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => setTimeout(() => arrived(pageEl), 0), { once: true });
+  else setTimeout(() => arrived(pageEl), 0);
+
   const source = new EventSource(`/api/apps/${encodeURIComponent(appId)}/timeline/stream?after=${lastSeq}`);
   source.addEventListener("open", () => { pageEl.dataset.stream = "open"; });
   source.addEventListener("error", () => { pageEl.dataset.stream = "reconnecting"; });
@@ -140,12 +203,34 @@ Paddock.part("#app-page", (pageEl, signal) => {
   signal.addEventListener("abort", () => source.close());
 });
 
+// --- the deploy check's fixes -------------------------------------------------------------
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copy);
+  if (!source) return;
+  try {
+    await navigator.clipboard.writeText(source.textContent);
+    button.textContent = "Copied";
+  } catch {
+    // No clipboard (an insecure origin, a denied permission): the text is selected instead.
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    button.textContent = "Selected: copy it";
+  }
+});
+
 // --- the preview link ---------------------------------------------------------------------
 // A tab opened at the click (a popup opened after an await may be blocked), sent on once the
 // one-time link arrives; without an opener, so the preview cannot reach back into this page.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-open-preview]");
   if (!button) return;
+  const page = document.getElementById("app-page");
+  if (page) previewSeen(page.dataset.appId);
   const tab = window.open("about:blank", "_blank");
   if (tab) tab.opener = null;
   try {
