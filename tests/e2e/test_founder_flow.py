@@ -23,6 +23,7 @@ from tests.agents.fake_model import Conversation, FakeModel, Reply, RunShell, Sa
 from tests.e2e.agent_helpers import agent_server
 from tests.e2e.builder_helpers import settled
 from tests.e2e.server import ServerProcess, make_repo
+from tests.e2e.test_builder_real_agent import CONTENT
 
 API_KEY = "sk-ant-test-founder-0123456789"
 IDEA = "A tiny page that lists my band's next gigs"
@@ -175,17 +176,7 @@ def claude_turn(conversation: Conversation) -> Reply:
     asked = conversation.last_user_text
     if conversation.tool_results:
         return Say("Done: the change is in place.")
-    content = {
-        "name": "Gig list",
-        "tagline": "Where the band plays next.",
-        "users": "Fans of the band",
-        "features": [
-            {"name": "Next gigs", "description": "Dates and places"},
-            {"name": "Ticket links", "description": "Buy a ticket"},
-        ],
-        "changes": [],
-    }
-    command = f"printf '%s' '{json.dumps(content)}' > app.json"
+    command = f"printf '%s' '{json.dumps(CONTENT)}' > app.json"
     if MOVE_KEY in asked:
         command = FIX
     elif PRICES in asked:

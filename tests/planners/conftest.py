@@ -1,4 +1,5 @@
-"""Templates for the planners' tests: what Paddock ships, in miniature."""
+"""The planners' tests' fixtures: templates (what Paddock ships, in miniature) and `api`, each
+SDK planner against the tests' fake model (test_sdk_planners.py's APIS)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 
 from paddock.domain.builder.templates import AppTemplate
 from paddock.domain.entities import Scripts
+from tests.planners.test_sdk_planners import APIS, Api
 
 
 def template(name: str, order: int, *, needs_network: bool) -> AppTemplate:
@@ -30,3 +32,9 @@ def templates() -> list[AppTemplate]:
         template("static-site", 2, needs_network=False),
         template("api-only", 3, needs_network=True),
     ]
+
+
+@pytest.fixture(params=APIS, ids=[api.name for api in APIS])
+def api(request: pytest.FixtureRequest) -> Api:
+    param: Api = request.param
+    return param

@@ -23,7 +23,7 @@ from paddock.planners.model import (
     judgement_prompt,
 )
 from tests.agents.fake_model import FakeModel, RecordedRequest
-from tests.planners.test_sdk_planners import APIS, Api, answering, fenced
+from tests.planners.test_sdk_planners import Api, answering, fenced
 
 pytestmark = pytest.mark.anyio
 
@@ -33,12 +33,6 @@ QUESTIONS = [
     Question(id="where", text="Which part of the app does it change?"),
 ]
 ANSWERS = [Answer(question_id="done_looks_like", text="A Waitlist button on full runs")]
-
-
-@pytest.fixture(params=APIS, ids=[api.name for api in APIS])
-def api(request: pytest.FixtureRequest) -> Api:
-    param: Api = request.param
-    return param
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from paddock.domain.builder.chat_actions import ProposedAction
 from paddock.planners import OfflinePlanner, PlannerFailed
 from paddock.planners.chat_tools import BAD_DETAILS, UNKNOWN_ACTION, context_json
 from tests.agents.fake_model import CallTool, Conversation, FakeModel, RecordedRequest, Say, Script
-from tests.planners.test_sdk_planners import APIS, KEY, Api
+from tests.planners.test_sdk_planners import KEY, Api
 
 pytestmark = pytest.mark.anyio
 
@@ -46,12 +46,6 @@ APP = ChatContext(
     tier="Starter",
 )
 BUILDS = "/apps/app-7#builds"
-
-
-@pytest.fixture(params=APIS, ids=[api.name for api in APIS])
-def api(request: pytest.FixtureRequest) -> Api:
-    param: Api = request.param
-    return param
 
 
 def answering(reply: Say | CallTool) -> Script:

@@ -80,12 +80,6 @@ APIS = [
 ]
 
 
-@pytest.fixture(params=APIS, ids=[api.name for api in APIS])
-def api(request: pytest.FixtureRequest) -> Api:
-    param: Api = request.param
-    return param
-
-
 def answering(text: str) -> Script:
     def script(_conversation: Conversation) -> Say:
         return Say(text)
