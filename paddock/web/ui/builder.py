@@ -17,7 +17,6 @@ page (HX-Redirect), which shows the next step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -45,7 +44,7 @@ from paddock.web.ui import builder_builds, builder_decisions, builder_ship
 from paddock.web.ui.builder_builds import build_card_context
 from paddock.web.ui.builder_decisions import decisions_context
 from paddock.web.ui.builder_ship import deploy_context, feature_context
-from paddock.web.ui.forms import parse
+from paddock.web.ui.forms import answers_from, parse
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.templating import render
 
@@ -55,7 +54,6 @@ router.include_router(builder_builds.router)
 router.include_router(builder_decisions.router)
 router.include_router(builder_ship.router)
 
-ANSWER_PREFIX = "answer-"  # the idea step's text areas: answer-<question id>
 OFFLINE_NOTE = "Offline assistant (no API key)"
 
 
@@ -149,14 +147,6 @@ async def answer_questions(request: Request, app_id: str, apps: AppsDep) -> Resp
     body = parse(AnswersIn, {"answers": answers_from(await request.form())})
     await apps.answer(app_id, body.answers)
     return redirect(app_url(app_id))
-
-
-def answers_from(form: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        key.removeprefix(ANSWER_PREFIX): str(value)
-        for key, value in form.items()
-        if key.startswith(ANSWER_PREFIX)
-    }
 
 
 @router.post("/ui/apps/{app_id}/brief")

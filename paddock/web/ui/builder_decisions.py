@@ -30,13 +30,12 @@ from paddock.services.builder.changes import ChangeService
 from paddock.services.builder.decisions import DecisionService
 from paddock.web.deps import AppsDep, ChangesDep, DecisionsDep
 from paddock.web.inputs import AnswersIn, ChangeConfirm, ChangeCreate, GateDecision
-from paddock.web.ui.forms import checked, parse
+from paddock.web.ui.forms import answers_from, checked, parse
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.templating import render_fragment
 
 router = APIRouter(include_in_schema=False)
 
-ANSWER_PREFIX = "answer-"  # a change question's text area: answer-<question id>
 # Where the app's page goes once loaded again (js/builder.js reads `at`, then drops it from the
 # address). A query, not a #fragment: a redirect to the same page with only a fragment added
 # would scroll the old page instead of loading the new one.
@@ -154,12 +153,7 @@ async def create_change(request: Request, app_id: str, changes: ChangesDep) -> R
 async def answer_change(request: Request, change_id: str, changes: ChangesDep) -> Response:
     """POST /api/changes/{id}/answers: each question's text area, by the question's id."""
     form = await request.form()
-    answers = {
-        key.removeprefix(ANSWER_PREFIX): str(value)
-        for key, value in form.items()
-        if key.startswith(ANSWER_PREFIX)
-    }
-    body = parse(AnswersIn, {"answers": answers})
+    body = parse(AnswersIn, {"answers": answers_from(form)})
     change = await changes.answer(change_id, body.answers)
     return redirect(app_url(change.app_id) + AT_CHANGE)
 

@@ -47,6 +47,18 @@ def sent(form: Mapping[str, Any], *names: str) -> dict[str, Any]:
     return {name: form[name] for name in names if name in form}
 
 
+ANSWER_PREFIX = "answer-"  # a question's text area: answer-<question id>
+
+
+def answers_from(form: Mapping[str, Any]) -> dict[str, str]:
+    """The answers of a form of questions (the idea's, a change's), by question id."""
+    return {
+        key.removeprefix(ANSWER_PREFIX): str(value)
+        for key, value in form.items()
+        if key.startswith(ANSWER_PREFIX)
+    }
+
+
 def checked(form: Mapping[str, Any], name: str) -> Any:
     """A checkbox's value for a bool field: a browser sends a box only when it is checked, so
     a missing one is False (not "the default", as a field left out of a JSON body is)."""
