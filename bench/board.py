@@ -31,7 +31,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from _harness import (
@@ -46,7 +46,6 @@ from _harness import (
     small_files,
     step,
 )
-from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import insert
 
 from paddock.domain.names import new_id
@@ -54,6 +53,9 @@ from paddock.domain.workflow import POSITION_GAP
 from paddock.store.db import Database
 from paddock.store.tables.projects import StepRow
 from paddock.store.tables.tasks import TaskRow
+
+if TYPE_CHECKING:  # the board part runs without Playwright; the log part imports it
+    from playwright.sync_api import Browser
 
 SIXTH_STEP = ("Blocked", "#dc2626")
 PAGE = 50  # cards per column page (paddock.services.board.PAGE_SIZE)
@@ -418,6 +420,8 @@ def measure_log(
     if not logview.exists():
         step("log tab: paddock/web/static/js/logview.js is MISSING: the page shows no log")
     timeout_s = 120 if logview.exists() else 20
+    from playwright.sync_api import sync_playwright  # here: --only board needs no browser
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
