@@ -31,6 +31,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 PYTHON = sys.executable
+# An attempt whose agent's turn ended, one way or another (paddock.domain.states.AttemptStatus).
+SETTLED = ("awaiting_review", "failed", "stopped")
 
 
 # --- server ------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from _harness import (
+    SETTLED,
     Row,
     Server,
     SSEThread,
@@ -151,7 +152,7 @@ def run_attempts(
         if event.event != "attempt.updated":
             continue
         data = event.json()["data"]
-        if data["id"] in pending and data["status"] in ("idle", "failed"):
+        if data["id"] in pending and data["status"] in SETTLED:
             pending.discard(data["id"])
             if data["status"] == "failed":
                 failures.append(f"{data['id']}: {data.get('error')}")

@@ -2,9 +2,10 @@
 
 a. Throughput: a script agent prints N lines (default 1M) flat out. Paddock's time runs from
    releasing the producer (it waits on a gate file, so every run starts the same way) to
-   (a1, no log reader) the `attempt.updated` idle event, which follows the log being closed and
-   the line count stored, or (a2, one live SSE client on /api/processes/{id}/logs/stream) that
-   client receiving `end`. Baseline: `bash -c "PRODUCER | cat > FILE"`.
+   (a1, no log reader) the `attempt.updated` event of the turn's end (awaiting review), which
+   follows the log being closed and the line count stored, or (a2, one live SSE client on
+   /api/processes/{id}/logs/stream) that client receiving `end`. Baseline:
+   `bash -c "PRODUCER | cat > FILE"`.
    Targets: ≥ 200k lines/s and ≥ 0.5 x cat's lines/s.
 b. Disk amplification during a1: write_bytes of the server process (/proc/<pid>/io) ÷ bytes
    printed. Target ≤ 3. Also the database (+ WAL) growth.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -38,6 +40,7 @@ from typing import Any
 
 from _harness import (
     PYTHON,
+    SETTLED,
     Row,
     Server,
     SSEEvent,
@@ -89,23 +92,37 @@ def flood_bytes(n: int) -> int:
     return sum(len(f"line {i} some log text here\n") for i in range(n))
 
 
-def gated(gate: Path, command: str) -> str:
-    """The command, started only once `gate` exists (so readers can attach first)."""
-    return f"while [ ! -e {gate} ]; do sleep 0.002; done; exec {command}"
+# The producers are committed into the bench's repository and the gate and exit files live in
+# the attempt's worktree: a sandbox sees its worktree, never the host's /tmp (where the bench's
+# own folder is).
+SCRIPTS = {"flood.py": FLOOD, "paced.py": PACED, "exiter.py": EXITER}
+GATE = ".bench-gate"
+TOKEN_VAR = "PADDOCK_BENCH_TOKEN"  # the API token, to the client worker
+EXIT_STAMP = ".bench-exit.txt"
+
+
+def gated(command: str) -> str:
+    """The command, started only once the worktree's gate file exists (so readers can attach
+    first)."""
+    return f"while [ ! -e {GATE} ]; do sleep 0.002; done; exec {command}"
+
+
+def worktree(attempt: dict[str, Any]) -> Path:
+    return Path(attempt["worktree_path"])
 
 
 class Bench:
     def __init__(self, server: Server, root: Path) -> None:
         self.server = server
         self.root = root
-        self.repo = make_repo(root / "repo", small_files(20))
+        self.repo = make_repo(root / "repo", {**small_files(20), **SCRIPTS})
         self.project = server.project(self.repo)
         self.events = SSEThread(
             server.url, f"/api/events?project_id={self.project['id']}", token=server.token
         )
         self.n = 0
         self.exit_split: list[tuple[float, float]] = []
-        for name, text in (("flood.py", FLOOD), ("paced.py", PACED), ("exiter.py", EXITER)):
+        for name, text in SCRIPTS.items():  # the cat and Popen baselines run them here
             (root / name).write_text(text)
 
     def close(self) -> None:
@@ -131,7 +148,7 @@ class Bench:
             lambda e: (
                 e.event == "attempt.updated"
                 and e.json()["data"]["id"] == attempt_id
-                and e.json()["data"]["status"] in ("idle", "failed")
+                and e.json()["data"]["status"] in SETTLED
             ),
             timeout=timeout,
         )
@@ -147,9 +164,8 @@ class Bench:
     # -- a + b ------------------------------------------------------------------------------
 
     def throughput(self, lines: int, with_client: bool) -> dict[str, Any]:
-        gate = self.root / f"gate-{self.n + 1}"
-        producer = f"{PY3} {self.root / 'flood.py'} {lines}"
-        attempt, process_id = self.attempt(gated(gate, producer))
+        attempt, process_id = self.attempt(gated(f"{PY3} flood.py {lines}"))
+        gate = worktree(attempt) / GATE
         client = None
         if with_client:
             client = SSEThread(
@@ -198,14 +214,14 @@ class Bench:
     # -- c ----------------------------------------------------------------------------------
 
     def latency(self, clients: int, seconds: float, rate: float) -> dict[str, Any]:
-        gate = self.root / f"gate-{self.n + 1}"
         count = int(seconds * rate)
-        producer = f"{PY3} {self.root / 'paced.py'} {count} {rate}"
-        attempt, process_id = self.attempt(gated(gate, producer))
+        attempt, process_id = self.attempt(gated(f"{PY3} paced.py {count} {rate}"))
+        gate = worktree(attempt) / GATE
         worker = subprocess.Popen(
             [PYTHON, __file__, "--_clients", str(clients), self.server.url, process_id],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, TOKEN_VAR: self.server.token},  # not on its command line
         )
         assert worker.stdout is not None
         ready = worker.stdout.readline().strip()
@@ -225,14 +241,13 @@ class Bench:
     # -- d ----------------------------------------------------------------------------------
 
     def exit_event(self, sleep: float) -> float:
-        stamp = self.root / f"exit-{self.n + 1}.txt"
-        command = f"{PY3} {self.root / 'exiter.py'} {stamp} {sleep}"
-        attempt, process_id = self.attempt(command)
+        attempt, process_id = self.attempt(f"{PY3} exiter.py {EXIT_STAMP} {sleep}")
+        stamp = worktree(attempt) / EXIT_STAMP
         event = self.events.wait_for(
             lambda e: (
                 e.event == "process.updated"
                 and e.json()["data"]["id"] == process_id
-                and e.json()["data"]["status"] in ("succeeded", "failed", "killed")
+                and e.json()["data"]["status"] in ("succeeded", "failed", "stopped", "lost")
             ),
             timeout=60,
         )
@@ -328,8 +343,10 @@ class _LogClient(asyncio.Protocol):
 async def _clients_main(count: int, url: str, process_id: str) -> None:
     host, port = url.removeprefix("http://").split(":")
     path = f"/api/processes/{process_id}/logs/stream"
+    token = os.environ.get(TOKEN_VAR, "")
     request = (
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n"
     ).encode()
     loop = asyncio.get_running_loop()
     clients: list[_LogClient] = []

@@ -29,6 +29,7 @@ import httpx
 from _harness import (
     PYTHON,
     ROOT,
+    SETTLED,
     Row,
     Server,
     SSEThread,
@@ -130,7 +131,7 @@ def run_attempts(
         event = events.next(timeout=max(1.0, deadline - time.monotonic()))
         if event.event == "attempt.updated":
             data = event.json()["data"]
-            if data["id"] in pending and data["status"] in ("idle", "failed"):
+            if data["id"] in pending and data["status"] in SETTLED:
                 pending.discard(data["id"])
                 if data["status"] == "failed":
                     print(f"  attempt {data['id']} failed: {data.get('error')}")

@@ -100,12 +100,12 @@ def idle_attempt(server: Server, project: dict[str, Any]) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         current: dict[str, Any] = server.api("GET", f"/api/attempts/{attempt['id']}")
-        if current["status"] == "idle":
+        if current["status"] == "awaiting_review":
             return current
         if current["status"] == "failed":
             raise RuntimeError(f"the attempt failed: {current}")
         time.sleep(0.05)
-    raise RuntimeError("the attempt did not become idle")
+    raise RuntimeError("the attempt's turn did not end")
 
 
 def start_preview(server: Server, attempt: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,30 @@ and validate its JSON answer (model.py). Anything unusable is a `PlannerFailed` 
 Layer 1: imports paddock.domain only.
 """
 
-from paddock.planners.anthropic import AnthropicPlanner
+from typing import TYPE_CHECKING, Any
+
 from paddock.planners.base import Judgement, Planner, PlannerFailed
 from paddock.planners.offline import OfflinePlanner
-from paddock.planners.openai import OpenAIPlanner
+
+if TYPE_CHECKING:
+    from paddock.planners.anthropic import AnthropicPlanner
+    from paddock.planners.openai import OpenAIPlanner
+
+# The SDK planners import their SDKs (~40 and ~25 MB): loaded when first asked for (a key is
+# set), not by every server that imports this package.
+_LAZY = {
+    "AnthropicPlanner": "paddock.planners.anthropic",
+    "OpenAIPlanner": "paddock.planners.openai",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AnthropicPlanner",

@@ -35,9 +35,6 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from detect_secrets.core.scan import scan_file
-from detect_secrets.settings import default_settings
-
 from paddock.domain.builder.deploy import SecretFinding
 
 LOCKFILES = frozenset(
@@ -74,6 +71,9 @@ def scan_for_secrets(files: Mapping[str, str]) -> list[SecretFinding]:
 
     Blocking (file writes, CPU, a process-wide lock): call it from async code through
     `asyncio.to_thread`."""
+    # Imported here: the library costs ~20 MB, and an idle server never scans.
+    from detect_secrets.settings import default_settings
+
     scanned = {path: text for path, text in files.items() if not is_lockfile(path)}
     if not scanned:
         return []
@@ -95,6 +95,8 @@ def is_env_template(path: str) -> bool:
 
 
 def _scan_copy(copy: Path, path: str) -> list[SecretFinding]:
+    from detect_secrets.core.scan import scan_file
+
     found: list[SecretFinding] = []
     for secret in scan_file(str(copy)):
         value = secret.secret_value or ""

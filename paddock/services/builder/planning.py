@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from paddock.config import PlannerChoice, Settings
 from paddock.domain.errors import Unavailable
-from paddock.planners import AnthropicPlanner, OfflinePlanner, OpenAIPlanner, Planner
+from paddock.planners import OfflinePlanner, Planner
 
 
 def planner_for(settings: Settings) -> Planner:
@@ -19,6 +19,8 @@ def planner_for(settings: Settings) -> Planner:
     if choice is PlannerChoice.anthropic or (choice is PlannerChoice.auto and anthropic_key):
         if not anthropic_key:
             raise _no_key("anthropic", "PADDOCK_ANTHROPIC_API_KEY")
+        from paddock.planners.anthropic import AnthropicPlanner  # its SDK: on first use
+
         return AnthropicPlanner(
             anthropic_key,
             agents.anthropic_base_url,
@@ -28,6 +30,8 @@ def planner_for(settings: Settings) -> Planner:
     if choice is PlannerChoice.openai or (choice is PlannerChoice.auto and openai_key):
         if not openai_key:
             raise _no_key("openai", "PADDOCK_OPENAI_API_KEY")
+        from paddock.planners.openai import OpenAIPlanner  # its SDK: on first use
+
         return OpenAIPlanner(
             openai_key, agents.openai_base_url, settings.builder.openai_model, timeout
         )
