@@ -111,6 +111,12 @@ def worktree(attempt: dict[str, Any]) -> Path:
     return Path(attempt["worktree_path"])
 
 
+def open_gate(gate: Path) -> None:
+    """Create the gate in the worktree without following a link there (the tree is the
+    agent's: O_NOFOLLOW on the file, O_EXCL so nothing already there is touched)."""
+    os.close(os.open(gate, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644))
+
+
 class Bench:
     def __init__(self, server: Server, root: Path) -> None:
         self.server = server
@@ -178,7 +184,7 @@ class Bench:
         self.events.drain()
         io0, db0, cpu0 = self.server.io(), self.db_bytes(), self.server.cpu_seconds()
         t0, wall0 = time.perf_counter(), time.time()
-        gate.touch()
+        open_gate(gate)
         client_received: int | None = None
         if client is not None:
             end = client.wait_for(lambda e: e.event == "end", timeout=600)
@@ -228,7 +234,7 @@ class Bench:
         if ready != "READY":
             raise RuntimeError(f"client worker did not get ready: {ready!r}")
         cpu0 = self.server.cpu_seconds()
-        gate.touch()
+        open_gate(gate)
         out, _ = worker.communicate(timeout=seconds * 20 + 120)
         cpu = self.server.cpu_seconds() - cpu0
         result: dict[str, Any] = json.loads(out)

@@ -22,6 +22,7 @@ from paddock.domain.builder.builds import (
     failure_sentence,
     retry_stage,
 )
+from paddock.domain.builder.changes import check_description
 from paddock.domain.builder.prompts import build_prompt
 from paddock.domain.builder.timeline import TimelineKind
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
@@ -34,7 +35,6 @@ from paddock.services.context import log
 from paddock.store import apps as app_store
 from paddock.store import builds as store
 
-MAX_CHANGE = 4000
 _CANCEL_RECHECK = 0.5  # seconds between a cancel's stops while the run ends
 
 
@@ -61,13 +61,7 @@ class BuildService:
             raise Conflict("the app is parked: resume it first", code="app_parked")
         _version, brief = await self.parts.apps.brief(app.id)
         if change is not None:
-            change = change.strip()
-            if not change:
-                raise InvalidInput("say what to change", code="empty_change")
-            if len(change) > MAX_CHANGE:
-                raise InvalidInput(
-                    f"a change is at most {MAX_CHANGE} characters", code="change_too_long"
-                )
+            change = check_description(change)
         versions = await self.ctx.db.run(lambda s: store.list_versions(s, app.id))
         kind = BuildKind.change if versions and change is not None else BuildKind.first
         if versions and change is None:

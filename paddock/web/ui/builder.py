@@ -42,7 +42,7 @@ from paddock.web.deps import (
 from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, PlanChoice
 from paddock.web.ui import builder_builds, builder_decisions, builder_ship
 from paddock.web.ui.builder_builds import build_card_context
-from paddock.web.ui.builder_decisions import decisions_context
+from paddock.web.ui.builder_decisions import app_url, decisions_context
 from paddock.web.ui.builder_ship import deploy_context, feature_context
 from paddock.web.ui.forms import answers_from, parse
 from paddock.web.ui.projects import redirect
@@ -55,10 +55,6 @@ router.include_router(builder_decisions.router)
 router.include_router(builder_ship.router)
 
 OFFLINE_NOTE = "Offline assistant (no API key)"
-
-
-def app_url(app_id: str) -> str:
-    return f"/apps/{app_id}"
 
 
 # -- pages ----------------------------------------------------------------------------------
