@@ -127,16 +127,16 @@ def vite_command(port: str = "$PORT") -> str:
 BACKEND_CONF = """\
 worker_processes 1;
 daemon off;
-pid .bench-nginx/nginx.pid;
+pid @STATE@/nginx.pid;
 error_log stderr warn;
 events { worker_connections 4096; }
 http {
     access_log off;
-    client_body_temp_path .bench-nginx/body;
-    proxy_temp_path .bench-nginx/proxy;
-    fastcgi_temp_path .bench-nginx/fastcgi;
-    uwsgi_temp_path .bench-nginx/uwsgi;
-    scgi_temp_path .bench-nginx/scgi;
+    client_body_temp_path @STATE@/body;
+    proxy_temp_path @STATE@/proxy;
+    fastcgi_temp_path @STATE@/fastcgi;
+    uwsgi_temp_path @STATE@/uwsgi;
+    scgi_temp_path @STATE@/scgi;
     default_type text/html;
     keepalive_requests 10000000;
     server {
@@ -157,11 +157,12 @@ def backend_repo_files() -> dict[str, str]:
     return {"nginx.conf.in": BACKEND_CONF, "www/index.html": BODY}
 
 
-def backend_dev_script() -> str:
-    """The project's dev script: write the config for $PORT, run nginx in the foreground."""
+def backend_dev_script(state: str = ".bench-nginx") -> str:
+    """The project's dev script: write the config for $PORT into `state` (a dir of the
+    worktree), run nginx in the foreground."""
     return (
-        'mkdir -p .bench-nginx && sed "s/@PORT@/$PORT/" nginx.conf.in > .bench-nginx/nginx.conf'
-        f' && exec {nginx_bin()} -e stderr -p "$PWD/" -c .bench-nginx/nginx.conf'
+        f'mkdir -p {state} && sed "s/@PORT@/$PORT/; s|@STATE@|{state}|" nginx.conf.in'
+        f' > {state}/nginx.conf && exec {nginx_bin()} -e stderr -p "$PWD/" -c {state}/nginx.conf'
     )
 
 
@@ -247,9 +248,11 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 10
     raise RuntimeError(f"nothing listens on {port} after {timeout:g} s")
 
 
-def stub_status(port: int) -> dict[str, int]:
+def stub_status(
+    port: int, host: str = "localhost", headers: dict[str, str] | None = None
+) -> dict[str, int]:
     """The backend's counters: connections accepted, requests served (stub_status)."""
-    conn = KeepAlive(port, "localhost")
+    conn = KeepAlive(port, host, headers)
     try:
         status, body = conn.get("/nginx_status")
     finally:
@@ -396,31 +399,50 @@ def as_owner(path: Path, under: Path) -> list[str]:
     return ["setpriv", f"--reuid={info.st_uid}", f"--regid={info.st_gid}", "--clear-groups"]
 
 
+class Twin:
+    """The preview's dev command started straight on the host (no sandbox, the host's network)
+    in `cwd` as its owner, on a free port: the direct baseline, which a preview in a network of
+    its own (the default, "private") cannot give. `ready_ms`: start → the first 200."""
+
+    def __init__(self, command: str, cwd: Path, under: Path) -> None:
+        self.port = free_port()
+        env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1"}
+        start = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [*as_owner(cwd, under), "sh", "-c", command],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            self.ready_ms = (until_200(self.port, f"127.0.0.1:{self.port}") - start) * 1000
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def __enter__(self) -> Twin:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
 def direct_start(worktree: Path, under: Path) -> float:
     """The Vite command started straight in the worktree (as its owner): ms to the first 200."""
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [*as_owner(worktree, under), "sh", "-c", vite_command(str(port))],
-        cwd=worktree,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        ready = until_200(port, f"127.0.0.1:{port}")
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return (ready - start) * 1000
+    with Twin(vite_command("$PORT"), worktree, under) as twin:
+        return twin.ready_ms
 
 
 # --- Chromium ----------------------------------------------------------------------------------

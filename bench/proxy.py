@@ -26,9 +26,12 @@ import argparse
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from _harness import (
     Row,
@@ -44,6 +47,7 @@ from _proxy_tools import (
     VITE_BIN,
     KeepAlive,
     NginxProxy,
+    Twin,
     backend_dev_script,
     backend_repo_files,
     chromium_path,
@@ -75,12 +79,12 @@ class Plan:
 
     page_loads: int = 15  # P1, per path
     requests: int = 10_000  # P2 latency, per path
-    wrk_rounds: int = 3  # P2 throughput, per target
-    wrk_seconds: float = 10.0
+    wrk_rounds: int = 7  # P2 throughput, per target
+    wrk_seconds: float = 5.0
     cold_starts: int = 10  # P3, per kind
 
 
-QUICK = Plan(page_loads=3, requests=1000, wrk_rounds=1, wrk_seconds=3.0, cold_starts=3)
+QUICK = Plan(page_loads=7, requests=2000, wrk_rounds=7, wrk_seconds=1.0, cold_starts=7)
 
 
 # --- setup through the API ---------------------------------------------------------------------
@@ -120,32 +124,37 @@ def preview_key(server: Server, preview: dict[str, Any]) -> str:
     return key
 
 
-def proxy_host(server: Server, preview: dict[str, Any]) -> str:
-    return f"{preview['host']}.preview.localhost:{server.port}"
+def proxy_host(preview: dict[str, Any]) -> str:
+    """The preview's Host, as its URL names it (the data plane's port, decision 018)."""
+    return str(urlsplit(preview["url"]).netloc)
+
+
+def proxy_port(preview: dict[str, Any]) -> int:
+    return int(urlsplit(preview["url"]).port or 80)
 
 
 # --- P2: latency and throughput against a fast backend ----------------------------------------
 
 
+Target = tuple[int, dict[str, str], Callable[[], dict[str, int]]]
+
+
 def throughput(
-    server: Server,
-    targets: dict[str, tuple[int, dict[str, str]]],
-    backend: int,
-    rounds: int,
-    seconds: float,
+    server: Server, targets: dict[str, Target], rounds: int, seconds: float
 ) -> dict[str, list[dict[str, Any]]]:
     """wrk -c64 against each target in turn, `rounds` times, after a 1 s warm-up each; with
-    the connections the backend accepted and Paddock's CPU time during each run."""
+    the connections its backend accepted (its stub_status) and Paddock's CPU time during each
+    run."""
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
-    for port, headers in targets.values():  # warm-up
+    for port, headers, _ in targets.values():  # warm-up
         wrk(port, 1, headers)
     names = list(targets)
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:  # the order rotates
-            port, headers = targets[name]
-            before, cpu = stub_status(backend), server.cpu_seconds()
+            port, headers, stats = targets[name]
+            before, cpu = stats(), server.cpu_seconds()
             result = wrk(port, seconds, headers)
-            after = stub_status(backend)
+            after = stats()
             result["backend_connections_accepted"] = after["accepts"] - before["accepts"]
             result["backend_requests"] = after["requests"] - before["requests"] - 1
             result["paddock_cpu_percent"] = (server.cpu_seconds() - cpu) / seconds * 100
@@ -163,16 +172,18 @@ def measure_p2(server: Server, tmp: Path, plan: Plan) -> dict[str, Any]:
     attempt = idle_attempt(server, project)
     preview = start_preview(server, attempt)
     key = preview_key(server, preview)
-    backend = int(preview["port"])
-    host = proxy_host(server, preview)
-    out: dict[str, Any] = {"backend_port": backend}
+    host = proxy_host(preview)
+    worktree = Path(attempt["worktree_path"])
+    twin = Twin(backend_dev_script(".bench-nginx-direct"), worktree, server.data_dir.parent)
+    backend = twin.port
+    out: dict[str, Any] = {"backend_port": backend, "preview_backend_port": preview["port"]}
     try:
-        with NginxProxy(backend) as nginx:
+        with twin, NginxProxy(backend) as nginx:
             requests = plan.requests
             step(f"P2 latency: {requests} GET / per path at concurrency 1, interleaved")
             conns = {
                 "direct": KeepAlive(backend, f"localhost:{backend}"),
-                "paddock": KeepAlive(server.port, host, {KEY_HEADER: key}),
+                "paddock": KeepAlive(proxy_port(preview), host, {KEY_HEADER: key}),
                 "nginx": KeepAlive(nginx.port, f"127.0.0.1:{nginx.port}"),
             }
             try:
@@ -182,12 +193,17 @@ def measure_p2(server: Server, tmp: Path, plan: Plan) -> dict[str, Any]:
                     conn.close()
             rounds, seconds = plan.wrk_rounds, plan.wrk_seconds
             step(f"P2 throughput: wrk -t2 -c64, {rounds} runs of {seconds:g} s per target")
-            targets = {
-                "paddock": (server.port, {"Host": host, KEY_HEADER: key}),
-                "nginx": (nginx.port, {}),
-                "direct": (backend, {}),
+            through = {"Host": host, KEY_HEADER: key}
+            targets: dict[str, Target] = {
+                "paddock": (
+                    proxy_port(preview),
+                    through,
+                    partial(stub_status, proxy_port(preview), host, {KEY_HEADER: key}),
+                ),
+                "nginx": (nginx.port, {}, partial(stub_status, backend)),
+                "direct": (backend, {}, partial(stub_status, backend)),
             }
-            out["wrk"] = throughput(server, targets, backend, rounds, seconds)
+            out["wrk"] = throughput(server, targets, rounds, seconds)
             out["wrk_seconds"] = seconds
     finally:
         server.api("DELETE", f"/api/previews/{preview['id']}")
@@ -205,7 +221,7 @@ def paddock_start(server: Server, attempt: dict[str, Any]) -> dict[str, Any]:
     answered = time.perf_counter()
     key = preview_key(server, preview)
     keyed = time.perf_counter()
-    ok = until_200(server.port, proxy_host(server, preview), {KEY_HEADER: key})
+    ok = until_200(proxy_port(preview), proxy_host(preview), {KEY_HEADER: key})
     server.api("DELETE", f"/api/previews/{preview['id']}")
     total = (answered - start) + (ok - keyed)
     return {
@@ -238,12 +254,14 @@ def measure_p3(server: Server, attempt: dict[str, Any], runs: int) -> dict[str, 
 # --- P1: page load in Chromium -----------------------------------------------------------------
 
 
-def measure_p1(server: Server, preview: dict[str, Any], key: str, runs: int) -> dict[str, Any]:
+def measure_p1(
+    server: Server, preview: dict[str, Any], key: str, runs: int, direct_port: int
+) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     targets = {
         "paddock": (preview["url"], {KEY_HEADER: key}),
-        "direct": (f"http://127.0.0.1:{preview['port']}/", {}),
+        "direct": (f"http://127.0.0.1:{direct_port}/", {}),
     }
     out: dict[str, Any] = {"paddock": [], "direct": [], "errors": []}
     step(f"P1 page loads: {runs} each, alternating, a fresh context per load")
@@ -292,6 +310,10 @@ def p1_rows(p1: dict[str, Any], notes: list[str]) -> list[Row]:
         return median([float(r[key]) for r in runs])
 
     ratio = med(pad, "ms") / med(direct, "ms")
+    notes.append(
+        f"P1 p90: through the proxy {pct([float(r['ms']) for r in pad], 90):.0f} ms, direct "
+        f"{pct([float(r['ms']) for r in direct], 90):.0f} ms"
+    )
     notes.append(
         f"P1: {len(pad)} / {len(direct)} loads; {pad[0]['requests']} requests per load; "
         f"medians through the proxy / direct: first byte {med(pad, 'ttfb_ms'):.0f} / "
@@ -355,6 +377,11 @@ def p2_rows(p2: dict[str, Any], notes: list[str]) -> list[Row]:
         f"+{pct(lat['nginx'], 99) - pct(lat['direct'], 99):.3f} over direct); Paddock p90 "
         f"{pct(lat['paddock'], 90):.3f} ms, max {max(lat['paddock']):.1f} ms"
     )
+    spread = {name: [r["rps"] for r in rs] for name, rs in runs.items()}
+    notes.append(
+        "P2 throughput p10 / p90 (req/s): "
+        + ", ".join(f"{n} {pct(v, 10):,.0f} / {pct(v, 90):,.0f}" for n, v in spread.items())
+    )
     direct = median([r["rps"] for r in runs["direct"]])
     accepted = [r["backend_connections_accepted"] for r in runs["paddock"]]
     served = [r["backend_requests"] for r in runs["paddock"]]
@@ -380,6 +407,10 @@ def p2_rows(p2: dict[str, Any], notes: list[str]) -> list[Row]:
 def p3_rows(p3: dict[str, Any], notes: list[str]) -> list[Row]:
     paddock = median([r["ms"] for r in p3["paddock"]])
     direct = median(p3["direct_ms"])
+    notes.append(
+        f"P3 p90: Paddock {pct([r['ms'] for r in p3['paddock']], 90):.0f} ms, direct "
+        f"{pct(p3['direct_ms'], 90):.0f} ms"
+    )
     notes.append(
         f"P3: {len(p3['direct_ms'])} runs each; Paddock's time = POST answered "
         f"(median {median([r['post_ms'] for r in p3['paddock']]):.0f} ms) + first proxied "
@@ -468,7 +499,9 @@ def run_vite(server: Server, tmp: Path, plan: Plan, only: set[str], out: Outcome
     elif "p1" in only:
         preview = start_preview(server, attempt)
         key = preview_key(server, preview)
-        out.details["p1"] = measure_p1(server, preview, key, plan.page_loads)
+        worktree = Path(attempt["worktree_path"])
+        with Twin(vite_command("$PORT"), worktree, server.data_dir.parent) as twin:
+            out.details["p1"] = measure_p1(server, preview, key, plan.page_loads, twin.port)
         notes = out.notes.setdefault("p1", [])
         out.rows["p1"] = p1_rows(out.details["p1"], notes)
         notes += HOW["p1"]

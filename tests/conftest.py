@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from paddock.store.db import Database
+from tests.e2e.server import forget_stopped_servers, servers_seen
 from tests.pg import PgServer, PgUnavailableError
 
 # Run as root (as CI is), Paddock hands each worktree to its sandbox user, and the tests' own
@@ -17,6 +18,20 @@ if os.geteuid() == 0 and "GIT_CONFIG_COUNT" not in os.environ:
     os.environ.update(
         GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="safe.directory", GIT_CONFIG_VALUE_0="*"
     )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    forget_stopped_servers()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's report ends with the tails of the logs of the servers it used."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and report.when in ("call", "setup"):
+        for server in servers_seen():
+            report.sections.append((f"paddock serve log ({server.url})", server.log_tail()))
 
 
 @pytest.fixture

@@ -31,13 +31,15 @@ HEIGHT = {
     "planners": 1,
     "demo": 1,
     "services": 2,
+    "inputs": 2.5,  # the API's input models: what web/, mcp/ and cli/ take from a client
     "web": 3,
     "cli": 3,
     "mcp": 3,
     "__main__": 4,
 }
 # `paddock serve` runs the web app: the command line is the one client of web/ that is code.
-SIDEWAYS = {("cli", "web")}
+# The web app serves the MCP endpoint at /mcp, and `paddock mcp` relays stdio to it.
+SIDEWAYS = {("cli", "web"), ("web", "mcp"), ("cli", "mcp")}
 
 
 @dataclass(frozen=True)

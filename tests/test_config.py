@@ -29,6 +29,7 @@ KNOWN_NAMES = [
     "open_browser",
     "worktrees_dir",
     "log_level",
+    "log_format",  # issue 19: JSON logs
     "stop_grace_seconds",
     "interrupt_grace_seconds",
     "log_flush_seconds",
@@ -79,6 +80,9 @@ KNOWN_NAMES = [
     "preview_idle_minutes",
     "preview_ticket_seconds",
     "preview_postgres_url",
+    "preview_plane",
+    "preview_plane_port",
+    "preview_plane_slots",
     "artifact_max_mb",
     "artifact_max_files",
     "artifact_retention_days",

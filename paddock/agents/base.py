@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import stat
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from paddock.agents.channel_relay import relay_command
 from paddock.domain.entries import Entry, Normaliser, raw
 
 
@@ -51,6 +53,18 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class Channel:
+    """An attempt's channel: its Unix socket, reached through the relay (channel_relay.py) run
+    by the Python the sandbox has (Paddock's own; a container image's)."""
+
+    socket: Path
+    python: str = sys.executable
+
+    def command(self) -> list[str]:
+        return relay_command(self.socket, self.python)
+
+
+@dataclass(frozen=True, slots=True)
 class TurnContext:
     """Everything one turn of an agent needs."""
 
@@ -61,6 +75,9 @@ class TurnContext:
     variant: Variant
     credentials: Credentials
     resume: str | None = None  # the CLI's own session id, for a follow-up
+    # The attempt's channel to Paddock, offered to a CLI that speaks MCP as the server
+    # "paddock"; None: the project turned it off.
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,18 @@ from __future__ import annotations
 import json
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from paddock.agents.base import AgentRun, JsonLinesNormaliser, Package, Permission, TurnContext
+from paddock.agents.base import (
+    AgentRun,
+    JsonLinesNormaliser,
+    Package,
+    Permission,
+    TurnContext,
+    write_home_config,
+)
+from paddock.agents.channel_relay import SERVER_NAME
 from paddock.domain.entries import (
     Entry,
     EntryKind,
@@ -60,6 +69,17 @@ _QUIET_ENV = {
     "DISABLE_ERROR_REPORTING": "1",
     "CLAUDE_CODE_MAX_RETRIES": str(MAX_RETRIES),
 }
+
+
+def mcp_config(ctx: TurnContext) -> Path:
+    """Where the attempt's channel is described for the CLI (read with --mcp-config)."""
+    return ctx.home / ".claude" / "paddock-mcp.json"
+
+
+def _channel_servers(relay: list[str]) -> dict[str, Any]:
+    command, *args = relay
+    return {"mcpServers": {SERVER_NAME: {"type": "stdio", "command": command, "args": args}}}
+
 
 _ACTIONS = {
     "Read": ToolAction.read,
@@ -220,8 +240,12 @@ class ClaudeCode:
         return False
 
     def prepare_home(self, ctx: TurnContext) -> None:
-        """Only the config dir: the CLI needs no file there when the key comes from env."""
+        """The config dir (the CLI needs no file there when the key comes from env), and the
+        attempt's channel as an MCP server in a file of its own, given by `--mcp-config`."""
         (ctx.home / ".claude").mkdir(parents=True, exist_ok=True)
+        if ctx.channel is not None:
+            servers = _channel_servers(ctx.channel.command())
+            write_home_config(mcp_config(ctx), json.dumps(servers) + "\n")
 
     def command(self, ctx: TurnContext, command: str = "") -> AgentRun:
         argv = [ctx.executable, "-p", "--output-format", "stream-json", "--verbose"]
@@ -230,6 +254,11 @@ class ClaudeCode:
             argv += ["--model", ctx.variant.model]
         if ctx.resume:
             argv += ["--resume", ctx.resume]
+        if ctx.channel is not None:
+            # `=`: the option takes several values, the next argument would be one.
+            argv.append(f"--mcp-config={mcp_config(ctx)}")
+            if ctx.variant.permission is not Permission.full:
+                argv.append(f"--allowedTools=mcp__{SERVER_NAME}")  # its tools need no approval
         argv += [*ctx.variant.extra_args, "--", ctx.prompt]  # a prompt may start with "-"
         env = {
             "HOME": str(ctx.home),

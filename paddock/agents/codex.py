@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paddock.agents.base import AgentRun, JsonLinesNormaliser, Package, Permission, TurnContext
+from paddock.agents.channel_relay import SERVER_NAME
 from paddock.domain.entries import (
     Entry,
     EntryKind,
@@ -77,6 +78,14 @@ _PERMISSION_ARGS: dict[Permission, list[str]] = {
 
 def _toml(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def channel_server(relay: list[str]) -> str:
+    """The attempt's channel as config.toml's `[mcp_servers.paddock]`, given with `-c` (the
+    same key a config.toml in CODEX_HOME would hold; a flag leaves the user's file alone)."""
+    command, *args = relay
+    listed = ",".join(_toml(a) for a in args)
+    return f"mcp_servers.{SERVER_NAME}={{command={_toml(command)},args=[{listed}]}}"
 
 
 def _int(value: Any) -> int:
@@ -228,6 +237,8 @@ class Codex:
             )
             argv += ["-c", "model_provider=paddock", "-c", f"model_providers.paddock={provider}"]
             env[KEY_ENV] = creds.openai_api_key or "unset"
+        if ctx.channel is not None:
+            argv += ["-c", channel_server(ctx.channel.command())]
         argv += list(ctx.variant.extra_args)
         if ctx.resume:
             argv += ["resume", ctx.resume]

@@ -44,6 +44,7 @@ from paddock.agents.base import (
     read_home_config,
     write_home_config,
 )
+from paddock.agents.channel_relay import SERVER_NAME
 from paddock.domain.entries import (
     Entry,
     EntryKind,
@@ -189,6 +190,15 @@ class Gemini:
         path.parent.mkdir(parents=True, exist_ok=True)
         current = read_home_config(path)
         settings = _merge(current, json.loads(json.dumps(SETTINGS)))  # a deep copy of SETTINGS
+        servers = settings.get("mcpServers")
+        if not isinstance(servers, dict):
+            servers = settings["mcpServers"] = {}
+        servers.pop(SERVER_NAME, None)  # a last turn's, when the project has turned it off
+        if ctx.channel is not None:
+            command, *args = ctx.channel.command()
+            servers[SERVER_NAME] = {"command": command, "args": args, "trust": True}
+        if not servers:
+            del settings["mcpServers"]
         text = json.dumps(settings, indent=2) + "\n"
         write_home_config(path, text)
 

@@ -44,6 +44,7 @@ from paddock.agents.base import (
     read_home_text,
     write_home_config,
 )
+from paddock.agents.channel_relay import SERVER_NAME
 from paddock.domain.entries import (
     Entry,
     EntryKind,
@@ -218,6 +219,9 @@ def settings(ctx: TurnContext) -> dict[str, Any]:
             providers[provider] = {"options": {"baseURL": url}}
     if providers:
         config["provider"] = providers
+    if ctx.channel is not None:
+        local = {"type": "local", "command": ctx.channel.command(), "enabled": True}
+        config["mcp"] = {SERVER_NAME: local}
     return config
 
 
@@ -239,6 +243,9 @@ class OpenCode:
         if read_home_text(lock) is None:  # the CLI's own changes to it are kept
             write_home_config(lock, json.dumps(_PLUGIN_LOCK) + "\n")
         merged = _merge(read_home_config(path), settings(ctx))
+        servers = merged.get("mcp")
+        if isinstance(servers, dict) and ctx.channel is None:
+            servers.pop(SERVER_NAME, None)  # a last turn's, when the project has turned it off
         text = json.dumps(merged, indent=2) + "\n"
         write_home_config(path, text)
 

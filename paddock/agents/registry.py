@@ -23,13 +23,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
 from paddock.agents import aider, claude_code, codex, gemini, opencode
 from paddock.agents.base import AgentAdapter, Permission, Variant
 from paddock.agents.script import ScriptAgent
 from paddock.domain.entities import AgentSpec
-from paddock.domain.errors import InvalidInput
+from paddock.domain.errors import Conflict, InvalidInput, NotFound
 
 _DEMO_AGENT = files("paddock.demo").joinpath("demo_agent.sh")
 _BUILDER_AGENT = files("paddock.demo").joinpath("builder_agent.py")
@@ -169,13 +167,13 @@ class AgentRegistry:
         profile = self.get(profile_name)
         if variant_name not in self._read_overrides().get(profile.name, {}).get("variants", {}):
             if variant_name in built_in_variants(profile.adapter):
-                raise InvalidInput(
+                raise Conflict(
                     f"{variant_name!r} is a built-in variant of {profile.name}: it can be "
                     "changed, not deleted",
                     code="built_in_variant",
                 )
-            raise InvalidInput(
-                f"agent {profile.name} has no variant {variant_name!r}", code="unknown_variant"
+            raise NotFound(
+                f"agent {profile.name} has no variant {variant_name!r}", code="variant_not_found"
             )
 
         def change(variants: Any) -> None:
@@ -189,6 +187,9 @@ class AgentRegistry:
         rest of the file (comments included), and replace the file atomically."""
         if self.overrides is None:
             raise InvalidInput("no overrides file is configured", code="bad_agent_config")
+        # Imported here: only an edit of the file needs a comment-keeping TOML writer.
+        import tomlkit
+
         with _WRITE_LOCK:
             text = self.overrides.read_text() if self.overrides.is_file() else ""
             try:

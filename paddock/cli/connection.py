@@ -18,6 +18,11 @@ UrlOption = Annotated[
 
 
 def connect(url: str | None) -> Client:
+    return Client(*credentials(url))
+
+
+def credentials(url: str | None) -> tuple[str, str | None]:
+    """The server's URL and the user's API token (None: no server made one yet)."""
     from paddock.services.server_access import WeakTokenError, load_token
 
     settings = Settings()
@@ -32,4 +37,4 @@ def connect(url: str | None) -> Client:
     except WeakTokenError as exc:
         console(stderr=True).print(f"[red]error[/red] {exc}")
         raise typer.Exit(1) from None
-    return Client(server_url(settings, url), token)
+    return server_url(settings, url), token

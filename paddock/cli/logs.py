@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -25,9 +26,11 @@ def logs(
 
 def print_log(client: Client, process_id: str, *, follow: bool) -> None:
     if follow:
-        for event, data in client.events(f"/api/processes/{process_id}/logs/stream"):
-            if event == "log":
-                print_line(data)
+        path = f"/api/processes/{process_id}/logs/stream"
+        for event, data in client.events(path, params={"batch": "true"}):
+            if event == "lines":
+                for line in batch_lines(data):
+                    print_line(line)
             elif event == "end":
                 console().print(f"[dim]-- {data['status']} (exit {data['exit_code']})[/dim]")
                 return
@@ -42,6 +45,22 @@ def print_log(client: Client, process_id: str, *, follow: bool) -> None:
         if not page["lines"]:
             return
         after = page["next_after"]
+
+
+def batch_lines(batch: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The lines of a `lines` event, each as its `log` event would have carried it."""
+    texts = iter(batch["texts"])
+    seq = batch["first_seq"]
+    for run in batch["runs"]:
+        for _ in range(run["count"]):
+            yield {
+                "seq": seq,
+                "ts": run["ts"],
+                "stream": run["stream"],
+                "text": next(texts),
+                "continued": run["continued"],
+            }
+            seq += 1
 
 
 def print_line(line: dict[str, Any]) -> None:

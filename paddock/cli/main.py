@@ -17,6 +17,7 @@ from paddock.cli.attempts import attempt_app
 from paddock.cli.client import server_url
 from paddock.cli.console import console, new_table
 from paddock.cli.logs import logs
+from paddock.cli.mcp import mcp
 from paddock.cli.projects import project_app
 from paddock.cli.tasks import task_app
 from paddock.config import Settings
@@ -39,10 +40,12 @@ def serve(
     ] = None,
 ) -> None:
     """Start the server (API, event streams, API docs)."""
-    import logging
+    from uvicorn.config import LOGGING_CONFIG
 
     from paddock.cli.serving import LazyWebSockets, run_server
     from paddock.cli.sign_in import announce
+    from paddock.config import LogFormat
+    from paddock.runtime.server_log import configure_logging
     from paddock.web.app import create_app
 
     overrides: dict[str, Any] = {}
@@ -51,10 +54,8 @@ def serve(
         if value is not None:
             overrides[key] = value
     settings = Settings(**overrides)
-    logging.basicConfig(
-        level=settings.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    as_json = settings.server.log_format is LogFormat.json
+    configure_logging(settings.server.log_level, as_json=as_json)
     announce(settings)
     # uvicorn.run, with a stop that always ends (cli/serving.py).
     run_server(
@@ -62,6 +63,8 @@ def serve(
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.server.log_level,
+        # JSON logs: uvicorn's own lines go through the root logger's JSON handler too.
+        log_config=None if as_json else LOGGING_CONFIG,
         # The standard loop, not uvloop: it spawns children with posix_spawn/vfork instead of
         # fork and pumps pipes faster here (docs/decisions/004-standard-asyncio-loop.md).
         loop="asyncio",
@@ -112,6 +115,7 @@ def doctor() -> None:
 
 
 app.command()(logs)
+app.command()(mcp)
 app.add_typer(project_app, name="project")
 app.add_typer(task_app, name="task")
 app.add_typer(attempt_app, name="attempt")

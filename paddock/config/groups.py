@@ -9,7 +9,15 @@ from enum import StrEnum
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from paddock.domain.editor import Editor
 from paddock.domain.features import check_overrides, enabled
@@ -27,6 +35,13 @@ class _Group(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class LogFormat(StrEnum):
+    """How the server writes its log: lines for a terminal, or a JSON object per line."""
+
+    text = "text"
+    json = "json"
+
+
 class ServerSettings(_Group):
     """Where the server listens, who may call it and how it talks to browsers."""
 
@@ -41,6 +56,8 @@ class ServerSettings(_Group):
     allowed_hosts: list[str] = Field(default_factory=list)
     open_browser: bool = True  # `paddock serve` opens the signed-in URL where a desktop exists
     log_level: str = "info"
+    # "json": one JSON object per log line, with the request id (docs/reliability.md).
+    log_format: LogFormat = LogFormat.text
     sse_heartbeat_seconds: float = 15.0
     # Signs preview cookies; empty: a random key kept in <data_dir>/secret.key. Servers sharing
     # one database must share it.
@@ -123,9 +140,17 @@ class SandboxSettings(_Group):
         )
 
 
+class PreviewPlane(StrEnum):
+    """What serves previews' requests (docs/decisions/018-a-native-preview-data-plane.md)."""
+
+    auto = "auto"  # HAProxy when it is installed, else the server itself
+    haproxy = "haproxy"  # HAProxy, or the server does not start
+    in_process = "in_process"  # the server itself, on its own port
+
+
 class PreviewSettings(_Group):
-    """Previews: dev servers get ports from `ports`; the proxy serves each at
-    <host>.<domain>:<public_port or the server's port>."""
+    """Previews: dev servers get ports from `ports`; each is served at <host>.<domain>:<port>,
+    the port being `public_port`, else the data plane's, else the server's."""
 
     ports: str = "42000-42999"
     domain: str = "preview.localhost"
@@ -137,6 +162,18 @@ class PreviewSettings(_Group):
     idle_minutes: float = 60.0  # stop a preview this long after its last request; 0: never
     ticket_seconds: float = 120.0  # how long an Open link's one-time ticket is valid
     postgres_url: str = ""  # where per-attempt schemas go; empty: database_url if PG
+    plane: PreviewPlane = PreviewPlane.auto
+    plane_port: int | None = None  # HAProxy's port; None: the server's port + 1; 0: any free one
+    plane_slots: int = Field(default=64, ge=1, le=4096)  # previews HAProxy serves at once
+    _serving_port: int | None = PrivateAttr(default=None)  # the plane's, once it listens
+
+    @property
+    def serving_port(self) -> int | None:
+        return self._serving_port
+
+    @serving_port.setter
+    def serving_port(self, port: int | None) -> None:
+        self._serving_port = port
 
 
 class GitSettings(_Group):

@@ -57,6 +57,9 @@ class Project:
     # step when the agent's turn ends (domain/workflow.py flow_target).
     card_flow: bool = True
     auto_preview: bool = False  # start the attempt's preview when the agent's turn ends
+    # Offer the attempt's agent its channel to Paddock: propose tasks, report progress
+    # (docs/mcp.md "The attempt's channel").
+    agent_channel: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,11 @@ class Task:
     position: float
     created_at: datetime
     updated_at: datetime
+    # Proposed by an agent (the attempt's id; None: the user's task) and, while `proposed`,
+    # waiting for the user to accept or dismiss it: no attempt starts on it, no move runs
+    # automation on it (domain/tasks.py check_not_proposed).
+    proposed: bool = False
+    proposed_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,9 @@ class Attempt:
     # The worktree's disk use (bytes) at the end of its last agent turn; None: not measured.
     # Past the `worktree_warn_mb` setting the attempt page warns (no quota is enforced).
     worktree_bytes: int | None = None
+    # The agent's last status line (domain/progress.py) and when it said it; None: none yet.
+    progress: str | None = None
+    progress_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,9 @@ class Entry:
 
 
 class Normaliser(Protocol):
-    """Turns one agent process's stdout lines into entries; never raises on bad input."""
+    """Turns one agent process's stdout lines into entries; never raises on bad input. One
+    that makes nothing of lines says so with a class attribute `reads_lines = False`: it is
+    then handed none (a flood of output would cost a call per line)."""
 
     def feed(self, line: str) -> list[Entry]: ...
 

@@ -192,8 +192,12 @@ CATALOGUE: dict[EventType, Kind] = {
         StepsUpdatedPublic,
         "a workflow step was added, changed, moved or removed",
     ),
-    EventType.task_created: Kind(Resource.task, Task, TaskPublic, "a task was created"),
-    EventType.task_updated: Kind(Resource.task, Task, TaskPublic, "a task was edited or moved"),
+    EventType.task_created: Kind(
+        Resource.task, Task, TaskPublic, "a task was created (or proposed by an agent)"
+    ),
+    EventType.task_updated: Kind(
+        Resource.task, Task, TaskPublic, "a task was edited, moved or accepted"
+    ),
     EventType.task_moved: Kind(
         Resource.task,
         TaskMove,
@@ -201,12 +205,17 @@ CATALOGUE: dict[EventType, Kind] = {
         "a task entered a step (again once its automation ran), "
         "or its gate refused the card flow's move",
     ),
-    EventType.task_deleted: Kind(Resource.task, Deleted, DeletedPublic, "a task was removed"),
+    EventType.task_deleted: Kind(
+        Resource.task, Deleted, DeletedPublic, "a task was removed (or its proposal dismissed)"
+    ),
     EventType.attempt_created: Kind(
         Resource.attempt, Attempt, AttemptPublic, "an attempt was started"
     ),
     EventType.attempt_updated: Kind(
-        Resource.attempt, Attempt, AttemptPublic, "its status, branch, merge or worktree changed"
+        Resource.attempt,
+        Attempt,
+        AttemptPublic,
+        "its status, branch, merge, worktree or progress line changed",
     ),
     EventType.attempt_deleted: Kind(
         Resource.attempt, AttemptDeleted, AttemptDeletedPublic, "an attempt was removed"

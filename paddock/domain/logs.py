@@ -38,14 +38,13 @@ class LogBatch:
     runs: list[LogRun] = field(default_factory=list)
     data: bytes = b""
     _lines: list[LogLine] | None = field(default=None, repr=False, compare=False)
+    # Every live reader asks a batch where it ends, on each wake-up: counted once.
+    count: int = field(init=False, repr=False, compare=False)
+    last_seq: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def count(self) -> int:
-        return sum(run.count for run in self.runs)
-
-    @property
-    def last_seq(self) -> int:
-        return self.first_seq + self.count - 1
+    def __post_init__(self) -> None:
+        self.count = sum(run.count for run in self.runs)
+        self.last_seq = self.first_seq + self.count - 1
 
     def lines(self, after: int = 0) -> list[LogLine]:
         """The lines of this batch with seq > `after`.
@@ -58,6 +57,27 @@ class LogBatch:
             return self._lines
         return self._lines[after - self.first_seq + 1 :]
 
+    def slice(self, after: int = 0, upto: int | None = None) -> LogBatch:
+        """The lines with after < seq <= upto as a batch of their own (this batch itself when
+        that is all of it). Cutting finds the newlines it needs, it does not split every line."""
+        last = self.last_seq
+        end = last if upto is None else min(upto, last)
+        start = max(after + 1, self.first_seq)
+        if start == self.first_seq and end == last:
+            return self
+        if start > end:
+            return LogBatch(self.process_id, start, [], b"")
+        begin = _nth_newline(self.data, start - self.first_seq)
+        stop = _nth_newline(self.data, end - self.first_seq + 1)
+        runs: list[LogRun] = []
+        seq = self.first_seq
+        for run in self.runs:
+            lo, hi = max(seq, start), min(seq + run.count - 1, end)
+            if lo <= hi:
+                runs.append(LogRun(hi - lo + 1, run.stream, run.ts, run.continued))
+            seq += run.count
+        return LogBatch(self.process_id, start, runs, self.data[begin:stop])
+
     def _materialise(self) -> Iterator[LogLine]:
         texts = self.data.decode("utf-8", "replace").split("\n")
         index = 0
@@ -66,3 +86,11 @@ class LogBatch:
             for _ in range(run.count):
                 yield LogLine(self.first_seq + index, ts, run.stream, texts[index], run.continued)
                 index += 1
+
+
+def _nth_newline(data: bytes, n: int) -> int:
+    """The offset just after the n-th b"\\n" of `data` (0 for n = 0)."""
+    pos = 0
+    for _ in range(n):
+        pos = data.index(b"\n", pos) + 1
+    return pos

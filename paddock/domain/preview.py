@@ -16,7 +16,7 @@ from paddock.domain.errors import Conflict, InvalidInput
 DEFAULT_SERVICE = "web"  # the project's dev script
 PORT_PLACEHOLDER = "{port}"
 # A DNS label: what a service name may be, so that `<service>-<slug>` is a host name.
-_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 # URLs a dev server prints for where it listens (Vite's "Local: http://localhost:5173/").
 _LOCAL_URL = re.compile(
@@ -160,7 +160,7 @@ class PreviewPath:
 
 
 def check_service_name(name: str) -> None:
-    if not _SERVICE_NAME.match(name):
+    if not SERVICE_NAME.match(name):
         raise InvalidInput(
             f"service name {name!r} must be lowercase letters, digits and '-' (up to 20), "
             "starting with a letter",

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 REPORT_TOO_LARGE = "report_too_large"  # the stable code of a report past a limit
+REPORT_MISSING = "report_missing"  # a test script that wrote no report
+REPORT_INVALID = "report_invalid"  # a report that is not well-formed JUnit
 MB = 1024 * 1024
 CHUNK_SIZE = 64 * 1024  # what a streaming parser is fed at a time
 

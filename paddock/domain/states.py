@@ -108,7 +108,7 @@ class AttemptStatus(StrEnum):
     failed = "failed"  # creation, setup or the agent failed; see `error`
     merged = "merged"  # it landed on its base branch (`merged` says how); nothing runs
     conflicted = "conflicted"  # a rebase stopped at conflicts: continue, abort, or ask the agent
-    vanished = "vanished"  # the worktree is gone from disk (found at start-up)
+    vanished = "vanished"  # the worktree is gone from disk (found at start-up, or by its run)
 
     @property
     def busy(self) -> bool:
@@ -160,7 +160,12 @@ _ATTEMPT_MOVES: dict[AttemptStatus, frozenset[AttemptStatus]] = {
         {AttemptStatus.setting_up, AttemptStatus.running, AttemptStatus.failed}
     ),
     AttemptStatus.setting_up: frozenset(
-        {AttemptStatus.running, AttemptStatus.failed, AttemptStatus.stopped}
+        {
+            AttemptStatus.running,
+            AttemptStatus.failed,
+            AttemptStatus.stopped,
+            AttemptStatus.vanished,  # its worktree was taken away while it ran
+        }
     ),
     AttemptStatus.running: frozenset(
         {
@@ -168,6 +173,7 @@ _ATTEMPT_MOVES: dict[AttemptStatus, frozenset[AttemptStatus]] = {
             AttemptStatus.stopped,
             AttemptStatus.failed,
             AttemptStatus.conflicted,  # a turn asked to resolve a rebase left it waiting
+            AttemptStatus.vanished,
         }
     ),
     AttemptStatus.awaiting_review: frozenset(

@@ -7,8 +7,10 @@ receives SYNC, meaning "you missed items; re-read from the store from your last 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Generic, Protocol, TypeVar
 
@@ -32,32 +34,50 @@ class Subscription(Generic[T]):
         self._queue: asyncio.Queue[T | _Sync] = asyncio.Queue(maxsize)
         self._accept = accept
         self.closed = False
+        # Since when items have been waiting unread (None: caught up): the subscriber's lag.
+        self.behind_since: float | None = None
 
     def offer(self, item: T) -> None:
         if self._accept is not None and not self._accept(item):
             return
+        if self.behind_since is None:
+            self.behind_since = time.monotonic()
         try:
             self._queue.put_nowait(item)
         except asyncio.QueueFull:
             self._overflow()
 
     def _overflow(self) -> None:
+        self._hub.overflows += 1
         while not self._queue.empty():
             self._queue.get_nowait()
         self._queue.put_nowait(SYNC)
 
+    @property
+    def pending(self) -> int:
+        """Items waiting to be read."""
+        return self._queue.qsize()
+
+    def _taken(self) -> None:
+        if self._queue.empty():
+            self.behind_since = None
+
     async def get(self, timeout: float | None = None) -> T | _Sync:
         """The next item, or SYNC after an overflow. Raises TimeoutError when `timeout` passes."""
         if not self._queue.empty():
-            return self._queue.get_nowait()  # no timer and no task when an item is waiting
-        async with asyncio.timeout(timeout):
-            return await self._queue.get()
+            item = self._queue.get_nowait()  # no timer and no task when an item is waiting
+        else:
+            async with asyncio.timeout(timeout):
+                item = await self._queue.get()
+        self._taken()
+        return item
 
     def drain(self) -> list[T | _Sync]:
         """Every item already queued, without waiting: lets a slow reader catch up in one go."""
         items: list[T | _Sync] = []
         while not self._queue.empty():
             items.append(self._queue.get_nowait())
+        self.behind_since = None
         return items
 
     def close(self) -> None:
@@ -102,6 +122,7 @@ class Topic(Generic[T]):
     def __init__(self, maxsize: int = 1024) -> None:
         self._maxsize = maxsize
         self._subscribers: set[Subscription[T]] = set()
+        self.overflows = 0  # subscribers that fell behind and were sent SYNC
 
     def subscribe(self, accept: Callable[[T], bool] | None = None) -> Subscription[T]:
         sub = Subscription(self, self._maxsize, accept)
@@ -119,6 +140,29 @@ class Topic(Generic[T]):
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
+    def lag(self) -> Lag:
+        """How far behind its slowest subscriber is, now."""
+        now = time.monotonic()
+        subs = tuple(self._subscribers)
+        since = [s.behind_since for s in subs if s.behind_since is not None]
+        return Lag(
+            subscribers=len(subs),
+            pending=max((s.pending for s in subs), default=0),
+            seconds=now - min(since) if since else 0.0,
+            overflows=self.overflows,
+        )
+
+
+@dataclass(frozen=True)
+class Lag:
+    """A topic's subscribers, the most items one of them has yet to read, how long the
+    furthest behind has had items waiting (0: all caught up), and overflows so far."""
+
+    subscribers: int
+    pending: int
+    seconds: float
+    overflows: int
+
 
 class EventBus:
     """State changes of projects, tasks, attempts and processes, numbered per server run.
@@ -135,6 +179,10 @@ class EventBus:
     @property
     def last_seq(self) -> int:
         return self._seq
+
+    def lag(self) -> Lag:
+        """How far behind the bus's slowest subscriber is (/metrics)."""
+        return self._topic.lag()
 
     def publish(self, type_: EventType, project_id: str | None, payload: object) -> Event:
         """Number and fan out a state change.

@@ -79,6 +79,11 @@ class Launched(Protocol):
     stdout: asyncio.StreamReader
     stderr: asyncio.StreamReader
 
+    async def started(self) -> bool:
+        """Once the command itself runs (exec'd, inside its sandbox): True; False when it never
+        will (its sandbox could not be made; the exit follows). What `running` waits for."""
+        ...
+
     async def wait(self) -> int:
         """The leader's exit code (-N for signal N), as soon as it exits, even if processes it
         left behind still hold its output pipes."""
@@ -152,6 +157,10 @@ class PlainProcess:
     @property
     def returncode(self) -> int | None:
         return self._proc.returncode
+
+    async def started(self) -> bool:
+        # The spawn returned once the exec succeeded (subprocess waits for it).
+        return True
 
     async def wait(self) -> int:
         await self._protocol.exited.wait()

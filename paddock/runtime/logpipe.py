@@ -329,4 +329,10 @@ async def pump(
         await sink.drain()
 
 
-LogHub = ByProcess[LogSink]
+class LogHub(ByProcess[LogSink]):
+    """The live logs of running processes, by process id."""
+
+    @property
+    def reader_count(self) -> int:
+        """How many live readers follow the logs, all processes together."""
+        return sum(sink.reader_count for sink in self._sinks.values())

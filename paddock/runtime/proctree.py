@@ -33,6 +33,19 @@ class Stat:
     start_time: int  # clock ticks since boot
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """For a child's preexec_fn: the kernel sends it SIGKILL when the server dies (however it
+    dies: kill -9 included), and keeps that across exec. For the helpers the server runs
+    beside its sandboxes (the previews' HAProxy, network bridges), not for sandboxed work,
+    whose end the supervisor decides."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def read_stat(pid: int) -> Stat | None:
     """Parse /proc/<pid>/stat; None if the process is gone or unreadable."""
     try:
@@ -166,3 +179,70 @@ def command_name(pid: int) -> str | None:
             return fh.read().strip()
     except OSError:
         return None
+
+
+# --- helpers a server starts outside supervision (git) -------------------------------------------
+
+# Set in the environment of the short-lived commands a server runs itself (git): the server's
+# pid and start time. Nothing kills them when a server is killed with SIGKILL, and a git left
+# running would go on changing a repository under the next server: that one finds them by this
+# variable (their server is gone) and stops them before it looks at any repository.
+OWNER_VARIABLE = "PADDOCK_SERVER"
+_owner: tuple[int, str] | None = None
+
+
+def owner_name(pid: int | None = None) -> str:
+    """`<pid>-<start time>` of a server (this process by default): unique across pid reuse."""
+    global _owner
+    if pid is None:
+        me = os.getpid()
+        if _owner is None or _owner[0] != me:  # computed once per process (a fork recomputes)
+            _owner = (me, f"{me}-{start_time(me) or 0}")
+        return _owner[1]
+    return f"{pid}-{start_time(pid) or 0}"
+
+
+def owner_alive(name: str) -> bool:
+    pid = name.partition("-")[0]
+    return pid.isdigit() and owner_name(int(pid)) == name
+
+
+def find_orphans() -> list[int]:
+    """Live pids carrying OWNER_VARIABLE of a server that is gone."""
+    prefix = f"{OWNER_VARIABLE}=".encode()
+    me = os.getpid()
+    found = []
+    for pid in _pids():
+        if pid == me:
+            continue
+        try:
+            with open(f"{_PROC}/{pid}/environ", "rb") as fh:
+                entries = fh.read().split(b"\0")
+        except OSError:
+            continue
+        owner = next((e[len(prefix) :] for e in entries if e.startswith(prefix)), None)
+        if owner is None or owner_alive(owner.decode(errors="replace")):
+            continue
+        stat = read_stat(pid)
+        if stat is not None and stat.state not in _GONE_STATES:
+            found.append(pid)
+    return found
+
+
+async def stop_orphans(grace: float) -> list[int]:
+    """SIGTERM what a gone server left running (git removes its lock files on SIGTERM), then
+    SIGKILL what is left after `grace` seconds. Returns the pids found."""
+    found = await asyncio.to_thread(find_orphans)
+    _signal_all(0, found, signal.SIGTERM, group=False)
+    deadline = time.monotonic() + grace
+    left = found
+    while left and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        left = [pid for pid in left if is_alive(pid, None)]
+    for _ in range(50):
+        left = await asyncio.to_thread(find_orphans)  # a child forked meanwhile is one too
+        if not left:
+            break
+        _signal_all(0, left, signal.SIGKILL, group=False)
+        await asyncio.sleep(0.01)
+    return found

@@ -1,7 +1,9 @@
 """Is a dev server ready? A TCP connect, then an HTTP request until any answer.
 
-Backoff starts at 10 ms and doubles up to 50 ms; the wait ends early when the server's process
-exits (`gone` is set). Works over TCP or a Unix socket (a bridge into a network-"none" sandbox).
+Backoff starts at 10 ms and doubles up to 20 ms (as often as a developer's script polls: a probe
+costs a refused connect, a late one adds to every start); the wait ends early when the server's
+process exits (`gone` is set). Works over TCP or a Unix socket (a bridge into a network-"none"
+sandbox).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FIRST_DELAY = 0.01
-MAX_DELAY = 0.05  # a failed probe costs microseconds; a late one adds to every start
+MAX_DELAY = 0.02  # a failed probe costs microseconds; a late one adds to every start
 REQUEST_TIMEOUT = 5.0
 
 

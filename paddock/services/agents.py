@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio.to_thread
 from pydantic import SecretStr
 
-from paddock.agents.base import Credentials, TurnContext, Variant
+from paddock.agents.base import Channel, Credentials, TurnContext, Variant
 from paddock.agents.install import AgentInstalls
 from paddock.agents.registry import BUILT_IN, OVERRIDES_FILE, AgentProfile, AgentRegistry
 from paddock.config import Settings
@@ -109,7 +109,14 @@ class AgentService:
             raise _not_installed(profile)
 
     def turn(
-        self, spec: AgentSpec, *, prompt: str, worktree: Path, home: Path, resume: str | None
+        self,
+        spec: AgentSpec,
+        *,
+        prompt: str,
+        worktree: Path,
+        home: Path,
+        resume: str | None,
+        channel: Channel | None = None,
     ) -> tuple[AgentProfile, TurnContext]:
         """What the agent of `spec` is given for one turn; Unavailable when it is not installed."""
         profile, variant = self.registry.resolve(spec)
@@ -124,6 +131,7 @@ class AgentService:
             variant=variant,
             credentials=credentials(self.settings),
             resume=resume,
+            channel=channel,
         )
         return profile, ctx
 

@@ -36,6 +36,8 @@ class Card:
     tests: dict[TestKind, TestRunStatus] = field(default_factory=dict)
     # The task's newest move, when it went wrong: a gate refused it, an automation did not run.
     notice: TaskMove | None = None
+    # A pending proposal: the branch of the attempt that proposed it (None: that attempt is gone).
+    proposer_branch: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +83,16 @@ def _cards(session: Session, tasks: list[Task]) -> list[Card]:
     active = preview_store.active_for_attempts(session, attempt_ids)
     tests = test_run_store.latest_statuses(session, attempt_ids)
     notices = move_store.notices(session, [t.id for t in tasks])
+    proposers = attempt_store.branches_of(
+        session, {t.proposed_by for t in tasks if t.proposed and t.proposed_by}
+    )
     cards: list[Card] = []
     for task in tasks:
         attempt, count = latest.get(task.id, (None, 0))
         notice = notices.get(task.id)
         if attempt is None:
-            cards.append(Card(task, None, 0, notice=notice))
+            branch = proposers.get(task.proposed_by) if task.proposed_by else None
+            cards.append(Card(task, None, 0, notice=notice, proposer_branch=branch))
             continue
         cards.append(
             Card(

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from paddock.config import Settings
 from paddock.domain.sandbox import Network, Provider
+from paddock.runtime import haproxy
 from paddock.runtime.sandbox.sandboxes import Sandboxes
 from paddock.services.agents import AgentService
 from paddock.services.sandbox.sandboxing import make_sandboxes
@@ -40,9 +41,13 @@ class Check:
 
 
 def _version(binary: str) -> str:
+    return _version_flag(binary, "--version")
+
+
+def _version_flag(binary: str, flag: str) -> str:
     try:
         result = subprocess.run(
-            [binary, "--version"],
+            [binary, flag],
             capture_output=True,
             text=True,
             timeout=10,
@@ -149,8 +154,26 @@ def check_networks(settings: Settings, sandboxes: Sandboxes, chosen: Provider) -
     ]
 
 
+def check_preview_plane(settings: Settings) -> Check:
+    """HAProxy serves previews and relays into sandboxes' own networks when it is here
+    (decision 018). Without it the server does both itself, slower."""
+    chosen = settings.previews.plane
+    found = haproxy.binary()
+    if chosen == "in_process":
+        detail = "previews are served by the server itself (preview_plane = in_process)"
+    elif found is None:
+        detail = "not found — previews are served by the server itself, slower (apt: haproxy)"
+    else:
+        port = settings.previews.plane_port
+        where = f"port {port}" if port is not None else f"port {settings.server.port + 1}"
+        version = _version_flag(found, "-v").split(" - ")[0]
+        detail = f"{version} ({found}), previews on {where}"
+    return Check("preview plane", chosen == "in_process" or found is not None, detail, False)
+
+
 def run_checks(settings: Settings) -> list[Check]:
     checks = check_tools()
+    checks.append(check_preview_plane(settings))
     checks += check_sandboxes(settings)
     checks += check_agents(settings)
     checks.append(check_data_dir(settings))

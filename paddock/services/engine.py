@@ -37,6 +37,7 @@ from paddock.services.git.rebases import RebaseService
 from paddock.services.git.remotes import RemoteService
 from paddock.services.git.worktree_changes import WorktreeChangeService
 from paddock.services.health import HealthService
+from paddock.services.metrics import MetricsService
 from paddock.services.previews.preview_autostart import PreviewAutostart
 from paddock.services.previews.previews import PreviewService
 from paddock.services.processes.entries import EntryService
@@ -109,6 +110,7 @@ class Engine:
         self.logs = LogService(self.ctx)
         self.sandboxes = SandboxService(self.ctx)
         self.health = HealthService(self.ctx, self.processes)
+        self.metrics = MetricsService(self.ctx)
         self.timeline = Timeline(self.ctx)
         self.apps = AppService(
             self.ctx, self.projects, self.agents, self.timeline, lambda: planner_for(settings)
@@ -149,8 +151,10 @@ class Engine:
         await anyio.to_thread.run_sync(self.ctx.db.migrate_in_child)
         self.last_reconcile = await Reconciler(self.ctx).run()
         stale = await anyio.to_thread.run_sync(self.ctx.sandboxes.reap_stale)
+        await anyio.to_thread.run_sync(self.attempts.turns.channels.reap_stale)
         if stale:
             log.info("removed %d cgroups left by servers that are gone", len(stale))
+        await self.previews.open()
         await self.previews.reconcile()
         await self.test_runs.reconcile()
         await anyio.to_thread.run_sync(self.artifacts.clear_staging)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Attempt, Project, Scripts
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.events import Deleted, EventType
+from paddock.domain.names import is_valid_branch_name
 from paddock.domain.paths import check_repo_path
 from paddock.domain.preview import check_service_name
 from paddock.domain.project_config import follow_project
@@ -192,14 +193,17 @@ class ProjectService:
         database: str | None = None,
         card_flow: bool | None = None,
         auto_preview: bool | None = None,
+        agent_channel: bool | None = None,
     ) -> Project:
         project = await self.get(project_id)
         for service in services or {}:
             check_service_name(service)
         if database is not None:
             check_database(database)
-        if default_branch is not None and not await git.branch_exists(
-            Path(project.repo_path), default_branch
+        if default_branch is not None and not (
+            # not a branch name (a NUL, a space): no such branch, and nothing to ask git
+            is_valid_branch_name(default_branch)
+            and await git.branch_exists(Path(project.repo_path), default_branch)
         ):
             raise InvalidInput(
                 f"no branch {default_branch!r} in {project.repo_path}", code="unknown_branch"
@@ -224,6 +228,7 @@ class ProjectService:
                 database=database,
                 card_flow=card_flow,
                 auto_preview=auto_preview,
+                agent_channel=agent_channel,
             )
             return updated, _follow_scripts(session, project_id, before, updated.scripts)
 

@@ -9,6 +9,9 @@ one with that agent); `run_unit_tests` and `run_e2e_tests` start a test run once
 is free. A task with no attempt gets no test run (its move says so): tests of a task with no
 work would test the base branch, in a worktree nobody asked for.
 
+A pending proposal (a task an agent proposed, not accepted yet) moves to no other step: 409
+`task_proposed`, so no step's automation runs on it; the card flow leaves it alone.
+
 The card flow (services/card_flow.py) moves cards through `flow`: the same move, but a gate's
 refusal is kept in the card's history (a refused move), where a person sees it, instead of
 being answered to nobody.
@@ -28,6 +31,7 @@ from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.events import EventType
 from paddock.domain.junit import SUITE_SEPARATOR
 from paddock.domain.states import AttemptStatus, Automation, LogStream, RunReason
+from paddock.domain.tasks import check_not_proposed
 from paddock.domain.workflow import (
     GateFailure,
     TaskMove,
@@ -105,6 +109,7 @@ class MoveService:
         task, step, attempt = await self.ctx.db.run(lambda s: self._load(s, task_id, step_id))
         if step.id == task.step_id:
             return await self._place(task, step, index, below, None)
+        check_not_proposed(task.proposed, task.title, "move it to another step")
         failing = await self._gate(step, attempt)
         if failing and not force:
             raise Conflict(
@@ -138,8 +143,8 @@ class MoveService:
         `reason`; when the step's gate refuses it, the task stays and the refusal is kept as
         a refused move (and published). None: the move was made, or the task is there."""
         task, step, attempt = await self.ctx.db.run(lambda s: self._load(s, task_id, step_id))
-        if step.id == task.step_id:
-            return None
+        if step.id == task.step_id or task.proposed:
+            return None  # a pending proposal stays where it is (it has no attempt anyway)
         failing = await self._gate(step, attempt)
         if not failing:
             await self.move(task_id, step_id, reason=reason)

@@ -8,11 +8,12 @@ from sqlalchemy.orm import Session
 from paddock.domain.entities import Task
 from paddock.domain.errors import InvalidInput
 from paddock.domain.events import Deleted, EventType
-from paddock.domain.tasks import check_description, check_title
+from paddock.domain.tasks import check_can_propose, check_description, check_pending, check_title
 from paddock.domain.workflow import position_between
 from paddock.services.attempts.attempts import AttemptService
-from paddock.services.context import Context
+from paddock.services.context import Context, log
 from paddock.services.task_moves import MoveService
+from paddock.store import attempts as attempt_store
 from paddock.store import projects as project_store
 from paddock.store import steps as step_store
 from paddock.store import tasks as store
@@ -39,6 +40,68 @@ class TaskService:
 
         task = await self.ctx.db.run(create)
         self.ctx.publish(EventType.task_created, project_id, task)
+        return task
+
+    # -- proposals: tasks an agent proposes from inside its attempt ------------------------------
+
+    async def propose(self, attempt_id: str, title: str, description: str = "") -> Task:
+        """A task proposed by the agent of `attempt_id`: in the attempt's project, at the bottom
+        of its first step, pending until the user accepts it (`accept`) or dismisses it
+        (`dismiss`); until then no attempt starts on it and it moves to no other step.
+
+        The agent is the author: the title and description meet the rules of any task (a title
+        with a control character is refused, `bad_title`, as the API refuses it), and the
+        attempt may have at most MAX_PENDING_PROPOSALS pending (409 `too_many_proposals`). An
+        attempt that is gone (its task or project deleted) answers 404 `attempt_not_found`."""
+        title = check_title(title)
+        description = check_description(description)
+
+        def create(session: Session) -> Task:
+            # Locked (PostgreSQL): two proposals of one attempt at once count one after the other.
+            attempt = attempt_store.lock_attempt(session, attempt_id)
+            check_can_propose(store.pending_proposals(session, attempt_id))
+            target = self._step_of(session, attempt.project_id, None)
+            return store.create_task(
+                session,
+                project_id=attempt.project_id,
+                step_id=target,
+                title=title,
+                description=description,
+                proposed_by=attempt_id,
+            )
+
+        task = await self.ctx.db.run(create)
+        log.info("attempt %s proposed task %s: %r", attempt_id, task.id, task.title)
+        self.ctx.publish(EventType.task_created, task.project_id, task)
+        return task
+
+    async def accept(self, task_id: str) -> Task:
+        """The pending proposal becomes an ordinary task (409 `not_proposed` for any other);
+        `proposed_by` stays, for the record."""
+
+        def accept(session: Session) -> Task:
+            task = store.get_task(session, task_id)
+            check_pending(task.proposed, task.title)
+            return store.accept_proposal(session, task_id)
+
+        task = await self.ctx.db.run(accept)
+        self.ctx.publish(EventType.task_updated, task.project_id, task)
+        return task
+
+    async def dismiss(self, task_id: str) -> Task:
+        """Delete the pending proposal (409 `not_proposed` for any other task). Deleted, not
+        archived: a pending proposal has no attempt, no move and no test run to keep, and
+        the board has no archive; the server's log keeps the dismissal."""
+
+        def dismiss(session: Session) -> Task:
+            task = store.get_task(session, task_id)
+            check_pending(task.proposed, task.title)  # in one transaction with the delete
+            store.delete_task(session, task_id)
+            return task
+
+        task = await self.ctx.db.run(dismiss)
+        log.info("task %s proposed by attempt %s was dismissed", task_id, task.proposed_by)
+        self.ctx.publish(EventType.task_deleted, task.project_id, Deleted(task_id))
         return task
 
     @staticmethod

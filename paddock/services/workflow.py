@@ -98,7 +98,8 @@ class WorkflowService:
             if not current:
                 project_store.get_project(session, project_id)
             if len(step_ids) != len(set(step_ids)) or set(step_ids) != current:
-                raise InvalidInput(
+                # The project's steps as they are now decide: a stale list is a conflict.
+                raise Conflict(
                     "a reorder names every step of the project exactly once",
                     code="bad_step_order",
                 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -37,6 +37,8 @@ def to_attempt(row: AttemptRow) -> Attempt:
         sandbox=parse_sandbox(row.sandbox),
         merged=_merge_of(row),
         worktree_bytes=row.worktree_bytes,
+        progress=row.progress,
+        progress_at=row.progress_at,
     )
 
 
@@ -106,8 +108,25 @@ def _attempt_row(session: Session, attempt_id: str) -> AttemptRow:
     return row
 
 
+def lock_attempt(session: Session, attempt_id: str) -> Attempt:
+    """The attempt, its row locked until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time anyway)."""
+    row = session.get(AttemptRow, attempt_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no attempt {attempt_id}", code="attempt_not_found")
+    return to_attempt(row)
+
+
 def get_attempt(session: Session, attempt_id: str) -> Attempt:
     return to_attempt(_attempt_row(session, attempt_id))
+
+
+def branches_of(session: Session, attempt_ids: Collection[str]) -> dict[str, str]:
+    """The branch of each of these attempts that still exists."""
+    if not attempt_ids:
+        return {}
+    query = select(AttemptRow.id, AttemptRow.branch).where(AttemptRow.id.in_(attempt_ids))
+    return {id_: branch for id_, branch in session.execute(query).all()}
 
 
 def list_attempts(

@@ -147,6 +147,32 @@ def read_lines(
     return out
 
 
+def read_batches(
+    session: Session,
+    process_id: str,
+    *,
+    after: int = 0,
+    upto: int | None = None,
+    limit: int = 50_000,
+) -> list[LogBatch]:
+    """The stored lines with after < seq <= upto as batches, one per row, in order, about
+    `limit` lines at most (whole rows: at least one). No Python object per line: what a live
+    reader that fell behind reads to catch up."""
+    out: list[LogBatch] = []
+    count = 0
+    for first_seq, runs, data in _chunks(session, process_id, after):
+        if upto is not None and first_seq > upto:
+            break
+        row = LogBatch(process_id, first_seq, decode_runs(runs), zlib.decompress(data))
+        batch = row.slice(after, upto)
+        if batch.runs:
+            out.append(batch)
+            count += batch.count
+        if count >= limit or (upto is not None and row.last_seq >= upto):
+            break
+    return out
+
+
 def iter_lines(session: Session, process_id: str, *, after: int = 0) -> Iterator[LogLine]:
     """Every line after `after`, reading a page of rows at a time (for downloads)."""
     for first_seq, runs, data in _chunks(session, process_id, after):

@@ -34,6 +34,7 @@ def to_project(row: ProjectRow) -> Project:
         database=row.database,
         card_flow=row.card_flow,
         auto_preview=row.auto_preview,
+        agent_channel=row.agent_channel,
     )
 
 
@@ -122,6 +123,7 @@ def update_project(
     database: str | None = None,
     card_flow: bool | None = None,
     auto_preview: bool | None = None,
+    agent_channel: bool | None = None,
 ) -> Project:
     row = _project_row(session, project_id)
     if name is not None:
@@ -144,6 +146,8 @@ def update_project(
         row.card_flow = card_flow
     if auto_preview is not None:
         row.auto_preview = auto_preview
+    if agent_channel is not None:
+        row.agent_channel = agent_channel
     session.flush()
     return to_project(row)
 

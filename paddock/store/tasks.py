@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Task, WorkflowStep
-from paddock.domain.errors import InvalidInput, NotFound
+from paddock.domain.errors import Conflict, NotFound
 from paddock.domain.names import new_id
 from paddock.domain.workflow import position_between
 from paddock.store.tables.base import sqlite_utc_json
@@ -23,6 +23,8 @@ _COLUMNS = (
     TaskRow.position,
     TaskRow.created_at,
     TaskRow.updated_at,
+    TaskRow.proposed,
+    TaskRow.proposed_by,
 )
 
 
@@ -36,6 +38,8 @@ def to_task(row: TaskRow) -> Task:
         row.position,
         row.created_at,
         row.updated_at,
+        row.proposed,
+        row.proposed_by,
     )
 
 
@@ -44,8 +48,16 @@ def last_position(session: Session, step_id: str) -> float | None:
 
 
 def create_task(
-    session: Session, *, project_id: str, step_id: str, title: str, description: str
+    session: Session,
+    *,
+    project_id: str,
+    step_id: str,
+    title: str,
+    description: str,
+    proposed_by: str | None = None,
 ) -> Task:
+    """A card at the bottom of its step; with `proposed_by` (an attempt's id), a pending
+    proposal of that attempt."""
     row = TaskRow(
         id=new_id(),
         project_id=project_id,
@@ -53,6 +65,8 @@ def create_task(
         title=title,
         description=description,
         position=position_between(last_position(session, step_id), None),
+        proposed=proposed_by is not None,
+        proposed_by=proposed_by,
     )
     session.add(row)
     session.flush()
@@ -131,8 +145,10 @@ def list_task_dicts(
             "position": position,
             "created_at": sqlite_utc_json(created),
             "updated_at": sqlite_utc_json(updated),
+            "proposed": bool(proposed),  # SQLite has 0 and 1
+            "proposed_by": proposed_by,
         }
-        for id_, step, title, description, position, created, updated in rows
+        for id_, step, title, description, position, created, updated, proposed, proposed_by in rows
     ]
 
 
@@ -184,9 +200,8 @@ def neighbours_below(
     if above is not None:
         row = session.get(TaskRow, above)
         if row is None or row.step_id != step_id or row.id == exclude:
-            raise InvalidInput(
-                f"task {above} is not another card of that column", code="bad_anchor"
-            )
+            # The board's state, not the request's form: 409, as for any stale view of it.
+            raise Conflict(f"task {above} is not another card of that column", code="bad_anchor")
         before = row.position
     query = select(func.min(TaskRow.position)).where(
         TaskRow.step_id == step_id, TaskRow.id != exclude
@@ -194,6 +209,20 @@ def neighbours_below(
     if before is not None:
         query = query.where(TaskRow.position > before)
     return before, session.scalar(query)
+
+
+def accept_proposal(session: Session, task_id: str) -> Task:
+    """The pending proposal becomes an ordinary task (who proposed it is kept)."""
+    row = _task_row(session, task_id)
+    row.proposed = False
+    session.flush()
+    return to_task(row)
+
+
+def pending_proposals(session: Session, attempt_id: str) -> int:
+    """How many of the attempt's proposals wait for the user."""
+    query = select(func.count()).where(TaskRow.proposed_by == attempt_id, TaskRow.proposed)
+    return session.connection().execute(query).scalar() or 0
 
 
 def delete_task(session: Session, task_id: str) -> None:
@@ -233,7 +262,7 @@ def page_of_step(
     """Tasks of one step in board order, one page, optionally only those matching `text`;
     `after` (a position) starts the page below that card, however the cards above it moved."""
     # project_id too, so the (project_id, step_id, position) index serves the order.
-    query = select(*_COLUMNS).where(
+    query: Select[*tuple[Any, ...]] = select(*_COLUMNS).where(
         TaskRow.project_id == step.project_id, TaskRow.step_id == step.id, _matching(text)
     )
     if after is not None:

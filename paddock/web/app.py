@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from paddock import __version__
 from paddock.config import Settings
 from paddock.domain.errors import Unavailable
+from paddock.mcp.attempt_channel import channel_server
+from paddock.mcp.http import METHODS as MCP_METHODS
+from paddock.mcp.http import PATH as MCP_PATH
+from paddock.mcp.http import McpEndpoint
 from paddock.runtime.launcher import Launcher
 from paddock.services.engine import Engine
 from paddock.services.server_access import ServerAccess
@@ -44,8 +50,10 @@ from paddock.web.api import (
     tasks,
     test_runs,
 )
+from paddock.web.error_docs import complete_error_responses
 from paddock.web.errors import install_error_handlers
 from paddock.web.guard import SandboxGuard
+from paddock.web.observe import install_observability
 from paddock.web.proxy.gateway import PreviewGateway
 from paddock.web.proxy.routing import PreviewProxy
 from paddock.web.ui import attempt_header as ui_attempt_header
@@ -70,15 +78,29 @@ def _operation_id(route: APIRoute) -> str:
     return route.operation_id or route.name
 
 
+def _documented(generate: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """FastAPI's document with every error answer in it (web/error_docs.py). Idempotent, so
+    it runs on each call: FastAPI regenerates the document when routes change."""
+
+    def openapi() -> dict[str, Any]:
+        return complete_error_responses(generate())
+
+    return openapi
+
+
 def create_app(settings: Settings | None = None, *, launcher: Launcher | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = Engine(settings, launcher=launcher)
+    mcp = McpEndpoint(engine)  # the user's MCP server (docs/mcp.md)
+    # Each attempt's own MCP server, on its channel while its agent runs (docs/mcp.md).
+    engine.attempts.turns.channels.server = channel_server(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
         try:
-            yield
+            async with mcp.running():  # its sessions end before the engine closes
+                yield
         finally:
             await engine.close()
 
@@ -92,11 +114,14 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
+    app.openapi = _documented(app.openapi)  # type: ignore[method-assign]
     app.state.engine = engine
     # e2e runs in a network of their own reach previews through this gate, and nothing else.
-    engine.test_runs.gate = PreviewGateway(engine)
+    # The previews' data plane sends it what HAProxy does not serve itself (decision 018).
+    engine.test_runs.gate = engine.previews.plane.gate = PreviewGateway(engine)
     app.state.access = access = ServerAccess(settings)
     install_error_handlers(app)
+    install_observability(app, settings.previews.domain)  # request ids, timings, /metrics
     # Outermost last. The sandbox guard is defence in depth: with network `host` a sandbox
     # shares the loopback, and the token it does not have is the wall.
     app.add_middleware(AccessGuard, access=access)
@@ -136,6 +161,8 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
     ):
         api.include_router(module.router)
     app.include_router(api)
+    # Behind the same guards as /api (the middleware above wraps every route).
+    app.router.routes.append(Route(MCP_PATH, mcp, methods=MCP_METHODS, include_in_schema=False))
     for page in (
         ui_login,
         ui_projects,

@@ -35,6 +35,7 @@ from paddock.services.git.rebases import RebaseService
 from paddock.services.git.remotes import RemoteService
 from paddock.services.git.worktree_changes import WorktreeChangeService
 from paddock.services.health import HealthService
+from paddock.services.metrics import MetricsService
 from paddock.services.previews.previews import PreviewService
 from paddock.services.processes.entries import EntryService
 from paddock.services.processes.logs import LogService
@@ -79,6 +80,7 @@ EntriesDep = Annotated[EntryService, Depends(_of_engine(lambda e: e.entries))]
 EventsDep = Annotated[EventService, Depends(_of_engine(lambda e: e.events))]
 HealthDep = Annotated[HealthService, Depends(_of_engine(lambda e: e.health))]
 LogsDep = Annotated[LogService, Depends(_of_engine(lambda e: e.logs))]
+MetricsDep = Annotated[MetricsService, Depends(_of_engine(lambda e: e.metrics))]
 MergesDep = Annotated[MergeService, Depends(_of_engine(lambda e: e.merges))]
 MovesDep = Annotated[MoveService, Depends(_of_engine(lambda e: e.moves))]
 OpenApiDep = Annotated[OpenApiService, Depends(_of_engine(lambda e: e.openapi))]

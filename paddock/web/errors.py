@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from paddock.domain.errors import PaddockError, RunFailure
 from paddock.domain.names import new_debug_id
@@ -76,15 +78,24 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return _respond(request, body, 422)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path. Starlette's 405 names the methods of the
+    first route whose path matched; GET and POST on one path are two routes."""
+    found: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        methods = route.methods
+        if methods and route.matches(request.scope)[0] is not Match.NONE:
+            found |= methods
+    return sorted(found)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-    return _respond(
-        request,
-        error_body(code, str(exc.detail)),
-        exc.status_code,
-        headers=getattr(exc, "headers", None),
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+    return _respond(request, error_body(code, str(exc.detail)), exc.status_code, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,23 @@ from typing import Any
 
 import httpx
 
+# The servers a failing test may have used: those started since the test began, and those
+# still running (a shared fixture's). Their logs' tails go into the failure's report
+# (tests/conftest.py), where CI shows them: a flake is read from what the server said.
+_SEEN: dict[int, ServerProcess] = {}
+REPORTED_LOG_LINES = 60
+
+
+def servers_seen() -> list[ServerProcess]:
+    return list(_SEEN.values())
+
+
+def forget_stopped_servers() -> None:
+    """Called as a test starts: a server stopped by an earlier test is not this one's."""
+    for key, server in list(_SEEN.items()):
+        if server.proc is None or server.proc.poll() is not None:
+            del _SEEN[key]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -33,6 +50,7 @@ class ServerProcess:
     ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        self.preview_port = free_port()  # the previews' data plane (HAProxy)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
         self.env = {
@@ -40,6 +58,7 @@ class ServerProcess:
             **(env or {}),
             "PADDOCK_DATA_DIR": str(data_dir),
             "PADDOCK_PORT": str(self.port),
+            "PADDOCK_PREVIEW_PLANE_PORT": str(self.preview_port),
             "PADDOCK_DEMO": "true" if demo else "false",
             "PADDOCK_STOP_GRACE_SECONDS": "2",
             "PADDOCK_OPEN_BROWSER": "false",
@@ -49,6 +68,8 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.token = ""  # the API token the server made (read from its data dir once it runs)
         self.client = httpx.Client(base_url=self.url, timeout=30)
+        plane = f"http://127.0.0.1:{self.preview_port}"
+        self.plane_client = httpx.Client(base_url=plane, timeout=30)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -71,6 +92,7 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+        _SEEN[id(self)] = self
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -109,9 +131,16 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.client.close()
+        self.plane_client.close()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, lines: int = REPORTED_LOG_LINES) -> str:
+        try:
+            return "\n".join(self.log().splitlines()[-lines:])
+        except OSError as exc:  # its data dir is gone with the test's tmp_path
+            return f"(the log cannot be read: {exc})"
 
     def __enter__(self) -> ServerProcess:
         return self.start()

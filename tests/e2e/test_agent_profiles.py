@@ -67,8 +67,8 @@ def test_refusals(server: ServerProcess) -> None:
         422,
         "validation_error",
     )
-    assert refused("DELETE", "/api/agents/codex/variants/default") == (422, "built_in_variant")
-    assert refused("DELETE", "/api/agents/codex/variants/ghost") == (422, "unknown_variant")
+    assert refused("DELETE", "/api/agents/codex/variants/default") == (409, "built_in_variant")
+    assert refused("DELETE", "/api/agents/codex/variants/ghost") == (404, "variant_not_found")
 
 
 def test_an_attempt_runs_with_the_saved_variant(server: ServerProcess, repo: Path) -> None:

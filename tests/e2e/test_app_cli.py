@@ -28,7 +28,7 @@ def test_idea_to_v01_a_change_and_a_rollback(server: ServerProcess, tmp_path: Pa
         assert label in out
     assert "v0.1 is ready" in out
     link = out.split("open it: ")[1].split()[0]  # the preview's one-time sign-in link
-    assert f":{server.port}/" in link and "paddock_ticket=" in link
+    assert f":{server.preview_port}/" in link and "paddock_ticket=" in link
 
     changed = ok(
         cli(

@@ -50,6 +50,6 @@ def test_board_pages_filters_and_masks(server: ServerProcess, repo: Path):
     assert [c["task"]["title"] for c in order][:3] == ["task 0", "task 4", "task 1"]
 
     refused = server.client.patch(f"/api/tasks/{tasks[1]['id']}", json={"below": "nope"})
-    assert refused.status_code == 422 and refused.json()["code"] == "bad_anchor"
+    assert refused.status_code == 409 and refused.json()["code"] == "bad_anchor"
     missing = server.client.get("/api/steps/nope/cards")
     assert missing.status_code == 404 and missing.json()["code"] == "step_not_found"

@@ -422,6 +422,25 @@ def test_with_one_build_slot_the_second_app_waits_its_turn(tmp_path: Path) -> No
 # -- the timeline stream --------------------------------------------------------------------
 
 
+def test_a_stream_that_connects_late_gets_the_build_as_it_is_now(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The build moved on before the page's stream connected (or between two connections):
+    resuming after the last entry the page has, the stream first says where the build is, so
+    the progress bar does not wait on the stage it missed."""
+    app = new_app(server, a_repo(tmp_path), fault="sleep")
+    build = start_build(server, app)
+    at_stage(server, build, "code")
+    last = server.api("GET", f"/api/apps/{app['id']}/timeline")[-1]["seq"]
+    events = server.sse(f"/api/apps/{app['id']}/timeline/stream", params={"after": last})
+    try:
+        _id, event, data = next(events)
+    finally:
+        events.close()
+    assert (event, data["id"], data["status"]) == ("build", build["id"], "code")
+    server.api("POST", f"/api/builds/{build['id']}/cancel")
+
+
 def test_the_timeline_stream_replays_then_goes_live(server: ServerProcess, tmp_path: Path) -> None:
     app = new_app(server, a_repo(tmp_path))
     first = settled(server, start_build(server, app))

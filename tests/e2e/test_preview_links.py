@@ -33,7 +33,7 @@ def test_a_link_goes_to_a_path_of_the_preview_and_nowhere_else(
     repo = make_repo(tmp_path / "repo", {"index.html": "<h1>main</h1>\n"})
     attempt = attempt_writing(server, project_with(server, repo, STATIC), "true")
     [preview] = start(server, attempt)
-    base = f"http://{preview['host']}.preview.localhost:{server.port}"
+    base = f"http://{preview['host']}.preview.localhost:{server.preview_port}"
 
     def link(path: str) -> str:
         answer = server.client.post(f"/api/previews/{preview['id']}/open", params={"path": path})

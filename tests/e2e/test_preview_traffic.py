@@ -1,6 +1,9 @@
 """What passes through the preview proxy, against a real FastAPI/uvicorn dev server in its
 sandbox: SSE event by event, a 1 GB download with flat memory, uploads, WebSocket text and
-binary frames, redirects and cookies rewritten, headers as a dev server expects them."""
+binary frames, redirects and cookies rewritten, headers as a dev server expects them.
+
+Each test runs twice: through the data plane (HAProxy on the previews' port, decision 018) and
+through the server's own port (the in-process proxy)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ import hashlib
 import socket
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.sync.client import connect
 
@@ -129,145 +134,165 @@ def preview(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> 
     return running
 
 
-def get(server: ServerProcess, preview: dict[str, Any], path: str, **kwargs: Any) -> Any:
+@dataclass(frozen=True)
+class Via:
+    """One way in: the previews' data plane, or the server's own port."""
+
+    port: int
+    client: httpx.Client
+    pid: int  # the process that relays the bytes
+
+    def host(self, preview: dict[str, Any]) -> str:
+        return f"{preview['host']}.preview.localhost:{self.port}"
+
+
+@pytest.fixture(scope="module", params=["plane", "server"])
+def via(request: pytest.FixtureRequest, server: ServerProcess, preview: dict[str, Any]) -> Via:
+    assert server.proc is not None
+    if request.param == "server":
+        return Via(server.port, server.client, server.proc.pid)
+    return Via(server.preview_port, server.plane_client, haproxy_pid(server.proc.pid))
+
+
+def get(via: Via, preview: dict[str, Any], path: str, **kwargs: Any) -> Any:
     headers = {
-        "host": f"{preview['host']}.preview.localhost:{server.port}",
+        "host": via.host(preview),
         "x-paddock-preview-key": preview["key"],
         **kwargs.pop("headers", {}),
     }
-    return server.client.request(
+    return via.client.request(
         kwargs.pop("method", "GET"), path, headers=headers, follow_redirects=False, **kwargs
     )
 
 
 def test_the_app_sees_a_dev_servers_host_and_the_browsers_view(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
-    assert get(server, preview, "/").text == "attempt"
+    assert get(via, preview, "/").text == "attempt"
     seen = get(
-        server, preview, "/headers", headers={"cookie": f"paddock_preview={preview['key']}; a=b"}
+        via, preview, "/headers", headers={"cookie": f"paddock_preview={preview['key']}; a=b"}
     ).json()
     assert seen["host"] == f"localhost:{preview['port']}"  # what Vite's allowedHosts accepts
-    assert seen["x-forwarded-host"] == f"{preview['host']}.preview.localhost:{server.port}"
+    assert seen["x-forwarded-host"] == via.host(preview)
     assert seen["x-forwarded-proto"] == "http" and seen["x-forwarded-for"] == "127.0.0.1"
     assert seen["cookie"] == "a=b"  # Paddock's own cookie never reaches the app
     assert "x-paddock-preview-key" not in seen
 
 
 def test_the_path_fallback_serves_the_preview_as_an_opaque_origin(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
     base = f"/preview/{preview['id']}"
     key = {"x-paddock-preview-key": preview["key"]}
-    page = server.client.get(f"{base}/", headers=key)
+    page = via.client.get(f"{base}/", headers=key)
     assert page.text == "attempt"
     assert page.headers["content-security-policy"].startswith("sandbox ")
-    seen = server.client.get(f"{base}/headers", headers=key).json()
+    seen = via.client.get(f"{base}/headers", headers=key).json()
     assert seen["x-forwarded-prefix"] == base
-    assert server.client.get(f"{base}/").status_code == 401  # the guard holds here too
-    moved = server.client.get(f"{base}/away", headers=key, follow_redirects=False)
+    assert via.client.get(f"{base}/").status_code == 401  # the guard holds here too
+    moved = via.client.get(f"{base}/away", headers=key, follow_redirects=False)
     assert moved.headers["location"].endswith(f"{base}/landed?x=1")
 
 
 def test_a_forged_host_reaches_no_other_port(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
     """Naming the dev server's own address in Host gets Paddock, not the dev server; the port
     in a preview Host is not used for routing."""
-    direct = server.client.get("/api/health", headers={"host": f"127.0.0.1:{preview['port']}"})
-    assert direct.status_code == 200 and "status" in direct.json()
-    other_port = get(
-        server, preview, "/", headers={"host": f"{preview['host']}.preview.localhost:1"}
-    )
+    direct = via.client.get("/api/health", headers={"host": f"127.0.0.1:{preview['port']}"})
+    if via.port == server.port:
+        assert direct.status_code == 200 and "status" in direct.json()
+    else:  # the previews' port serves previews and nothing else
+        assert direct.status_code == 404 and direct.json()["code"] == "not_found"
+    other_port = get(via, preview, "/", headers={"host": f"{preview['host']}.preview.localhost:1"})
     assert other_port.text == "attempt"  # still this preview, whatever port is claimed
 
 
 def test_server_sent_events_arrive_one_by_one(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
     headers = {
-        "host": f"{preview['host']}.preview.localhost:{server.port}",
+        "host": via.host(preview),
         "x-paddock-preview-key": preview["key"],
     }
-    with server.client.stream("GET", "/events", headers=headers) as response:
+    with via.client.stream("GET", "/events", headers=headers) as response:
         lines = response.iter_lines()
         assert next(lines) == "data: first"  # while the app still holds the rest back
-        assert get(server, preview, "/release", method="POST").json() == {"ok": True}
+        assert get(via, preview, "/release", method="POST").json() == {"ok": True}
         rest = [line for line in lines if line]
     assert rest == ["data: second", "data: third"]
 
 
 def test_a_1_gb_download_passes_with_flat_memory(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
-    assert server.proc is not None
-    before = rss_kb(server.proc.pid)
+    before = rss_kb(via.pid)
     headers = {
-        "host": f"{preview['host']}.preview.localhost:{server.port}",
+        "host": via.host(preview),
         "x-paddock-preview-key": preview["key"],
     }
     size = 0
     digest = hashlib.sha256()
-    with server.client.stream("GET", "/big?mb=1024", headers=headers) as response:
+    with via.client.stream("GET", "/big?mb=1024", headers=headers) as response:
         assert response.status_code == 200
         for chunk in response.iter_raw(1 << 20):
             size += len(chunk)
             digest.update(chunk)
     assert size == 1 << 30
     assert digest.hexdigest() == hashlib.sha256(b"\x5a" * (1 << 30)).hexdigest()
-    grown_mb = (peak_rss_kb(server.proc.pid) - before) / 1024
-    assert grown_mb < 64, f"the server grew by {grown_mb:.0f} MB passing 1 GB"
+    grown_mb = (peak_rss_kb(via.pid) - before) / 1024
+    assert grown_mb < 64, f"the relay grew by {grown_mb:.0f} MB passing 1 GB"
 
 
 def test_uploads_stream_to_the_app_with_and_without_a_length(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
     body = bytes(range(256)) * 40_000  # ~10 MB
     expected = {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
-    assert get(server, preview, "/upload", method="POST", content=body).json() == expected
+    assert get(via, preview, "/upload", method="POST", content=body).json() == expected
 
     def pieces() -> Iterator[bytes]:  # no length: the proxy sends it on chunked
         for offset in range(0, len(body), 1 << 20):
             yield body[offset : offset + (1 << 20)]
 
-    assert get(server, preview, "/upload", method="POST", content=pieces()).json() == expected
+    assert get(via, preview, "/upload", method="POST", content=pieces()).json() == expected
 
 
 def test_redirects_to_the_upstream_and_cookie_domains_are_rewritten(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
-    moved = get(server, preview, "/away")
+    moved = get(via, preview, "/away")
     assert moved.status_code == 302
-    origin = f"http://{preview['host']}.preview.localhost:{server.port}"
+    origin = f"http://{via.host(preview)}"
     assert moved.headers["location"] == f"{origin}/landed?x=1"
-    cookie = get(server, preview, "/cookie").headers["set-cookie"]
+    cookie = get(via, preview, "/cookie").headers["set-cookie"]
     assert cookie.startswith("app=1") and "domain" not in cookie.lower()
 
 
 def test_upstream_connections_are_kept_alive_and_reused(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
-    ports = {get(server, preview, "/peer").json()["port"] for _ in range(5)}
+    ports = {get(via, preview, "/peer").json()["port"] for _ in range(5)}
     assert len(ports) == 1  # one connection to the dev server carried all five
 
 
-def test_compressed_bodies_pass_untouched(server: ServerProcess, preview: dict[str, Any]) -> None:
+def test_compressed_bodies_pass_untouched(via: Via, preview: dict[str, Any]) -> None:
     headers = {
-        "host": f"{preview['host']}.preview.localhost:{server.port}",
+        "host": via.host(preview),
         "x-paddock-preview-key": preview["key"],
         "accept-encoding": "gzip",
     }
-    with server.client.stream("GET", "/gzip", headers=headers) as response:
+    with via.client.stream("GET", "/gzip", headers=headers) as response:
         raw = b"".join(response.iter_raw())
     assert response.headers["content-encoding"] == "gzip"
     assert raw == gzip.compress(b"squeezed " * 1000, mtime=0)  # byte for byte
 
 
 def test_hop_by_hop_headers_and_those_named_in_connection_stay_on_their_hop(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
     answer = get(
-        server,
+        via,
         preview,
         "/hops",
         headers={"connection": "x-browser-only", "x-browser-only": "1", "x-sent": "1"},
@@ -278,10 +303,10 @@ def test_hop_by_hop_headers_and_those_named_in_connection_stay_on_their_hop(
 
 
 def test_websocket_text_and_binary_frames_pass_both_ways(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
-    uri = f"ws://{preview['host']}.preview.localhost:{server.port}/echo"
-    sock = socket.create_connection(("127.0.0.1", server.port))
+    uri = f"ws://{via.host(preview)}/echo"
+    sock = socket.create_connection(("127.0.0.1", via.port))
     with connect(
         uri,
         sock=sock,
@@ -297,13 +322,23 @@ def test_websocket_text_and_binary_frames_pass_both_ways(
 
 
 def test_a_websocket_without_the_key_is_refused(
-    server: ServerProcess, preview: dict[str, Any]
+    server: ServerProcess, via: Via, preview: dict[str, Any]
 ) -> None:
-    uri = f"ws://{preview['host']}.preview.localhost:{server.port}/echo"
-    sock = socket.create_connection(("127.0.0.1", server.port))
+    uri = f"ws://{via.host(preview)}/echo"
+    sock = socket.create_connection(("127.0.0.1", via.port))
     with pytest.raises(Exception) as refused:
         connect(uri, sock=sock).close()
     assert "403" in str(refused.value) or "1008" in str(refused.value)
+
+
+def haproxy_pid(server_pid: int) -> int:
+    """The server's data plane (its HAProxy child serving the previews' port; bridges into
+    sandboxes' networks may be HAProxy too), running once a preview ran."""
+    for child in Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split():
+        command = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"haproxy" in command and b"/paddock-plane-" in command:
+            return int(child)
+    raise AssertionError("the server runs no haproxy")
 
 
 def rss_kb(pid: int) -> int:

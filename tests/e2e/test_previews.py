@@ -60,15 +60,30 @@ def start(server: ServerProcess, attempt: dict[str, Any], **body: Any) -> list[d
 
 
 def through_proxy(
-    server: ServerProcess, preview: dict[str, Any], path: str = "/", **kwargs: Any
+    server: ServerProcess,
+    preview: dict[str, Any],
+    path: str = "/",
+    *,
+    way: str = "plane",
+    **kwargs: Any,
 ) -> httpx.Response:
     """A request to the preview the way a client without *.localhost resolution makes it:
-    to Paddock's address, with the preview's Host."""
-    headers = {"host": f"{preview['host']}.preview.localhost:{server.port}"}
+    to 127.0.0.1 with the preview's Host; through the data plane (HAProxy, the port the
+    preview's URL names) or the server's own port (its in-process proxy)."""
+    port, client = (
+        (server.preview_port, server.plane_client)
+        if way == "plane"
+        else (server.port, server.client)
+    )
+    headers = {"host": f"{preview['host']}.preview.localhost:{port}"}
     headers.update(kwargs.pop("headers", {}))
-    return server.client.request(
+    return client.request(
         kwargs.pop("method", "GET"), path, headers=headers, follow_redirects=False, **kwargs
     )
+
+
+# The guard's tests run through both ways in.
+WAYS = pytest.mark.parametrize("way", ["plane", "server"])
 
 
 def key_of(server: ServerProcess, preview: dict[str, Any]) -> str:
@@ -76,8 +91,9 @@ def key_of(server: ServerProcess, preview: dict[str, Any]) -> str:
     return key
 
 
+@WAYS
 def test_the_open_link_lets_a_browser_in_once_and_the_page_is_the_attempts_own(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, tmp_path: Path, way: str
 ) -> None:
     repo = make_repo(tmp_path / "repo", {"index.html": "<h1>main</h1>\n"})
     project = project_with(server, repo, STATIC)
@@ -85,29 +101,32 @@ def test_the_open_link_lets_a_browser_in_once_and_the_page_is_the_attempts_own(
     [preview] = start(server, attempt)
     assert preview["status"] == "running", preview
     assert preview["service"] == "web" and preview["host"] == attempt["id"][:10]
-    assert preview["url"] == f"http://{preview['host']}.preview.localhost:{server.port}/"
+    assert preview["url"] == f"http://{preview['host']}.preview.localhost:{server.preview_port}/"
 
-    refused = through_proxy(server, preview)
+    refused = through_proxy(server, preview, way=way)
     assert refused.status_code == 401
     assert "open it from Paddock" in refused.text  # Paddock's page: the app was never asked
 
     link = server.api("POST", f"/api/previews/{preview['id']}/open")["url"]
     assert link.startswith(preview["url"] + "?paddock_ticket=")
-    entered = through_proxy(server, preview, "/?" + link.split("?", 1)[1])
+    entered = through_proxy(server, preview, "/?" + link.split("?", 1)[1], way=way)
     assert entered.status_code == 303 and entered.headers["location"] == "/"
     cookie = entered.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Domain" not in cookie
     name, value = cookie.split(";", 1)[0].split("=", 1)
-    page = through_proxy(server, preview, headers={"cookie": f"{name}={value}"})
+    page = through_proxy(server, preview, way=way, headers={"cookie": f"{name}={value}"})
     assert page.status_code == 200 and page.text == "<h1>attempt page</h1>\n"
-    again = through_proxy(server, preview, "/?" + link.split("?", 1)[1])
+    again = through_proxy(server, preview, "/?" + link.split("?", 1)[1], way=way)
     assert again.status_code == 401 and "used already" in again.text
-    forged = through_proxy(server, preview, headers={"cookie": f"{name}={'0' * len(value)}"})
+    forged = through_proxy(
+        server, preview, way=way, headers={"cookie": f"{name}={'0' * len(value)}"}
+    )
     assert forged.status_code == 401
 
 
+@WAYS
 def test_two_attempts_are_previewed_at_once_each_with_its_branch(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, tmp_path: Path, way: str
 ) -> None:
     repo = make_repo(tmp_path / "repo", {"index.html": "main\n"})
     project = project_with(server, repo, STATIC)
@@ -119,11 +138,12 @@ def test_two_attempts_are_previewed_at_once_each_with_its_branch(
     for preview, text in ((one, "one\n"), (two, "two\n")):
         key = key_of(server, preview)
         answer = through_proxy(
-            server, preview, "/index.html", headers={"x-paddock-preview-key": key}
+            server, preview, "/index.html", way=way, headers={"x-paddock-preview-key": key}
         )
         assert answer.text == text
     # One preview's key does not open the other.
-    other = through_proxy(server, two, headers={"x-paddock-preview-key": key_of(server, one)})
+    one_key = {"x-paddock-preview-key": key_of(server, one)}
+    other = through_proxy(server, two, way=way, headers=one_key)
     assert other.status_code == 401
 
 
@@ -214,21 +234,29 @@ def test_a_printed_url_of_someone_elses_port_is_not_followed(
     assert preview["status"] == "failed" and "not ready" in preview["error"]
 
 
+@WAYS
 def test_unknown_hosts_and_stopped_previews_get_paddocks_answer(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, tmp_path: Path, way: str
 ) -> None:
     repo = make_repo(tmp_path / "repo", {"index.html": "x\n"})
     project = project_with(server, repo, STATIC)
     attempt = attempt_writing(server, project, "true")
     [preview] = start(server, attempt)
-    unknown = server.client.get(
-        "/",
-        headers={"host": f"nothing.preview.localhost:{server.port}", "accept": "application/json"},
+    client, port = (
+        (server.plane_client, server.preview_port)
+        if way == "plane"
+        else (
+            server.client,
+            server.port,
+        )
+    )
+    unknown = client.get(
+        "/", headers={"host": f"nothing.preview.localhost:{port}", "accept": "application/json"}
     )
     assert unknown.status_code == 404 and unknown.json()["code"] == "preview_not_found"
     stopped = server.api("DELETE", f"/api/previews/{preview['id']}")
     assert stopped["status"] == "stopped" and stopped["port"] is None
-    answer = through_proxy(server, preview, headers={"accept": "application/json"})
+    answer = through_proxy(server, preview, way=way, headers={"accept": "application/json"})
     assert answer.status_code == 503 and answer.json()["code"] == "preview_not_running"
     no_link = server.client.post(f"/api/previews/{preview['id']}/open")
     assert no_link.status_code == 409 and no_link.json()["code"] == "preview_not_running"

@@ -124,6 +124,7 @@ def test_reports_missing_or_malformed_make_an_error_run(server: ServerProcess, t
     run = run_tests(server, broken)
     assert run["status"] == "error"
     assert "results.xml" in run["error"] and "not well-formed" in run["error"], run["error"]
+    assert run["error_code"] == "report_invalid"
     assert run["debug_id"] and run["debug_id"] in server.log()
     log = server.api("GET", f"/api/processes/{run['process_id']}/logs")["lines"]
     assert any(line["text"] == "running the suite" for line in log)  # its log is kept
@@ -132,6 +133,7 @@ def test_reports_missing_or_malformed_make_an_error_run(server: ServerProcess, t
     run = run_tests(server, silent)
     assert run["status"] == "error"
     assert run["error"] == "the test script wrote no JUnit report to $JUNIT_OUTPUT"
+    assert run["error_code"] == "report_missing"
 
     empty = attempt_in(
         server,

@@ -251,7 +251,7 @@ def test_steps_are_made_changed_reordered_and_deleted(server: ServerProcess, tmp
     assert [s["id"] for s in reordered] == list(reversed(ids))
     assert [s["position"] for s in reordered] == [0, 1, 2, 3, 4]
     bad = server.client.post(f"{base}/reorder", json={"step_ids": ids[:-1]})
-    assert bad.status_code == 422 and bad.json()["code"] == "bad_step_order"
+    assert bad.status_code == 409 and bad.json()["code"] == "bad_step_order"
 
     renamed = server.api(
         "PATCH", f"/api/steps/{ids[1]}", json={"name": "Doing", "color": "#FF0000"}

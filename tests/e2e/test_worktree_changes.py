@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.e2e.server import ServerProcess, make_repo, wait_for
 from tests.e2e.test_previews import attempt_writing, start
+from tests.e2e.test_workflow import follow_up_done
 
 # The agent changes a module and imports it (Python writes its bytecode next to it, as an
 # agent's own test run does), and leaves the caches other tools leave.
@@ -85,14 +86,11 @@ def test_generated_files_never_reach_main_through_tests_a_preview_a_follow_up_an
     assert not list(worktree.glob("__pycache__/tested.*"))
     assert not list(worktree.glob("__pycache__/served.*"))
 
-    server.api("POST", f"/api/attempts/{attempt['id']}/follow-ups", json={"prompt": "again"})
-    wait_for(
-        lambda: (
-            [f["status"] for f in server.api("GET", f"/api/attempts/{attempt['id']}/follow-ups")]
-            == ["done"]
-        ),
-        60,
+    follow_up = server.api(
+        "POST", f"/api/attempts/{attempt['id']}/follow-ups", json={"prompt": "again"}
     )
+    # The follow-up is done first, the attempt idle last (the merge waits for that).
+    follow_up_done(server, attempt["id"], follow_up["id"])
     assert tree(worktree, "HEAD") == set(FILES)
 
     # The caches are no uncommitted changes: the merge goes through, and main gets none.

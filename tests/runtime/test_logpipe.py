@@ -379,3 +379,31 @@ def test_batch_lines_are_materialised_once_and_sliced_by_seq():
     assert batch.lines(after=5) is every  # shared by all readers, not rebuilt
     assert [line.seq for line in batch.lines(after=10)] == [11, 12]
     assert batch.lines(after=12) == []
+
+
+def test_batch_slice_cuts_lines_and_runs():
+    batch = LogBatch(
+        "p",
+        10,
+        [
+            LogRun(2, LogStream.stdout, 1.0),
+            LogRun(1, LogStream.stderr, 2.0, True),
+            LogRun(3, LogStream.stderr, 2.0),
+        ],
+        "a\nb\ncut\nrest ✓\ne\nf\n".encode(),
+    )
+
+    def seen(b: LogBatch) -> list[tuple[int, str, LogStream, bool]]:
+        return [(x.seq, x.text, x.stream, x.continued) for x in b.lines()]
+
+    assert batch.slice() is batch
+    assert batch.slice(after=9, upto=20) is batch
+    every = seen(batch)
+    for after in range(8, 17):
+        for upto in range(after, 17):
+            cut = batch.slice(after, upto)
+            assert seen(cut) == [x for x in every if after < x[0] <= upto]
+            assert cut.count == len(seen(cut))
+    middle = batch.slice(after=11, upto=14)
+    assert (middle.first_seq, middle.last_seq, middle.data) == (12, 14, "cut\nrest ✓\ne\n".encode())
+    assert [(r.count, r.continued) for r in middle.runs] == [(1, True), (2, False)]

@@ -177,3 +177,29 @@ async def test_kill_tree_tolerates_a_vanished_tree() -> None:
     proc = await asyncio.create_subprocess_exec("true", start_new_session=True)
     await proc.wait()
     await proctree.kill_tree(proc.pid, new_id(), 0.1)
+
+
+@pytest.mark.anyio
+async def test_stop_orphans_ends_what_a_gone_server_left_and_spares_a_live_ones(
+    spawned: list[subprocess.Popen[bytes]],
+) -> None:
+    """A git of a server killed with SIGKILL is found by its owner variable and stopped; one
+    of a server still alive (here: this test) is not touched."""
+    gone_server = "999999999-1"  # above any pid_max: that server cannot be alive
+    assert not proctree.owner_alive(gone_server)
+    assert proctree.owner_alive(proctree.owner_name())
+
+    def owned(owner: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, proctree.OWNER_VARIABLE: owner}
+        proc = subprocess.Popen(["sleep", "60"], env=env)
+        spawned.append(proc)
+        return proc
+
+    orphan = owned(gone_server)
+    kept = owned(proctree.owner_name())
+    wait_until(lambda: orphan.pid in proctree.find_orphans(), "the orphan to be found")
+    assert kept.pid not in proctree.find_orphans()
+    found = await proctree.stop_orphans(1.0)
+    assert orphan.pid in found
+    assert orphan.wait() == -15  # SIGTERM first: git removes its lock files on it
+    assert kept.poll() is None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paddock.domain.entities import AgentSpec, Project
-from paddock.domain.errors import InvalidInput
+from paddock.domain.errors import Conflict
 from paddock.services.engine import Engine
 from tests.e2e.server import make_repo
 
@@ -125,7 +125,7 @@ async def test_moving_below_a_card_and_to_the_top(engine: Engine, project: Proje
     await engine.tasks.update(one.id, step_id=steps[1].id, below=two.id)
     board = await engine.board.load(project.id)
     assert [c.task.title for c in board.columns[1].cards] == ["two", "one"]
-    with pytest.raises(InvalidInput) as refused:  # the anchor must be in the target column
+    with pytest.raises(Conflict) as refused:  # the anchor must be in the target column
         await engine.tasks.update(three.id, step_id=steps[1].id, below=four.id)
     assert refused.value.code == "bad_anchor"
     counts = dict((s.name, n) for s, n in await engine.board.counts(project.id))

@@ -148,3 +148,15 @@ def test_doctor_says_whether_bwrap_sandboxes_have_their_seccomp_filter(tmp_path:
     check = bwrap_row()
     assert check.ok and check.detail.startswith("works (")
     assert "NO seccomp filter: no system call table for machine 'riscv64'" in check.detail
+
+
+def test_doctor_says_what_serves_previews(tmp_path: Path, monkeypatch):
+    settings = Settings(data_dir=tmp_path, port=7500)
+    plane = doctor.check_preview_plane(settings)
+    assert plane.ok and "HAProxy version" in plane.detail
+    assert "previews on port 7501" in plane.detail
+    in_process = doctor.check_preview_plane(Settings(data_dir=tmp_path, preview_plane="in_process"))
+    assert in_process.ok and "served by the server itself" in in_process.detail
+    monkeypatch.setattr(doctor.haproxy, "binary", lambda: None)
+    missing = doctor.check_preview_plane(settings)
+    assert not missing.ok and not missing.required and "apt: haproxy" in missing.detail

@@ -307,3 +307,68 @@ async def test_new_attempts_take_their_branch_from_the_template(settings: Settin
         attempt = await finished_attempt(engine, task)
         assert attempt.branch == f"ai/reconcile-me/{attempt.id[:8]}"
         assert git(repo, "branch", "--list", attempt.branch).strip().endswith(attempt.branch)
+
+
+async def test_an_attempt_left_creating_is_undone(settings: Settings, repo: Path, tmp_path: Path):
+    """The server died just after `git worktree add` ran: the worktree and the branch it made
+    are removed, as a failure to make them would have, and the attempt says so."""
+    worktree = tmp_path / "wt-new"
+    async with running(settings) as engine:
+        _project, task = await project_and_task(engine, repo)
+
+        def create(session: Session) -> Attempt:
+            return attempt_store.create_attempt(
+                session,
+                attempt_id=new_id(),
+                task_id=task.id,
+                project_id=task.project_id,
+                branch="paddock/new",
+                base_branch="main",
+                worktree_path=str(worktree),
+                agent=AgentSpec(command="true"),
+                prompt="p",
+            )
+
+        attempt = await in_store(engine, create)
+        assert attempt.status is AttemptStatus.creating
+    git(repo, "worktree", "add", "-q", "-b", "paddock/new", str(worktree), "main")
+
+    async with running(settings) as engine:
+        assert engine.last_reconcile.interrupted_attempts == [attempt.id]
+        after = await engine.attempts.get(attempt.id)
+        assert after.status is AttemptStatus.failed
+        assert after.error is not None and "worktree was being made" in after.error
+        assert str(worktree) not in worktree_paths(repo)
+        assert not worktree.exists()
+        assert git(repo, "branch", "--list", "paddock/new").strip() == ""
+
+
+def rebase_stops(worktree: Path, onto: str) -> bool:
+    identity = ["-c", "user.name=u", "-c", "user.email=u@u"]
+    done = subprocess.run(
+        ["git", *identity, "rebase", onto], cwd=worktree, capture_output=True, check=False
+    )
+    return done.returncode != 0
+
+
+async def test_an_attempt_left_mid_rebase_becomes_conflicted(settings: Settings, repo: Path):
+    """git stopped a rebase at a conflict and the server died before it recorded it: the
+    attempt is `conflicted`, listing the files, so that it can be continued or aborted."""
+    async with running(settings) as engine:
+        _project, task = await project_and_task(engine, repo)
+        attempt = await engine.attempts.start(
+            task.id, agent=AgentSpec(command="echo theirs > README.md")
+        )
+        await engine.attempts.wait(attempt.id)
+    worktree = Path(attempt.worktree_path)
+    (repo / "README.md").write_text("ours\n")
+    git(repo, "-c", "user.name=u", "-c", "user.email=u@u", "commit", "-qam", "main moves")
+    assert rebase_stops(worktree, "main")  # at the conflict
+
+    async with running(settings) as engine:
+        assert engine.last_reconcile.rebasing_attempts == [attempt.id]
+        after = await engine.attempts.get(attempt.id)
+        assert after.status is AttemptStatus.conflicted
+        assert after.error is not None and "README.md" in after.error
+        aborted = await engine.rebases.abort(attempt.id)
+        assert aborted.status is AttemptStatus.awaiting_review

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -264,3 +265,29 @@ def test_deleting_a_process_deletes_its_chunks(database: Database, pid: str):
         assert s.scalar(select(func.count()).select_from(LogChunkRow)) == 2
         assert log_store.read_lines(s, pid) == []
         assert len(log_store.read_lines(s, other)) == 6
+
+
+def test_read_batches_cuts_rows_to_the_range_and_matches_read_lines(database: Database, pid: str):
+    # 40 rows of 25 lines: more than one page of rows (16) per query.
+    with database.session() as s:
+        log_store.write_batches(s, list(numbered(pid, 40, 25)))
+
+    def fields(lines):
+        return [(x.seq, x.ts, x.stream, x.text, x.continued) for x in lines]
+
+    for after, upto in [(0, None), (0, 1000), (12, 13), (24, 26), (37, 612), (990, None)]:
+        with database.session() as s:
+            batches = log_store.read_batches(s, pid, after=after, upto=upto)
+            expected = log_store.read_lines(s, pid, after=after, limit=10_000)
+        expected = [x for x in expected if upto is None or x.seq <= upto]
+        got = [line for b in batches for line in b.lines()]
+        assert fields(got) == fields(expected)
+        # One batch per row (cut at the ends), consecutive.
+        assert all(b.first_seq == a.last_seq + 1 for a, b in itertools.pairwise(batches))
+    with database.session() as s:
+        limited = log_store.read_batches(s, pid, after=10, limit=60)
+    # Whole rows up to about `limit` lines: 15 + 25 + 25, then it stops.
+    assert [(b.first_seq, b.last_seq) for b in limited] == [(11, 25), (26, 50), (51, 75)]
+    with database.session() as s:
+        assert log_store.read_batches(s, pid, after=1000) == []
+        assert log_store.read_batches(s, pid, after=5, upto=5) == []

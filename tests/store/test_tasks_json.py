@@ -55,6 +55,9 @@ def _seed(s: Session) -> None:
                 position=position,
                 created_at=STAMPS[i % len(STAMPS)],
                 updated_at=STAMPS[(i + 1) % len(STAMPS)],
+                # Some pending proposals: SQLite's 0 and 1 must come out as JSON's booleans.
+                proposed=i % 3 == 1,
+                proposed_by="c" * 32 if i % 3 else None,
             )
         )
 

@@ -111,7 +111,7 @@ def test_the_header_offers_what_can_work_now(
         opener.click()
     expect(opened.value.locator("h1")).to_have_text("attempt page")
     host = attempt["id"][:10].lower()
-    assert opened.value.url == f"http://{host}.preview.localhost:{server.port}/"
+    assert opened.value.url == f"http://{host}.preview.localhost:{server.preview_port}/"
     opened.value.close()
 
     # Push: the branch is on the remote.

@@ -144,17 +144,25 @@ def test_the_project_settings_turn_the_card_flow_and_the_preview_start_on_and_of
     server.open(page, f"/projects/{project['id']}/settings")
     flow = page.get_by_label("Move cards by themselves")
     preview = page.get_by_label("Start the preview when the agent's turn ends")
+    channel = page.get_by_label("Let the agent propose tasks and report progress")
     expect(flow).to_be_checked()
     expect(preview).not_to_be_checked()
+    expect(channel).to_be_checked()
     flow.uncheck()
     preview.check()
+    channel.uncheck()
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#settings-saved")).to_have_text("Saved")
     saved = server.api("GET", f"/api/projects/{project['id']}")
-    assert (saved["card_flow"], saved["auto_preview"]) == (False, True)
+    assert (saved["card_flow"], saved["auto_preview"], saved["agent_channel"]) == (
+        False,
+        True,
+        False,
+    )
     page.reload()
     expect(flow).not_to_be_checked()
     expect(preview).to_be_checked()
+    expect(channel).not_to_be_checked()
 
 
 def test_the_workflow_manager_gives_a_step_its_card_flow_role(

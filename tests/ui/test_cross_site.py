@@ -53,7 +53,7 @@ def test_a_preview_page_cannot_post_to_paddock(
         context.close()
 
     assert [p["id"] for p in server.api("GET", "/api/projects")] == [project["id"]]
-    origin = f"http://{preview['host']}.preview.localhost:{server.port}"
+    origin = f"http://{preview['host']}.preview.localhost:{server.preview_port}"
     refused = wait_for(lambda: server.log().count(f"the origin '{origin}' are refused"), 10)
     assert refused == 2, server.log()[-3000:]  # the fetch and the form, each refused
 

@@ -97,8 +97,9 @@ def test_merging_from_the_tab_is_refused_while_the_base_moved_then_lands(
         screenshot(page, "diff-tab-base-moved")
 
         form.get_by_role("button", name="Rebase onto main").click()
-        # The rebase went through (no conflict): the base is in, merging lands it now.
-        expect(panel.get_by_role("region", name="app.txt")).to_be_visible()
+        # The rebase went through (no conflict), which a toast says: merging lands it now.
+        rebased = page.get_by_role("status").filter(has_text="Rebased onto the latest base.")
+        expect(rebased).to_be_visible()
         page.get_by_label("Strategy").select_option("merge")
         page.get_by_role("form", name="Merge").get_by_role("button", name="Merge into main").click()
         expect(panel.locator("#diff-merged")).to_contain_text("Merged into main (merge)")
@@ -232,3 +233,39 @@ def test_uncommitted_changes_are_committed_or_discarded_from_the_tab(
         expect(panel.locator("#diff-merged")).to_contain_text("Merged into main")
         assert (repo / "notes.md").read_text() == "my notes\n"
         assert not (repo / "__pycache__").exists()
+
+
+def test_what_the_user_typed_and_chose_stays_through_live_re_renders(
+    server: ServerProcess, tmp_path: Path, browser: Browser
+) -> None:
+    """The tab re-renders whenever the worktree changes (an agent writes files many times a
+    second): a commit message being typed and a strategy chosen stay, even after a refusal, until
+    the server takes their form."""
+    repo, attempt = setup(server, tmp_path, "echo v2 > app.txt")
+    worktree = Path(attempt["worktree_path"])
+    (worktree / "notes.md").write_text("my notes\n")
+    with page_expecting_errors(browser) as page:  # the refused merge answers 409
+        panel = open_diff_tab(page, server, attempt)
+        changes = panel.get_by_role("region", name="Uncommitted changes")
+        merge = panel.get_by_role("form", name="Merge")
+        merge.get_by_label("Strategy").select_option("merge")
+        merge.get_by_role("button", name="Merge into main").click()
+        expect(merge.locator(".form-error")).to_have_attribute("data-code", "attempt_uncommitted")
+        changes.get_by_label("Message").fill("My notes")
+
+        (worktree / "late.md").write_text("late\n")
+        expect(file_item(panel, "late.md")).to_be_visible()  # re-rendered, live
+        expect(changes.get_by_label("Message")).to_have_value("My notes")
+        expect(merge.get_by_label("Strategy")).to_have_value("merge")
+
+        changes.get_by_role("button", name="Commit").click()
+        expect(changes).to_have_count(0)
+        (worktree / "later.md").write_text("later\n")
+        expect(changes.get_by_label("Message")).to_have_value("")  # the commit took it
+        changes.get_by_label("Message").fill("Later")
+        changes.get_by_role("button", name="Commit").click()
+        expect(changes).to_have_count(0)
+
+        merge.get_by_role("button", name="Merge into main").click()
+        expect(panel.locator("#diff-merged")).to_contain_text("Merged into main (merge)")
+    assert git(repo, "log", "-3", "--format=%s").splitlines()[1:] == ["Later", "My notes"]

@@ -127,6 +127,29 @@ def test_a_hundred_thousand_lines(server: ServerProcess, repo: Path, page: Page)
     assert proc["id"] in page.locator("#log-download").get_attribute("href")
 
 
+def test_a_flood_streamed_live_shows_every_line(server: ServerProcess, repo: Path, page: Page):
+    # The page is open before the program prints: all of it comes through the live stream.
+    gated(repo)
+    command = "while [ ! -f GO ]; do sleep 0.05; done; seq 1 30000 >&2; echo done"
+    attempt = start_attempt(server, repo, command)
+    proc = agent_process(server, attempt["id"])
+    server.open(page, f"/attempts/{attempt['id']}")
+    status = page.locator("#log-status")
+    expect(page.locator(".log-system .log-text").first).to_have_text(re.compile(r"^\$ bash -c "))
+    expect(status).to_contain_text("running")
+
+    (Path(attempt["worktree_path"]) / "GO").touch()
+    # Each line once: the count of lines held is the log's, the program's 30,001 and
+    # Paddock's command and exit lines.
+    expect(status).to_have_text("30,003 lines · exited 0", timeout=60_000)
+    assert server.api("GET", f"/api/processes/{proc['id']}")["line_count"] == 30_003
+    expect(row_text(page, "done")).to_be_in_viewport()
+    expect(row_of(page, "30000")).to_have_class(re.compile(r"\blog-stderr\b"))
+    page.fill("#log-search", "29999")
+    expect(status).to_have_text("1 of 30,003 lines · exited 0")
+    expect(page.locator("#logview .log-text")).to_have_text(["29999"])
+
+
 def test_stderr_and_ansi_colours(server: ServerProcess, repo: Path, page: Page):
     # \033(B\033[m is what `tput sgr0` prints; \033[2K erases the line (dropped, not shown).
     command = (
@@ -241,10 +264,11 @@ def test_a_dropped_stream_resumes_without_repeating_lines(
     # (as a server does that replays from an older point); EventSource then reconnects to
     # the real server by itself, sending the last seq it saw.
     def cut_stream(route: Route) -> None:
-        frames = "".join(
-            f'id: {seq}\nevent: log\ndata: {{"seq":{seq},"ts":"2026-01-01T00:00:00Z",'
-            f'"stream":"stdout","text":"{text}","continued":false}}\n\n'
-            for seq, text in ((2, "one"), (3, "two"))
+        assert "batch=true" in route.request.url  # the page takes a `lines` event per batch
+        frames = (
+            'id: 3\nevent: lines\ndata: {"first_seq":2,"last_seq":3,"runs":[{"count":2,'
+            '"stream":"stdout","ts":"2026-01-01T00:00:00Z","continued":false}],'
+            '"texts":["one","two"]}\n\n'
         )
         route.fulfill(
             status=200,

@@ -42,7 +42,7 @@ def test_the_address_bar_goes_to_a_path_inside_the_preview(
     expect(frame.locator("h1")).to_have_text("home")
 
     # The bar: the preview's stable host, then the path typed.
-    host = f"http://{attempt['id'][:10].lower()}.preview.localhost:{server.port}"
+    host = f"http://{attempt['id'][:10].lower()}.preview.localhost:{server.preview_port}"
     expect(page.locator("#preview-origin")).to_have_text(host)
     bar = page.get_by_label("Path in the preview")
     expect(bar).to_have_value("/")

@@ -75,7 +75,7 @@ def test_a_preview_starts_shows_in_the_frame_opens_in_a_tab_and_stops(
     expect(status_of(page, "web")).to_have_text("running", timeout=30_000)  # live, no reload
     host = attempt["id"][:10].lower()
     expect(service(page, "web").locator(".preview-url")).to_have_text(
-        f"http://{host}.preview.localhost:{server.port}/"
+        f"http://{host}.preview.localhost:{server.preview_port}/"
     )
     assert "paddock_ticket" not in page.content()  # links are fetched on a click only
     assert_every_control_named(page)
@@ -107,7 +107,7 @@ def test_a_preview_starts_shows_in_the_frame_opens_in_a_tab_and_stops(
     with page.context.expect_page() as opened:
         page.get_by_role("button", name="Open web in a new tab").click()
     expect(opened.value.locator("h1")).to_have_text("attempt page")
-    assert opened.value.url == f"http://{host}.preview.localhost:{server.port}/"
+    assert opened.value.url == f"http://{host}.preview.localhost:{server.preview_port}/"
     opened.value.close()
 
     # Log: the dev server's own log, in the Logs tab.

@@ -361,7 +361,7 @@ def test_the_form_reads_the_sandbox_as_the_api_does() -> None:
     refused = {
         "sandbox_memory_mb": ("8", "Memory (MB): must be at least 16"),
         "sandbox_pids": ("12.5", "Processes (at once): must be a whole number"),
-        "sandbox_cpus": ("0", "CPUs (cores): must be more than 0"),
+        "sandbox_cpus": ("0", "CPUs (cores): must be at least 0.01"),
         "sandbox_network": ("wifi", "Network: "),
     }
     for field, (value, message) in refused.items():

@@ -26,6 +26,8 @@ OPERATION_IDS = {
     "get_task",
     "update_task",
     "delete_task",
+    "accept_task",
+    "dismiss_task",
     "list_attempts",
     "start_attempt",
     "get_attempt",

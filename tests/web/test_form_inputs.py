@@ -1,4 +1,4 @@
-"""One input model per action (paddock/web/inputs): the UI's form and the API's JSON body of the
+"""One input model per action (paddock/inputs): the UI's form and the API's JSON body of the
 same action, sent the same values with spaces around them through the real server, store the
 same thing; a blank required field is refused with the same code through both."""
 

@@ -39,6 +39,9 @@ def test_the_task_list_is_exactly_this_json(server: ServerProcess, tmp_path: Pat
                         position=1024.0,
                         created_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
                         updated_at=datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC),
+                        # A pending proposal: SQLite's 1 is JSON's true.
+                        proposed=True,
+                        proposed_by="a" * 32,
                     ),
                     TaskRow(
                         id="2" * 32,
@@ -57,12 +60,14 @@ def test_the_task_list_is_exactly_this_json(server: ServerProcess, tmp_path: Pat
     first = (
         f'{{"id":"{"2" * 32}","project_id":"{pid}","step_id":"{todo}","title":"second",'
         '"description":"","position":0.30000000000000004,'
-        '"created_at":"2026-01-02T03:04:05.120000Z","updated_at":"2026-01-02T03:04:05.120000Z"}'
+        '"created_at":"2026-01-02T03:04:05.120000Z","updated_at":"2026-01-02T03:04:05.120000Z",'
+        '"proposed":false,"proposed_by":null}'
     )
     second = (
         f'{{"id":"{"1" * 32}","project_id":"{pid}","step_id":"{doing}",'
         '"title":"Say \\"hi\\" \\\\ é 😀","description":"two\\nlines","position":1024.0,'
-        '"created_at":"2026-01-02T03:04:05.678901Z","updated_at":"2026-01-02T03:04:06Z"}'
+        '"created_at":"2026-01-02T03:04:05.678901Z","updated_at":"2026-01-02T03:04:06Z",'
+        f'"proposed":true,"proposed_by":"{"a" * 32}"}}'
     )
     # Board order: by step id, then position.
     expected = [first, second] if todo < doing else [second, first]

@@ -59,6 +59,11 @@ class AttemptPublic(PublicModel):
     worktree_bytes: int | None = Field(
         description="The worktree's disk use at the end of its last agent turn; null: unknown"
     )
+    progress: str | None = Field(
+        description="The agent's last status line (one line, at most 200 characters); null: "
+        "none reported"
+    )
+    progress_at: datetime | None = Field(description="When the agent reported `progress`")
 
     @classmethod
     def of(cls, attempt: Attempt) -> Self:

@@ -76,6 +76,10 @@ class ProjectPublic(PublicModel):
         "starts, to the `review` step when the agent's turn ends"
     )
     auto_preview: bool = Field(description="Start the attempt's preview when the agent's turn ends")
+    agent_channel: bool = Field(
+        description="Offer each attempt's agent its MCP channel to Paddock: read its own task "
+        "and attempt, propose tasks, report progress (docs/mcp.md)"
+    )
 
     @classmethod
     def of(cls, project: Project) -> Self:
@@ -91,6 +95,13 @@ class TaskPublic(PublicModel):
     position: float
     created_at: datetime
     updated_at: datetime
+    proposed: bool = Field(
+        description="An agent proposed it and the user has not accepted it yet: no attempt "
+        "starts on it and it moves to no other step until accepted (POST .../accept)"
+    )
+    proposed_by: str | None = Field(
+        description="The attempt whose agent proposed it (kept once accepted); null: the user's"
+    )
 
     @classmethod
     def of(cls, task: Task) -> Self:

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError, Unavailable
 from paddock.domain.generated import GENERATED_PATTERNS
 from paddock.domain.names import is_valid_branch_name
+from paddock.runtime import proctree
 
 # Paddock's own git runs no hook and no fsmonitor. A worktree may belong to the sandbox's user
 # (git would refuse it as "dubious ownership"): Paddock names the repository itself (Worktree).
@@ -110,6 +111,8 @@ class RepoInfo:
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _INHERITED_GIT_VARS}
     env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
+    # A git this server leaves running when it is killed is stopped by the next one (proctree).
+    env[proctree.OWNER_VARIABLE] = proctree.owner_name()
     return env
 
 

@@ -18,10 +18,14 @@ from paddock.runtime.git import (
     check_branch_name,
     path_exists,
     resolve_revs,
+    rev_parse,
     run_git,
 )
 
 GIT_LINK_MAX = 4096  # a worktree's `.git` file: one `gitdir:` line
+# What `git worktree add -b` says of a start point that names no commit (it made nothing).
+UNKNOWN_BASE = ("not a valid object name", "not a valid branch point", "invalid reference")
+HEX = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -70,25 +74,69 @@ async def add_worktree(repo: Path | str, path: Path | str, branch: str, base: st
     On any failure the half-made worktree directory and branch are removed before raising."""
     check_branch_name(branch)
     target = _new_path(path)  # checked first: git makes the branch before it looks at the path
-    # One git process tells both whether the branch is taken and which commit `base` is.
-    # Knowing the branch is new is what makes deleting it on a failure below safe.
-    taken, sha = await resolve_revs(repo, f"refs/heads/{branch}", f"{base}^{{commit}}")
-    if taken is not None:
-        raise Conflict(f"branch {branch!r} already exists", code="branch_exists", branch=branch)
-    if sha is None:
+    if not base or base.startswith("-"):  # no ref does; git would take it for an option
         raise InvalidInput(f"unknown revision {base!r}", code="unknown_ref", rev=base)
+    # Knowing the branch is new is what makes deleting it on a failure below safe. Where the
+    # refs are plain files that is a file lookup; elsewhere one git process tells both whether
+    # the branch is taken and which commit `base` is.
+    refs = _plain_refs(repo)
+    start = f"{base}^{{commit}}"
+    if refs is not None:
+        if _branch_on_file(refs, branch):
+            raise Conflict(f"branch {branch!r} already exists", code="branch_exists", branch=branch)
+    else:
+        taken, sha = await resolve_revs(repo, f"refs/heads/{branch}", start)
+        if taken is not None:
+            raise Conflict(f"branch {branch!r} already exists", code="branch_exists", branch=branch)
+        if sha is None:
+            raise InvalidInput(f"unknown revision {base!r}", code="unknown_ref", rev=base)
+        start = sha
     try:
-        await run_git(repo, "worktree", "add", "-q", "-b", branch, str(target), sha)
+        await run_git(repo, "worktree", "add", "-q", "-b", branch, "--", str(target), start)
     except GitError as exc:
         if "already exists" in exc.stderr:  # lost a race with a caller not holding repo_lock
             code = "branch_exists" if "a branch named" in exc.stderr else "worktree_exists"
             raise Conflict(exc.stderr.strip(), code=code, branch=branch) from exc
+        if any(refused in exc.stderr for refused in UNKNOWN_BASE):  # nothing was made
+            raise InvalidInput(f"unknown revision {base!r}", code="unknown_ref", rev=base) from exc
         await _undo_worktree(repo, target, branch)
         raise
     except BaseException:  # cancelled half-way
         await _undo_worktree(repo, target, branch)
         raise
-    return sha
+    # The branch's tip is the commit checked out: read where git just wrote it.
+    written = _branch_tip(refs, branch) if refs is not None else start
+    return written or await rev_parse(repo, f"refs/heads/{branch}")
+
+
+def _plain_refs(repo: Path | str) -> Path | None:
+    """The repository's `.git` directory when its branches are plain files (git's `files`
+    refs, the default), so a branch is looked up without a git process; None otherwise (a
+    reftable, a `.git` file): then git is asked."""
+    git_dir = Path(repo) / ".git"
+    if not (git_dir / "refs" / "heads").is_dir() or (git_dir / "reftable").exists():
+        return None
+    return git_dir
+
+
+def _branch_on_file(git_dir: Path, branch: str) -> bool:
+    """Whether `refs/heads/<branch>` exists: a loose ref, or a line of packed-refs."""
+    if (git_dir / "refs" / "heads" / branch).is_file():
+        return True
+    try:
+        packed = (git_dir / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        return False
+    return f" refs/heads/{branch}\n".encode() in packed
+
+
+def _branch_tip(git_dir: Path, branch: str) -> str | None:
+    """The commit a just-made branch names, from its loose ref; None when it is not one."""
+    try:
+        text = (git_dir / "refs" / "heads" / branch).read_text(errors="replace").strip()
+    except OSError:
+        return None
+    return text if len(text) in (40, 64) and all(c in HEX for c in text) else None
 
 
 async def _undo_worktree(repo: Path | str, target: Path, branch: str) -> None:

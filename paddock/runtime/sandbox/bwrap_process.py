@@ -12,6 +12,7 @@ from paddock.domain.sandbox import LimitHit
 from paddock.runtime import proctree
 from paddock.runtime.launcher import PlainProcess
 from paddock.runtime.sandbox.cgroups import Cgroup, Sample, remove_when_free
+from paddock.runtime.sandbox.exec_signal import ExecSignal
 from paddock.runtime.sandbox.private_network import PrivateNetwork
 
 
@@ -19,17 +20,27 @@ class SandboxedProcess:
     """A bwrap sandbox as the supervisor sees it: the plain process, plus its cgroup."""
 
     def __init__(
-        self, inner: PlainProcess, group: Cgroup | None, network: PrivateNetwork | None = None
+        self,
+        inner: PlainProcess,
+        group: Cgroup | None,
+        network: PrivateNetwork | None = None,
+        signal: ExecSignal | None = None,
     ) -> None:
         self._inner = inner
         self._group = group
         self._network = network  # network "private": ended with the sandbox
+        self._signal = signal  # says when the command itself started (None: at once)
         self._network_end: asyncio.Task[None] | None = None
         self.pid = inner.pid
         self.start_time = inner.start_time
         self.stdout = inner.stdout
         self.stderr = inner.stderr
         self._removal: asyncio.Task[None] | None = None
+
+    async def started(self) -> bool:
+        """True once the command itself runs inside the sandbox (exec'd); False when it never
+        will (the sandbox could not be made)."""
+        return await self._signal.started() if self._signal is not None else True
 
     async def wait(self) -> int:
         code = await self._inner.wait()
@@ -40,13 +51,20 @@ class SandboxedProcess:
 
     async def stop(self, grace: float) -> None:
         await self._inner.stop(grace)
+        self._end_signal()
         self._end_group()
         await self._end_network()
 
     async def reap_leftovers(self, grace: float) -> None:
         await self._inner.reap_leftovers(grace)
+        self._end_signal()
         self._end_group()
         await self._end_network()
+
+    def _end_signal(self) -> None:
+        """The tree is gone: its verdict was read, or never will be (then it is False)."""
+        if self._signal is not None:
+            self._signal.close()
 
     def send(self, sig: int) -> None:
         """To the command and its children, not to bwrap: bwrap forwards no signals, and its

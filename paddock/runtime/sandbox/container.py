@@ -188,9 +188,64 @@ class ContainerLauncher:
             self._service.stop()
             self._service = None
 
-    async def launch(self, spec: LaunchSpec) -> ContainerProcess:
-        from paddock.runtime.sandbox.container_streams import AttachedOutput
+    def prepare(self, tag: str, network: Network) -> None:
+        """Nothing to make ahead: the engine makes a container's network as it starts it."""
 
+    async def launch(self, spec: LaunchSpec) -> ContainerProcess:
+        from paddock.runtime.sandbox.container_streams import AttachedOutput, close_socket
+
+        self._refuse_what_cannot_launch(spec)
+        try:
+            api = (await asyncio.to_thread(self.client)).api
+        except Exception as exc:
+            raise LaunchError(
+                f"the container engine at {self.url} does not answer: {explain(exc)}",
+                code="sandbox_unavailable",
+            ) from exc
+        args = self.config.create_args(spec)
+        args["host_config"] = self.config.host_config(api, spec)
+        container_id = await self._create(api, args)
+        loop = asyncio.get_running_loop()
+        output: AttachedOutput | None = None
+        stdin: Any = None
+        kmsg: int | None = None
+        try:
+            path = args["environment"]["PATH"]
+            if not await asyncio.to_thread(self._program_found, api, container_id, spec, path):
+                program = spec.argv[0]
+                raise LaunchError(f"command not found: {program}", program=program)
+            params = {"stdout": 1, "stderr": 1, "stream": 1}
+            sock = await asyncio.to_thread(api.attach_socket, container_id, params)
+            output = AttachedOutput(sock, self.stream_limit, loop)
+            if spec.stdin is not None:
+                # Stdin over an attach of its own: Podman ends an attach whose stdin it cannot
+                # write (a command that exits without reading it) and drops the output still
+                # on its way with it (`ContainerProcess.feed` drains this one's echo).
+                only_stdin = {"stdin": 1, "stream": 1}
+                stdin = await asyncio.to_thread(api.attach_socket, container_id, only_stdin)
+            kmsg = kernel_log()  # from before the start: a limit hit at once is seen too
+            await asyncio.to_thread(api.start, container_id)
+            pid = await asyncio.to_thread(_init_pid, api, container_id)
+            process = ContainerProcess(
+                api, container_id, spec, output, pid=pid, kmsg=kmsg, stdin=stdin
+            )
+        except BaseException as exc:
+            if kmsg is not None:
+                os.close(kmsg)
+            if output is not None:
+                output.close()
+            if stdin is not None:
+                close_socket(stdin)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(api.remove_container, container_id, force=True)
+            if isinstance(exc, Exception) and not isinstance(exc, LaunchError):
+                raise _start_error(exc, spec.argv[0]) from exc
+            raise
+        if spec.stdin is not None:
+            process.feed(spec.stdin)
+        return process
+
+    def _refuse_what_cannot_launch(self, spec: LaunchSpec) -> None:
         sandbox = spec.sandbox
         assert sandbox is not None
         if not spec.argv:
@@ -215,44 +270,6 @@ class ContainerLauncher:
                 "run scripts/install, or choose another sandbox provider",
                 code="sandbox_unavailable",
             )
-        try:
-            api = (await asyncio.to_thread(self.client)).api
-        except Exception as exc:
-            raise LaunchError(
-                f"the container engine at {self.url} does not answer: {explain(exc)}",
-                code="sandbox_unavailable",
-            ) from exc
-        args = self.config.create_args(spec)
-        args["host_config"] = self.config.host_config(api, spec)
-        container_id = await self._create(api, args)
-        loop = asyncio.get_running_loop()
-        output: AttachedOutput | None = None
-        kmsg: int | None = None
-        try:
-            path = args["environment"]["PATH"]
-            if not await asyncio.to_thread(self._program_found, api, container_id, spec, path):
-                program = spec.argv[0]
-                raise LaunchError(f"command not found: {program}", program=program)
-            params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": int(spec.stdin is not None)}
-            sock = await asyncio.to_thread(api.attach_socket, container_id, params)
-            output = AttachedOutput(sock, self.stream_limit, loop)
-            kmsg = kernel_log()  # from before the start: a limit hit at once is seen too
-            await asyncio.to_thread(api.start, container_id)
-            pid = await asyncio.to_thread(_init_pid, api, container_id)
-            process = ContainerProcess(api, container_id, spec, output, pid=pid, kmsg=kmsg)
-        except BaseException as exc:
-            if kmsg is not None:
-                os.close(kmsg)
-            if output is not None:
-                output.close()
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(api.remove_container, container_id, force=True)
-            if isinstance(exc, Exception) and not isinstance(exc, LaunchError):
-                raise _start_error(exc, spec.argv[0]) from exc
-            raise
-        if spec.stdin is not None:
-            process.feed(spec.stdin)
-        return process
 
     def _program_found(self, api: Any, container_id: str, spec: LaunchSpec, path: str) -> bool:
         """Whether the command exists in the created container (blocking). The init runs it,

@@ -23,7 +23,13 @@ from paddock.runtime import proctree
 from paddock.runtime.launcher import LaunchSpec
 from paddock.runtime.sandbox.cgroups import Sample
 from paddock.runtime.sandbox.container_cgroup import CgroupWatch, find_cgroup, sample_from_stats
-from paddock.runtime.sandbox.container_streams import AttachedOutput, run_in_thread, write_stdin
+from paddock.runtime.sandbox.container_streams import (
+    AttachedOutput,
+    close_socket,
+    discard_output,
+    run_in_thread,
+    write_stdin,
+)
 
 log = logging.getLogger("paddock.runtime.sandbox.container")
 
@@ -44,6 +50,7 @@ class ContainerProcess:
         *,
         pid: int | None,
         kmsg: int | None = None,
+        stdin: Any = None,
     ) -> None:
         assert spec.sandbox is not None
         self.api = api
@@ -51,6 +58,7 @@ class ContainerProcess:
         self.tag = spec.tag
         self._limits = spec.sandbox.limits
         self._output = output
+        self._stdin = stdin  # an attach socket of its own (see `ContainerLauncher.start`)
         self.stdout: asyncio.StreamReader = output.stdout
         self.stderr: asyncio.StreamReader = output.stderr
         # The host pid of the container's init, when the engine runs on this machine: the
@@ -75,11 +83,16 @@ class ContainerProcess:
 
     def feed(self, data: bytes) -> None:
         loop = asyncio.get_running_loop()
-        self._feeder = run_in_thread(
-            loop, lambda: write_stdin(self._output.sock, data), "paddock-stdin"
-        )
+        sock = self._stdin
+        assert sock is not None, "started without stdin"
+        self._feeder = run_in_thread(loop, lambda: write_stdin(sock, data), "paddock-stdin")
+        run_in_thread(loop, lambda: discard_output(sock), "paddock-stdin-echo")
 
     # --- the exit ------------------------------------------------------------------------------
+
+    async def started(self) -> bool:
+        # The engine answered the start: its runtime exec'd the command (as far as it says).
+        return True
 
     async def wait(self) -> int:
         return await asyncio.shield(self._exit)
@@ -239,4 +252,6 @@ class ContainerProcess:
             if getattr(exc, "status_code", None) != 404:
                 log.warning("cannot remove container %s: %s", self.id[:12], exc)
         self._output.release()
+        if self._stdin is not None:
+            close_socket(self._stdin)
         self._monitor.cancel()

@@ -145,12 +145,20 @@ class AttachedOutput:
 
     def release(self) -> None:
         """Close the socket itself, once the reader thread is done with it."""
-        raw = raw_socket(self.sock)
+        close_socket(self.sock)
+
+
+def close_socket(sock: Any) -> None:
+    """Close what `attach_socket` returned, and the socket under it (a thread still reading
+    it sees EOF)."""
+    raw = raw_socket(sock)
+    with contextlib.suppress(OSError):
+        raw.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
+    if raw is not None and raw is not sock:
         with contextlib.suppress(OSError):
-            self.sock.close()
-        if raw is not None and raw is not self.sock:
-            with contextlib.suppress(OSError):
-                raw.close()
+            raw.close()
 
 
 def write_stdin(sock: Any, data: bytes) -> None:
@@ -162,3 +170,12 @@ def write_stdin(sock: Any, data: bytes) -> None:
             raw.sendall(data)
     with contextlib.suppress(OSError):
         raw.shutdown(socket.SHUT_WR)
+
+
+def discard_output(sock: Any) -> None:
+    """Read an attach socket to its end and drop what comes: Podman sends the output to an
+    attach that asked only for stdin too, and the command would block on a full one."""
+    raw = raw_socket(sock)
+    with contextlib.suppress(OSError):
+        while raw.recv(65536):
+            pass

@@ -55,6 +55,7 @@ RESOLV_CONF = f"# Paddock: network private (slirp4netns's resolver)\nnameserver 
 # Tells slirp (and its leftovers, should there be any) apart: the sandboxed process's id.
 OWNER_VARIABLE = "PADDOCK_NETWORK_OF"
 READY_TIMEOUT = 10.0
+PREPARED_SECONDS = 60.0  # a network made ahead of its launch (NetworksAhead) waits this long
 EXIT_TIMEOUT = 5.0
 STDERR_KEEP = 4096
 
@@ -262,6 +263,41 @@ class PrivateNetwork:
                 self.slirp.kill()
             await self.slirp.wait()
         os.close(self.netns_fd)
+
+
+class NetworksAhead:
+    """Private networks made before their launch asks (while the caller does other work),
+    by the launch's tag: slirp is told that owner from its start, as for one made at the
+    launch. One no launch claims in `PREPARED_SECONDS` is let go (one left at shutdown ends
+    with the server: the kernel closes slirp's exit pipe)."""
+
+    def __init__(self) -> None:
+        self._making: dict[str, asyncio.Task[PrivateNetwork]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def make(self, owner: str, slirp: str | None) -> None:
+        if owner in self._making:
+            return
+        loop = asyncio.get_running_loop()
+        self._making[owner] = loop.create_task(PrivateNetwork.open(owner, slirp))
+        loop.call_later(PREPARED_SECONDS, self.let_go, owner)
+
+    def claim(self, owner: str) -> asyncio.Task[PrivateNetwork] | None:
+        """`owner`'s network being made (or made), now the caller's; None without one."""
+        return self._making.pop(owner, None)
+
+    def let_go(self, owner: str) -> None:
+        """`owner`'s network, unclaimed: cancelled while being made, else closed."""
+        making = self._making.pop(owner, None)
+        if making is None:
+            return
+        if not making.done():
+            making.cancel()  # PrivateNetwork.open ends what it started
+            return
+        if not making.cancelled() and making.exception() is None:
+            closing = asyncio.get_running_loop().create_task(making.result().close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
 
 async def _read_once(fd: int) -> bytes:

@@ -49,6 +49,12 @@ class ProviderLauncher(Protocol):
         """What `paddock doctor` adds once it works (e.g. the cgroup version); may be []."""
         ...
 
+    def prepare(self, tag: str, network: Network) -> None:
+        """Start making what a launch of `tag` with `network` will need and can have ahead
+        (bwrap: its private network), while the caller does other work; nothing when there is
+        nothing to make. What no launch claims soon is let go."""
+        ...
+
     async def launch(self, spec: LaunchSpec) -> Launched:
         """Start `spec` in a sandbox of this provider (`spec.sandbox` is set)."""
         ...
@@ -126,6 +132,15 @@ class Sandboxes:
         """What `paddock doctor` says of `provider` beyond whether it works."""
         launcher = self.providers.get(provider)
         return launcher.details() if launcher is not None else []
+
+    def prepare(self, provider: Provider, network: Network, tag: str) -> None:
+        """Ahead of launching `tag` in `provider` with `network`, start making what that
+        launch needs and can have early (see `ProviderLauncher.prepare`); a provider that
+        cannot run prepares nothing (its launch says why)."""
+        launcher = self.providers.get(provider)
+        if launcher is None or self.problem(provider) or self.network_problem(provider, network):
+            return
+        launcher.prepare(tag, network)
 
     async def launch(self, spec: LaunchSpec) -> Launched:
         provider = spec.sandbox.provider if spec.sandbox is not None else Provider.none

@@ -5,12 +5,14 @@ waits for an RCU grace period: 5-20 ms on the machines measured, on every launch
 spare is a shell started ahead of time that joins a fresh cgroup of its own, says `ready`, then
 waits on a pipe for its command. A launch takes a ready spare, applies the sandbox's limits to
 its group and sends it the command (`cd`, then `exec env -i ... argv`), so the grace period is
-waited for while nobody waits. One spare is kept ready; a launch that finds none joins its
-group on the way as before (`cgroups.attach_argv`).
+waited for while nobody waits. One spare is kept ready, made again once a launch's command has
+started; a launch that finds none joins its group on the way as before
+(`cgroups.attach_argv`).
 
 A pool may give each spare a descriptor for its command (`handed`: bwrap's seccomp program on a
 pipe of its own): the spare inherits it and keeps it open through the `exec`, so a launch from a
-spare passes nothing on its path.
+spare passes nothing on its path. Likewise the write end of an `ExecSignal` of its own
+(`signals`), which the command's helper uses to say when the command really started.
 
 A spare whose server dies reads end-of-file on its pipe and exits; its group is reaped with the
 others at the next start-up. The shell is bash: the command pipe's descriptor must be closed
@@ -40,6 +42,7 @@ from paddock.runtime.sandbox.cgroups import (
     remove_soon,
     remove_when_free,
 )
+from paddock.runtime.sandbox.exec_signal import ExecSignal
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class Spare:
         control: int,
         child_fd: int,
         handed_fd: int | None = None,
+        signal: tuple[ExecSignal, int] | None = None,
     ) -> None:
         self.group = group
         self._proc = proc
@@ -64,6 +68,10 @@ class Spare:
         self._control = control  # the write end of the command pipe
         self._child_fd = child_fd  # its read end's number in the spare
         self.handed_fd = handed_fd  # the pool's descriptor for the command, its number here
+        # The server's end of the spare's exec signal, and its write end's number in the spare:
+        # whoever starts the spare takes the signal over (`take_signal`).
+        self.signal: ExecSignal | None = signal[0] if signal is not None else None
+        self.signal_fd: int | None = signal[1] if signal is not None else None
         self.pid = proc.pid
 
     def alive(self) -> bool:
@@ -82,8 +90,16 @@ class Spare:
         process.feed(spec.stdin or b"")  # no input: end-of-file at once, as from /dev/null
         return process
 
+    def take_signal(self) -> ExecSignal | None:
+        """The spare's exec signal, now the caller's to close."""
+        signal, self.signal = self.signal, None
+        return signal
+
     def discard(self) -> None:
         """End the spare (its group stays: remove it once the kernel lets go)."""
+        if self.signal is not None:
+            self.signal.close()
+            self.signal = None
         if self._control >= 0:
             os.close(self._control)
             self._control = -1
@@ -117,6 +133,7 @@ class SparePool:
         plain: PlainLauncher,
         size: int = 1,
         handed: Callable[[], int] | None = None,
+        signals: bool = False,
     ) -> None:
         self.hierarchy = hierarchy
         self.plain = plain
@@ -124,6 +141,7 @@ class SparePool:
         # Makes a descriptor each new spare inherits (same number) for its command; the
         # server's copy is closed once the spare has it.
         self.handed = handed
+        self.signals = signals  # each spare gets an exec signal of its own
         self.shell = shutil.which("bash")
         self.env_program = shutil.which("env")
         self._ready: list[Spare] = []
@@ -135,7 +153,9 @@ class SparePool:
             self.problem = "bash or env is not installed"
 
     def take(self) -> Spare | None:
-        """A ready spare (another is started meanwhile), or None when none is ready."""
+        """A ready spare, or None when none is ready. The next one is made when the caller
+        says (`fill_later`): making it costs the loop and a core a few milliseconds, which
+        must not be on the way of the launch that took this one."""
         spare = None
         while self._ready and spare is None:
             candidate = self._ready.pop(0)
@@ -143,7 +163,6 @@ class SparePool:
                 spare = candidate
             else:
                 self.drop(candidate)
-        self.fill_later()
         return spare
 
     def drop(self, spare: Spare) -> None:
@@ -185,28 +204,44 @@ class SparePool:
         group = self.hierarchy.create(f"spare-{next(self._numbers)}", CgroupLimits())
         read_fd, write_fd = os.pipe()
         handed_fd: int | None = None
+        signal: tuple[ExecSignal, int] | None = None
         try:
             handed_fd = self.handed() if self.handed is not None else None
+            signal = ExecSignal.pipe() if self.signals else None
             joins = " && ".join(f'echo $$ > "{path}"' for path in group.procs_files())
             script = f"{joins} || exit 1; echo ready; . /dev/fd/{read_fd}"
+            inherited = [read_fd, *(fd for fd in (handed_fd,) if fd is not None)]
+            if signal is not None:
+                inherited.append(signal[1])
             proc, protocol = await self.plain.spawn(
                 [self.shell, "--norc", "--noprofile", "-c", script, "paddock-spare"],
                 Path("/"),
                 {},
                 stdin_pipe=True,
-                pass_fds=(read_fd,) if handed_fd is None else (read_fd, handed_fd),
+                pass_fds=tuple(inherited),
             )
         except BaseException:
             os.close(write_fd)
+            if signal is not None:
+                signal[0].close()
             group.remove()
             raise
         finally:
             os.close(read_fd)
             if handed_fd is not None:
                 os.close(handed_fd)
-        spare = Spare(group, proc, protocol, write_fd, read_fd, handed_fd)
+            if signal is not None:
+                os.close(signal[1])
+        spare = Spare(group, proc, protocol, write_fd, read_fd, handed_fd, signal)
         assert proc.stdout is not None
-        said = await proc.stdout.readline()
+        try:
+            said = await proc.stdout.readline()
+        except BaseException:
+            # Cancelled (the loop shuts down) before it said `ready`: a shell left waiting on
+            # its pipe would outlive the loop, with a thread of asyncio's waiting for it.
+            spare.discard()
+            group.remove()  # not yet free: then it is reaped at the next start-up
+            raise
         if said != READY:
             spare.discard()
             await remove_when_free(group)

@@ -3,11 +3,13 @@ the worktree's commit recorded before and after, and the result auto-committed."
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
+from paddock.agents.base import Channel
 from paddock.domain.autocommit import LeftOut, limit_bytes
 from paddock.domain.entities import AgentSpec, Attempt, Process
 from paddock.domain.entries import EntryKind, text_entry
@@ -19,6 +21,7 @@ from paddock.runtime import git, safefs
 from paddock.runtime.git import staging, worktrees
 from paddock.runtime.git.rebase import rebase_in_progress
 from paddock.services.agents import AgentService
+from paddock.services.attempts.agent_channel import AgentChannels
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.context import Context, log
 from paddock.services.processes.process_request import ProcessObservers, ProcessRequest
@@ -28,6 +31,10 @@ from paddock.store import entries as entry_store
 from paddock.store import processes as process_store
 from paddock.store import projects as project_store
 
+CHANNEL_ENV = "PADDOCK_CHANNEL"
+# The container images' Python (runtime/sandbox/container_image.py installs Debian's python3):
+# Paddock's own is usually under a home dir, which a container does not open to its user.
+IMAGE_PYTHON = "/usr/bin/python3"
 SUMMARY_LINE = 72  # a commit subject longer than this is cut at a word
 
 
@@ -78,11 +85,27 @@ def git_overlay(home: Path, tree: git.Worktree) -> dict[str, str]:
     }
 
 
+def relayed(socket: Path | None, provider: Provider) -> Channel | None:
+    """The turn's channel as its CLI reaches it: through the relay, run by Paddock's own
+    Python, which a container does not have (its image's instead)."""
+    if socket is None:
+        return None
+    if provider is Provider.container:
+        return Channel(socket, IMAGE_PYTHON)
+    return Channel(socket)
+
+
+def channel_env(channel: Path | None) -> dict[str, str]:
+    """Where the turn's channel is, for a command that is no MCP-speaking CLI (a script)."""
+    return {CHANNEL_ENV: str(channel)} if channel is not None else {}
+
+
 class AgentTurns:
     def __init__(self, ctx: Context, processes: ProcessService, agents: AgentService) -> None:
         self.ctx = ctx
         self.processes = processes
         self.agents = agents
+        self.channels = AgentChannels(ctx)
 
     def home(self, attempt: Attempt) -> Path:
         """The attempt's own HOME for agent CLIs: runs of other attempts never share state,
@@ -90,9 +113,44 @@ class AgentTurns:
         return self.ctx.settings.storage.data_dir / "agent-homes" / attempt.id
 
     async def run(
-        self, attempt: Attempt, prompt: str, reason: RunReason, agent: AgentSpec | None = None
+        self,
+        attempt: Attempt,
+        prompt: str,
+        reason: RunReason,
+        agent: AgentSpec | None = None,
+        *,
+        started: Callable[[Process], None] | None = None,
+        head: str | None = None,
+        process_id: str | None = None,
+        repo: str | None = None,
+        recorded: Awaitable[object] | None = None,
     ) -> Process:
-        """One turn of the attempt's agent, or of `agent` (a workflow step's) when given."""
+        """One turn of the attempt's agent, or of `agent` (a workflow step's) when given.
+        `started` is called once its process runs; `head` is the worktree's commit when the
+        caller knows it (a worktree just made), else it is read; `process_id` names the
+        turn's process (else a new id); `repo`, the project's repository when the caller has
+        it at hand (else it is loaded); `recorded`, what must be stored before the turn's
+        process is (its attempt's record, being written while the turn gets ready).
+
+        The attempt's channel to Paddock (agent_channel.py) is open while the turn runs."""
+        async with self.channels.open(attempt) as channel:
+            return await self._run(
+                attempt, prompt, reason, agent, started, head, process_id, repo, recorded, channel
+            )
+
+    async def _run(
+        self,
+        attempt: Attempt,
+        prompt: str,
+        reason: RunReason,
+        agent: AgentSpec | None,
+        started: Callable[[Process], None] | None,
+        head: str | None,
+        process_id: str | None,
+        repo: str | None,
+        recorded: Awaitable[object] | None,
+        channel: Path | None,
+    ) -> Process:
         spec = agent or attempt.agent
         resume, rewound = None, False
         if reason is RunReason.follow_up:
@@ -102,14 +160,28 @@ class AgentTurns:
         # The CLI's session may still remember turns a rewind undid: say so in the prompt it
         # gets (the conversation shows the user's own words).
         told = f"{REWOUND_NOTE}\n\n{prompt}" if resume and rewound else prompt
+        provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
         profile, turn = self.agents.turn(
-            spec, prompt=told, worktree=worktree, home=self.home(attempt), resume=resume
+            spec,
+            prompt=told,
+            worktree=worktree,
+            home=self.home(attempt),
+            resume=resume,
+            channel=relayed(channel, provider),
         )
-        tree = await attempt_worktree(self.ctx, attempt)
-        sandboxed = self.ctx.sandboxes.resolve(attempt.sandbox.provider) is not Provider.none
-        turn.home.mkdir(parents=True, exist_ok=True)
+        # Without the repository at hand, the project is loaded for it first.
+        known = None if repo is not None else await attempt_worktree(self.ctx, attempt)
+        sandboxed = provider is not Provider.none
 
-        def prepare() -> dict[str, str]:
+        def prepare() -> tuple[git.Worktree, dict[str, str]]:
+            tree = known
+            if tree is None:
+                assert repo is not None
+                tree = worktrees.linked(repo, attempt.worktree_path)
+            turn.home.mkdir(parents=True, exist_ok=True)
+            return tree, home_overlay(tree)
+
+        def home_overlay(tree: git.Worktree) -> dict[str, str]:
             if not sandboxed:
                 profile.adapter.prepare_home(turn)
                 return {}
@@ -121,26 +193,35 @@ class AgentTurns:
             self.ctx.sandboxes.hand_over(turn.home)
             return overlay
 
-        overlay = await anyio.to_thread.run_sync(prepare)
+        # One trip to a thread: the worktree's git dir, then the HOME made ready.
+        tree, overlay = await anyio.to_thread.run_sync(prepare)
         run = profile.adapter.command(turn, spec.command)
-        before = await git.rev_parse(tree, "HEAD")
+        before = head or await git.rev_parse(tree, "HEAD")
         request = ProcessRequest(
             reason,
             run.argv,
-            env={**run.env, **overlay, **spec.env},  # the attempt's (or step's) own win
+            # the attempt's (or step's) own win
+            env={**run.env, **overlay, **channel_env(channel), **spec.env},
             stdin=run.stdin,
             secret_env=spec.secret_env,
             commit_before=before,
             interrupt=profile.adapter.interrupt,
             writable=[turn.home],
             # The CLI itself, wherever it is installed (its prefix: npm's lib/ comes along).
-            readable=[self.ctx.settings.agents.clis, Path(turn.executable).resolve().parent.parent],
+            readable=[
+                self.ctx.settings.agents.clis,
+                Path(turn.executable).resolve().parent.parent,
+                # The attempt's channel dir: its socket, for this sandbox alone.
+                *([channel.parent] if channel is not None else []),
+            ],
+            process_id=process_id,
         )
         entries = ProcessObservers(
             normaliser=profile.adapter.normaliser(),
             opening=[text_entry(EntryKind.user_message, prompt)],
+            started=started,
         )
-        proc = await self.processes.run(attempt, request, entries)
+        proc = await self.processes.run(attempt, request, entries, after=recorded)
         return await self._record_commit(attempt, tree, proc, prompt, reason)
 
     async def _record_commit(

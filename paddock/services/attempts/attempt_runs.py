@@ -4,6 +4,8 @@ at a time until none is left; stopped as a whole. The attempt's status follows e
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from pathlib import Path
 
 from paddock.agents.script import shell_argv
 from paddock.domain.entities import AgentSpec, Attempt, FollowUp, Process
@@ -16,10 +18,34 @@ from paddock.services.attempts.agent_turns import AgentTurns
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.attempts.watchers import AttemptWatchers
 from paddock.services.context import Context, log
-from paddock.services.processes.process_request import ProcessRequest
+from paddock.services.processes.process_request import ProcessObservers, ProcessRequest
 from paddock.services.processes.processes import ProcessService
 from paddock.store import attempts as store
 from paddock.store import follow_ups as follow_up_store
+
+STOP_RECHECK_SECONDS = 0.5  # a stop looks for its attempt's processes again this often
+
+
+class StartNotice:
+    """Tells an attempt's watchers that its agent started working, once: when the first
+    process of the step runs (a process observer), or when the step ends without one."""
+
+    def __init__(self, watchers: AttemptWatchers, attempt: Attempt) -> None:
+        self.watchers = watchers
+        self.attempt = attempt
+        self._telling: asyncio.Task[None] | None = None
+
+    def __call__(self, proc: Process | None = None) -> None:
+        if self._telling is None:
+            self._telling = asyncio.get_running_loop().create_task(
+                self.watchers.started(self.attempt), name=f"paddock-started-{self.attempt.id}"
+            )
+
+    async def done(self) -> None:
+        """Told (now, if no process ran), and every watcher done with it."""
+        self()
+        assert self._telling is not None
+        await self._telling
 
 
 class AttemptRuns:
@@ -36,11 +62,25 @@ class AttemptRuns:
         self.watchers = watchers  # told when a follow-up's turn begins and when a turn ends
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[str] = set()  # attempts whose pending steps must not start
+        self._shutdown = False  # the server stops: what it stops says so
         self._rewake: set[str] = set()  # follow-ups queued while a run was finishing
 
-    def begin(self, attempt: Attempt) -> None:
-        """Run the attempt's setup and agent in the background."""
-        self._runs[attempt.id] = asyncio.create_task(self._run(attempt))
+    def begin(
+        self,
+        attempt: Attempt,
+        first_process: str | None = None,
+        repo: str | None = None,
+        *,
+        recorded: Awaitable[Attempt] | None = None,
+    ) -> None:
+        """Run the attempt's setup and agent in the background; the first of them gets the
+        id `first_process` when given (its sandbox may have been prepared under it). `repo`:
+        the project's repository, when the caller has it at hand. `recorded`: the attempt
+        being stored as it is given here (its worktree just made); the run gets its first
+        process ready meanwhile, and writes nothing before it is done."""
+        self._runs[attempt.id] = asyncio.create_task(
+            self._run(attempt, first_process, repo, recorded)
+        )
 
     def busy(self, attempt_id: str) -> bool:
         """Whether the attempt has a run going (between its processes too)."""
@@ -50,7 +90,6 @@ class AttemptRuns:
         """No more steps for the attempt: its queued follow-ups are cancelled, its processes
         stopped (but its dev servers), and its pending run waited for."""
         attempt_id = attempt.id
-        processes = await self.processes.list_for_attempt(attempt_id)
         run = self._runs.get(attempt_id)
         self._stopping.add(attempt_id)
         try:
@@ -60,22 +99,33 @@ class AttemptRuns:
             )
             for follow_up in cancelled:
                 self.ctx.publish(EventType.follow_up_updated, attempt.project_id, follow_up)
-            # Its previews' dev servers keep running: they go with the attempt, or when stopped.
-            await self.processes.stop_all(
-                [
-                    p.id
-                    for p in processes
-                    if not p.status.finished and p.reason is not RunReason.dev_server
-                ]
-            )
-            if run is not None:
-                await asyncio.wait([run])
+            # A turn taken from the queue a moment ago may launch its agent after a look for
+            # processes found none: look again until the run has ended.
+            while True:
+                await self._stop_processes(attempt_id)
+                if run is None:
+                    return
+                done, _ = await asyncio.wait([run], timeout=STOP_RECHECK_SECONDS)
+                if done:
+                    return
         finally:
             self._stopping.discard(attempt_id)
             self._rewake.discard(attempt_id)
 
+    async def _stop_processes(self, attempt_id: str) -> None:
+        # Its previews' dev servers keep running: they go with the attempt, or when stopped.
+        processes = await self.processes.list_for_attempt(attempt_id)
+        await self.processes.stop_all(
+            [
+                p.id
+                for p in processes
+                if not p.status.finished and p.reason is not RunReason.dev_server
+            ]
+        )
+
     async def stop_all(self) -> None:
         """Stop every attempt's pending steps and processes (server shutdown)."""
+        self._shutdown = True
         self._stopping.update(self._runs)
         await self.processes.stop_all()
         if self._runs:
@@ -87,25 +137,53 @@ class AttemptRuns:
         if run is not None:
             await asyncio.wait([run])
 
-    async def _run(self, attempt: Attempt) -> None:
+    async def _run(
+        self,
+        attempt: Attempt,
+        first_process: str | None = None,
+        repo: str | None = None,
+        recorded: Awaitable[Attempt] | None = None,
+    ) -> None:
         """Setup if the attempt starts `setting_up`, then the agent. Its watchers hear of the
-        start first (here, not in the request: a request that starts an attempt makes no more
-        round trips for them), and of the turn's end after it."""
+        start once its first process runs (here, not in the request; and after the launch, so
+        moving the card never delays the agent), and of the turn's end after it."""
+        told = StartNotice(self.watchers, attempt)
         try:
-            await self.watchers.started(attempt)
+            if recorded is not None and attempt.status is not AttemptStatus.running:
+                attempt, recorded = await recorded, None  # setup first: it waits for it
+            # The worktree was just made at its base: nothing ran in it before the agent.
+            head: str | None = attempt.base_commit or None
             if attempt.status is AttemptStatus.setting_up:
+                head = None
+                argv = shell_argv(attempt.scripts.setup)
                 setup = await self.processes.run(
-                    attempt, ProcessRequest(RunReason.setup, shell_argv(attempt.scripts.setup))
+                    attempt,
+                    ProcessRequest(RunReason.setup, argv, process_id=first_process),
+                    ProcessObservers(started=told),
                 )
+                first_process = None
                 if setup.status is not ProcessStatus.succeeded:
+                    await told.done()
                     await self._process_failed(attempt, setup, "setup script")
                     return
             if attempt.id in self._stopping:
-                await self.set_status(attempt, AttemptStatus.stopped)
+                if recorded is not None:
+                    attempt = await recorded
+                await told.done()
+                await self.set_status(attempt, AttemptStatus.stopped, error=self._stop_reason())
                 return
             if attempt.status is not AttemptStatus.running:
                 attempt = await self.set_status(attempt, AttemptStatus.running)
-            agent = await self._turn(attempt, attempt.prompt, RunReason.agent)
+            agent = await self._turn(
+                attempt,
+                attempt.prompt,
+                RunReason.agent,
+                told,
+                head=head,
+                process_id=first_process,
+                repo=repo,
+                recorded=recorded,
+            )
             if agent is None:
                 return
             attempt = await self._after_turn(attempt, agent, "agent")
@@ -150,8 +228,10 @@ class AttemptRuns:
                 return
             follow_up = await self._set_follow_up(attempt, follow_up, FollowUpStatus.running)
             attempt = await self.set_status(attempt, AttemptStatus.running)
-            await self.watchers.started(attempt)
-            proc = await self._turn(attempt, follow_up.prompt, RunReason.follow_up, follow_up.agent)
+            told = StartNotice(self.watchers, attempt)
+            proc = await self._turn(
+                attempt, follow_up.prompt, RunReason.follow_up, told, follow_up.agent
+            )
             if proc is None:
                 await self._set_follow_up(attempt, follow_up, FollowUpStatus.failed)
                 return
@@ -161,29 +241,56 @@ class AttemptRuns:
             attempt = await self._after_turn(attempt, proc, "follow-up")
 
     async def _turn(
-        self, attempt: Attempt, prompt: str, reason: RunReason, agent: AgentSpec | None = None
+        self,
+        attempt: Attempt,
+        prompt: str,
+        reason: RunReason,
+        told: StartNotice,
+        agent: AgentSpec | None = None,
+        *,
+        head: str | None = None,
+        process_id: str | None = None,
+        repo: str | None = None,
+        recorded: Awaitable[Attempt] | None = None,
     ) -> Process | None:
         """One agent turn; None when it could not even start (the attempt is then failed,
-        with the reason and a debug id that is also in the server log)."""
+        with the reason and a debug id that is also in the server log). The watchers have
+        heard of the start (`told`) by the time it returns. `recorded`: see `begin`."""
         try:
-            return await self.turns.run(attempt, prompt, reason, agent)
+            proc = await self.turns.run(
+                attempt,
+                prompt,
+                reason,
+                agent,
+                started=told,
+                head=head,
+                process_id=process_id,
+                repo=repo,
+                recorded=recorded,
+            )
         except (PaddockError, OSError) as exc:
+            if recorded is not None:
+                await recorded  # the attempt's own record first: its status follows it
+            await told.done()
             debug_id = new_debug_id()
             message = exc.message if isinstance(exc, PaddockError) else str(exc)
             log.warning(
-                "attempt %s: the %s could not start: %s [debug_id=%s]",
+                "attempt %s: the %s failed: %s [debug_id=%s]",
                 attempt.id,
                 reason.value,
                 message,
                 debug_id,
             )
-            await self.set_status(
-                attempt,
-                AttemptStatus.failed,
-                error=f"the {reason.value.replace('_', '-')} could not start: {message}",
-                debug_id=debug_id,
-            )
+            if not Path(attempt.worktree_path).is_dir():
+                # Taken away under it (as the reconcile at start words it).
+                status, error = AttemptStatus.vanished, "the worktree is gone from disk"
+            else:
+                status = AttemptStatus.failed
+                error = f"the {reason.value.replace('_', '-')} could not start: {message}"
+            await self.set_status(attempt, status, error=error, debug_id=debug_id)
             return None
+        await told.done()
+        return proc
 
     async def _set_follow_up(
         self,
@@ -218,7 +325,7 @@ class AttemptRuns:
 
     async def _process_failed(self, attempt: Attempt, proc: Process, what: str) -> None:
         if proc.status is ProcessStatus.stopped:  # someone stopped it: not a failure
-            await self.set_status(attempt, AttemptStatus.stopped)
+            await self.set_status(attempt, AttemptStatus.stopped, error=self._stop_reason())
         else:
             await self.set_status(
                 attempt,
@@ -226,6 +333,10 @@ class AttemptRuns:
                 error=f"{what} failed: {proc.error}",
                 debug_id=proc.debug_id,
             )
+
+    def _stop_reason(self) -> str | None:
+        """Why an attempt stopped when nobody asked for it: the server was stopping."""
+        return "stopped: the server was shutting down" if self._shutdown else None
 
     async def set_status(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import anyio.to_thread
@@ -125,10 +126,10 @@ class AttemptWorktrees:
         group = f"{slugify(project.name)}-{short_id(project.id)}"
         return self.ctx.settings.storage.worktrees / group / branch.rsplit("/", 1)[-1]
 
-    async def make(self, project: Project, attempt: Attempt, *, setup: bool = True) -> Attempt:
-        """Make the worktree, then record its base commit and scripts and move the attempt to
-        its first step (`setting_up` or `running`; never `setting_up` without `setup`) in one
-        transaction."""
+    async def add(self, project: Project, attempt: Attempt, *, setup: bool = True) -> Attempt:
+        """Make the worktree (the branch's own .paddock.toml applied, copy_files brought in).
+        Returns the attempt as `record` is to store it: its base commit, its scripts and its
+        first step (`setting_up` or `running`; never `setting_up` without `setup`)."""
         repo = Path(project.repo_path)
         worktree = Path(attempt.worktree_path)
         worktree.parent.mkdir(parents=True, exist_ok=True)
@@ -148,11 +149,18 @@ class AttemptWorktrees:
         first = (
             AttemptStatus.setting_up if setup and scripts.setup.strip() else AttemptStatus.running
         )
+        return replace(attempt, base_commit=base_commit, scripts=scripts, status=first)
+
+    async def record(self, project_id: str, made: Attempt) -> Attempt:
+        """Store what `add` made (base commit, scripts, first step) in one transaction, and
+        say so."""
 
         def record(session: Session) -> Attempt:
-            store.update_attempt(session, attempt.id, base_commit=base_commit, scripts=scripts)
-            return store.set_attempt_status(session, attempt.id, first)
+            store.update_attempt(
+                session, made.id, base_commit=made.base_commit, scripts=made.scripts
+            )
+            return store.set_attempt_status(session, made.id, made.status)
 
         attempt = await self.ctx.db.run(record)
-        self.ctx.publish(EventType.attempt_updated, project.id, attempt)
+        self.ctx.publish(EventType.attempt_updated, project_id, attempt)
         return attempt

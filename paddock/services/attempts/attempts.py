@@ -5,7 +5,9 @@ works through setup, the agent's turn and queued follow-ups is services/attempts
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -28,10 +30,13 @@ from paddock.domain.names import (
     check_branch_name,
     new_id,
 )
+from paddock.domain.progress import clean_progress
 from paddock.domain.sandbox import SandboxConfig
 from paddock.domain.states import AttemptStatus, RunReason
+from paddock.domain.tasks import check_not_proposed
 from paddock.runtime import git
 from paddock.runtime.git import worktrees
+from paddock.services import counters
 from paddock.services.agents import AgentService
 from paddock.services.attempts.agent_turns import AgentTurns
 from paddock.services.attempts.attempt_runs import AttemptRuns
@@ -40,6 +45,7 @@ from paddock.services.attempts.watchers import AttemptWatcher, AttemptWatchers
 from paddock.services.context import Context, log
 from paddock.services.processes.process_request import ProcessRequest
 from paddock.services.processes.processes import ProcessService
+from paddock.services.sandbox.sandboxing import sandbox_network
 from paddock.store import attempts as store
 from paddock.store import follow_ups as follow_up_store
 from paddock.store import processes as process_store
@@ -118,6 +124,7 @@ class AttemptService:
             # Loading the task and project and claiming the branch share one transaction: one
             # round trip to the database before git starts.
             task = task_store.get_task(session, task_id)
+            check_not_proposed(task.proposed, task.title, "start an attempt on it")
             project = project_store.get_project(session, task.project_id)
             chosen = self.worktrees.choose_sandbox(sandbox or SandboxConfig(), project)
             name = branch or attempt_branch(
@@ -140,10 +147,18 @@ class AttemptService:
             return attempt, project
 
         attempt, project = await self.ctx.db.run(create)
+        counters.ATTEMPTS_STARTED.inc()
         self.ctx.publish(EventType.attempt_created, project.id, attempt)
+        # The run's first process (setup, else the agent) is named now, so its sandbox's
+        # network is made while git makes the worktree.
+        first = new_id() if run else None
+        if first is not None:
+            provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
+            network = sandbox_network(self.ctx.settings, attempt)
+            self.ctx.sandboxes.prepare(provider, network, first)
         try:
             # Without `run` setup does not run either (a builder's build runs it as a stage).
-            attempt = await self.worktrees.make(project, attempt, setup=run)
+            made = await self.worktrees.add(project, attempt, setup=run)
         except PaddockError as exc:
             await self.ctx.db.run(lambda s: store.delete_attempt(s, attempt_id))
             self.ctx.publish(
@@ -151,9 +166,13 @@ class AttemptService:
             )
             raise exc from None
         if not run:
+            attempt = await self.worktrees.record(project.id, made)
             return await self.runs.set_status(attempt, AttemptStatus.awaiting_review)
-        self.runs.begin(attempt)
-        return attempt
+        # The worktree is recorded while the run gets its first process ready (its HOME, its
+        # command): that process is recorded after it, and nothing of the run's writes before.
+        recorded = asyncio.ensure_future(self.worktrees.record(project.id, made))
+        self.runs.begin(made, first, project.repo_path, recorded=recorded)
+        return await asyncio.shield(recorded)
 
     def watch(self, watcher: AttemptWatcher) -> None:
         """Tell `watcher` when an attempt's agent starts working and when its turn ends."""
@@ -240,6 +259,27 @@ class AttemptService:
 
     async def get(self, attempt_id: str) -> Attempt:
         return await self.ctx.db.run(lambda s: store.get_attempt(s, attempt_id))
+
+    # -- progress -----------------------------------------------------------------------------
+
+    async def report_progress(self, attempt_id: str, text: str) -> Attempt:
+        """The agent's status line: `text` made one short line of plain text
+        (domain/progress.py; blank clears it), kept with its time and published as the
+        attempt's `attempt.updated` (its card and header show it). The same line again
+        changes nothing and publishes nothing."""
+        line = clean_progress(text)
+
+        def report(session: Session) -> tuple[Attempt, bool]:
+            attempt = store.get_attempt(session, attempt_id)
+            if attempt.progress == line:
+                return attempt, False
+            at = datetime.now(UTC) if line is not None else None
+            return store.update_attempt(session, attempt_id, progress=line, progress_at=at), True
+
+        attempt, changed = await self.ctx.db.run(report)
+        if changed:
+            self.ctx.publish(EventType.attempt_updated, attempt.project_id, attempt)
+        return attempt
 
     async def has_worktree(self, attempt: Attempt) -> bool:
         """Whether the attempt's worktree is still there: a merge may have removed it (or

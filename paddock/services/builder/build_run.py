@@ -31,7 +31,7 @@ from paddock.domain.builder.templates import AppTemplate
 from paddock.domain.builder.timeline import TimelineKind
 from paddock.domain.entities import Attempt, Process
 from paddock.domain.errors import PaddockError
-from paddock.domain.preview import PreviewStatus
+from paddock.domain.preview import Preview, PreviewStatus
 from paddock.domain.states import FollowUpStatus, ProcessStatus, RunReason, TestKind
 from paddock.domain.test_run import TestRun
 from paddock.runtime import git, safefs
@@ -165,15 +165,11 @@ class BuildRun:
     async def _checks(self) -> None:
         """Unit tests, the preview answering through the proxy, a screenshot of its home page,
         and the template's e2e test against the preview. What does not wait on another runs
-        beside it (the unit tests beside the preview's start; the screenshot beside the e2e
-        test); every part ends before the first failure is said."""
+        beside it (the unit tests beside the preview, which the screenshot and the e2e test
+        follow as soon as it answers); every part ends before the first failure is said."""
         template = self._template()
-        unit, preview = await _together(
-            self._test_run(TestKind.unit) if template.scripts.unit_test.strip() else _none(),
-            self._preview(),
-        )
-        e2e_run = self._test_run(TestKind.e2e) if template.scripts.e2e_test.strip() else _none()
-        screenshot_id, e2e = await _together(self._screenshot(), e2e_run)
+        unit_run = self._test_run(TestKind.unit) if template.scripts.unit_test.strip() else _none()
+        unit, (preview, screenshot_id, e2e) = await _together(unit_run, self._preview_checks())
         checks = [_passed(unit, "unit")] if unit is not None else []
         checks.append("The app started and answered through its preview")
         if screenshot_id is None and self.parts.ctx.settings.builder.screenshot:
@@ -182,6 +178,14 @@ class BuildRun:
             checks.append(_passed(e2e, "end-to-end"))
         self.checks = tuple(checks)
         await self._save(replace(self.build, preview_id=preview, screenshot_id=screenshot_id))
+
+    async def _preview_checks(self) -> tuple[str, str | None, TestRun | None]:
+        """The preview, then its screenshot beside the e2e test."""
+        preview = await self._preview()
+        template = self._template()
+        e2e_run = self._test_run(TestKind.e2e) if template.scripts.e2e_test.strip() else _none()
+        screenshot_id, e2e = await _together(self._screenshot(preview), e2e_run)
+        return preview.id, screenshot_id, e2e
 
     # -- checks' parts ------------------------------------------------------------------
 
@@ -203,7 +207,7 @@ class BuildRun:
             lines.append(await self._process_detail(run.process_id, ""))
         return "\n".join(line for line in lines if line)
 
-    async def _preview(self) -> str:
+    async def _preview(self) -> Preview:
         """The preview running the build's code: restarted when it ran an older one."""
         previews = self.parts.previews
         running = [
@@ -220,11 +224,12 @@ class BuildRun:
         preview = started[0]
         if preview.status is not PreviewStatus.running:
             raise StageFailed(f"the app did not start: {preview.error or preview.status.value}")
-        return preview.id
+        return preview
 
-    async def _screenshot(self) -> str | None:
+    async def _screenshot(self, preview: Preview) -> str | None:
         """A picture of the home page, taken by Chromium in the attempt's sandbox (the page
-        is the agent's: never rendered by the server); None when none could be taken."""
+        is the agent's: never rendered by the server); None when none could be taken.
+        `preview` is the attempt's, running: not looked up (nor started) again."""
         parts = self.parts
         if not parts.ctx.settings.builder.screenshot:
             return None
@@ -233,7 +238,7 @@ class BuildRun:
             return ProcessRequest(RunReason.screenshot, screenshot_argv(url))
 
         try:
-            proc = await parts.test_runs.run_against_preview(self._attempt_id(), request)
+            proc = await parts.test_runs.run_against_preview(self._attempt_id(), request, preview)
         except PaddockError:
             return None
         if proc.status is not ProcessStatus.succeeded:

@@ -31,7 +31,7 @@ from paddock.domain.builder.chat_intents import Page
 from paddock.domain.builder.chat_text import MAX_MESSAGE
 from paddock.domain.builder.deploy import CheckStatus, Readiness
 from paddock.domain.builder.gates import GateChoice
-from paddock.domain.errors import Conflict, InvalidInput, Unavailable
+from paddock.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from paddock.planners import PlannerFailed
 from paddock.services.builder.build_parts import BuildParts
 from paddock.services.builder.builds import BuildService
@@ -167,7 +167,8 @@ class ChatService:
         number = params["build_number"]
         found = next((b for b in builds if str(b.number) == number), None)
         if found is None:
-            raise InvalidInput(f"the app has no build {number}", code="bad_chat_action")
+            # The action is well formed; what it names is not there (as GET /api/builds/{id}).
+            raise NotFound(f"the app has no build {number}", code="build_not_found")
         return found
 
     async def _snapshot(self, app: App) -> ChatContext:

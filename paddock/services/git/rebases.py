@@ -57,6 +57,7 @@ class RebaseService:
     async def go_on(self, attempt_id: str) -> RebaseOutcome:
         attempt, worktree = await self._rebasing(attempt_id)
         async with git.repo_lock(await self._repo(attempt)):
+            _still_rebasing(worktree)
             limit = limit_bytes(self.ctx.settings.git.autocommit_max_file_mb)
             conflicts = await rebase.go_on(worktree, limit)
         return await self._settle(attempt, worktree, conflicts)
@@ -64,6 +65,7 @@ class RebaseService:
     async def abort(self, attempt_id: str) -> Attempt:
         attempt, worktree = await self._rebasing(attempt_id)
         async with git.repo_lock(await self._repo(attempt)):
+            _still_rebasing(worktree)
             await rebase.abort(worktree)
         await anyio.to_thread.run_sync(self.ctx.sandboxes.hand_over, worktree.path)
         return await self._status(attempt, AttemptStatus.awaiting_review, None)
@@ -105,8 +107,9 @@ class RebaseService:
     async def _rebasing(self, attempt_id: str) -> tuple[Attempt, git.Worktree]:
         attempt = await self.attempts.get(attempt_id)
         worktree = await attempt_worktree(self.ctx, attempt)
-        if attempt.status.busy or not rebase.rebase_in_progress(worktree):
-            raise Conflict("the attempt has no rebase waiting", code="no_rebase")
+        if attempt.status.busy:
+            raise _no_rebase()
+        _still_rebasing(worktree)
         return attempt, worktree
 
     async def _status(self, attempt: Attempt, status: AttemptStatus, error: str | None) -> Attempt:
@@ -121,3 +124,14 @@ class RebaseService:
     async def _repo(self, attempt: Attempt) -> Path:
         project = await self.ctx.db.run(lambda s: project_store.get_project(s, attempt.project_id))
         return Path(project.repo_path)
+
+
+def _no_rebase() -> Conflict:
+    return Conflict("the attempt has no rebase waiting", code="no_rebase")
+
+
+def _still_rebasing(worktree: git.Worktree) -> None:
+    """Checked again under the repository's lock: a request that got there first (an abort,
+    a continue) may have ended the rebase since (git's own answer would be a 500)."""
+    if not rebase.rebase_in_progress(worktree):
+        raise _no_rebase()

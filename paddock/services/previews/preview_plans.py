@@ -33,7 +33,8 @@ from paddock.store import previews as store
 
 
 def preview_url(settings: Settings, preview: Preview) -> str:
-    port = settings.previews.public_port or settings.server.port
+    previews = settings.previews
+    port = previews.public_port or previews.serving_port or settings.server.port
     default = 443 if settings.previews.scheme == "https" else 80
     suffix = "" if port == default else f":{port}"
     return f"{settings.previews.scheme}://{preview.host}.{settings.previews.domain}{suffix}/"

@@ -89,6 +89,7 @@ class ServiceRun:
         self.upstream: Upstream | None = None  # set once running
         self.process_id: str | None = None
         self.stopping = False
+        self._stop_notice: str | None = None
         self._logged_port: int | None = None
         self._in_use = False
         self._bridge: Bridge | None = None
@@ -243,9 +244,10 @@ class ServiceRun:
         else:
             await self._failed(f"the dev server {proc.error or 'exited'}")
 
-    async def stop(self) -> None:
-        """Stop the dev server (and wait for it)."""
+    async def stop(self, notice: str | None = None) -> None:
+        """Stop the dev server (and wait for it); `notice` says why, with the stop itself."""
         self.stopping = True
+        self._stop_notice = notice
         if self.process_id is not None and self._process is not None:
             with contextlib.suppress(Exception):
                 await self.processes.stop(self.process_id)
@@ -275,7 +277,10 @@ class ServiceRun:
         self.upstream = None
         if self.preview.status == status:
             return self.preview
-        self.preview = await self._update(status=status, error=error, debug_id=debug_id)
+        changes: dict[str, object] = {"status": status, "error": error, "debug_id": debug_id}
+        if status is PreviewStatus.stopped and self._stop_notice is not None:
+            changes["notice"] = self._stop_notice  # in the same update: no moment without it
+        self.preview = await self._update(**changes)
         return self.preview
 
     async def _last_lines(self) -> str:

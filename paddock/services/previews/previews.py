@@ -14,6 +14,7 @@ import contextlib
 import logging
 import shutil
 from collections import defaultdict
+from dataclasses import replace
 from functools import partial
 
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from paddock.domain.preview import (
     Service,
     host_label,
 )
+from paddock.services import counters
 from paddock.services.context import Context
 from paddock.services.previews.preview_access import (
     EMBED_PARAM,
@@ -40,6 +42,7 @@ from paddock.services.previews.preview_database import (
     attempt_data_dir,
     drop_schema,
 )
+from paddock.services.previews.preview_plane import PreviewPlane
 from paddock.services.previews.preview_plans import Planner, dev_services, preview_url, preview_view
 from paddock.services.previews.preview_run import ServiceRun, reserve_port
 from paddock.services.processes.processes import ProcessService
@@ -65,6 +68,8 @@ class PreviewService:
         self._touched: set[str] = set()
         self._loop: asyncio.Task[None] | None = None
         self.planner = Planner(ctx)
+        self.plane = PreviewPlane(ctx.settings)
+        self._warming: asyncio.Task[None] | None = None
 
     # -- what a preview is ---------------------------------------------------------------------
 
@@ -114,6 +119,7 @@ class PreviewService:
                 run = ServiceRun(self.ctx, self.processes, preview, plan, self._changed)
                 self._runs[preview.id] = run
                 tasks.append(self._spawn_start(run))
+            counters.PREVIEWS_STARTED.inc(amount=len(fresh))
         if wait and tasks:
             await asyncio.wait(tasks)
         return [await self.get(p.id) for p in previews]
@@ -279,6 +285,10 @@ class PreviewService:
             await self._changed(updated)
         return [p.id for p in active]
 
+    async def open(self) -> None:
+        """Bind the previews' port (before anything can link to it)."""
+        await self.plane.open()
+
     def start_loop(self) -> None:
         self._loop = asyncio.create_task(self._housekeeping())
 
@@ -288,6 +298,9 @@ class PreviewService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
         await self.stop_all()
+        if self._warming is not None:
+            await asyncio.gather(self._warming, return_exceptions=True)
+        await self.plane.close()
         await self._write_touches()
         self.planner.close()
 
@@ -295,6 +308,8 @@ class PreviewService:
         while True:
             await asyncio.sleep(TOUCH_SECONDS)
             try:
+                for preview_id in await self.plane.recently_used(TOUCH_SECONDS):
+                    self.touch(preview_id)
                 await self._write_touches()
                 await self.stop_idle()
                 await self.access.forget_expired()
@@ -306,6 +321,11 @@ class PreviewService:
         if touched:
             now = utcnow()
             await self.ctx.db.run(lambda s: store.touch(s, touched, now))
+            # A running preview is read from its run (stop_idle too): it must know as well.
+            for preview_id in touched:
+                run = self._runs.get(preview_id)
+                if run is not None:
+                    run.preview = replace(run.preview, last_access_at=now)
 
     async def stop_idle(self) -> list[str]:
         """Stop the running previews nobody requested for `preview_idle_minutes`."""
@@ -321,16 +341,9 @@ class PreviewService:
             since = preview.last_access_at or preview.updated_at
             if (now - since).total_seconds() >= minutes * 60:
                 log.info("preview %s idle for %g min: stopping it", preview.id, minutes)
-                await run.stop()
-                await self._note(preview.id, f"stopped after {minutes:g} min without requests")
+                await run.stop(notice=f"stopped after {minutes:g} min without requests")
                 stopped.append(preview.id)
         return stopped
-
-    async def _note(self, preview_id: str, notice: str) -> None:
-        preview = await self.ctx.db.run(
-            lambda s: store.update_preview(s, preview_id, notice=notice)
-        )
-        await self._changed(preview)
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -345,12 +358,22 @@ class PreviewService:
         run = self._runs.get(preview.id)
         if preview.status is PreviewStatus.running:
             self._hosts[preview.host] = preview.id
-        elif not preview.status.active:
+            if run is not None and run.upstream is not None:
+                await self.plane.publish(preview, self.access.key(preview), run.upstream)
+        elif preview.status is PreviewStatus.starting:
+            self._warm_plane()
+        else:
             self._hosts.pop(preview.host, None)
+            await self.plane.withdraw(preview.id)
             if run is not None and run.preview.status == preview.status:
                 del self._runs[preview.id]
         view = preview_view(self.ctx.settings, preview)
         self.ctx.publish(EventType.preview_updated, preview.project_id, view)
+
+    def _warm_plane(self) -> None:
+        """Start the data plane while the dev server starts (once)."""
+        if self._warming is None:
+            self._warming = asyncio.create_task(self.plane.warm())
 
 
 def _mark_stopped(session: Session, preview_id: str) -> Preview:

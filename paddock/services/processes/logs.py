@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 from paddock.domain.entities import LogLine, Process
+from paddock.domain.logs import LogBatch
 from paddock.domain.states import LogStream
 from paddock.services.context import Context
-from paddock.services.processes.log_follow import EndOfLog, follow_logs
+from paddock.services.processes.log_follow import EndOfLog, follow_batches, follow_logs
 from paddock.store import logs as log_store
 from paddock.store import processes as process_store
 
@@ -54,6 +55,12 @@ class LogService:
         """Lines after `after` from the store, then live: no gap, no duplicate, then END.
         Yields None when `heartbeat` seconds pass with nothing to send."""
         return follow_logs(self.ctx, process_id, after=after, heartbeat=heartbeat)
+
+    def follow_batches(
+        self, process_id: str, *, after: int = 0, heartbeat: float = 15.0
+    ) -> AsyncIterator[list[LogBatch] | EndOfLog | None]:
+        """follow, as consecutive batches (no object per line): what the live stream sends."""
+        return follow_batches(self.ctx, process_id, after=after, heartbeat=heartbeat)
 
     async def download(self, process_id: str) -> AsyncIterator[bytes]:
         """The whole log as text, a page at a time (404 before the first byte)."""

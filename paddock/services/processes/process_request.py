@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paddock.domain.entities import Process
 from paddock.domain.entries import Entry, Normaliser
 from paddock.domain.states import LogStream, RunReason
 from paddock.runtime.launcher import NetworkHook
@@ -48,6 +49,9 @@ class ProcessObservers:
     normaliser: Normaliser | None = None
     opening: Sequence[Entry] = ()
     lines: LineObserver | None = None
+    # Called once the process is running (its command started, `running` published); not for
+    # a process whose command never started.
+    started: Callable[[Process], None] | None = None
 
 
 UNOBSERVED = ProcessObservers()

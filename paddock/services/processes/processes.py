@@ -7,6 +7,7 @@ import contextlib
 import os
 import shlex
 import signal
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from paddock.domain.entries import AgentEntry
 from paddock.domain.errors import Conflict, PaddockError
 from paddock.domain.events import ArtifactsAdded, EventType
 from paddock.domain.generated import generated_free_env
+from paddock.domain.logs import LogBatch
 from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.process_end import end_line, outcome, with_agent_reason
 from paddock.domain.sandbox import LimitHit, Provider
@@ -25,6 +27,7 @@ from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.runtime.entrypipe import EntrySink
 from paddock.runtime.launcher import Launched, LaunchSpec
 from paddock.runtime.logpipe import LogSink, pump
+from paddock.services import counters
 from paddock.services.context import Context, log
 from paddock.services.processes.process_request import UNOBSERVED, ProcessObservers, ProcessRequest
 from paddock.services.sandbox.sandboxing import sandbox_spec
@@ -77,11 +80,15 @@ class ProcessService:
         attempt: Attempt,
         request: ProcessRequest,
         observers: ProcessObservers = UNOBSERVED,
+        *,
+        after: Awaitable[object] | None = None,
     ) -> Process:
         """Run `request` in `attempt` to its end and return the process's final record.
 
         Its log is redacted of the secrets it was given, and followed by `observers` as it
         comes (see `ProcessRequest` for the sandbox's paths, the interrupt, the network hook).
+        `after`: what must be stored first (its attempt's record, being written meanwhile):
+        the process is recorded, and its events go out, once it is done.
         """
         process_id = request.process_id or new_id()
         provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
@@ -91,6 +98,8 @@ class ProcessService:
         extra = {ARTIFACTS_ENV: str(folder), **generated_free_env(request.reason), **request.env}
         given = given_env(attempt, request.reason, extra)
         full_env = process_env(given)
+        if after is not None:
+            await after
         project, proc = await self._create(attempt, request, process_id, provider)
         sandbox = sandbox_spec(
             self.ctx.settings,
@@ -116,7 +125,7 @@ class ProcessService:
             sandbox=sandbox,
         )
         try:
-            return await self._supervise(attempt, proc, sink, running, spec)
+            return await self._supervise(attempt, proc, sink, running, spec, observers)
         finally:
             running.done.set()
             del self._running[process_id]
@@ -150,7 +159,7 @@ class ProcessService:
         settings = self.ctx.settings
         sink = LogSink(
             process_id,
-            self.ctx.log_writer.persist,
+            self._persist_log,
             secrets=secrets,
             max_line_bytes=settings.processes.max_line_bytes,
             flush_seconds=settings.processes.log_flush_seconds,
@@ -161,13 +170,20 @@ class ProcessService:
             sink.observe(observers.lines)
         if observers.normaliser is not None:
             entries = EntrySink(process_id, observers.normaliser, self._persist_entries)
-            sink.observe(entries.observe)
+            if getattr(observers.normaliser, "reads_lines", True):  # domain/entries.Normaliser
+                sink.observe(entries.observe)
             entries.add(observers.opening)
             self.ctx.entries.add(entries)
         return sink
 
     async def _supervise(
-        self, attempt: Attempt, proc: Process, sink: LogSink, running: _Running, spec: LaunchSpec
+        self,
+        attempt: Attempt,
+        proc: Process,
+        sink: LogSink,
+        running: _Running,
+        spec: LaunchSpec,
+        observers: ProcessObservers,
     ) -> Process:
         """Launch `spec` and follow it to its end; a stop or a launch error ends it at once."""
         sink.system(f"$ {shlex.join(spec.argv)}")
@@ -180,27 +196,58 @@ class ProcessService:
         except PaddockError as exc:
             return await self._finish(attempt, proc, sink, ProcessStatus.failed, None, exc.message)
         running.launched = launched
-        proc = await self.ctx.db.run(
-            lambda s: store.mark_running(
-                s, proc.id, pid=launched.pid, start_time=launched.start_time
+        return await self._follow(attempt, proc, sink, running, launched, observers)
+
+    async def _announce(
+        self,
+        attempt: Attempt,
+        proc: Process,
+        launched: Launched,
+        sampler: Sampler,
+        observers: ProcessObservers,
+    ) -> Process:
+        """Record the process as running (its pid at once: the reaper needs it) while its
+        command starts, and say so once it runs: `running` is never published before the
+        command was exec'd inside its sandbox. A command that never started (its sandbox could
+        not be made) is not announced; its end follows."""
+        marked = asyncio.create_task(
+            self.ctx.db.run(
+                lambda s: store.mark_running(
+                    s, proc.id, pid=launched.pid, start_time=launched.start_time
+                )
             )
         )
-        self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
-        return await self._follow(attempt, proc, sink, running, launched)
+        started = await launched.started()
+        proc = await marked
+        if started:
+            self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
+            if observers.started is not None:
+                observers.started(proc)
+        sampler.start()
+        return proc
 
     async def _follow(
-        self, attempt: Attempt, proc: Process, sink: LogSink, running: _Running, launched: Launched
+        self,
+        attempt: Attempt,
+        proc: Process,
+        sink: LogSink,
+        running: _Running,
+        launched: Launched,
+        observers: ProcessObservers,
     ) -> Process:
-        """Pump its output and sample it until it exits (or its time is up), then record how
-        it ended, stop what it left behind, and keep its artifacts."""
+        """Pump its output (from the start: nothing waits on a full pipe) and sample it until
+        it exits (or its time is up), then record how it ended, stop what it left behind, and
+        keep its artifacts."""
         pumps = [
             asyncio.create_task(pump(launched.stdout, LogStream.stdout, sink)),
             asyncio.create_task(pump(launched.stderr, LogStream.stderr, sink)),
         ]
         sampler = Sampler(self.ctx, attempt, proc.id, launched)
-        sampler.start()
+        announced = asyncio.create_task(self._announce(attempt, proc, launched, sampler, observers))
         limits = attempt.sandbox.over(self.ctx.settings.sandbox.defaults).limits
         code, hit = await self._wait(launched, running, limits.timeout_s)
+        # `running` goes out (and is stored) before the end, whatever came first.
+        proc = await announced
         await sampler.stop()
         if hit is None and code != 0 and not running.stopping:
             hit = launched.limit_hit()
@@ -249,6 +296,8 @@ class ProcessService:
         hit: LimitHit | None = None,
     ) -> Process:
         debug_id = None
+        if hit is not None:
+            counters.LIMIT_HITS.inc(hit.value, proc.provider)
         if status is ProcessStatus.failed:
             debug_id = new_debug_id()
             log.warning(
@@ -308,6 +357,11 @@ class ProcessService:
             log.warning("process %s failed: %s [debug_id=%s]", proc.id, proc.error, proc.debug_id)
         self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
         return proc
+
+    async def _persist_log(self, batches: list[LogBatch]) -> None:
+        await self.ctx.log_writer.persist(batches)
+        counters.LOG_LINES.inc(amount=sum(b.count for b in batches))
+        counters.LOG_BYTES.inc(amount=sum(len(b.data) for b in batches))
 
     async def _persist_entries(self, batch: list[AgentEntry]) -> None:
         await self.ctx.db.run(lambda s: entry_store.write_entries(s, batch))

@@ -92,6 +92,11 @@ def _open_to_others(path: Path) -> bool:
         return False
 
 
+def sandbox_network(settings: Settings, attempt: Attempt) -> Network:
+    """The network of `attempt`'s sandboxed processes."""
+    return attempt.sandbox.over(settings.sandbox.defaults).network or Network.private
+
+
 def sandbox_spec(
     settings: Settings,
     attempt: Attempt,
@@ -114,7 +119,7 @@ def sandbox_spec(
     choice = attempt.sandbox.over(settings.sandbox.defaults)
     return SandboxSpec(
         provider=provider,
-        network=choice.network or Network.private,
+        network=sandbox_network(settings, attempt),
         limits=choice.limits,
         writable=(Path(attempt.worktree_path), *writable),
         readable=(

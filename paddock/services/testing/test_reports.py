@@ -20,6 +20,8 @@ from paddock.domain.junit import (
 from paddock.domain.junit_reader import read_junit
 from paddock.domain.reports import (
     CHUNK_SIZE,
+    REPORT_INVALID,
+    REPORT_MISSING,
     REPORT_TOO_LARGE,
     ReportLimits,
     ReportTooLarge,
@@ -53,14 +55,15 @@ class ReportReader:
         artifacts = await self.artifacts.list_for_process(process_id)
         junit = [a for a in artifacts if a.kind is ArtifactKind.junit]
         if not junit:
-            return Reading(None, "the test script wrote no JUnit report to $JUNIT_OUTPUT")
+            message = "the test script wrote no JUnit report to $JUNIT_OUTPUT"
+            return Reading(None, message, REPORT_MISSING)
         limits = report_limits(self.ctx.settings)
         try:
             report = await self._parser.run(lambda stop: self._parse(junit, limits, stop))
         except ReportTooLarge as exc:
             return Reading(None, str(exc), REPORT_TOO_LARGE)
         except JUnitError as exc:
-            return Reading(None, str(exc))
+            return Reading(None, str(exc), REPORT_INVALID)
         return Reading(report)
 
     def _parse(

@@ -38,6 +38,7 @@ from paddock.services.previews.preview_gate import PreviewGate, Served
 from paddock.services.previews.previews import PreviewService
 from paddock.services.processes.process_request import ProcessRequest
 from paddock.services.processes.processes import ProcessService
+from paddock.services.sandbox.sandboxing import sandbox_network
 from paddock.services.testing.artifacts import ArtifactService
 from paddock.services.testing.test_reports import ReportReader, case_rows, report_totals
 from paddock.store import attempts as attempt_store
@@ -107,6 +108,7 @@ class TestRunService:
             )
 
         run = await self.ctx.db.run(create)
+        self._prepare_network(attempt, process_id)
         self._publish(EventType.test_run_created, attempt, run)
         task = asyncio.create_task(self._execute(attempt, run, script))
         self._tasks[run.id] = task
@@ -203,19 +205,28 @@ class TestRunService:
                 await served.close()
 
     async def run_against_preview(
-        self, attempt_id: str, request_for: Callable[[str], ProcessRequest]
+        self,
+        attempt_id: str,
+        request_for: Callable[[str], ProcessRequest],
+        preview: Preview | None = None,
     ) -> Process:
         """Run a process that looks at the attempt's preview (started if need be) from its
         sandbox, as an e2e run does but with no test run recorded: `request_for` makes the
         request from a URL of the preview that process can open, with a one-time ticket in it
-        (a browser redeems it for the preview's cookie: it cannot send the key's header)."""
+        (a browser redeems it for the preview's cookie: it cannot send the key's header).
+        `preview`, when the caller has the attempt's running preview at hand, is used as is."""
         attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))
         self._check_ready(attempt, TestKind.e2e)
-        preview = await self._preview(attempt)
+        process_id = new_id()
+        self._prepare_network(attempt, process_id)  # made while the preview is looked up
         inside = self._inside_gate(attempt)
+        if preview is None or preview.status is not PreviewStatus.running:
+            preview = await self._preview(attempt)
+        elif preview.attempt_id != attempt.id:
+            raise NotFound("that preview is another attempt's", code="preview_not_found")
         url = self._preview_env(preview, "", inside=inside)["PREVIEW_URL"]
         ticket = await self.previews.access.issue_ticket(preview)
-        request = request_for(f"{url}?{TICKET_PARAM}={ticket}")
+        request = replace(request_for(f"{url}?{TICKET_PARAM}={ticket}"), process_id=process_id)
         gates: list[Served] = []
         if inside:
             request = replace(request, on_network=self._gate_opener(gates))
@@ -224,6 +235,14 @@ class TestRunService:
         finally:
             for served in gates:
                 await served.close()
+
+    def _prepare_network(self, attempt: Attempt, process_id: str) -> None:
+        """The sandbox's network of the run's process (`process_id`), made from now on while
+        the run is recorded and its preview looked up (its launch claims it)."""
+        provider = self.ctx.sandboxes.resolve(attempt.sandbox.provider)
+        self.ctx.sandboxes.prepare(
+            provider, sandbox_network(self.ctx.settings, attempt), process_id
+        )
 
     def _gate_opener(self, gates: list[Served]) -> Callable[[InsideNetwork], Awaitable[None]]:
         """What opens the run's gate to the previews once its network is up: a listener of

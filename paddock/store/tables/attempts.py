@@ -36,6 +36,9 @@ class AttemptRow(Base):
     merged_at: Mapped[datetime | None] = mapped_column(default=None)
     # The worktree's disk use in bytes, measured at the end of the last agent turn.
     worktree_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The agent's last progress line (domain/progress.py) and when it reported it.
+    progress: Mapped[str | None] = mapped_column(String(200), default=None)
+    progress_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -36,6 +36,8 @@ class ProjectRow(Base):
     # when the agent's turn ends.
     card_flow: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     auto_preview: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The agent's channel to Paddock (propose tasks, report progress): on unless turned off.
+    agent_channel: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

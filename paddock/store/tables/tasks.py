@@ -22,8 +22,15 @@ class TaskRow(Base):
     position: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A task an agent proposed: pending while `proposed`; `proposed_by` (the attempt's id) is
+    # kept after it is accepted, for the record, and after that attempt is gone: no foreign key.
+    proposed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    proposed_by: Mapped[str | None] = mapped_column(ID, default=None)
 
-    __table_args__ = (Index("ix_tasks_project_step_position", "project_id", "step_id", "position"),)
+    __table_args__ = (
+        Index("ix_tasks_project_step_position", "project_id", "step_id", "position"),
+        Index("ix_tasks_proposed_by", "proposed_by"),  # an attempt's pending proposals, counted
+    )
 
 
 class TaskStepPromptRow(Base):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.responses import StreamingResponse
 
 from paddock.domain.entities import Event
-from paddock.domain.events import EventType
+from paddock.domain.events import EventType, encode
 from paddock.domain.public import (
     AppPublic,
     BriefPublic,
@@ -19,6 +19,8 @@ from paddock.domain.public import (
     TimelineEntryPublic,
     VersionPublic,
 )
+from paddock.inputs import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
+from paddock.inputs.scalars import MAX_INDEX
 from paddock.services.events import SYNC
 from paddock.web.deps import (
     AppsDep,
@@ -29,7 +31,7 @@ from paddock.web.deps import (
     VersionsDep,
     require_feature,
 )
-from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, BuildCreate, PlanChoice
+from paddock.web.error_docs import errors
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
 
 router = APIRouter(tags=["apps"], dependencies=[Depends(require_feature("builder"))])
@@ -46,7 +48,12 @@ async def list_apps(apps: AppsDep) -> list[AppPublic]:
     return [AppPublic.of(a) for a in await apps.list_all()]
 
 
-@router.post("/apps", status_code=status.HTTP_201_CREATED, operation_id="create_app")
+@router.post(
+    "/apps",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_app",
+    responses=errors(409, 500, 502, 503),
+)
 async def create_app(body: AppCreate, apps: AppsDep) -> AppPublic:
     """An app from an idea: its repository and its clarifying questions (`questions`)."""
     agent = body.agent.to_spec() if body.agent is not None else None
@@ -65,13 +72,13 @@ async def answer_questions(app_id: str, body: AnswersIn, apps: AppsDep) -> Brief
     return BriefPublic.of(version, brief)
 
 
-@router.get("/apps/{app_id}/brief", operation_id="get_brief")
+@router.get("/apps/{app_id}/brief", operation_id="get_brief", responses=errors(409))
 async def get_brief(app_id: str, apps: AppsDep) -> BriefPublic:
     version, brief = await apps.brief(app_id)
     return BriefPublic.of(version, brief)
 
 
-@router.put("/apps/{app_id}/brief", operation_id="edit_brief")
+@router.put("/apps/{app_id}/brief", operation_id="edit_brief", responses=errors(409))
 async def edit_brief(app_id: str, body: BriefIn, apps: AppsDep) -> BriefPublic:
     """The founder's edit of the brief: its next version (earlier ones are kept)."""
     brief = body.brief()
@@ -79,19 +86,24 @@ async def edit_brief(app_id: str, body: BriefIn, apps: AppsDep) -> BriefPublic:
     return BriefPublic.of(version, brief)
 
 
-@router.post("/apps/{app_id}/plan", operation_id="make_plan")
+@router.post("/apps/{app_id}/plan", operation_id="make_plan", responses=errors(409, 502, 503))
 async def make_plan(app_id: str, apps: AppsDep) -> AppPublic:
     """2 or 3 ways to build the app (`plan`), each a template, one recommended."""
     return AppPublic.of(await apps.make_plan(app_id))
 
 
-@router.put("/apps/{app_id}/plan/choice", operation_id="choose_plan")
+@router.put(
+    "/apps/{app_id}/plan/choice", operation_id="choose_plan", responses=errors(409, 500, 503)
+)
 async def choose_plan(app_id: str, body: PlanChoice, apps: AppsDep) -> AppPublic:
     return AppPublic.of(await apps.choose(app_id, body.template))
 
 
 @router.post(
-    "/apps/{app_id}/builds", status_code=status.HTTP_202_ACCEPTED, operation_id="start_build"
+    "/apps/{app_id}/builds",
+    status_code=status.HTTP_202_ACCEPTED,
+    operation_id="start_build",
+    responses=errors(409),
 )
 async def start_build(app_id: str, body: BuildCreate, builds: BuildsDep) -> BuildPublic:
     """Queue the app's first build, from the brief (later ones come from change requests:
@@ -113,13 +125,13 @@ async def get_build(build_id: str, builds: BuildsDep) -> BuildPublic:
     return BuildPublic.of(await builds.get(build_id), positions.get(build_id))
 
 
-@router.post("/builds/{build_id}/cancel", operation_id="cancel_build")
+@router.post("/builds/{build_id}/cancel", operation_id="cancel_build", responses=errors(409))
 async def cancel_build(build_id: str, builds: BuildsDep) -> BuildPublic:
     """Stop the build's agent and processes; the worktree goes back to the last version."""
     return BuildPublic.of(await builds.cancel(build_id))
 
 
-@router.post("/builds/{build_id}/retry", operation_id="retry_build")
+@router.post("/builds/{build_id}/retry", operation_id="retry_build", responses=errors(409))
 async def retry_build(build_id: str, builds: BuildsDep) -> BuildPublic:
     """Queue a failed build again, from the start of the stage that failed."""
     build = await builds.retry(build_id)
@@ -132,13 +144,21 @@ async def list_versions(app_id: str, versions: VersionsDep) -> list[VersionPubli
     return [VersionPublic.of(v) for v in await versions.list_for_app(app_id)]
 
 
-@router.post("/apps/{app_id}/versions/{version}/rollback", operation_id="roll_back")
+@router.post(
+    "/apps/{app_id}/versions/{version}/rollback",
+    operation_id="roll_back",
+    responses=errors(409, 500, 503),
+)
 async def roll_back(app_id: str, version: str, versions: VersionsDep) -> VersionPublic:
     """A new version whose files are those of `version` (nothing is rewritten)."""
     return VersionPublic.of(await versions.roll_back(app_id, version))
 
 
-@router.post("/apps/{app_id}/versions/{version}/preview", operation_id="preview_version")
+@router.post(
+    "/apps/{app_id}/versions/{version}/preview",
+    operation_id="preview_version",
+    responses=errors(409, 500, 503),
+)
 async def preview_version(
     app_id: str, version: str, versions: VersionsDep, previews: PreviewsDep
 ) -> PreviewPublic:
@@ -150,7 +170,7 @@ async def preview_version(
 
 @router.get("/apps/{app_id}/timeline", operation_id="get_timeline")
 async def get_timeline(
-    app_id: str, apps: AppsDep, after: int = Query(0, ge=0)
+    app_id: str, apps: AppsDep, after: int = Query(0, ge=0, le=MAX_INDEX)
 ) -> list[TimelineEntryPublic]:
     return [TimelineEntryPublic.of(e) for e in await apps.timeline_entries(app_id, after=after)]
 
@@ -164,13 +184,15 @@ async def stream_timeline(
     app_id: str,
     request: Request,
     apps: AppsDep,
+    builds: BuildsDep,
     events: EventsDep,
     settings: SettingsDep,
-    after: int | None = Query(None, ge=0),
+    after: int | None = Query(None, ge=0, le=MAX_INDEX),
 ) -> StreamingResponse:
     """The app's timeline as server-sent events: `timeline` (id = its seq: resume with
     Last-Event-ID or ?after=) from the store, then live; and `build` (a build's state, for
-    the progress bar) as it changes."""
+    the progress bar): the newest build as it is when the stream (re)connects, then each
+    change."""
     app = await apps.get(app_id)
     start = resume_point(request, after)
     heartbeat = settings.server.sse_heartbeat_seconds
@@ -179,12 +201,24 @@ async def stream_timeline(
     def wanted(event: Event) -> bool:
         return event.type in kinds and event.data.get("app_id") == app.id
 
+    async def newest_build() -> bytes:
+        # A build's changes are states, not a history: one that changed while this client had
+        # no stream (before it connected, between two connections) or whose news overflowed
+        # is sent as it is now, so a progress bar never stays on an old stage.
+        built = await builds.list_for_app(app.id)
+        if not built:
+            return b""
+        newest = max(built, key=lambda build: build.number)
+        return sse_event("build", encode(EventType.build_updated, newest)[1])
+
     async def body() -> AsyncIterator[bytes]:
         last = start
         with events.subscribe(app.project_id, wanted) as sub:
             for entry in await apps.timeline_entries(app.id, after=last):
                 yield _entry_frame(entry)
                 last = entry.seq
+            if frame := await newest_build():
+                yield frame
             while True:
                 try:
                     item = await sub.get(heartbeat)
@@ -196,6 +230,8 @@ async def stream_timeline(
                     for entry in await apps.timeline_entries(app.id, after=last):
                         yield _entry_frame(entry)
                         last = entry.seq
+                    if item is SYNC and (frame := await newest_build()):
+                        yield frame
                 elif isinstance(item, Event):
                     yield sse_event("build", item.data)
 

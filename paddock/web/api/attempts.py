@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from paddock.domain.public import AttemptPublic, ProcessPublic, UsagePublic
+from paddock.inputs import RewindIn
 from paddock.web.deps import AttemptsDep, ProcessesDep, UsageDep
-from paddock.web.inputs import RewindIn
+from paddock.web.error_docs import errors
 
 router = APIRouter(prefix="/attempts", tags=["attempts"])
 
@@ -17,7 +18,10 @@ async def get_attempt(attempt_id: str, attempts: AttemptsDep) -> AttemptPublic:
 
 
 @router.delete(
-    "/{attempt_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_attempt"
+    "/{attempt_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_attempt",
+    responses=errors(409, 500, 503),
 )
 async def delete_attempt(
     attempt_id: str, attempts: AttemptsDep, delete_branch: bool = False
@@ -43,7 +47,7 @@ async def list_processes(
     return [ProcessPublic.of(p) for p in found]
 
 
-@router.post("/{attempt_id}/rewind", operation_id="rewind_attempt")
+@router.post("/{attempt_id}/rewind", operation_id="rewind_attempt", responses=errors(409, 500, 503))
 async def rewind_attempt(attempt_id: str, body: RewindIn, attempts: AttemptsDep) -> AttemptPublic:
     """Reset the worktree to the commit recorded before that agent turn (untracked files are
     removed, ignored ones kept). The turn and every later process are marked `dropped`: kept

@@ -16,6 +16,7 @@ from paddock.domain.public import (
     WorkflowStepPublic,
 )
 from paddock.domain.states import TestKind, TestRunStatus
+from paddock.inputs.scalars import MAX_INDEX
 from paddock.services.board import Board, Column
 from paddock.web.deps import BoardDep
 
@@ -72,7 +73,7 @@ async def get_board(board: BoardDep, project_id: str, q: Text = "", limit: Limit
 async def list_step_cards(
     board: BoardDep,
     step_id: str,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INDEX)] = 0,
     q: Text = "",
     limit: Limit = 50,
 ) -> ColumnOut:

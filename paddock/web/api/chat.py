@@ -7,8 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from paddock.domain.public import ChatContextPublic, ChatDonePublic, ChatReplyPublic
+from paddock.inputs import ChatAction, ChatMessage
 from paddock.web.deps import ChatDep, require_feature
-from paddock.web.inputs import ChatAction, ChatMessage
+from paddock.web.error_docs import errors
 
 router = APIRouter(
     tags=["chat"],
@@ -29,7 +30,7 @@ async def send_chat_message(app_id: str, body: ChatMessage, chat: ChatDep) -> Ch
     return ChatReplyPublic.of(await chat.say(app_id, body.message))
 
 
-@router.post("/apps/{app_id}/chat/actions", operation_id="run_chat_action")
+@router.post("/apps/{app_id}/chat/actions", operation_id="run_chat_action", responses=errors(409))
 async def run_chat_action(app_id: str, body: ChatAction, chat: ChatDep) -> ChatDonePublic:
     """Run an action the founder confirmed in the panel, through the service that owns it (its
     refusals are the page's); the app's snapshot after it."""

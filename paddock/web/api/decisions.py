@@ -15,8 +15,9 @@ from paddock.domain.public import (
     IterationsPublic,
     PendingGatePublic,
 )
+from paddock.inputs import AnswersIn, ChangeConfirm, ChangeCreate, GateDecision
 from paddock.web.deps import AppsDep, ChangesDep, DecisionsDep, require_feature
-from paddock.web.inputs import AnswersIn, ChangeConfirm, ChangeCreate, GateDecision
+from paddock.web.error_docs import errors
 
 router = APIRouter(tags=["decisions"], dependencies=[Depends(require_feature("builder"))])
 
@@ -40,25 +41,28 @@ async def list_gates(app_id: str, decisions: DecisionsDep) -> list[GatePublic]:
     return [GatePublic.of(g) for g in await decisions.list_for_app(app_id)]
 
 
-@router.post("/gates/{gate_id}/resolve", operation_id="resolve_gate")
+@router.post("/gates/{gate_id}/resolve", operation_id="resolve_gate", responses=errors(409))
 async def resolve_gate(gate_id: str, body: GateDecision, decisions: DecisionsDep) -> GatePublic:
     """Decide: iterate, ship or park (once; again is 409 `gate_resolved`)."""
     return GatePublic.of(await decisions.resolve(gate_id, body.choice, body.reason))
 
 
-@router.post("/apps/{app_id}/park", operation_id="park_app")
+@router.post("/apps/{app_id}/park", operation_id="park_app", responses=errors(409))
 async def park_app(app_id: str, decisions: DecisionsDep) -> AppPublic:
     """Pause the app: its previews stop and builds wait for a resume; nothing is lost."""
     return AppPublic.of(await decisions.park(app_id))
 
 
-@router.post("/apps/{app_id}/resume", operation_id="resume_app")
+@router.post("/apps/{app_id}/resume", operation_id="resume_app", responses=errors(409))
 async def resume_app(app_id: str, decisions: DecisionsDep) -> AppPublic:
     return AppPublic.of(await decisions.resume(app_id))
 
 
 @router.post(
-    "/apps/{app_id}/changes", status_code=status.HTTP_201_CREATED, operation_id="create_change"
+    "/apps/{app_id}/changes",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_change",
+    responses=errors(409, 502, 503),
 )
 async def create_change(
     app_id: str, body: ChangeCreate, changes: ChangesDep
@@ -78,7 +82,9 @@ async def get_change(change_id: str, changes: ChangesDep) -> ChangeRequestPublic
     return ChangeRequestPublic.of(await changes.get(change_id))
 
 
-@router.post("/changes/{change_id}/answers", operation_id="answer_change")
+@router.post(
+    "/changes/{change_id}/answers", operation_id="answer_change", responses=errors(409, 502, 503)
+)
 async def answer_change(
     change_id: str, body: AnswersIn, changes: ChangesDep
 ) -> ChangeRequestPublic:
@@ -87,7 +93,7 @@ async def answer_change(
     return ChangeRequestPublic.of(await changes.answer(change_id, body.answers))
 
 
-@router.post("/changes/{change_id}/confirm", operation_id="confirm_change")
+@router.post("/changes/{change_id}/confirm", operation_id="confirm_change", responses=errors(409))
 async def confirm_change(
     change_id: str, body: ChangeConfirm, changes: ChangesDep
 ) -> ChangeRequestPublic:
@@ -96,7 +102,7 @@ async def confirm_change(
     return ChangeRequestPublic.of(await changes.confirm(change_id, confirm_last=body.confirm_last))
 
 
-@router.post("/changes/{change_id}/discard", operation_id="discard_change")
+@router.post("/changes/{change_id}/discard", operation_id="discard_change", responses=errors(409))
 async def discard_change(change_id: str, changes: ChangesDep) -> ChangeRequestPublic:
     return ChangeRequestPublic.of(await changes.discard(change_id))
 
@@ -107,7 +113,7 @@ async def get_iterations(app_id: str, changes: ChangesDep) -> IterationsPublic:
     return IterationsPublic.of(await changes.budget(app_id))
 
 
-@router.get("/apps/{app_id}/alignment", operation_id="get_alignment")
+@router.get("/apps/{app_id}/alignment", operation_id="get_alignment", responses=errors(409))
 async def get_alignment(app_id: str, apps: AppsDep, changes: ChangesDep) -> AlignmentPublic:
     """The app's change requests against its brief's core features: which touch which, which
     are new; green >= 80, yellow 60-79, red below (scope creep). It never blocks."""

@@ -12,8 +12,9 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from paddock.domain.public import DeployReadinessPublic, PushedPublic
+from paddock.inputs import VersionPush
 from paddock.web.deps import DeploysDep, require_feature
-from paddock.web.inputs import VersionPush
+from paddock.web.error_docs import errors
 
 router = APIRouter(
     tags=["deploy"],
@@ -24,7 +25,11 @@ router = APIRouter(
 )
 
 
-@router.get("/apps/{app_id}/deploy-readiness", operation_id="get_deploy_readiness")
+@router.get(
+    "/apps/{app_id}/deploy-readiness",
+    operation_id="get_deploy_readiness",
+    responses=errors(409, 500, 503),
+)
 async def get_deploy_readiness(
     app_id: str,
     deploys: DeploysDep,
@@ -41,6 +46,7 @@ async def get_deploy_readiness(
 @router.get(
     "/apps/{app_id}/versions/{version}/archive",
     operation_id="download_version",
+    responses=errors(409, 500, 503),
     response_class=FileResponse,
 )
 async def download_version(app_id: str, version: str, deploys: DeploysDep) -> FileResponse:
@@ -59,7 +65,11 @@ async def download_version(app_id: str, version: str, deploys: DeploysDep) -> Fi
     )
 
 
-@router.post("/apps/{app_id}/versions/{version}/push", operation_id="push_version")
+@router.post(
+    "/apps/{app_id}/versions/{version}/push",
+    operation_id="push_version",
+    responses=errors(409, 500, 503),
+)
 async def push_version(
     app_id: str, version: str, body: VersionPush, deploys: DeploysDep
 ) -> PushedPublic:

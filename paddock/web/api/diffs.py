@@ -11,6 +11,7 @@ from starlette.responses import StreamingResponse
 from paddock.domain.entities import Event
 from paddock.domain.events import EventType
 from paddock.domain.public import DiffPublic, DiscardedPublic, FileDiffPublic, ManualCommitPublic
+from paddock.inputs import CommitIn
 from paddock.web.deps import (
     AttemptsDep,
     DiffsDep,
@@ -19,13 +20,15 @@ from paddock.web.deps import (
     SettingsDep,
     WorktreeChangesDep,
 )
-from paddock.web.inputs import CommitIn
+from paddock.web.error_docs import errors
 from paddock.web.sse import HEARTBEAT, sse_event, sse_response
 
 router = APIRouter(tags=["diffs"])
 
 
-@router.get("/attempts/{attempt_id}/diff", operation_id="get_attempt_diff")
+@router.get(
+    "/attempts/{attempt_id}/diff", operation_id="get_attempt_diff", responses=errors(409, 500, 503)
+)
 async def get_attempt_diff(
     attempt_id: str,
     diffs: DiffsDep,
@@ -39,7 +42,11 @@ async def get_attempt_diff(
     return DiffPublic.of(await diffs.diff(attempt_id, patches=patches))
 
 
-@router.post("/attempts/{attempt_id}/commit", operation_id="commit_attempt_changes")
+@router.post(
+    "/attempts/{attempt_id}/commit",
+    operation_id="commit_attempt_changes",
+    responses=errors(409, 500, 503),
+)
 async def commit_attempt_changes(
     attempt_id: str, body: CommitIn, changes: WorktreeChangesDep
 ) -> ManualCommitPublic:
@@ -50,7 +57,11 @@ async def commit_attempt_changes(
     return ManualCommitPublic.of(await changes.commit(attempt_id, body.message))
 
 
-@router.post("/attempts/{attempt_id}/discard", operation_id="discard_attempt_changes")
+@router.post(
+    "/attempts/{attempt_id}/discard",
+    operation_id="discard_attempt_changes",
+    responses=errors(409, 500, 503),
+)
 async def discard_attempt_changes(attempt_id: str, changes: WorktreeChangesDep) -> DiscardedPublic:
     """Undo the worktree's uncommitted changes: tracked files back to the last commit,
     untracked ones removed; ignored files (.gitignore, generated files) stay. Refused (409)
@@ -59,7 +70,11 @@ async def discard_attempt_changes(attempt_id: str, changes: WorktreeChangesDep) 
     return DiscardedPublic.of(await changes.discard(attempt_id))
 
 
-@router.get("/attempts/{attempt_id}/diff/file", operation_id="get_attempt_file_diff")
+@router.get(
+    "/attempts/{attempt_id}/diff/file",
+    operation_id="get_attempt_file_diff",
+    responses=errors(409, 500, 503),
+)
 async def get_attempt_file_diff(
     attempt_id: str, diffs: DiffsDep, path: str = Query(..., description="The file's path")
 ) -> FileDiffPublic:
@@ -69,6 +84,7 @@ async def get_attempt_file_diff(
 @router.get(
     "/attempts/{attempt_id}/diff/stream",
     operation_id="stream_attempt_diff_changes",
+    responses=errors(409, 500, 503),
     response_class=StreamingResponse,
 )
 async def stream_attempt_diff_changes(

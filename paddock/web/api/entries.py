@@ -11,6 +11,7 @@ from starlette.responses import StreamingResponse
 
 from paddock.domain.entries import EntryKind
 from paddock.domain.public import AgentEntryPublic, PublicModel
+from paddock.inputs.scalars import MAX_INDEX
 from paddock.services.processes.log_follow import EndOfLog
 from paddock.web.deps import EntriesDep, ProcessesDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, resume_point, sse_event, sse_response
@@ -27,7 +28,9 @@ class EntryPage(PublicModel):
 async def get_entries(
     process_id: str,
     entries: EntriesDep,
-    after: Annotated[int, Query(ge=0, description="Only entries with seq > after")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_INDEX, description="Only entries with seq > after")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     kind: Annotated[list[EntryKind] | None, Query(description="Only these kinds")] = None,
 ) -> EntryPage:
@@ -49,7 +52,7 @@ async def stream_entries(
     processes: ProcessesDep,
     settings: SettingsDep,
     entries: EntriesDep,
-    after: int | None = Query(None, ge=0),
+    after: int | None = Query(None, ge=0, le=MAX_INDEX),
 ) -> StreamingResponse:
     """Server-sent events: `entry` (id = seq) replayed after Last-Event-ID or ?after=, then
     live; `end` once the process finished and every entry was sent; a comment every 15 s."""

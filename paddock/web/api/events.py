@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import StreamingResponse
 
 from paddock.domain.entities import Event
+from paddock.inputs.scalars import MAX_INDEX
 from paddock.services.events import SYNC
 from paddock.web.deps import EventsDep, SettingsDep
 from paddock.web.sse import HEARTBEAT, event_frame, resume_point, sse_event, sse_response
@@ -21,7 +22,7 @@ async def stream_events(
     events: EventsDep,
     settings: SettingsDep,
     project_id: str | None = Query(None),
-    after: int | None = Query(None, ge=0),
+    after: int | None = Query(None, ge=0, le=MAX_INDEX),
 ) -> StreamingResponse:
     """Server-sent events, one per state change (`project.created`, `attempt.updated`,
     `process.updated` ...). Resume with Last-Event-ID; `sync` means "re-fetch your state"."""

@@ -13,14 +13,17 @@ from paddock.domain.public import (
     PullRequestPublic,
     PushedPublic,
 )
+from paddock.inputs import MergeIn, PullRequestIn, PushIn
 from paddock.services.git.rebases import RebaseOutcome
 from paddock.web.deps import MergesDep, PullRequestsDep, RebasesDep, RemotesDep
-from paddock.web.inputs import MergeIn, PullRequestIn, PushIn
+from paddock.web.error_docs import errors
 
 router = APIRouter(tags=["merges"])
 
 
-@router.post("/attempts/{attempt_id}/merge", operation_id="merge_attempt")
+@router.post(
+    "/attempts/{attempt_id}/merge", operation_id="merge_attempt", responses=errors(409, 500, 503)
+)
 async def merge_attempt(
     attempt_id: str, merges: MergesDep, body: MergeIn | None = None
 ) -> AttemptPublic:
@@ -49,37 +52,57 @@ class RebaseOut(PublicModel):
         return cls.read(outcome)
 
 
-@router.post("/attempts/{attempt_id}/rebase", operation_id="rebase_attempt")
+@router.post(
+    "/attempts/{attempt_id}/rebase", operation_id="rebase_attempt", responses=errors(409, 500, 503)
+)
 async def rebase_attempt(attempt_id: str, rebases: RebasesDep) -> RebaseOut:
     """Rebase the attempt onto the latest base branch. On conflicts the attempt becomes
     `conflicted` with the files listed: then continue, abort, or ask the agent."""
     return RebaseOut.of(await rebases.start(attempt_id))
 
 
-@router.get("/attempts/{attempt_id}/rebase/conflicts", operation_id="list_rebase_conflicts")
+@router.get(
+    "/attempts/{attempt_id}/rebase/conflicts",
+    operation_id="list_rebase_conflicts",
+    responses=errors(409, 500, 503),
+)
 async def list_rebase_conflicts(attempt_id: str, rebases: RebasesDep) -> list[str]:
     return await rebases.conflicts(attempt_id)
 
 
-@router.post("/attempts/{attempt_id}/rebase/continue", operation_id="continue_rebase")
+@router.post(
+    "/attempts/{attempt_id}/rebase/continue",
+    operation_id="continue_rebase",
+    responses=errors(409, 500, 503),
+)
 async def continue_rebase(attempt_id: str, rebases: RebasesDep) -> RebaseOut:
     """Go on with the files as they are now (409 `conflicts_unresolved` while markers remain)."""
     return RebaseOut.of(await rebases.go_on(attempt_id))
 
 
-@router.post("/attempts/{attempt_id}/rebase/abort", operation_id="abort_rebase")
+@router.post(
+    "/attempts/{attempt_id}/rebase/abort",
+    operation_id="abort_rebase",
+    responses=errors(409, 500, 503),
+)
 async def abort_rebase(attempt_id: str, rebases: RebasesDep) -> AttemptPublic:
     return AttemptPublic.of(await rebases.abort(attempt_id))
 
 
-@router.post("/attempts/{attempt_id}/rebase/ask-agent", operation_id="ask_agent_to_resolve")
+@router.post(
+    "/attempts/{attempt_id}/rebase/ask-agent",
+    operation_id="ask_agent_to_resolve",
+    responses=errors(409, 500, 503),
+)
 async def ask_agent_to_resolve(attempt_id: str, rebases: RebasesDep) -> FollowUpPublic:
     """Queue a follow-up for the attempt's agent carrying the conflicted files; after its turn
     the attempt is `conflicted` again, ready to continue."""
     return FollowUpPublic.of(await rebases.ask_agent(attempt_id))
 
 
-@router.post("/attempts/{attempt_id}/push", operation_id="push_attempt")
+@router.post(
+    "/attempts/{attempt_id}/push", operation_id="push_attempt", responses=errors(409, 500, 503)
+)
 async def push_attempt(
     attempt_id: str, remotes: RemotesDep, body: PushIn | None = None
 ) -> PushedPublic:
@@ -93,6 +116,7 @@ async def push_attempt(
     "/attempts/{attempt_id}/pull-requests",
     status_code=status.HTTP_201_CREATED,
     operation_id="open_pull_request",
+    responses=errors(409, 500, 502, 503),
 )
 async def open_pull_request(
     attempt_id: str, pull_requests: PullRequestsDep, body: PullRequestIn | None = None
@@ -119,7 +143,11 @@ async def list_pull_requests(
     return [PullRequestPublic.of(p) for p in await pull_requests.list_for_attempt(attempt_id)]
 
 
-@router.post("/pull-requests/{pull_request_id}/refresh", operation_id="refresh_pull_request")
+@router.post(
+    "/pull-requests/{pull_request_id}/refresh",
+    operation_id="refresh_pull_request",
+    responses=errors(409, 500, 502, 503),
+)
 async def refresh_pull_request(
     pull_request_id: str, pull_requests: PullRequestsDep
 ) -> PullRequestPublic:

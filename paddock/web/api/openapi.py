@@ -8,6 +8,7 @@ from pydantic import Field
 from paddock.domain.public import ArtifactPublic, PublicModel, SpecDiffPublic
 from paddock.services.testing.openapi import AttemptSpec, SpecComparison
 from paddock.web.deps import OpenApiDep
+from paddock.web.error_docs import errors
 
 router = APIRouter(tags=["openapi"])
 
@@ -40,6 +41,7 @@ class SpecComparisonOut(PublicModel):
     "/attempts/{attempt_id}/openapi",
     status_code=status.HTTP_201_CREATED,
     operation_id="generate_openapi",
+    responses=errors(409, 500),
 )
 async def generate_openapi(attempt_id: str, openapi: OpenApiDep) -> AttemptSpecOut:
     """Run the project's openapi script (it writes to $OPENAPI_OUTPUT) or, without one, ask
@@ -60,7 +62,11 @@ async def get_openapi_info(attempt_id: str, openapi: OpenApiDep) -> AttemptSpecO
     return AttemptSpecOut.of(await openapi.latest(attempt_id))
 
 
-@router.get("/attempts/{attempt_id}/openapi/diff", operation_id="diff_openapi")
+@router.get(
+    "/attempts/{attempt_id}/openapi/diff",
+    operation_id="diff_openapi",
+    responses=errors(409, 500, 503),
+)
 async def diff_openapi(attempt_id: str, openapi: OpenApiDep) -> SpecComparisonOut:
     """Endpoints added, removed and changed against the base branch's spec (made by the
     openapi script in a checkout of the merge-base, kept per commit)."""

@@ -8,9 +8,10 @@ from pydantic import BaseModel, Field
 
 from paddock.domain.preview import Preview
 from paddock.domain.public import PreviewPublic
+from paddock.inputs import PreviewRestart, PreviewStart
 from paddock.services.previews.previews import PreviewService
 from paddock.web.deps import PreviewsDep
-from paddock.web.inputs import PreviewRestart, PreviewStart
+from paddock.web.error_docs import errors
 
 router = APIRouter(tags=["previews"])
 
@@ -30,6 +31,7 @@ def _out(previews: PreviewService, preview: Preview) -> PreviewPublic:
     "/attempts/{attempt_id}/previews",
     status_code=status.HTTP_201_CREATED,
     operation_id="start_previews",
+    responses=errors(409, 503),
 )
 async def start_previews(
     attempt_id: str, previews: PreviewsDep, body: PreviewStart | None = None
@@ -51,13 +53,15 @@ async def get_preview(preview_id: str, previews: PreviewsDep) -> PreviewPublic:
     return _out(previews, await previews.get(preview_id))
 
 
-@router.delete("/previews/{preview_id}", operation_id="stop_preview")
+@router.delete("/previews/{preview_id}", operation_id="stop_preview", responses=errors(409))
 async def stop_preview(preview_id: str, previews: PreviewsDep) -> PreviewPublic:
     """Stop the dev server; the preview keeps its host for a later start."""
     return _out(previews, await previews.stop(preview_id))
 
 
-@router.post("/previews/{preview_id}/restart", operation_id="restart_preview")
+@router.post(
+    "/previews/{preview_id}/restart", operation_id="restart_preview", responses=errors(409, 503)
+)
 async def restart_preview(
     preview_id: str, previews: PreviewsDep, body: PreviewRestart | None = None
 ) -> PreviewPublic:
@@ -65,7 +69,7 @@ async def restart_preview(
     return _out(previews, await previews.restart(preview_id, wait=wait))
 
 
-@router.post("/previews/{preview_id}/open", operation_id="open_preview")
+@router.post("/previews/{preview_id}/open", operation_id="open_preview", responses=errors(409))
 async def open_preview(
     preview_id: str, previews: PreviewsDep, embed: bool = False, path: str = "/"
 ) -> OpenLink:

@@ -10,8 +10,10 @@ from starlette.responses import StreamingResponse
 
 from paddock.domain.public import LogLinePublic, ProcessPublic, PublicModel, ResourceSamplePublic
 from paddock.domain.states import LogStream
+from paddock.inputs.scalars import MAX_INDEX
 from paddock.services.processes.log_follow import EndOfLog
 from paddock.web.deps import LogsDep, ProcessesDep, SandboxesDep, SettingsDep
+from paddock.web.error_docs import errors
 from paddock.web.sse import HEARTBEAT, LogFrameCache, resume_point, sse_event, sse_response
 
 router = APIRouter(prefix="/processes", tags=["processes"])
@@ -32,7 +34,7 @@ async def get_process(process_id: str, processes: ProcessesDep) -> ProcessPublic
 async def get_process_stats(
     process_id: str,
     sandboxes: SandboxesDep,
-    after: int = Query(0, ge=0, description="Only samples with seq > after"),
+    after: int = Query(0, ge=0, le=MAX_INDEX, description="Only samples with seq > after"),
 ) -> list[ResourceSamplePublic]:
     """The process's resource use over time (its sandbox's cgroup), one sample per
     `stats_interval_seconds`: CPU % of one core since the previous sample, memory now and at
@@ -40,7 +42,7 @@ async def get_process_stats(
     return ResourceSamplePublic.of_many(await sandboxes.samples(process_id, after))
 
 
-@router.post("/{process_id}/stop", operation_id="stop_process")
+@router.post("/{process_id}/stop", operation_id="stop_process", responses=errors(409))
 async def stop_process(process_id: str, processes: ProcessesDep) -> ProcessPublic:
     """SIGTERM to the process group, then SIGKILL after the grace period."""
     return ProcessPublic.of(await processes.stop(process_id))
@@ -50,7 +52,7 @@ async def stop_process(process_id: str, processes: ProcessesDep) -> ProcessPubli
 async def get_logs(
     process_id: str,
     logs: LogsDep,
-    after: int = Query(0, ge=0, description="Only lines with seq > after"),
+    after: int = Query(0, ge=0, le=MAX_INDEX, description="Only lines with seq > after"),
     limit: int = Query(1000, ge=1, le=10000),
     stream: LogStream | None = None,
     q: str | None = Query(None, description="Text to find (ANSI colours ignored)"),
@@ -88,17 +90,23 @@ async def stream_logs(
     processes: ProcessesDep,
     settings: SettingsDep,
     logs: LogsDep,
-    after: int | None = Query(None, ge=0),
+    after: int | None = Query(None, ge=0, le=MAX_INDEX),
+    batch: bool = Query(
+        False,
+        description="One `lines` event per batch of lines (id = its last seq) instead of a "
+        "`log` event per line",
+    ),
 ) -> StreamingResponse:
-    """Server-sent events: `log` (id = seq) replayed after Last-Event-ID or ?after=, then live;
-    `end` once the process finished and every line was sent; a comment every 15 s."""
+    """Server-sent events: `log` (id = seq), or with ?batch=true `lines` (id = the last seq
+    of the lines it carries), replayed after Last-Event-ID or ?after=, then live; `end` once
+    the process finished and every line was sent; a comment every 15 s."""
     start = resume_point(request, after)
     await processes.get(process_id)
     heartbeat = settings.server.sse_heartbeat_seconds
 
     async def body() -> AsyncIterator[bytes]:
         last_seq = 0  # the highest seq sent
-        async for item in logs.follow(process_id, after=start, heartbeat=heartbeat):
+        async for item in logs.follow_batches(process_id, after=start, heartbeat=heartbeat):
             if item is None:
                 yield HEARTBEAT
             elif isinstance(item, EndOfLog):
@@ -114,7 +122,7 @@ async def stream_logs(
                 )
                 return
             else:
-                last_seq = item[-1].seq
-                yield frame_cache.frames(process_id, item)
+                last_seq = item[-1].last_seq
+                yield frame_cache.batches(item, batched=batch)
 
     return sse_response(body())

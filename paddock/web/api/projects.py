@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from paddock.domain.public import ProjectPublic, PublicModel, TaskPublic, UsagePublic
+from paddock.inputs import ProjectCreate, ProjectUpdate, TaskCreate
 from paddock.services.sandbox.usage import ProjectUsage
 from paddock.web.deps import ProjectsDep, TasksDep, UsageDep
-from paddock.web.inputs import ProjectCreate, ProjectUpdate, TaskCreate
+from paddock.web.error_docs import errors
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -32,7 +33,12 @@ async def list_projects(projects: ProjectsDep) -> list[ProjectPublic]:
     return [ProjectPublic.of(p) for p in await projects.list_all()]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, operation_id="create_project")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_project",
+    responses=errors(409, 500, 503),
+)
 async def create_project(body: ProjectCreate, projects: ProjectsDep) -> ProjectPublic:
     create = projects.create_repository if body.create else projects.register
     return ProjectPublic.of(await create(body.path, **body.arguments()))
@@ -43,7 +49,7 @@ async def get_project(project_id: str, projects: ProjectsDep) -> ProjectPublic:
     return ProjectPublic.of(await projects.get(project_id))
 
 
-@router.patch("/{project_id}", operation_id="update_project")
+@router.patch("/{project_id}", operation_id="update_project", responses=errors(409, 500, 503))
 async def update_project(
     project_id: str, body: ProjectUpdate, projects: ProjectsDep
 ) -> ProjectPublic:
@@ -51,7 +57,10 @@ async def update_project(
 
 
 @router.delete(
-    "/{project_id}", status_code=status.HTTP_204_NO_CONTENT, operation_id="delete_project"
+    "/{project_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_project",
+    responses=errors(409),
 )
 async def delete_project(project_id: str, projects: ProjectsDep) -> None:
     await projects.delete(project_id)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from paddock.domain.public import TaskMovePublic, TaskPublic, WorkflowStepPublic
+from paddock.inputs import StepCreate, StepOrder, StepPromptIn, StepUpdate, TaskMoveIn
 from paddock.web.deps import MovesDep, WorkflowDep
-from paddock.web.inputs import StepCreate, StepOrder, StepPromptIn, StepUpdate, TaskMoveIn
+from paddock.web.error_docs import errors
 
 router = APIRouter(tags=["workflow"])
 
@@ -25,7 +26,10 @@ async def list_steps(project_id: str, workflow: WorkflowDep) -> list[WorkflowSte
 
 
 @router.post(
-    "/projects/{project_id}/steps", status_code=status.HTTP_201_CREATED, operation_id="create_step"
+    "/projects/{project_id}/steps",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_step",
+    responses=errors(503),
 )
 async def create_step(
     project_id: str, body: StepCreate, workflow: WorkflowDep
@@ -33,7 +37,9 @@ async def create_step(
     return WorkflowStepPublic.of(await workflow.create(project_id, **body.arguments()))
 
 
-@router.post("/projects/{project_id}/steps/reorder", operation_id="reorder_steps")
+@router.post(
+    "/projects/{project_id}/steps/reorder", operation_id="reorder_steps", responses=errors(409)
+)
 async def reorder_steps(
     project_id: str, body: StepOrder, workflow: WorkflowDep
 ) -> list[WorkflowStepPublic]:
@@ -45,13 +51,13 @@ async def get_step(step_id: str, workflow: WorkflowDep) -> WorkflowStepPublic:
     return WorkflowStepPublic.of(await workflow.get(step_id))
 
 
-@router.patch("/steps/{step_id}", operation_id="update_step")
+@router.patch("/steps/{step_id}", operation_id="update_step", responses=errors(503))
 async def update_step(step_id: str, body: StepUpdate, workflow: WorkflowDep) -> WorkflowStepPublic:
     """Only the fields sent change; `agent`, `automation` sent as null clear them."""
     return WorkflowStepPublic.of(await workflow.update(step_id, **body.changes()))
 
 
-@router.delete("/steps/{step_id}", operation_id="delete_step")
+@router.delete("/steps/{step_id}", operation_id="delete_step", responses=errors(409))
 async def delete_step(
     step_id: str,
     workflow: WorkflowDep,
@@ -63,7 +69,7 @@ async def delete_step(
     return StepDeleted(tasks_moved=moved)
 
 
-@router.post("/tasks/{task_id}/move", operation_id="move_task")
+@router.post("/tasks/{task_id}/move", operation_id="move_task", responses=errors(409, 500, 503))
 async def move_task(task_id: str, body: TaskMoveIn, moves: MovesDep) -> TaskPublic:
     """Into another step: its gate applies (409 `gate_failed` with `failing`), then its
     automation runs in the task's current attempt (see GET …/moves for what ran)."""

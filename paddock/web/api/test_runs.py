@@ -9,9 +9,10 @@ from pydantic import Field
 
 from paddock.domain.public import PublicModel, TestCaseResultPublic, TestRunPublic
 from paddock.domain.states import TestKind
+from paddock.inputs import TestRunStart
 from paddock.services.testing.test_runs import TestRunDetail
 from paddock.web.deps import TasksDep, TestRunsDep
-from paddock.web.inputs import TestRunStart
+from paddock.web.error_docs import errors
 
 router = APIRouter(tags=["tests"])
 
@@ -35,6 +36,7 @@ class TestRunDetailOut(PublicModel):
     "/attempts/{attempt_id}/test-runs",
     status_code=status.HTTP_201_CREATED,
     operation_id="start_test_run",
+    responses=errors(409, 500, 503),
 )
 async def start_test_run(
     attempt_id: str, body: TestRunStart, test_runs: TestRunsDep
@@ -84,6 +86,6 @@ async def list_test_cases(
     return TestCaseResultPublic.of_many(found)
 
 
-@router.post("/test-runs/{run_id}/stop", operation_id="stop_test_run")
+@router.post("/test-runs/{run_id}/stop", operation_id="stop_test_run", responses=errors(409))
 async def stop_test_run(run_id: str, test_runs: TestRunsDep) -> TestRunPublic:
     return TestRunPublic.of(await test_runs.stop(run_id))

@@ -30,7 +30,7 @@ from paddock.services.previews.preview_access import (
 )
 from paddock.services.previews.preview_run import ServiceRun
 from paddock.services.server_access import session_cookie_name
-from paddock.web.access import cookie_value, cookie_values
+from paddock.web.access import cookie_values
 from paddock.web.proxy import http, websocket
 from paddock.web.proxy.http import Receive, Scope, Send, Target
 
@@ -48,10 +48,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
             assert isinstance(value, bytes)
             return value
     return None
-
-
-def _cookie(scope: Scope, name: str) -> str | None:
-    return cookie_value(_header(scope, b"cookie"), name)
 
 
 class PreviewProxy:
@@ -136,9 +132,12 @@ class PreviewProxy:
                     "Paddock.",
                 )
             return False
+        # Every value: a preview's own script may have planted one for our name (with a longer
+        # path, sent first); it cannot lock the user out, nor does it let anyone in.
+        cookies = _header(scope, b"cookie")
         presented = [
-            _cookie(scope, COOKIE),
-            _cookie(scope, EMBED_COOKIE),
+            *cookie_values(cookies, COOKIE),
+            *cookie_values(cookies, EMBED_COOKIE),
             (_header(scope, KEY_HEADER.encode()) or b"").decode("latin-1") or None,
         ]
         if any(access.allows(preview, value) for value in presented):

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from paddock.domain.entries import EntryKind
+from paddock.inputs import FollowUpCreate, RewindIn
 from paddock.services.git.diff_watch import DiffWatch
 from paddock.services.processes.log_follow import EndOfLog
 from paddock.web.deps import (
@@ -22,7 +23,6 @@ from paddock.web.deps import (
     ProcessesDep,
     SettingsDep,
 )
-from paddock.web.inputs import FollowUpCreate, RewindIn
 from paddock.web.sse import HEARTBEAT, resume_point, sse_response
 from paddock.web.ui.conversation import pair
 from paddock.web.ui.forms import parse, sent

@@ -13,6 +13,7 @@ from paddock.domain.entities import Event
 from paddock.domain.errors import NotFound
 from paddock.domain.events import EventType, Resource
 from paddock.domain.usage import Usage
+from paddock.inputs import TaskCreate
 from paddock.services.attempts.attempts import AttemptService
 from paddock.services.board import BoardService, Column
 from paddock.services.demo import is_demo
@@ -28,7 +29,6 @@ from paddock.web.deps import (
     UsageDep,
     WorkflowDep,
 )
-from paddock.web.inputs import TaskCreate
 from paddock.web.ui.agent_views import with_versions
 from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.live import fragment_stream

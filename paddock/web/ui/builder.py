@@ -10,7 +10,7 @@
                                           iteration badge and alignment (builder_decisions.py);
                                           the deploy section (builder_ship.py); the chat
 
-Each form posts to a /ui route that reads it into the API's own input model (web/inputs/apps.py)
+Each form posts to a /ui route that reads it into the API's own input model (inputs/apps.py)
 and calls the same service method as /api/apps; the answer sends the browser back to the app's
 page (HX-Redirect), which shows the next step.
 """
@@ -27,6 +27,7 @@ from paddock.domain.builder.apps import App, AppStage
 from paddock.domain.builder.brief import Brief
 from paddock.domain.errors import Conflict
 from paddock.domain.public import BuildPublic
+from paddock.inputs import AnswersIn, AppCreate, BriefIn, PlanChoice
 from paddock.services.builder.apps import AppService
 from paddock.services.builder.builds import BuildService
 from paddock.services.builder.versions import VersionService
@@ -39,7 +40,6 @@ from paddock.web.deps import (
     SettingsDep,
     VersionsDep,
 )
-from paddock.web.inputs import AnswersIn, AppCreate, BriefIn, PlanChoice
 from paddock.web.ui import builder_builds, builder_decisions, builder_ship
 from paddock.web.ui.builder_builds import build_card_context
 from paddock.web.ui.builder_decisions import app_url, decisions_context

@@ -26,10 +26,10 @@ from paddock.domain.builder.apps import App
 from paddock.domain.builder.changes import ChangeRequest, IterationBudget
 from paddock.domain.builder.gates import Gate, GateChoice
 from paddock.domain.errors import Conflict
+from paddock.inputs import AnswersIn, ChangeConfirm, ChangeCreate, GateDecision
 from paddock.services.builder.changes import ChangeService
 from paddock.services.builder.decisions import DecisionService
 from paddock.web.deps import AppsDep, ChangesDep, DecisionsDep
-from paddock.web.inputs import AnswersIn, ChangeConfirm, ChangeCreate, GateDecision
 from paddock.web.ui.forms import answers_from, checked, parse
 from paddock.web.ui.projects import redirect
 from paddock.web.ui.templating import render_fragment

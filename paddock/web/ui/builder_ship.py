@@ -24,9 +24,9 @@ from paddock.config import Settings
 from paddock.domain.builder.versions import Version
 from paddock.domain.features import FEATURES
 from paddock.domain.public import DeployReadinessPublic, PushedPublic
+from paddock.inputs import VersionPush
 from paddock.services.builder.deploy import DeployService
 from paddock.web.deps import DeploysDep, require_feature
-from paddock.web.inputs import VersionPush
 from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.templating import render_fragment
 

@@ -1,4 +1,4 @@
-"""Reading the UI's HTML forms into the API's input models (paddock/web/inputs), so a form and
+"""Reading the UI's HTML forms into the API's input models (paddock/inputs), so a form and
 its /api route share one model and one service call. The form's own encodings (text areas of
 NAME=value lines, lists of lines, checkboxes) become the model's fields in each handler; the
 model then checks them exactly as it checks a JSON body."""
@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from paddock.domain.errors import InvalidInput
+from paddock.inputs.text import is_env_name
 from paddock.web.errors import validation_problem
-from paddock.web.inputs.text import is_env_name
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -23,9 +23,10 @@ def parse(
     """`values` read by `model` as the API reads a body. A refusal is the API's own (422
     `validation_error` with `details`), plus the form field it is about (`field`: the page
     marks and focuses it); `fields` names the form field of a model field where they differ
-    ({"agent.profile": "profile"})."""
+    ({"agent.profile": "profile"}). Not strict: a form's values are text ("on", "5"), which
+    the API's JSON bodies may not send for a boolean or a number (inputs/scalars.py)."""
     try:
-        return model.model_validate(values)
+        return model.model_validate(values, strict=False)
     except ValidationError as exc:
         errors = exc.errors()
         message, details = validation_problem(errors, ("body",))

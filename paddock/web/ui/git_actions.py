@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from paddock.domain.errors import Conflict
+from paddock.inputs import CommitIn, MergeIn, PullRequestIn, PushIn
 from paddock.web.deps import (
     AttemptsDep,
     MergesDep,
@@ -17,7 +18,6 @@ from paddock.web.deps import (
     RemotesDep,
     WorktreeChangesDep,
 )
-from paddock.web.inputs import CommitIn, MergeIn, PullRequestIn, PushIn
 from paddock.web.ui.forms import checked, parse, sent
 
 router = APIRouter(include_in_schema=False)
@@ -81,12 +81,15 @@ async def discard(attempt_id: str, changes: WorktreeChangesDep) -> Response:
 @router.post("/ui/attempts/{attempt_id}/rebase")
 async def rebase(attempt_id: str, rebases: RebasesDep) -> Response:
     try:
-        await rebases.start(attempt_id)
+        outcome = await rebases.start(attempt_id)
     except Conflict as error:
         if error.code == "attempt_uncommitted":
             raise _uncommitted(error) from error
         raise
-    return Response(status_code=204)
+    if outcome.conflicts:
+        return Response(status_code=204)  # the Diff tab lists them, live
+    # A clean rebase changes nothing the page shows (same files changed): a toast says it.
+    return Response(status_code=204, headers={"HX-Trigger": "paddock-rebased"})
 
 
 @router.post("/ui/attempts/{attempt_id}/rebase/continue")

@@ -17,10 +17,10 @@ from starlette.responses import JSONResponse, Response
 from paddock.domain.entities import Attempt, Event
 from paddock.domain.events import EventType, Resource
 from paddock.domain.preview import Preview
+from paddock.inputs import PreviewStart
 from paddock.services.previews.previews import PreviewService
 from paddock.services.projects import ProjectService
 from paddock.web.deps import PreviewsDep, ProjectsDep
-from paddock.web.inputs import PreviewStart
 from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.templating import render_fragment
 

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, Response
 
+from paddock.inputs import ProjectCreate, ProjectUpdate
 from paddock.web.deps import AppsDep, ProjectsDep, SandboxesDep, SettingsDep
-from paddock.web.inputs import ProjectCreate, ProjectUpdate
 from paddock.web.ui.forms import checked, lines, parse, sent
 from paddock.web.ui.sandbox_views import project_form, sandbox_from_form
 from paddock.web.ui.templating import render
@@ -95,7 +95,8 @@ def settings_values(form: Mapping[str, Any]) -> dict[str, Any]:
     values = {**sent(form, "name", "default_branch"), "scripts": scripts}
     if "copy_files" in form:
         values["copy_files"] = lines(str(form["copy_files"]))
-    for box in ("card_flow", "auto_preview"):  # the page's "When the agent works" boxes
+    # The page's "When the agent works" boxes.
+    for box in ("card_flow", "auto_preview", "agent_channel"):
         values[box] = checked(form, box)
     return {**values, "sandbox": sandbox_from_form(form, image=True)}
 

@@ -15,8 +15,8 @@ from paddock.domain.entities import Event, Process, ResourceSample
 from paddock.domain.errors import InvalidInput
 from paddock.domain.events import EventType
 from paddock.domain.sandbox import LimitHit, Limits, Provider, SandboxConfig
+from paddock.inputs import SandboxIn
 from paddock.services.sandbox.sandbox_service import SandboxService
-from paddock.web.inputs import SandboxIn
 
 PREFIX = "sandbox_"  # form fields: sandbox_provider, sandbox_network, sandbox_memory_mb, ...
 INHERIT = ""  # the form value of "whatever the level below says"
@@ -214,7 +214,7 @@ def sandbox_from_form(form: Mapping[str, Any], *, image: bool = False) -> Sandbo
         "image": text("image") if image else None,
     }
     try:
-        body = SandboxIn.model_validate(raw)
+        body = SandboxIn.model_validate(raw, strict=False)  # a form's text
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][-1]) if first.get("loc") else "provider"

@@ -15,9 +15,9 @@ from paddock.agents.base import Permission
 from paddock.agents.install import VERSION_TIMEOUT
 from paddock.config import Settings
 from paddock.domain.errors import InvalidInput
+from paddock.inputs import VariantIn
 from paddock.services.agents import AgentInfo, AgentService
 from paddock.web.deps import AgentsDep, SettingsDep
-from paddock.web.inputs import VariantIn
 from paddock.web.ui.agent_views import profile_view, profile_views, with_versions
 from paddock.web.ui.forms import env_lines, parse, sent
 from paddock.web.ui.present import masked_key, masked_url

@@ -1,4 +1,5 @@
-"""The task panel: edit a card, see its attempts and its history, start a new attempt."""
+"""The task panel: edit a card, see its attempts and its history, start a new attempt; accept
+or dismiss a task an agent proposed (from the panel or from its card)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from starlette.responses import HTMLResponse, Response
 
 from paddock.config import Settings
 from paddock.domain.entities import Task
+from paddock.domain.errors import NotFound
+from paddock.inputs import AttemptCreate, TaskUpdate
 from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService, default_prompt
 from paddock.services.projects import ProjectService
@@ -27,7 +30,6 @@ from paddock.web.deps import (
     TasksDep,
     WorkflowDep,
 )
-from paddock.web.inputs import AttemptCreate, TaskUpdate
 from paddock.web.ui.agent_views import with_versions
 from paddock.web.ui.forms import env_lines, parse, sent
 from paddock.web.ui.sandbox_views import attempt_form, sandbox_from_form
@@ -59,6 +61,7 @@ class TaskPanel:
         steps = await self.workflow.steps(task.project_id)
         context = {
             "task": task,
+            "proposer": await self._proposer(task),
             "project": project,
             "steps": steps,
             # Newest first; a step deleted since is named as such.
@@ -73,6 +76,15 @@ class TaskPanel:
             "saved": saved,
         }
         return render(request, "tasks/_panel.html", context)
+
+    async def _proposer(self, task: Task) -> str | None:
+        """The branch of the attempt that proposed the task, while it still exists."""
+        if task.proposed_by is None:
+            return None
+        try:
+            return (await self.attempts.get(task.proposed_by)).branch
+        except NotFound:
+            return None
 
 
 async def task_panel_of(
@@ -113,6 +125,27 @@ async def save_task(
 async def delete_task(task_id: str, tasks: TasksDep) -> HTMLResponse:
     await tasks.delete(task_id)
     return HTMLResponse('<p class="muted" role="status">Task deleted.</p>')
+
+
+@router.post("/ui/tasks/{task_id}/accept")
+async def accept_task(
+    request: Request, task_id: str, tasks: TasksDep, panel: TaskPanelDep, in_panel: bool = False
+) -> Response:
+    """POST /api/tasks/{id}/accept, from the card (204: the board's live stream shows it) or
+    from the task panel (`in_panel`: the panel again)."""
+    task = await tasks.accept(task_id)
+    if in_panel:
+        return await panel.render(request, task)
+    return Response(status_code=204)
+
+
+@router.post("/ui/tasks/{task_id}/dismiss")
+async def dismiss_task(task_id: str, tasks: TasksDep, in_panel: bool = False) -> Response:
+    """POST /api/tasks/{id}/dismiss, from the card or from the task panel."""
+    await tasks.dismiss(task_id)
+    if in_panel:
+        return HTMLResponse('<p class="muted" role="status">Proposal dismissed.</p>')
+    return Response(status_code=204)
 
 
 @router.post("/ui/tasks/{task_id}/attempts")

@@ -1,18 +1,25 @@
 """The Jinja2 environment of the UI: templates, filters, and static URLs that change with the
-package version so browsers never run stale scripts after an upgrade."""
+package version so browsers never run stale scripts after an upgrade.
+
+The environment is built on the first render: an idle server renders nothing, and Jinja2 with
+Starlette's templating costs ~2 MB of its memory (bench/memory.py).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from paddock import __version__
 from paddock.web.ui import present, sandbox_views
+
+if TYPE_CHECKING:
+    from starlette.templating import Jinja2Templates
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -52,29 +59,35 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={__version__}"
 
 
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
-templates.env.filters.update(
-    ago=ago,
-    duration=duration,
-    iso=iso,
-    money=present.money,
-    tokens=present.tokens,
-    relative_path=present.relative_path,
-    call_subject=present.call_subject,
-    pretty_input=present.pretty_input,
-    megabytes=present.megabytes,
-    file_size=present.file_size,
-    percent=present.percent,
-    limit_hit=sandbox_views.limit_hit,
-    limit_label=sandbox_views.limit_label,
-)
-templates.env.globals.update(
-    static=static_url, version=__version__, limit_fields=sandbox_views.LIMIT_FIELDS
-)
-# Templates ship with the package: no stat() of every included file on every render.
-templates.env.auto_reload = False
-templates.env.trim_blocks = True
-templates.env.lstrip_blocks = True
+@cache
+def templates() -> Jinja2Templates:
+    """The UI's templates, built on the first render."""
+    from starlette.templating import Jinja2Templates
+
+    built = Jinja2Templates(directory=TEMPLATES_DIR)
+    built.env.filters.update(
+        ago=ago,
+        duration=duration,
+        iso=iso,
+        money=present.money,
+        tokens=present.tokens,
+        relative_path=present.relative_path,
+        call_subject=present.call_subject,
+        pretty_input=present.pretty_input,
+        megabytes=present.megabytes,
+        file_size=present.file_size,
+        percent=present.percent,
+        limit_hit=sandbox_views.limit_hit,
+        limit_label=sandbox_views.limit_label,
+    )
+    built.env.globals.update(
+        static=static_url, version=__version__, limit_fields=sandbox_views.LIMIT_FIELDS
+    )
+    # Templates ship with the package: no stat() of every included file on every render.
+    built.env.auto_reload = False
+    built.env.trim_blocks = True
+    built.env.lstrip_blocks = True
+    return built
 
 
 def render(
@@ -85,11 +98,11 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    return templates().TemplateResponse(
         request, name, context or {}, status_code=status_code, headers=headers
     )
 
 
 def render_fragment(name: str, **context: Any) -> str:
     """A template as a string, for server-sent fragments (no request around them)."""
-    return templates.env.get_template(name).render(**context)
+    return templates().env.get_template(name).render(**context)

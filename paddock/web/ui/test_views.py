@@ -21,6 +21,7 @@ from paddock.domain.errors import PaddockError
 from paddock.domain.events import EventType, Resource
 from paddock.domain.preview import main_running
 from paddock.domain.test_run import TestRun
+from paddock.inputs import TestRunStart
 from paddock.services.processes.processes import ProcessService
 from paddock.services.testing.artifacts import ArtifactService
 from paddock.services.testing.openapi import AttemptSpec, OpenApiService
@@ -35,7 +36,6 @@ from paddock.web.deps import (
     TasksDep,
     TestRunsDep,
 )
-from paddock.web.inputs import TestRunStart
 from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.present import file_size
 from paddock.web.ui.templating import render, render_fragment

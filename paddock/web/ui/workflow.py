@@ -15,10 +15,10 @@ from paddock.domain.entities import WorkflowStep
 from paddock.domain.errors import Conflict, InvalidInput
 from paddock.domain.states import Automation, StepRole, TestKind
 from paddock.domain.workflow import PROMPT_VARIABLES
+from paddock.inputs import StepCreate, StepUpdate
 from paddock.services.agents import AgentService
 from paddock.services.board import BoardService
 from paddock.web.deps import AgentsDep, BoardDep, ProjectsDep, WorkflowDep
-from paddock.web.inputs import StepCreate, StepUpdate
 from paddock.web.ui.forms import parse, sent
 from paddock.web.ui.templating import render, render_fragment
 

@@ -44,10 +44,7 @@ async def test_add_worktree_branch_clash_leaves_nothing(repo: Path, tmp_path: Pa
     assert len(await worktrees.list_worktrees(repo)) == 1
 
 
-async def test_add_worktree_branch_clash_is_found_before_git_makes_anything(
-    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sh_git(repo, "branch", "taken")
+def count_git(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     calls: list[tuple[str, ...]] = []
     run_git = git.run_git
 
@@ -57,16 +54,62 @@ async def test_add_worktree_branch_clash_is_found_before_git_makes_anything(
 
     monkeypatch.setattr("paddock.runtime.git.commands.run_git", counted)
     monkeypatch.setattr(worktrees, "run_git", counted)
-    with pytest.raises(Conflict) as err:
-        await worktrees.add_worktree(repo, tmp_path / "wt", "taken", "main")
-    assert err.value.code == "branch_exists"
-    assert err.value.message == "branch 'taken' already exists"
-    assert [c[:2] for c in calls] == [("cat-file", "--batch-check=%(objectname)")]
+    return calls
 
-    calls.clear()
+
+async def test_add_worktree_branch_clash_is_found_before_git_makes_anything(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sh_git(repo, "branch", "taken")
+    sh_git(repo, "branch", "packed")
+    sh_git(repo, "pack-refs", "--all")  # `packed` is a line of packed-refs now, not a file
+    sh_git(repo, "branch", "taken-loose")
+    calls = count_git(monkeypatch)
+    for taken in ("taken", "packed", "taken-loose"):
+        with pytest.raises(Conflict) as err:
+            await worktrees.add_worktree(repo, tmp_path / "wt", taken, "main")
+        assert err.value.code == "branch_exists"
+        assert err.value.message == f"branch {taken!r} already exists"
+    assert calls == []  # the refs are files: no git process to find the clash
+
     base = await worktrees.add_worktree(repo, tmp_path / "wt", "free", "main")
     assert base == sh_git(repo, "rev-parse", "main")
-    assert [c[0] for c in calls] == ["cat-file", "worktree"]  # one check, then the work
+    assert [c[0] for c in calls] == ["worktree"]  # the work, and nothing else
+
+
+async def test_add_worktree_asks_git_where_refs_are_not_files(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository whose `.git` is a file (itself a linked worktree, a submodule) or keeps a
+    reftable: one git process checks the branch and resolves the base, as before."""
+    linked = tmp_path / "linked"
+    sh_git(repo, "worktree", "add", "-q", "-b", "side", str(linked), "main")
+    sh_git(repo, "branch", "taken")
+    calls = count_git(monkeypatch)
+    with pytest.raises(Conflict) as err:
+        await worktrees.add_worktree(linked, tmp_path / "wt", "taken", "main")
+    assert err.value.code == "branch_exists"
+    assert [c[:2] for c in calls] == [("cat-file", "--batch-check=%(objectname)")]
+    calls.clear()
+    base = await worktrees.add_worktree(linked, tmp_path / "wt", "free", "main")
+    assert base == sh_git(repo, "rev-parse", "main")
+    assert [c[0] for c in calls] == ["cat-file", "worktree"]
+
+
+async def test_add_worktree_never_passes_a_base_for_an_option(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = count_git(monkeypatch)
+    for bad in ("-x", "--force", ""):
+        with pytest.raises(InvalidInput) as err:
+            await worktrees.add_worktree(repo, tmp_path / "wt", "b", bad)
+        assert err.value.code == "unknown_ref"
+    assert calls == []
+    tree = sh_git(repo, "rev-parse", "main^{tree}")  # names an object, but no commit
+    with pytest.raises(InvalidInput) as err:
+        await worktrees.add_worktree(repo, tmp_path / "wt", "b", tree)
+    assert err.value.code == "unknown_ref"
+    assert not (tmp_path / "wt").exists() and not await git.branch_exists(repo, "b")
 
 
 async def test_add_worktree_git_refusing_an_existing_branch_keeps_it(
@@ -76,13 +119,7 @@ async def test_add_worktree_git_refusing_an_existing_branch_keeps_it(
     # refusal answers with the same code, and the branch, not ours, is left alone.
     sh_git(repo, "branch", "late")
     taken = sh_git(repo, "rev-parse", "late")
-    resolve = git.resolve_revs
-
-    async def stale_check(repo: Path, *revs: str) -> list[str | None]:
-        found = await resolve(repo, *revs)
-        return [None, *found[1:]]  # as if the branch did not exist yet
-
-    monkeypatch.setattr(worktrees, "resolve_revs", stale_check)
+    monkeypatch.setattr(worktrees, "_branch_on_file", lambda *_: False)  # a stale check
     with pytest.raises(Conflict) as err:
         await worktrees.add_worktree(repo, tmp_path / "wt", "late", "main")
     assert err.value.code == "branch_exists"

@@ -12,6 +12,7 @@ import pytest
 
 from paddock.domain.sandbox import Network, Provider
 from paddock.runtime.launcher import LaunchSpec, SandboxSpec
+from paddock.runtime.sandbox import netbridge
 from paddock.runtime.sandbox.bwrap import BwrapLauncher
 from paddock.runtime.sandbox.bwrap_process import SandboxedProcess
 from paddock.runtime.sandbox.netbridge import Bridge
@@ -32,7 +33,19 @@ async def get_through(path: Path, url_path: str) -> httpx.Response:
         return await client.get(url_path)
 
 
-async def test_a_server_in_a_none_sandbox_is_reached_through_the_bridge(tmp_path: Path) -> None:
+@pytest.mark.parametrize("way", ["nsenter", "module"])
+async def test_a_server_in_a_none_sandbox_is_reached_through_the_bridge(
+    tmp_path: Path, way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Either way the bridge starts (nsenter execs HAProxy; else this module's process), the
+    sandbox's server is reached through it."""
+    if way == "module":  # without nsenter: the module's own process joins the namespaces
+        real_which = netbridge.shutil.which
+        monkeypatch.setattr(
+            netbridge.shutil,
+            "which",
+            lambda name, *a, **k: None if name == "nsenter" else real_which(name, *a, **k),
+        )
     launcher = BwrapLauncher(user=find_user("paddock-sandbox"), hierarchy=None)
     problem = launcher.problem()
     assert problem is None, problem
@@ -65,6 +78,11 @@ async def test_a_server_in_a_none_sandbox_is_reached_through_the_bridge(tmp_path
                     pass
             await asyncio.sleep(0.01)
         assert bridge is not None
+        if way == "nsenter" and netbridge.haproxy.binary() is not None:
+            # No Python interpreter starts on this way: the bridge's process is HAProxy (or
+            # the shell about to become it).
+            relay = os.path.basename(os.readlink(f"/proc/{bridge.process.pid}/exe"))
+            assert not relay.startswith("python"), relay
         response = None
         for _ in range(500):  # until the server inside listens (the bridge hangs up before)
             try:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,54 @@ def test_names_resolve_through_slirps_resolver(tmp_path: Path) -> None:
     assert lines[0] == "nameserver 10.0.2.3"
     assert lines[1].split()[0] == "10.213.7.9" and "api.model.test" in lines[1]
     assert "api.model.test" in said["asked"]
+
+
+async def test_a_network_made_ahead_is_the_one_its_launch_uses(launcher: BwrapLauncher) -> None:
+    """`prepare` makes the network while the caller does other work; the launch of that tag
+    claims it (one slirp, its own), and it goes with the sandbox as any other."""
+    before = network_fds()
+    spec = private("sleep 30")
+    launcher.prepare(spec.tag, Network.private)
+    for _ in range(500):  # up before any launch asked for it
+        if slirps_of(spec.tag):
+            break
+        await asyncio.sleep(0.01)
+    made = slirps_of(spec.tag)
+    assert len(made) == 1
+    launched = await launcher.launch(spec)
+    try:
+        assert slirps_of(spec.tag) == made  # claimed, not made again
+        assert network_fds() == before + 1
+    finally:
+        await launched.stop(1.0)
+    assert slirps_of(spec.tag) == [] and network_fds() == before
+
+
+async def test_a_network_made_ahead_and_never_claimed_is_let_go(
+    launcher: BwrapLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paddock.runtime.sandbox import private_network
+
+    before = network_fds()
+    monkeypatch.setattr(private_network, "PREPARED_SECONDS", 0.3)
+    launcher.prepare("never-launched", Network.private)
+    for _ in range(200):
+        if slirps_of("never-launched"):
+            break
+        await asyncio.sleep(0.01)
+    assert slirps_of("never-launched")
+    for _ in range(300):
+        if not slirps_of("never-launched") and network_fds() == before:
+            break
+        await asyncio.sleep(0.01)
+    assert slirps_of("never-launched") == [] and network_fds() == before
+    # A launch that cannot even start lets its network go at once.
+    spec = private("true")
+    launcher.prepare(spec.tag, Network.private)
+    with pytest.raises(LaunchError):
+        await launcher.launch(replace(spec, argv=["no-such-command-here"]))
+    for _ in range(300):
+        if not slirps_of(spec.tag) and network_fds() == before:
+            break
+        await asyncio.sleep(0.01)
+    assert slirps_of(spec.tag) == [] and network_fds() == before

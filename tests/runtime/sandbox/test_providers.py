@@ -110,6 +110,7 @@ def test_the_contract_is_what_sandboxes_ask_of_a_provider() -> None:
         "network_problem",
         "limits_enforced",
         "details",
+        "prepare",
         "launch",
         "reap_stale",
         "close",

@@ -174,6 +174,38 @@ async def test_closing_ends_the_spares_and_removes_their_groups() -> None:
     assert not any(group.exists() for group in groups)
 
 
+async def test_a_spare_cancelled_before_it_is_ready_is_ended(tmp_path: Path) -> None:
+    """The loop shutting down while a spare starts (its fill cancelled) leaves no shell behind:
+    one would wait on its pipe forever, and a thread of asyncio's with it."""
+    launcher = make_launcher(spares=True)
+    pool = launcher.spares
+    assert pool is not None
+    started = tmp_path / "pid"
+    slow_shell = tmp_path / "slow-bash"  # says where it is, then is slow to say `ready`
+    slow_shell.write_text(f'#!/bin/sh\necho $$ > {started}\nsleep 30\nexec bash "$@"\n')
+    slow_shell.chmod(0o755)
+    pool.shell = str(slow_shell)
+    try:
+        pool.fill_later()
+        filling = pool._filling
+        assert filling is not None
+        for _ in range(500):
+            if started.exists() and started.read_text().strip():
+                break
+            await asyncio.sleep(0.01)
+        pid = int(started.read_text())
+        filling.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await filling
+        for _ in range(200):
+            if not _alive(pid):
+                break
+            await asyncio.sleep(0.01)
+        assert not _alive(pid)
+    finally:
+        launcher.close()
+
+
 def test_a_spare_ends_with_its_server() -> None:
     """A server killed outright closes the command pipe: its spare exits on its own."""
     server = textwrap.dedent(

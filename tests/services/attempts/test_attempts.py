@@ -4,6 +4,7 @@ refused start leaves nothing behind."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from paddock.domain.entities import AgentSpec, Scripts
 from paddock.domain.errors import InvalidInput
-from paddock.domain.states import AttemptStatus
+from paddock.domain.states import AttemptStatus, FollowUpStatus, ProcessStatus, RunReason
 from paddock.runtime import git
 from paddock.services.engine import Engine
 from tests.e2e.server import make_repo
@@ -58,7 +59,7 @@ def events_since(engine: Engine, seq: int) -> list[str]:
     return [f"{e.type}({e.data.get('status', '')})" for e in events if e.type != "resource_usage"]
 
 
-async def test_start_takes_two_git_processes_and_two_round_trips(
+async def test_start_takes_one_git_process_and_two_round_trips(
     engine: Engine, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = await engine.projects.register(str(repo))
@@ -68,30 +69,40 @@ async def test_start_takes_two_git_processes_and_two_round_trips(
 
     attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="true"))
 
-    # The branch check and the base commit come from one process, then `worktree add`.
-    assert git_calls == ["cat-file", "worktree"]
-    # Load + insert in one transaction; base commit, scripts and status in another.
-    assert len(db_calls) == 2
+    # The branch check is a look at the refs' files, the base commit what git wrote: one
+    # process, `worktree add`.
+    assert git_calls == ["worktree"]
+    # Load + insert in one transaction; base commit, scripts and status in another. (The
+    # run's own, its process's record, may come meanwhile: it gets ready while the second is
+    # written.)
+    own = [call for call in db_calls if not call.startswith("ProcessService.")]
+    assert own == [
+        "AttemptService.start.<locals>.create",
+        "AttemptWorktrees.record.<locals>.record",
+    ]
     assert attempt.status is AttemptStatus.running  # no setup script: straight to running
     assert attempt.base_commit == sh_git(repo, "rev-parse", "main")
     assert sh_git(Path(attempt.worktree_path), "rev-parse", "--abbrev-ref", "HEAD") == (
         attempt.branch
     )
     await engine.attempts.wait(attempt.id)
-    assert events_since(engine, seq) == [
+    events = events_since(engine, seq)
+    assert [e for e in events if not e.startswith("task.")] == [
         "attempt.created(creating)",
         "attempt.updated(running)",
-        "task.updated()",  # the card flow: to "In progress" as the run begins
-        "task.moved()",
         "process.created(queued)",
         "process.updated(running)",
         "process.updated(succeeded)",
         "process.updated(succeeded)",  # again with its line count
         "process.updated(succeeded)",  # and with the commit after the turn
-        "task.updated()",  # the card flow: to "In review" as the turn ended, then the status
-        "task.moved()",
         "attempt.updated(awaiting_review)",
     ]
+    # The card flow: to "In progress" once the agent runs (moving it never delays the agent;
+    # its end may come before or after the short turn's), to "In review" as the turn ended,
+    # then the status.
+    assert [e for e in events if e.startswith("task.")] == ["task.updated()", "task.moved()"] * 2
+    assert events.index("process.updated(running)") < events.index("task.updated()")
+    assert events[-3:] == ["task.updated()", "task.moved()", "attempt.updated(awaiting_review)"]
     assert (await engine.attempts.get(attempt.id)).status is AttemptStatus.awaiting_review
 
 
@@ -130,3 +141,42 @@ async def test_bad_repo_config_leaves_nothing_behind(engine: Engine, repo: Path)
     assert sh_git(repo, "branch", "--list", "bad-cfg") == ""
     assert len(sh_git(repo, "worktree", "list", "--porcelain").split("\n\n")) == 1
     assert not any(engine.settings.storage.worktrees.glob("*/bad-cfg"))
+
+
+async def test_a_stop_landing_as_a_turn_starts_still_stops_it(
+    engine: Engine, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A follow-up taken from the queue, its agent not yet launched: a stop that lands then
+    finds no process to stop. It must stop the turn once it launches, not wait for its end
+    (the builder's cancel hung on this: CI's ReadTimeout)."""
+    project = await engine.projects.register(str(repo))
+    task = await engine.tasks.create(project.id, title="Stopped between")
+    attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="true"))
+    await engine.attempts.wait(attempt.id)
+    runs = engine.attempts.runs
+    turn_taken, stop_passed = asyncio.Event(), asyncio.Event()
+    run_turn, stop_all = runs.turns.run, runs.processes.stop_all
+
+    async def held_turn(*args: Any, **kwargs: Any) -> Any:
+        turn_taken.set()
+        await stop_passed.wait()  # the stop looked for processes and found none
+        return await run_turn(*args, **kwargs)
+
+    async def noted_stop_all(*args: Any, **kwargs: Any) -> Any:
+        await stop_all(*args, **kwargs)
+        stop_passed.set()
+
+    monkeypatch.setattr(runs.turns, "run", held_turn)
+    monkeypatch.setattr(runs.processes, "stop_all", noted_stop_all)
+    follow_up = await engine.attempts.follow_up(
+        attempt.id, "again", agent=AgentSpec(command="sleep 120")
+    )
+    await asyncio.wait_for(turn_taken.wait(), 30)
+    # A guard against a hang, not a timing: the agent would sleep for two minutes.
+    stopped = await asyncio.wait_for(engine.attempts.stop(attempt.id), 60)
+    assert stopped.status is AttemptStatus.stopped
+    processes = await engine.processes.list_for_attempt(attempt.id)
+    agents = [p for p in processes if p.reason is RunReason.follow_up]
+    assert agents and all(p.status is ProcessStatus.stopped for p in agents)
+    (after,) = await engine.attempts.list_follow_ups(attempt.id)
+    assert after.id == follow_up.id and after.status is FollowUpStatus.failed

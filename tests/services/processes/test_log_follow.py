@@ -5,6 +5,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from paddock.config import Settings
 from paddock.domain.entities import AgentSpec, LogLine
+from paddock.domain.logs import LogBatch
 from paddock.domain.states import LogStream, ProcessStatus
 from paddock.runtime.events import Subscription
 from paddock.services.engine import Engine
@@ -93,23 +95,34 @@ async def test_a_reader_that_falls_behind_resyncs_from_the_store(
         await engine.close()
 
 
-async def test_many_readers_each_get_every_line_in_few_sends(
+def test_the_pace_window_grows_with_the_servers_readers_and_is_bounded() -> None:
+    assert log_follow.pace_window(1) == log_follow.pace_window(log_follow.FANOUT_READERS) == 0
+    assert log_follow.pace_window(log_follow.FANOUT_READERS + 1) == log_follow.FANOUT_WINDOW
+    assert log_follow.pace_window(40) == pytest.approx(40 / log_follow.SEND_BUDGET)
+    assert log_follow.pace_window(100_000) == log_follow.MAX_WINDOW
+
+
+async def test_readers_of_several_processes_are_paced_together(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ):
+    """Many readers in all, a few per process (each process under FANOUT_READERS): every reader
+    still gets every line, in far fewer sends than batches."""
     # A wide window makes the pacing visible without depending on this machine's speed.
     monkeypatch.setattr(log_follow, "FANOUT_WINDOW", 0.5)
-    readers = log_follow.FANOUT_READERS + 4
+    monkeypatch.setattr(log_follow, "MAX_WINDOW", 0.5)
+    per_process = log_follow.FANOUT_READERS // 2 + 2
     engine = Engine(settings)
     await engine.start()
     try:
         project = await engine.projects.register(str(make_repo(tmp_path / "repo")))
-        task = await engine.tasks.create(project.id, title="t")
-        attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="sleep 30"))
-        process_id = await asyncio.wait_for(running_process(engine, attempt.id), 30)
-        sink = engine.ctx.logs.get(process_id)
-        assert sink is not None
+        process_ids = []
+        for name in ("a", "b"):
+            task = await engine.tasks.create(project.id, title=name)
+            attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="sleep 30"))
+            process_ids.append(await asyncio.wait_for(running_process(engine, attempt.id), 30))
+        sinks = [engine.ctx.logs.get(process_id) for process_id in process_ids]
 
-        async def read() -> tuple[list[int], int]:
+        async def read(process_id: str) -> tuple[list[int], int]:
             seqs: list[int] = []
             sends = 0
             async for item in engine.logs.follow(process_id, heartbeat=30):
@@ -120,16 +133,63 @@ async def test_many_readers_each_get_every_line_in_few_sends(
                 seqs += [line.seq for line in item]
             raise AssertionError("the stream ended without END")
 
-        followers = [asyncio.create_task(read()) for _ in range(readers)]
-        await asyncio.wait_for(until(lambda: sink.reader_count == readers), 30)
-        for i in range(200):  # 200 live batches, one per loop turn
-            sink.write(LogStream.stdout, f"line {i}\n".encode())
+        followers = {
+            process_id: [asyncio.create_task(read(process_id)) for _ in range(per_process)]
+            for process_id in process_ids
+        }
+        await asyncio.wait_for(until(lambda: engine.ctx.logs.reader_count == 2 * per_process), 30)
+        for i in range(200):  # 200 live batches each, one per loop turn
+            for sink in sinks:
+                assert sink is not None
+                sink.write(LogStream.stdout, f"line {i}\n".encode())
             await asyncio.sleep(0)
+        for process_id, tasks in followers.items():
+            await engine.processes.stop(process_id)
+            results = await asyncio.wait_for(asyncio.gather(*tasks), 30)
+            total = (await engine.processes.get(process_id)).line_count
+            for seqs, sends in results:
+                assert seqs == list(range(1, total + 1))  # every line, once, in order
+                assert sends < 20  # paced: far fewer sends than the 200 batches
+    finally:
+        await engine.close()
+
+
+async def test_a_backlog_goes_out_in_pieces_of_whole_batches(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """A reader far behind sends what the sink holds a few batches at a time (never its whole
+    backlog in one write), each piece starting right after the last line of the one before."""
+    monkeypatch.setattr(Subscription, "_overflow", lambda self: pytest.fail("no overflow here"))
+    engine = Engine(settings)
+    await engine.start()
+    try:
+        project = await engine.projects.register(str(make_repo(tmp_path / "repo")))
+        task = await engine.tasks.create(project.id, title="t")
+        attempt = await engine.attempts.start(task.id, agent=AgentSpec(command="sleep 30"))
+        process_id = await asyncio.wait_for(running_process(engine, attempt.id), 30)
+        sink = engine.ctx.logs.get(process_id)
+        assert sink is not None
+        follow = engine.logs.follow_batches(process_id, heartbeat=30)
+        first = await anext(follow)
+        assert isinstance(first, list)
+        last = first[-1].last_seq
+        # 300 batches of ~10 KB queue up while the reader does not read: 3 MB in all.
+        line = b"x" * 99 + b"\n"
+        for _ in range(300):
+            sink.write(LogStream.stdout, line * 100)
+        pieces: list[list[LogBatch]] = []
+        while last < sink.last_seq:
+            item = await anext(follow)
+            assert isinstance(item, list)
+            assert item[0].first_seq == last + 1  # no gap, no overlap
+            assert all(b.first_seq == a.last_seq + 1 for a, b in itertools.pairwise(item))
+            last = item[-1].last_seq
+            pieces.append(item)
+        assert len(pieces) >= 3  # about 1 MB of text per write
+        assert max(sum(len(b.data) for b in piece) for piece in pieces) <= 1 << 20
+        assert sum(b.count for piece in pieces for b in piece) == 300 * 100
         await engine.processes.stop(process_id)
-        results = await asyncio.wait_for(asyncio.gather(*followers), 30)
-        total = (await engine.processes.get(process_id)).line_count
-        for seqs, sends in results:
-            assert seqs == list(range(1, total + 1))  # every line, once, in order
-            assert sends < 20  # paced: far fewer sends than the 200 batches
+        rest = [item async for item in follow]
+        assert isinstance(rest[-1], EndOfLog)
     finally:
         await engine.close()

@@ -168,6 +168,28 @@
     }
   });
 
+  // A card opens its task beside the board, on a click or Enter. Delegated from the document:
+  // the live stream replaces a card whenever its attempt changes, and a card just put in place
+  // would lose a click htmx had not yet bound to it.
+  // A card's own controls ([data-card-action]: a proposal's Accept and Dismiss) do their own
+  // thing: a click or Enter on them does not open the panel too.
+  function openCard(card) {
+    htmx.ajax("GET", card.dataset.panel, { target: "#panel", swap: "innerHTML" });
+  }
+  function cardOf(event) {
+    const target = event.target;
+    if (!target.closest || target.closest("[data-card-action]")) return null;
+    return target.closest(".card[data-panel]");
+  }
+  document.addEventListener("click", (event) => {
+    const card = cardOf(event);
+    if (card) openCard(card);
+  });
+  document.addEventListener("keyup", (event) => {
+    const card = cardOf(event);
+    if (card && event.key === "Enter" && !event.altKey) openCard(card);
+  });
+
   // Keyboard: Alt+←/→ moves the focused card to the top of the previous/next column,
   // Alt+↑/↓ one place up/down in its column.
   document.addEventListener("keydown", (event) => {

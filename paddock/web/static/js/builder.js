@@ -67,6 +67,10 @@ function arrived(pageEl) {
     const form = pageEl.querySelector(".deploy-check-form");
     if (form) {
       form.scrollIntoView({ block: "start" });
+      // htmx may not have taken the page in hand yet (the order of this timer and its
+      // DOMContentLoaded is not fixed): an unprocessed form would ignore the submit. Processing
+      // twice is a no-op.
+      htmx.process(form);
       htmx.trigger(form, "submit");
     }
   } else if (at === "builds") {
