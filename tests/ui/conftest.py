@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Frame,
+    Page,
+    Request,
+    Response,
+    expect,
+    sync_playwright,
+)
 
 from tests.e2e.server import ServerProcess, make_repo
 
@@ -70,11 +81,55 @@ def watched_page(
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.set_default_timeout(timeout_ms)
+    story = PageStory(page)
     try:
         yield page
+    except BaseException:
+        print(story.told())  # in the failure's report: what the page did before it failed
+        raise
     finally:
         context.close()
     assert not problems, "\n".join(problems)
+
+
+STORY_LINES = 60
+
+
+class PageStory:
+    """What a page did, timed: where it went, its requests' answers (static files left out),
+    its console lines. Told when a test fails, with the toasts it showed: a flake is read from
+    it, not guessed at."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.start = time.monotonic()
+        self.lines: list[str] = []
+        page.on("framenavigated", self._navigated)
+        page.on("response", self._answered)
+        page.on("requestfailed", self._failed)
+        page.on("console", lambda message: self._add(f"console {message.type}: {message.text}"))
+
+    def _add(self, line: str) -> None:
+        self.lines.append(f"{time.monotonic() - self.start:8.3f}s {line}")
+
+    def _navigated(self, frame: Frame) -> None:
+        if frame == self.page.main_frame:
+            self._add(f"at {frame.url}")
+
+    def _answered(self, response: Response) -> None:
+        if "/static/" not in response.url:
+            self._add(f"{response.request.method} {response.url} -> {response.status}")
+
+    def _failed(self, request: Request) -> None:
+        self._add(f"{request.method} {request.url} failed: {request.failure}")
+
+    def told(self) -> str:
+        try:
+            toasts = self.page.locator(".toast").all_inner_texts()
+        except Error as exc:
+            toasts = [f"(cannot be read: {exc.message})"]
+        lines = "\n".join(self.lines[-STORY_LINES:])
+        return f"what the page did (its last {STORY_LINES} lines):\n{lines}\ntoasts: {toasts}"
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Request, expect
+from playwright.sync_api import Browser, Locator, Page, Request, Route, expect
 
 from tests.e2e.builder_helpers import settled
 from tests.e2e.server import ServerProcess
@@ -159,6 +159,43 @@ def test_the_last_iteration_needs_an_explicit_yes(browser: Browser, tmp_path: Pa
             act(page, confirmation.get_by_role("button", name="Confirm and build"))
             confirmed = srv.api("GET", f"/api/apps/{app['id']}/changes")[0]
             assert confirmed["status"] == "confirmed" and confirmed["iteration"] == 2
+
+
+CARD_URL = re.compile(r"/ui/builds/[0-9a-f]+/card$")
+
+
+def test_what_the_founder_types_stays_through_a_re_render_of_the_card(
+    browser: Browser, server: ServerProcess
+) -> None:
+    """The change form is in the build card, which the page's stream renders again (as it
+    connects, on a build's news): what was typed there, and the caret, stay."""
+    app = ready_app(server)
+    held: list[Route] = []  # the card the stream's first news asks for, until let go
+    let_go = False
+
+    def hold(route: Route) -> None:
+        if let_go:
+            route.continue_()
+        else:
+            held.append(route)
+
+    with founder(browser, DESKTOP) as page:
+        page.route(CARD_URL, hold)
+        open_app(page, server, app)
+        for _ in range(200):
+            if held:
+                break
+            page.wait_for_timeout(25)
+        assert held, "the stream's news of the build never asked for its card"
+        field = page.get_by_label("What should change?")
+        field.fill("Add a waitlist")
+        page.evaluate("document.getElementById('build-card').dataset.stale = 'yes'")
+        let_go = True
+        for route in held:
+            route.continue_()
+        expect(page.locator("#build-card")).not_to_have_attribute("data-stale", "yes")
+        expect(field).to_have_value("Add a waitlist")
+        expect(field).to_be_focused()
 
 
 # --- ship --------------------------------------------------------------------------------------

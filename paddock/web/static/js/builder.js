@@ -107,6 +107,39 @@ function place(html, target, fallback) {
   else if (fallback) htmx.swap(fallback, html, { swapStyle: "beforeend" });
 }
 
+// What the founder typed or chose in a part of the page, by field id, and where the caret was:
+// the build card holds the change conversation's forms, and a re-render of the card (a build's
+// news, the stream reconnecting) must not take them away. Every form there leaves the page on
+// success (a redirect), so nothing needs forgetting.
+function editsIn(root) {
+  const values = new Map();
+  for (const field of root.querySelectorAll("textarea[id], input[id], select[id]")) {
+    if (field.type === "checkbox" || field.type === "radio") {
+      if (field.checked !== field.defaultChecked) values.set(field.id, field.checked);
+    } else if (field.tagName === "SELECT") {
+      if ([...field.options].some((option) => option.selected !== option.defaultSelected)) values.set(field.id, field.value);
+    } else if (field.value !== field.defaultValue) {
+      values.set(field.id, field.value);
+    }
+  }
+  const focused = root.contains(document.activeElement) ? document.activeElement : null;
+  const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
+  return { values, focusedId: focused && focused.id, caret };
+}
+
+function restoreEdits(edits) {
+  for (const [id, value] of edits.values) {
+    const field = document.getElementById(id);
+    if (!field) continue;
+    if (field.type === "checkbox" || field.type === "radio") field.checked = value;
+    else field.value = value;
+  }
+  const focused = edits.focusedId && document.getElementById(edits.focusedId);
+  if (!focused) return;
+  focused.focus({ preventScroll: true });
+  if (edits.caret && typeof focused.setSelectionRange === "function") focused.setSelectionRange(...edits.caret);
+}
+
 Paddock.part("#app-page", (pageEl, signal) => {
   const appId = pageEl.dataset.appId;
   let lastSeq = Number(pageEl.dataset.lastSeq || 0);
@@ -121,8 +154,11 @@ Paddock.part("#app-page", (pageEl, signal) => {
       const card = document.getElementById("build-card");
       const start = pageEl.querySelector(".build-start");
       if (start && !card) htmx.swap(start, html, { swapStyle: "outerHTML" });
-      else if (card) place(html, card, null);
-      else place(html, null, document.getElementById("builds"));
+      else if (card) {
+        const edits = editsIn(card);
+        place(html, card, null);
+        restoreEdits(edits);
+      } else place(html, null, document.getElementById("builds"));
       watchScreenshot();
     } catch (error) {
       Paddock.toast(error.text || "The Paddock server cannot be reached. Is it running?");
