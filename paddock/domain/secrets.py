@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 # KEY, TOKEN and AUTH count as whole words of the name (API_KEY, GITHUB_TOKEN), so settings
 # such as MAX_THINKING_TOKENS or KEYBOARD_LAYOUT stay readable.
@@ -46,3 +46,17 @@ def keep_masked(env: Mapping[str, str], stored: Mapping[str, str]) -> dict[str, 
         name: stored[name] if value == MASK and is_secret_name(name) and name in stored else value
         for name, value in env.items()
     }
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """`text` with each secret value (each line of one, as logs are redacted line by line)
+    replaced by REDACTED, the longest first."""
+    parts = {
+        part
+        for secret in secrets
+        for part in secret.replace("\r", "").split("\n")
+        if len(part) >= MIN_SECRET_LENGTH
+    }
+    for part in sorted(parts, key=len, reverse=True):
+        text = text.replace(part, REDACTED)
+    return text

@@ -6,7 +6,8 @@ in on (`channel_server` is given it once per turn, by the service that made the 
 are strict (an unknown field is refused, `validation_error`), and the rest is the services'
 own rules: a proposal is TaskService.propose's (`bad_title`, `description_too_large`,
 `too_many_proposals`), a status line AttemptService.report_progress's, bounded here to a few a
-second (`rate_limited`). Any other tool name is `unknown_tool`; there are no resources.
+second (`rate_limited`). What the agent says is redacted of the secret values its turn was
+given, as its log is. Any other tool name is `unknown_tool`; there are no resources.
 
 The wire is the stdio transport's (one JSON-RPC message per line), carried over the socket by
 the agent's relay (agents/channel_relay.py); a line is at most MAX_LINE bytes, a longer one
@@ -29,6 +30,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, Field
 
 from paddock.domain.public import AttemptPublic, TaskPublic
+from paddock.domain.secrets import redact
 from paddock.inputs.tasks import DESCRIPTION, TITLE
 from paddock.inputs.text import Trimmed
 from paddock.services.attempts.agent_channel import ChannelHandler, ChannelServer
@@ -128,8 +130,15 @@ async def _own_attempt(scope: Scope, _: NoArguments) -> Json:
     return _dump(AttemptPublic.of(await scope.engine.attempts.get(scope.attempt_id)))
 
 
+def _redacted(scope: Scope, text: str) -> str:
+    """The agent's words without the secret values its turn was given: a status line or a
+    proposal goes to every board and event, where its log would never show them."""
+    return redact(text, scope.engine.processes.secrets_of_attempt(scope.attempt_id))
+
+
 async def _propose(scope: Scope, args: Proposal) -> Json:
-    task = await scope.engine.tasks.propose(scope.attempt_id, args.title, args.description)
+    title, description = _redacted(scope, args.title), _redacted(scope, args.description)
+    task = await scope.engine.tasks.propose(scope.attempt_id, title, description)
     return _dump(TaskPublic.of(task))
 
 
@@ -141,7 +150,11 @@ async def _progress(scope: Scope, args: Progress) -> Json:
     if not scope.progress.take():
         raise RateLimited
     return _dump(
-        AttemptPublic.of(await scope.engine.attempts.report_progress(scope.attempt_id, args.text))
+        AttemptPublic.of(
+            await scope.engine.attempts.report_progress(
+                scope.attempt_id, _redacted(scope, args.text)
+            )
+        )
     )
 
 

@@ -1,4 +1,12 @@
-from paddock.domain.secrets import MASK, is_secret_name, keep_masked, mask_env, secret_values
+from paddock.domain.secrets import (
+    MASK,
+    REDACTED,
+    is_secret_name,
+    keep_masked,
+    mask_env,
+    redact,
+    secret_values,
+)
 from paddock.domain.workflow import position_between
 
 
@@ -40,6 +48,15 @@ def test_a_masked_secret_sent_back_keeps_its_stored_value():
         "OTHER": "x",
     }
     assert keep_masked({"API_KEY": "changed"}, stored) == {"API_KEY": "changed"}
+
+
+def test_redact_replaces_each_secret_whole_and_each_line_of_a_multi_line_one():
+    text = "key abcdefgh then abcd, pem LINE-ONE and LINE-TWO, short ab"
+    secrets = ["abcd", "abcdefgh", "LINE-ONE\r\nLINE-TWO", "ab"]
+    assert redact(text, secrets) == (
+        f"key {REDACTED} then {REDACTED}, pem {REDACTED} and {REDACTED}, short ab"
+    )
+    assert redact(text, []) == text
 
 
 def test_positions_fall_between_neighbours():

@@ -17,6 +17,7 @@ import anyio
 
 from paddock.agents import channel_relay
 from paddock.config import Settings
+from paddock.domain.secrets import REDACTED
 from paddock.domain.tasks import MAX_DESCRIPTION_BYTES, MAX_PENDING_PROPOSALS, MAX_TITLE_CHARS
 from paddock.mcp.tools import TOOLS as USER_TOOLS
 from paddock.runtime.sandbox.sandbox_identity import find_user
@@ -33,9 +34,9 @@ def socket_of(bench: Bench, attempt: dict[str, Any]) -> Path:
     return Path(bench.server.data_dir, "channels", attempt["id"], "mcp.sock")
 
 
-def live(bench: Bench, provider: str = "bwrap", script: str = "") -> dict[str, Any]:
+def live(bench: Bench, provider: str = "bwrap", script: str = "", **options: Any) -> dict[str, Any]:
     """An attempt whose turn runs `script`, then waits for GO: its channel stays open."""
-    attempt = bench.start(f"{script}\n{WAIT_FOR_GO}", provider=provider, network="none")
+    attempt = bench.start(f"{script}\n{WAIT_FOR_GO}", provider=provider, network="none", **options)
     wait_for(socket_of(bench, attempt).exists, 60)
     return attempt
 
@@ -242,3 +243,29 @@ def test_oversized_input_is_refused_with_the_apis_codes(bench: Bench) -> None:
         end(bench, attempt)
     tasks = bench.server.api("GET", f"/api/projects/{bench.project['id']}/tasks")
     assert not [t for t in tasks if t["proposed_by"] == attempt["id"]]
+
+
+def test_the_secrets_the_turn_was_given_are_redacted_from_what_it_says(bench: Bench) -> None:
+    """Wrong: the channel keeping the agent's words as sent while its log hides its secrets: a
+    status line or a proposed task (on every board, in every event) would show a value the
+    agent read from its env. A secret-looking name's value and a marked one's are redacted."""
+    token, marked = f"tok-{os.urandom(6).hex()}", f"word-{os.urandom(6).hex()}"
+    env = {"DEPLOY_TOKEN": token, "OWNER_WORD": marked, "PLAIN": "plain-value"}
+    attempt = live(bench, env=env, secret_env=["OWNER_WORD"])
+    try:
+        outcomes = on_channel(
+            bench,
+            attempt,
+            [
+                ("report_progress", {"text": f"using {token} and plain-value"}),
+                ("propose_task", {"title": f"rotate {token}", "description": f"{marked}\n"}),
+            ],
+        )
+    finally:
+        end(bench, attempt)
+    assert codes(outcomes) == [None, None], outcomes
+    shown = bench.server.api("GET", f"/api/attempts/{attempt['id']}")
+    assert shown["progress"] == f"using {REDACTED} and plain-value"
+    tasks = bench.server.api("GET", f"/api/projects/{bench.project['id']}/tasks")
+    (proposed,) = [t for t in tasks if t["proposed_by"] == attempt["id"]]
+    assert (proposed["title"], proposed["description"]) == (f"rotate {REDACTED}", f"{REDACTED}\n")

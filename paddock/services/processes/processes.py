@@ -42,6 +42,8 @@ ARTIFACTS_ENV = "PADDOCK_ARTIFACTS"  # the folder whose files are kept as the pr
 
 @dataclass
 class _Running:
+    attempt_id: str
+    secrets: list[str]  # the values its log is redacted of
     interrupt: signal.Signals | None = None  # the CLI's own "stop now", tried first
     launched: Launched | None = None
     stopping: bool = False
@@ -115,7 +117,7 @@ class ProcessService:
         self.ctx.publish(EventType.process_created, attempt.project_id, proc)
         secrets = secret_values(full_env, list(request.secret_env))
         sink = self._open_log(process_id, secrets, observers)
-        running = self._running[process_id] = _Running(request.interrupt)
+        running = self._running[process_id] = _Running(attempt.id, secrets, request.interrupt)
         spec = LaunchSpec(
             argv=list(request.argv),
             cwd=Path(attempt.worktree_path),
@@ -395,6 +397,17 @@ class ProcessService:
 
     def running_ids(self) -> list[str]:
         return list(self._running)
+
+    def secrets_of_attempt(self, attempt_id: str) -> list[str]:
+        """The secret values the attempt's running processes were given (their logs are
+        redacted of them): what it says through another door is redacted of them too."""
+        found = {
+            value
+            for running in self._running.values()
+            if running.attempt_id == attempt_id
+            for value in running.secrets
+        }
+        return sorted(found, key=len, reverse=True)
 
     def inside_pid(self, process_id: str) -> int | None:
         """A process inside the sandbox of a running process (to reach its network), if any."""
