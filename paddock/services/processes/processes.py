@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shlex
 import signal
 from collections.abc import Awaitable
@@ -23,12 +22,13 @@ from paddock.domain.names import new_debug_id, new_id
 from paddock.domain.process_end import end_line, outcome, with_agent_reason
 from paddock.domain.sandbox import LimitHit, Provider
 from paddock.domain.secrets import secret_values
-from paddock.domain.states import LogStream, ProcessStatus, RunReason
+from paddock.domain.states import LogStream, ProcessStatus
 from paddock.runtime.entrypipe import EntrySink
 from paddock.runtime.launcher import Launched, LaunchSpec
 from paddock.runtime.logpipe import LogSink, pump
 from paddock.services import counters
 from paddock.services.context import Context, log
+from paddock.services.processes.process_env import ARTIFACTS_ENV, given_env, process_env
 from paddock.services.processes.process_request import UNOBSERVED, ProcessObservers, ProcessRequest
 from paddock.services.sandbox.sandboxing import sandbox_spec
 from paddock.services.sandbox.stats import Sampler
@@ -36,8 +36,6 @@ from paddock.services.testing.artifacts import ArtifactService
 from paddock.store import entries as entry_store
 from paddock.store import processes as store
 from paddock.store import projects as project_store
-
-ARTIFACTS_ENV = "PADDOCK_ARTIFACTS"  # the folder whose files are kept as the process's artifacts
 
 
 @dataclass
@@ -48,27 +46,6 @@ class _Running:
     launched: Launched | None = None
     stopping: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def given_env(attempt: Attempt, reason: RunReason, extra: dict[str, str]) -> dict[str, str]:
-    """What Paddock gives a process: the attempt's identity, plus `extra`."""
-    return {
-        "PADDOCK_PROJECT_ID": attempt.project_id,
-        "PADDOCK_TASK_ID": attempt.task_id,
-        "PADDOCK_ATTEMPT_ID": attempt.id,
-        "PADDOCK_WORKTREE": attempt.worktree_path,
-        "PADDOCK_BRANCH": attempt.branch,
-        "PADDOCK_RUN_REASON": reason.value,
-        **extra,
-    }
-
-
-def process_env(given: dict[str, str]) -> dict[str, str]:
-    """The host environment without Paddock's own settings, plus what Paddock gives. (A
-    sandbox keeps only whitelisted host variables: see runtime/sandbox/sandbox_identity.py.)"""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_")}
-    env.update(given)
-    return env
 
 
 class ProcessService:
