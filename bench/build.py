@@ -227,9 +227,9 @@ def checks(repo: Path, template: AppTemplate, junit: Path, *, screenshot: bool) 
         parts["e2e_test"] = time.perf_counter() - t
         if screenshot:
             t = time.perf_counter()
-            argv = screenshot_argv(url)
             subprocess.run(
-                argv,
+                screenshot_argv(),
+                input=f"{url}\n".encode(),  # at once: a cold browser, as by hand
                 cwd=repo,
                 env={**os.environ, "PADDOCK_ARTIFACTS": str(junit)},
                 capture_output=True,

@@ -60,12 +60,28 @@ class SandboxSpec:
     on_network: NetworkHook | None = field(default=None, compare=False)
 
 
+# What a process reads: bytes, or a future of them (written once it has them, e.g. what its
+# caller learns after the start), then end-of-file. A future cancelled: end-of-file at once.
+Stdin = bytes | asyncio.Future[bytes]
+
+
+async def stdin_bytes(stdin: Stdin) -> bytes:
+    if isinstance(stdin, bytes):
+        return stdin
+    try:
+        return await asyncio.shield(stdin)
+    except asyncio.CancelledError:
+        if stdin.cancelled():
+            return b""
+        raise
+
+
 @dataclass
 class LaunchSpec:
     argv: list[str]
     cwd: Path
     env: dict[str, str]  # the complete environment; the launcher adds the tag
-    stdin: bytes | None = None  # written then closed; None: /dev/null
+    stdin: Stdin | None = None  # written then closed; None: /dev/null
     tag: str = field(default_factory=new_id)  # the process id, as PADDOCK_PROCESS_ID
     sandbox: SandboxSpec | None = None  # None: a plain process
     # Descriptors of the server's the command inherits, under the same numbers (e.g. the pipe
@@ -150,7 +166,7 @@ class PlainProcess:
         self.stderr: asyncio.StreamReader = proc.stderr
         self._feeder: asyncio.Task[None] | None = None
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: Stdin) -> None:
         assert self._proc.stdin is not None
         self._feeder = asyncio.create_task(_feed(self._proc.stdin, data))
 
@@ -199,11 +215,12 @@ class PlainProcess:
                 await self._feeder
 
 
-async def _feed(stdin: asyncio.StreamWriter, data: bytes) -> None:
+async def _feed(stdin: asyncio.StreamWriter, later: Stdin) -> None:
     """Write stdin then close it; a process that exits or never reads must not block anyone."""
     # A child that exits first closes the pipe under us: its transport may already be gone
     # (RuntimeError from the loop) or broken; either way there is nobody left to feed.
     gone = (BrokenPipeError, ConnectionResetError, RuntimeError)
+    data = await stdin_bytes(later)
     if stdin.is_closing():
         return
     try:

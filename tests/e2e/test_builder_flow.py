@@ -4,12 +4,14 @@ preview → a change → v0.2 → rollback to v0.1's files as v0.3; the timeline
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from paddock.runtime.browser_shot import HEIGHT, WIDTH
 from tests.e2e.builder_helpers import iterate, settled
 from tests.e2e.server import ServerProcess
 
@@ -42,6 +44,14 @@ def page(server: ServerProcess, build: dict[str, Any], path: str = "") -> httpx.
     )
 
 
+def assert_pictured(server: ServerProcess, build: dict[str, Any]) -> None:
+    """The build's home page pictured by the browser in its sandbox, at the size pictures
+    are taken."""
+    shot = server.client.get(f"/api/artifacts/{build['screenshot_id']}/download")
+    assert shot.status_code == 200 and shot.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert struct.unpack(">II", shot.content[16:24]) == (WIDTH, HEIGHT)
+
+
 def test_idea_to_v01_then_a_change_and_a_rollback(server: ServerProcess) -> None:
     app = server.api("POST", "/api/apps", json={"idea": IDEA})
     assert app["stage"] == "idea" and app["planner"] == "offline"
@@ -71,6 +81,7 @@ def test_idea_to_v01_then_a_change_and_a_rollback(server: ServerProcess) -> None
     assert "app.json" in summary["files_changed"]
     assert summary["features"] == ["Class schedule", "Book a class"]
     assert summary["stack"] and any("unit test" in c for c in summary["checks"])
+    assert_pictured(server, build)
 
     # The preview runs v0.1, with the brief's features in it.
     served = page(server, build, "app.json")

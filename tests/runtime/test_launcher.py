@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from paddock.runtime import proctree
-from paddock.runtime.launcher import Launched, LaunchError, LaunchSpec, PlainLauncher
+from paddock.runtime.launcher import Launched, LaunchError, LaunchSpec, PlainLauncher, Stdin
 
 pytestmark = pytest.mark.anyio
 
@@ -46,13 +46,13 @@ class Harness:
         self.launcher = PlainLauncher()
         self.launched: list[Launched] = []
 
-    async def run(self, argv: list[str], stdin: bytes | None = None, **env: str) -> Launched:
+    async def run(self, argv: list[str], stdin: Stdin | None = None, **env: str) -> Launched:
         spec = LaunchSpec(argv, self.cwd, {**os.environ, **env}, stdin)
         launched = await self.launcher.launch(spec)
         self.launched.append(launched)
         return launched
 
-    async def sh(self, script: str, stdin: bytes | None = None) -> Launched:
+    async def sh(self, script: str, stdin: Stdin | None = None) -> Launched:
         return await self.run(["sh", "-c", script], stdin)
 
 
@@ -130,6 +130,26 @@ async def test_stdin_is_delivered_then_closed(h: Harness) -> None:
     p = await h.run(["cat"], stdin=b"hello\nworld\n")
     assert await read_all(p.stdout) == b"hello\nworld\n"
     assert await wait(p) == 0  # cat saw EOF
+
+
+async def test_stdin_known_later_is_written_once_known(h: Harness) -> None:
+    """A process started before its input exists (a browser warming up before its page is
+    known) gets it once it is, then end-of-file."""
+    later: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    p = await h.sh("echo started; cat", stdin=later)
+    assert await read_line(p.stdout) == b"started\n"  # running, its input not yet there
+    later.set_result(b"the page\n")
+    assert await read_all(p.stdout) == b"the page\n"
+    assert await wait(p) == 0
+
+
+async def test_stdin_that_never_comes_is_end_of_file(h: Harness) -> None:
+    later: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    p = await h.sh("echo started; cat; echo eof", stdin=later)
+    assert await read_line(p.stdout) == b"started\n"
+    later.cancel()
+    assert await read_all(p.stdout) == b"eof\n"
+    assert await wait(p) == 0
 
 
 async def test_no_stdin_means_dev_null(h: Harness) -> None:

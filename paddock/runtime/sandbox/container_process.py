@@ -20,7 +20,7 @@ from typing import Any
 
 from paddock.domain.sandbox import LimitHit
 from paddock.runtime import proctree
-from paddock.runtime.launcher import LaunchSpec
+from paddock.runtime.launcher import LaunchSpec, Stdin, stdin_bytes
 from paddock.runtime.sandbox.cgroups import Sample
 from paddock.runtime.sandbox.container_cgroup import CgroupWatch, find_cgroup, sample_from_stats
 from paddock.runtime.sandbox.container_streams import (
@@ -81,12 +81,20 @@ class ContainerProcess:
         self._exit: asyncio.Task[int] = loop.create_task(self._await_exit())
         self._monitor = loop.create_task(self._watch_counters())
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: Stdin) -> None:
         loop = asyncio.get_running_loop()
         sock = self._stdin
         assert sock is not None, "started without stdin"
-        self._feeder = run_in_thread(loop, lambda: write_stdin(sock, data), "paddock-stdin")
         run_in_thread(loop, lambda: discard_output(sock), "paddock-stdin-echo")
+        if isinstance(data, bytes):
+            self._feeder = run_in_thread(loop, lambda: write_stdin(sock, data), "paddock-stdin")
+            return
+
+        async def when_known() -> None:
+            known = await stdin_bytes(data)
+            await run_in_thread(loop, lambda: write_stdin(sock, known), "paddock-stdin")
+
+        self._feeder = loop.create_task(when_known())
 
     # --- the exit ------------------------------------------------------------------------------
 
@@ -244,6 +252,7 @@ class ContainerProcess:
         if self._feeder is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._feeder), 1)
+            self._feeder.cancel()  # input still to come: nobody is left to read it
         # Exit code and limit hit are read before the container goes.
         await self._exited_within(30)
         try:

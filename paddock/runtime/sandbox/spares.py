@@ -87,7 +87,8 @@ class Spare:
         os.close(self._control)
         self._control = -1
         process = PlainProcess(self._proc, self._protocol, spec.tag)
-        process.feed(spec.stdin or b"")  # no input: end-of-file at once, as from /dev/null
+        # No input: end-of-file at once, as from /dev/null.
+        process.feed(spec.stdin if spec.stdin is not None else b"")
         return process
 
     def take_signal(self) -> ExecSignal | None:

@@ -10,6 +10,7 @@ and a Retry that starts again at that stage.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from paddock.domain.errors import PaddockError
 from paddock.domain.preview import Preview, PreviewStatus
 from paddock.domain.states import FollowUpStatus, ProcessStatus, RunReason, TestKind
 from paddock.domain.test_run import TestRun
-from paddock.runtime import git, safefs
+from paddock.runtime import browser_shot, git, safefs
 from paddock.runtime.git import staging
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.builder.build_parts import BuildParts, StageFailed, build_summary
@@ -180,11 +181,20 @@ class BuildRun:
         await self._save(replace(self.build, preview_id=preview, screenshot_id=screenshot_id))
 
     async def _preview_checks(self) -> tuple[str, str | None, TestRun | None]:
-        """The preview, then its screenshot beside the e2e test."""
-        preview = await self._preview()
+        """The preview, then its screenshot beside the e2e test; the screenshot's browser
+        starts beside the preview (it is sent the page once the preview answers)."""
+        started: asyncio.Future[Preview] = asyncio.get_running_loop().create_future()
+        screenshot = asyncio.ensure_future(self._screenshot(started))
+        try:
+            preview = await self._preview()
+        except BaseException:
+            started.cancel()
+            await asyncio.gather(screenshot, return_exceptions=True)
+            raise
+        started.set_result(preview)
         template = self._template()
         e2e_run = self._test_run(TestKind.e2e) if template.scripts.e2e_test.strip() else _none()
-        screenshot_id, e2e = await _together(self._screenshot(preview), e2e_run)
+        screenshot_id, e2e = await _together(screenshot, e2e_run)
         return preview.id, screenshot_id, e2e
 
     # -- checks' parts ------------------------------------------------------------------
@@ -226,17 +236,14 @@ class BuildRun:
             raise StageFailed(f"the app did not start: {preview.error or preview.status.value}")
         return preview
 
-    async def _screenshot(self, preview: Preview) -> str | None:
+    async def _screenshot(self, preview: asyncio.Future[Preview]) -> str | None:
         """A picture of the home page, taken by Chromium in the attempt's sandbox (the page
         is the agent's: never rendered by the server); None when none could be taken.
-        `preview` is the attempt's, running: not looked up (nor started) again."""
+        `preview`: the attempt's, once it runs (cancelled: it never did)."""
         parts = self.parts
         if not parts.ctx.settings.builder.screenshot:
             return None
-
-        def request(url: str) -> ProcessRequest:
-            return ProcessRequest(RunReason.screenshot, screenshot_argv(url))
-
+        request = ProcessRequest(RunReason.screenshot, screenshot_argv())
         try:
             proc = await parts.test_runs.run_against_preview(self._attempt_id(), request, preview)
         except PaddockError:
@@ -311,22 +318,30 @@ class BuildRun:
         return self.attempt
 
 
-def screenshot_argv(url: str) -> list[str]:
-    """Headless Chromium writing the page at `url` to the process's artifact folder, once the
-    page had time to fetch and render its content. Its own sandbox is off: it runs inside
-    Paddock's, where it could not make one."""
+def screenshot_argv() -> list[str]:
+    """Headless Chromium writing a page to the process's artifact folder, the page's URL read
+    from stdin (a line). Started before the page exists where Python is at hand
+    (runtime/browser_shot.py: the browser starts, then waits for the URL); otherwise Chromium
+    once the URL came, giving the page up to 5 s of its own time first. Its own sandbox is
+    off: it runs inside Paddock's, where it could not make one."""
     script = (
         'out="${PADDOCK_ARTIFACTS:?}/' + SCREENSHOT + '"; '
+        'command -v python3 >/dev/null && exec python3 -c "$1" "$out"; '
+        'IFS= read -r url || { echo "no URL came: no screenshot" >&2; exit 4; }; '
         'profile="$(mktemp -d)"; '
         "for b in chromium chromium-browser google-chrome; do "
         'command -v "$b" >/dev/null && exec "$b" --headless=new --no-sandbox --disable-gpu '
         "--no-first-run --hide-scrollbars --window-size=1280,800 "
-        # Up to 5 s of the page's own time first: what it fetches and renders is in the picture.
         "--virtual-time-budget=5000 --run-all-compositor-stages-before-draw "
-        '--user-data-dir="$profile" --screenshot="$out" "$1"; done; '
+        '--user-data-dir="$profile" --screenshot="$out" "$url"; done; '
         'echo "no Chromium here: no screenshot" >&2; exit 3'
     )
-    return ["bash", "-c", script, "screenshot", url]
+    return ["bash", "-c", script, "screenshot", _browser_shot_source()]
+
+
+@functools.cache
+def _browser_shot_source() -> str:
+    return Path(browser_shot.__file__).read_text()
 
 
 _STAGES: dict[BuildStatus, Callable[[BuildRun], Awaitable[None]]] = {

@@ -12,7 +12,7 @@ from pathlib import Path
 from paddock.domain.entities import Process
 from paddock.domain.entries import Entry, Normaliser
 from paddock.domain.states import LogStream, RunReason
-from paddock.runtime.launcher import NetworkHook
+from paddock.runtime.launcher import NetworkHook, Stdin
 from paddock.runtime.linesplit import Piece
 
 # Sees a process's log lines as they come, redacted (e.g. a dev server's port announcement).
@@ -26,7 +26,7 @@ class ProcessRequest:
     reason: RunReason
     argv: Sequence[str]
     env: Mapping[str, str] = field(default_factory=dict)  # on top of the attempt's identity
-    stdin: bytes | None = None  # written then closed; None: /dev/null
+    stdin: Stdin | None = None  # written (once known) then closed; None: /dev/null
     secret_env: Sequence[str] = ()  # more variables whose values are redacted from its log
     commit_before: str | None = None  # the worktree's HEAD when it started (agent turns)
     # Sent first when it is stopped (a CLI's own "stop now"); the group is stopped only if it

@@ -205,34 +205,43 @@ class TestRunService:
                 await served.close()
 
     async def run_against_preview(
-        self,
-        attempt_id: str,
-        request_for: Callable[[str], ProcessRequest],
-        preview: Preview | None = None,
+        self, attempt_id: str, request: ProcessRequest, preview: asyncio.Future[Preview]
     ) -> Process:
-        """Run a process that looks at the attempt's preview (started if need be) from its
-        sandbox, as an e2e run does but with no test run recorded: `request_for` makes the
-        request from a URL of the preview that process can open, with a one-time ticket in it
-        (a browser redeems it for the preview's cookie: it cannot send the key's header).
-        `preview`, when the caller has the attempt's running preview at hand, is used as is."""
+        """Run a process that looks at the attempt's preview from its sandbox, as an e2e run
+        does but with no test run recorded. It starts at once, while `preview` (the
+        attempt's, being started by the caller) is not yet known: once it is, a URL of it the
+        process can open, with a one-time ticket in it (a browser redeems it for the preview's
+        cookie: it cannot send the key's header), is written to its stdin, one line. So what
+        the process must start first (a browser) starts beside the preview. `preview`
+        cancelled or failing: end-of-file instead."""
         attempt = await self.ctx.db.run(lambda s: attempt_store.get_attempt(s, attempt_id))
         self._check_ready(attempt, TestKind.e2e)
         process_id = new_id()
-        self._prepare_network(attempt, process_id)  # made while the preview is looked up
+        self._prepare_network(attempt, process_id)
         inside = self._inside_gate(attempt)
-        if preview is None or preview.status is not PreviewStatus.running:
-            preview = await self._preview(attempt)
-        elif preview.attempt_id != attempt.id:
-            raise NotFound("that preview is another attempt's", code="preview_not_found")
-        url = self._preview_env(preview, "", inside=inside)["PREVIEW_URL"]
-        ticket = await self.previews.access.issue_ticket(preview)
-        request = replace(request_for(f"{url}?{TICKET_PARAM}={ticket}"), process_id=process_id)
+        url_line: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        async def send_the_url() -> None:
+            try:
+                running = await asyncio.shield(preview)
+                if running.attempt_id != attempt.id:
+                    raise NotFound("that preview is another attempt's", code="preview_not_found")
+                url = self._preview_env(running, "", inside=inside)["PREVIEW_URL"]
+                ticket = await self.previews.access.issue_ticket(running)
+                url_line.set_result(f"{url}?{TICKET_PARAM}={ticket}\n".encode())
+            finally:
+                url_line.cancel()  # a no-op once it has its result
+
+        sender = asyncio.ensure_future(send_the_url())
+        request = replace(request, process_id=process_id, stdin=url_line)
         gates: list[Served] = []
         if inside:
             request = replace(request, on_network=self._gate_opener(gates))
         try:
             return await self.processes.run(attempt, request)
         finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)  # its failure was the EOF
             for served in gates:
                 await served.close()
 

@@ -17,7 +17,7 @@ import pytest
 
 from paddock.domain.sandbox import LimitHit, Limits, Network, Provider
 from paddock.runtime import proctree
-from paddock.runtime.launcher import LaunchError, LaunchSpec, SandboxSpec
+from paddock.runtime.launcher import LaunchError, LaunchSpec, SandboxSpec, Stdin
 from paddock.runtime.proctree import TAG_VARIABLE
 from paddock.runtime.sandbox.container import LABEL_SERVER, ContainerLauncher, ContainerProcess
 from paddock.runtime.sandbox.container_engine import PodmanService
@@ -57,7 +57,7 @@ class Harness:
         self,
         argv: list[str],
         *,
-        stdin: bytes | None = None,
+        stdin: Stdin | None = None,
         env: dict[str, str] | None = None,
         network: Network = Network.none,
         limits: Limits = Limits(),
@@ -167,6 +167,15 @@ async def test_stdin_is_written_then_closed(h: Harness) -> None:
     run = await h.run(h.spec(["sh", "-c", "cat; echo end"], stdin=data))
     assert run.code == 0
     assert run.out.encode() == data + b"end\n"
+
+
+async def test_stdin_known_later_is_written_once_known(h: Harness) -> None:
+    later: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    process = await h.start(h.spec(["sh", "-c", "echo started; cat; echo end"], stdin=later))
+    assert await asyncio.wait_for(process.stdout.readline(), LIMIT) == b"started\n"
+    later.set_result(b"the page\n")
+    run = await h.finish(process)
+    assert (run.code, run.out) == (0, "the page\nend\n")
 
 
 async def test_a_command_that_never_reads_its_stdin_loses_no_output(h: Harness) -> None:
