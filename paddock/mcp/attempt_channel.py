@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -194,11 +196,22 @@ TOOLS: dict[str, ChannelTool] = {
         ),
     )
 }
+SERVER_MODULE = "paddock.mcp.attempt_server"  # the SDK's part: imported on first use
 INSTRUCTIONS = (
     "Paddock runs you in an attempt at one task of its board. Through this server you can read "
     "your own task and attempt, propose new tasks for the user to accept, and report a short "
     'progress line for your card. A failed call answers JSON {"code", "message"}.'
 )
+
+
+def _import_the_sdk_ahead() -> None:
+    """The SDK imported beside the turn's start (a second or more on a busy machine), not when
+    the CLI first connects: a CLI that sends its first request to the model without waiting
+    for its MCP servers (Codex) would otherwise go without the channel's tools."""
+    if SERVER_MODULE not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=(SERVER_MODULE,), name="paddock-mcp-import"
+        ).start()
 
 
 def channel_server(engine: Engine) -> ChannelServer:
@@ -208,13 +221,12 @@ def channel_server(engine: Engine) -> ChannelServer:
     def for_attempt(attempt_id: str) -> ChannelHandler:
         scope = Scope(engine, attempt_id)
         built: list[Server[Any]] = []
+        _import_the_sdk_ahead()
 
         async def handle(stream: anyio.abc.ByteStream) -> None:
             if not built:
                 # In a thread: the first import of the SDK must not hold up the server.
-                module = await anyio.to_thread.run_sync(
-                    importlib.import_module, "paddock.mcp.attempt_server"
-                )
+                module = await anyio.to_thread.run_sync(importlib.import_module, SERVER_MODULE)
                 built.append(module.build_server(scope))
             from paddock.mcp.attempt_server import serve_stream
 
