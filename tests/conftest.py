@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,38 @@ if os.geteuid() == 0 and "GIT_CONFIG_COUNT" not in os.environ:
     os.environ.update(
         GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="safe.directory", GIT_CONFIG_VALUE_0="*"
     )
+
+
+# A task that outlives its cancellation at a loop's end hung the suite (anyio's runner waits for
+# it forever, and the test timeout names no task). Bounded here, a hang becomes this error,
+# with the stacks of the tasks still running.
+LEFT_TASKS_SECONDS = 60
+
+
+def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
+    left = asyncio.all_tasks(loop)
+    if not left:
+        return
+    for task in left:
+        task.cancel()
+    _done, pending = loop.run_until_complete(asyncio.wait(left, timeout=LEFT_TASKS_SECONDS))
+    if pending:
+        stacks = io.StringIO()
+        for task in pending:
+            task.print_stack(file=stacks)
+        raise RuntimeError(f"tasks still running after cancellation:\n{stacks.getvalue()}")
+    for task in left:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception at the loop's end",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+
+
+asyncio.runners._cancel_all_tasks = _cancel_all_tasks_bounded  # type: ignore[attr-defined]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
