@@ -195,6 +195,7 @@ class Engine:
             await self.test_runs.close()
             # Threads a stuck write would hold are abandoned, not waited for.
             await anyio.to_thread.run_sync(self.ctx.log_writer.close, abandon_on_cancel=True)
+            await self.ctx.sandboxes.settle()
             await anyio.to_thread.run_sync(self.ctx.sandboxes.close, abandon_on_cancel=True)
         if bound.cancelled_caught:
             log.error("shutting down took over %g s: the rest was given up", CLOSE_TIMEOUT_S)

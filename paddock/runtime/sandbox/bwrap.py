@@ -372,6 +372,15 @@ class BwrapLauncher:
                 f"cannot create the sandbox's cgroup: {exc}", code="sandbox_unavailable"
             ) from exc
 
+    async def settle(self) -> None:
+        """No more spares: the refills waiting are dropped, the spare being made finishes."""
+        for refill in list(self._refills):
+            refill.cancel()
+        if self._refills:
+            await asyncio.wait(list(self._refills))
+        if self.spares is not None:
+            await self.spares.settle()
+
     def close(self) -> None:
         """End the spare shells, then remove this server's cgroup folder (blocking; at
         shutdown)."""

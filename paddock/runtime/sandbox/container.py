@@ -182,6 +182,9 @@ class ContainerLauncher:
             return True
         return False
 
+    async def settle(self) -> None:
+        """Nothing starts in the background: its containers start when launched."""
+
     def close(self) -> None:
         """Stop the Podman service this launcher started, if it did (blocking)."""
         if self._service is not None:

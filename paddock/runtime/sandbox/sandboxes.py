@@ -64,6 +64,12 @@ class ProviderLauncher(Protocol):
         anything to find out); the names of what was removed."""
         ...
 
+    async def settle(self) -> None:
+        """At shutdown, on the loop and before `close`: start nothing more, and let what it
+        is starting in the background finish (a start cancelled half-way by the loop's end
+        can hang it)."""
+        ...
+
     def close(self) -> None:
         """At shutdown (blocking): end what it keeps running (spare shells, an engine)."""
         ...
@@ -179,6 +185,10 @@ class Sandboxes:
     def reap_stale(self) -> list[str]:
         """At start-up (blocking): the cgroups and containers left by servers that are gone."""
         return [name for launcher in self.providers.values() for name in launcher.reap_stale()]
+
+    async def settle(self) -> None:
+        for launcher in self.providers.values():
+            await launcher.settle()
 
     def close(self) -> None:
         for launcher in self.providers.values():

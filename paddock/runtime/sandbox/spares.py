@@ -47,6 +47,7 @@ from paddock.runtime.sandbox.exec_signal import ExecSignal
 log = logging.getLogger(__name__)
 
 READY = b"ready\n"
+SETTLE_SECONDS = 10.0  # a spare starts in milliseconds; a machine under load, longer
 
 
 class Spare:
@@ -248,6 +249,15 @@ class SparePool:
             await remove_when_free(group)
             raise LaunchError(f"the spare shell did not start (it said {said[:200]!r})")
         return spare
+
+    async def settle(self, timeout: float = SETTLE_SECONDS) -> None:
+        """Make no more spares, and let the one being made finish (it is then ended with
+        the rest by `close`): on the loop, before it ends. A spawn cancelled half-way by the
+        loop's end would hang it (asyncio waits for a child whose pipes never connected)."""
+        self._closed = True
+        filling = self._filling
+        if filling is not None:
+            await asyncio.wait([filling], timeout=timeout)
 
     def close(self) -> None:
         """End the ready spares and remove their groups (blocking; at shutdown)."""

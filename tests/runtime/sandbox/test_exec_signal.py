@@ -41,6 +41,7 @@ async def launcher(request: pytest.FixtureRequest) -> AsyncIterator[BwrapLaunche
     try:
         yield made
     finally:
+        await made.settle()  # no spare left half-made at the loop's end
         made.close()  # on the test's loop: its spares' pipes are closed there
         await asyncio.sleep(0)
 
@@ -155,4 +156,5 @@ async def test_without_perl_a_launch_is_started_at_once(tmp_path: Path) -> None:
         assert await launched.wait() == 0
         await launched.reap_leftovers(1.0)
     finally:
+        await launcher.settle()  # no spare left half-made at the loop's end
         launcher.close()

@@ -113,6 +113,7 @@ def test_the_contract_is_what_sandboxes_ask_of_a_provider() -> None:
         "prepare",
         "launch",
         "reap_stale",
+        "settle",
         "close",
     }
 

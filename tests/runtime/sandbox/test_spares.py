@@ -100,6 +100,7 @@ async def test_a_spare_launch_looks_the_same_inside_as_a_direct_one(worktree: Pa
         code_a, out_a, err_a = await run(direct, spec(worktree, argv, stdin=b"fed\n", tag="same"))
         code_b, out_b, err_b = await run(spared, spec(worktree, argv, stdin=b"fed\n", tag="same"))
     finally:
+        await spared.settle()  # no spare left half-made at the loop's end
         spared.close()
     assert (code_b, err_b) == (code_a, err_a) == (0, b"done\n")
     assert out_b == out_a  # cwd, the whole environment, open descriptors, stdin
@@ -115,6 +116,7 @@ async def test_a_launch_with_no_input_reads_end_of_file(worktree: Path) -> None:
         await ready_pool(launcher)
         code, out, _ = await run(launcher, spec(worktree, ["/bin/sh", "-c", "cat; echo end"]))
     finally:
+        await launcher.settle()  # no spare left half-made at the loop's end
         launcher.close()
     assert (code, out) == (0, b"end\n")
 
@@ -139,6 +141,7 @@ async def test_a_spare_takes_the_sandboxes_limits_in_its_own_group(worktree: Pat
             await asyncio.sleep(0.025)
         assert not memory.exists()
     finally:
+        await launcher.settle()  # no spare left half-made at the loop's end
         launcher.close()
 
 
@@ -156,6 +159,7 @@ async def test_a_dead_spare_is_passed_over(worktree: Path) -> None:
         code, out, _ = await run(launcher, spec(worktree, ["cat", "hello.txt"]))
         assert (code, out) == (0, b"hi\n")
     finally:
+        await launcher.settle()  # no spare left half-made at the loop's end
         launcher.close()
 
 
@@ -165,6 +169,7 @@ async def test_closing_ends_the_spares_and_removes_their_groups() -> None:
     pids = pool.pids()
     groups = [Path("/sys/fs/cgroup/memory") / cgroup_of(pid, "memory").lstrip("/") for pid in pids]
     assert pids and all(group.is_dir() for group in groups)
+    await launcher.settle()
     await asyncio.to_thread(launcher.close)
     for _ in range(200):
         if not any(Path(f"/proc/{pid}").exists() for pid in pids):
@@ -202,6 +207,40 @@ async def test_a_spare_cancelled_before_it_is_ready_is_ended(tmp_path: Path) -> 
                 break
             await asyncio.sleep(0.01)
         assert not _alive(pid)
+    finally:
+        await launcher.settle()  # no spare left half-made at the loop's end
+        launcher.close()
+
+
+async def test_settling_lets_the_spare_being_made_finish_and_makes_no_more(
+    tmp_path: Path,
+) -> None:
+    """At shutdown, on the loop: the spare being started is waited for (a spawn cancelled
+    half-way by the loop's end hangs it) and ended, and no other is started."""
+    launcher = make_launcher(spares=True)
+    pool = launcher.spares
+    assert pool is not None
+    started = tmp_path / "pid"
+    slow_shell = tmp_path / "slow-bash"
+    slow_shell.write_text(f'#!/bin/sh\necho $$ > {started}\nsleep 0.5\nexec bash "$@"\n')
+    slow_shell.chmod(0o755)
+    pool.shell = str(slow_shell)
+    try:
+        pool.fill_later()
+        for _ in range(500):
+            if started.exists() and started.read_text().strip():
+                break
+            await asyncio.sleep(0.01)
+        pid = int(started.read_text())
+        await launcher.settle()
+        assert pool._filling is None and pool.ready == 0
+        for _ in range(200):
+            if not _alive(pid):
+                break
+            await asyncio.sleep(0.01)
+        assert not _alive(pid)
+        pool.fill_later()
+        assert pool._filling is None  # settled: none is made any more
     finally:
         launcher.close()
 
