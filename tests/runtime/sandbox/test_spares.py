@@ -187,7 +187,10 @@ async def test_a_spare_cancelled_before_it_is_ready_is_ended(tmp_path: Path) -> 
     assert pool is not None
     started = tmp_path / "pid"
     slow_shell = tmp_path / "slow-bash"  # says where it is, then is slow to say `ready`
-    slow_shell.write_text(f'#!/bin/sh\necho $$ > {started}\nsleep 30\nexec bash "$@"\n')
+    # Its sleep holds none of the spare's pipes: only the shell does (as a real spare).
+    slow_shell.write_text(
+        f'#!/bin/sh\necho $$ > {started}\nsleep 30 </dev/null >/dev/null 2>&1\nexec bash "$@"\n'
+    )
     slow_shell.chmod(0o755)
     pool.shell = str(slow_shell)
     try:
