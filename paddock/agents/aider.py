@@ -72,6 +72,9 @@ class Aider:
     def needs_command(self) -> bool:
         return False
 
+    def speaks_mcp(self) -> bool:
+        return False
+
     def prepare_home(self, ctx: TurnContext) -> None:
         """A non-empty model-prices cache, fresh, so Aider does not fetch it from GitHub (an
         empty one counts as missing); litellm's bundled prices still apply. And git has a user

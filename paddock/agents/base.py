@@ -158,6 +158,10 @@ class AgentAdapter(Protocol):
         """Whether an attempt must give a shell command (the script agent)."""
         ...
 
+    def speaks_mcp(self) -> bool:
+        """Whether the CLI is offered the attempt's channel as an MCP server."""
+        ...
+
     def prepare_home(self, ctx: TurnContext) -> None:
         """Write the config files the CLI needs into ctx.home (idempotent)."""
         ...

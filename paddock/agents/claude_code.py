@@ -239,6 +239,9 @@ class ClaudeCode:
     def needs_command(self) -> bool:
         return False
 
+    def speaks_mcp(self) -> bool:
+        return True
+
     def prepare_home(self, ctx: TurnContext) -> None:
         """The config dir (the CLI needs no file there when the key comes from env), and the
         attempt's channel as an MCP server in a file of its own, given by `--mcp-config`."""

@@ -218,6 +218,9 @@ class Codex:
     def needs_command(self) -> bool:
         return False
 
+    def speaks_mcp(self) -> bool:
+        return True
+
     def prepare_home(self, ctx: TurnContext) -> None:
         """CODEX_HOME must exist; the provider and key come from flags and env."""
         (ctx.home / ".codex").mkdir(parents=True, exist_ok=True)

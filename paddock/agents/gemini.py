@@ -185,6 +185,9 @@ class Gemini:
     def needs_command(self) -> bool:
         return False
 
+    def speaks_mcp(self) -> bool:
+        return True
+
     def prepare_home(self, ctx: TurnContext) -> None:
         path = ctx.home / ".gemini" / "settings.json"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -236,6 +236,9 @@ class OpenCode:
     def needs_command(self) -> bool:
         return False
 
+    def speaks_mcp(self) -> bool:
+        return True
+
     def prepare_home(self, ctx: TurnContext) -> None:
         path = ctx.home / CONFIG
         (path.parent / "node_modules").mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,9 @@ class ScriptAgent:
     def needs_command(self) -> bool:
         return not self.fixed_command
 
+    def speaks_mcp(self) -> bool:
+        return False
+
     def prepare_home(self, ctx: TurnContext) -> None:
         """A shell script runs with the host's HOME: nothing to prepare."""
 

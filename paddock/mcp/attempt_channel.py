@@ -204,10 +204,11 @@ INSTRUCTIONS = (
 )
 
 
-def _import_the_sdk_ahead() -> None:
-    """The SDK imported beside the turn's start (a second or more on a busy machine), not when
-    the CLI first connects: a CLI that sends its first request to the model without waiting
-    for its MCP servers (Codex) would otherwise go without the channel's tools."""
+def import_the_sdk_ahead() -> None:
+    """The SDK imported as a turn of a CLI that speaks MCP starts (a second or more on a busy
+    machine), not when the CLI first connects: a CLI that sends its first request to the model
+    without waiting for its MCP servers (Codex) would otherwise go without the channel's
+    tools. Turns of other agents never load it."""
     if SERVER_MODULE not in sys.modules:
         threading.Thread(
             target=importlib.import_module, args=(SERVER_MODULE,), name="paddock-mcp-import"
@@ -221,7 +222,6 @@ def channel_server(engine: Engine) -> ChannelServer:
     def for_attempt(attempt_id: str) -> ChannelHandler:
         scope = Scope(engine, attempt_id)
         built: list[Server[Any]] = []
-        _import_the_sdk_ahead()
 
         async def handle(stream: anyio.abc.ByteStream) -> None:
             if not built:

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from paddock import __version__
 from paddock.config import Settings
 from paddock.domain.errors import Unavailable
-from paddock.mcp.attempt_channel import channel_server
+from paddock.mcp.attempt_channel import channel_server, import_the_sdk_ahead
 from paddock.mcp.http import METHODS as MCP_METHODS
 from paddock.mcp.http import PATH as MCP_PATH
 from paddock.mcp.http import McpEndpoint
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
     mcp = McpEndpoint(engine)  # the user's MCP server (docs/mcp.md)
     # Each attempt's own MCP server, on its channel while its agent runs (docs/mcp.md).
     engine.attempts.turns.channels.server = channel_server(engine)
+    engine.attempts.turns.channels.warm_up = import_the_sdk_ahead
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

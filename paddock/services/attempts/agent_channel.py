@@ -45,6 +45,9 @@ class AgentChannels:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.server: ChannelServer | None = None
+        # Makes the server ready ahead for a CLI that will speak MCP on its channel (the
+        # SDK's import): set with `server`.
+        self.warm_up: Callable[[], None] | None = None
         self._open: set[str] = set()
 
     @property

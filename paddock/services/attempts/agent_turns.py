@@ -169,6 +169,8 @@ class AgentTurns:
             resume=resume,
             channel=relayed(channel, provider),
         )
+        if channel is not None and profile.adapter.speaks_mcp() and self.channels.warm_up:
+            self.channels.warm_up()
         # Without the repository at hand, the project is loaded for it first.
         known = None if repo is not None else await attempt_worktree(self.ctx, attempt)
         sandboxed = provider is not Provider.none
