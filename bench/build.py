@@ -60,7 +60,7 @@ from _harness import (
 from paddock.domain.builder.brief import Brief
 from paddock.domain.builder.prompts import build_prompt
 from paddock.domain.builder.templates import AppTemplate
-from paddock.services.builder.build_run import screenshot_argv
+from paddock.services.builder.build_run import screenshot_argv, screenshot_env
 from paddock.services.builder.templates import get_template, template_files
 
 IDEA = "A booking page for my yoga studio"
@@ -231,7 +231,7 @@ def checks(repo: Path, template: AppTemplate, junit: Path, *, screenshot: bool) 
                 screenshot_argv(),
                 input=f"{url}\n".encode(),  # at once: a cold browser, as by hand
                 cwd=repo,
-                env={**os.environ, "PADDOCK_ARTIFACTS": str(junit)},
+                env={**os.environ, **screenshot_env(), "PADDOCK_ARTIFACTS": str(junit)},
                 capture_output=True,
                 check=True,
                 timeout=120,

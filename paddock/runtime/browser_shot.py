@@ -31,6 +31,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 WIDTH, HEIGHT = 1280, 800
 SETTLE_SECONDS = 5.0  # the page's own fetches, as --virtual-time-budget=5000 allowed
 DEADLINE_SECONDS = 60.0  # any one answer of the browser
+CLOSE_SECONDS = 2.0  # Browser.close takes tens of milliseconds
 DRAWN = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
@@ -172,10 +173,17 @@ def screenshot(tools: DevTools, session: str, url: str) -> bytes:
     return base64.b64decode(shot["data"])
 
 
-def end(browser: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(browser.pid, signal.SIGKILL)
-    browser.wait()
+def end(browser: subprocess.Popen[bytes], tools: DevTools) -> None:
+    """The browser closed by its own word, which ends its helper processes too (some are in
+    sessions of their own); killed when it does not end at once."""
+    with contextlib.suppress(OSError):
+        tools.send("Browser.close")
+    try:
+        browser.wait(CLOSE_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(browser.pid, signal.SIGKILL)
+        browser.wait()
 
 
 def main(out: str) -> int:
@@ -185,22 +193,31 @@ def main(out: str) -> int:
         return 3
     with tempfile.TemporaryFile() as said:
         browser, tools = start_browser(binary, said.fileno())
+        begun = time.monotonic()
         try:
             session = blank_page(tools)
+            ready = time.monotonic()
             url = sys.stdin.readline().strip()
             if not url:
                 print("no URL came: no screenshot", file=sys.stderr)
                 return 4
+            asked = time.monotonic()
             picture = screenshot(tools, session, url)
+            print(
+                f"browser ready in {ready - begun:.2f} s, the page came {asked - begun:.2f} s "
+                f"after the start, pictured {time.monotonic() - asked:.2f} s later",
+                file=sys.stderr,
+            )
         except BrowserFailed as exc:
             said.seek(0)
             tail = said.read().decode(errors="replace").splitlines()[-20:]
             print("\n".join([*tail, f"the browser failed: {exc}"]), file=sys.stderr)
             return 5
         finally:
-            end(browser)
+            end(browser, tools)
     with open(out, "wb") as fh:
         fh.write(picture)
+    print(f"the browser closed {time.monotonic() - begun:.2f} s after the start", file=sys.stderr)
     return 0
 
 

@@ -46,6 +46,7 @@ from paddock.store import artifacts as artifact_store
 A = TypeVar("A")
 B = TypeVar("B")
 SCREENSHOT = "home.png"
+BROWSER_SHOT_ENV = "PADDOCK_BROWSER_SHOT"  # runtime/browser_shot.py's source
 LOG_TAIL = 40  # lines of a failed process's log in a failure's details
 SCAFFOLD_MESSAGE = "Scaffold: the {label} template"
 
@@ -243,7 +244,7 @@ class BuildRun:
         parts = self.parts
         if not parts.ctx.settings.builder.screenshot:
             return None
-        request = ProcessRequest(RunReason.screenshot, screenshot_argv())
+        request = ProcessRequest(RunReason.screenshot, screenshot_argv(), env=screenshot_env())
         try:
             proc = await parts.test_runs.run_against_preview(self._attempt_id(), request, preview)
         except PaddockError:
@@ -320,13 +321,14 @@ class BuildRun:
 
 def screenshot_argv() -> list[str]:
     """Headless Chromium writing a page to the process's artifact folder, the page's URL read
-    from stdin (a line). Started before the page exists where Python is at hand
-    (runtime/browser_shot.py: the browser starts, then waits for the URL); otherwise Chromium
-    once the URL came, giving the page up to 5 s of its own time first. Its own sandbox is
+    from stdin (a line). Started before the page exists where Python is at hand (the helper
+    runtime/browser_shot.py, its source in $PADDOCK_BROWSER_SHOT, `screenshot_env`: the
+    browser starts, then waits for the URL); otherwise Chromium once the URL came, giving the
+    page up to 5 s of its own time first. Its own sandbox is
     off: it runs inside Paddock's, where it could not make one."""
     script = (
         'out="${PADDOCK_ARTIFACTS:?}/' + SCREENSHOT + '"; '
-        'command -v python3 >/dev/null && exec python3 -c "$1" "$out"; '
+        f'command -v python3 >/dev/null && exec python3 -c "${BROWSER_SHOT_ENV}" "$out"; '
         'IFS= read -r url || { echo "no URL came: no screenshot" >&2; exit 4; }; '
         'profile="$(mktemp -d)"; '
         "for b in chromium chromium-browser google-chrome; do "
@@ -336,12 +338,14 @@ def screenshot_argv() -> list[str]:
         '--user-data-dir="$profile" --screenshot="$out" "$url"; done; '
         'echo "no Chromium here: no screenshot" >&2; exit 3'
     )
-    return ["bash", "-c", script, "screenshot", _browser_shot_source()]
+    return ["bash", "-c", script, "screenshot"]
 
 
 @functools.cache
-def _browser_shot_source() -> str:
-    return Path(browser_shot.__file__).read_text()
+def screenshot_env() -> dict[str, str]:
+    """The helper's source, for `screenshot_argv` (in the environment, not the command line
+    every log starts with)."""
+    return {BROWSER_SHOT_ENV: Path(browser_shot.__file__).read_text()}
 
 
 _STAGES: dict[BuildStatus, Callable[[BuildRun], Awaitable[None]]] = {
