@@ -324,8 +324,8 @@ def screenshot_argv() -> list[str]:
     from stdin (a line). Started before the page exists where Python is at hand (the helper
     runtime/browser_shot.py, its source in $PADDOCK_BROWSER_SHOT, `screenshot_env`: the
     browser starts, then waits for the URL); otherwise Chromium once the URL came, giving the
-    page up to 5 s of its own time first. Its own sandbox is
-    off: it runs inside Paddock's, where it could not make one."""
+    page up to 5 s of its own time first. Its own sandbox is off: it runs inside Paddock's,
+    where it could not make one."""
     script = (
         'out="${PADDOCK_ARTIFACTS:?}/' + SCREENSHOT + '"; '
         f'command -v python3 >/dev/null && exec python3 -c "${BROWSER_SHOT_ENV}" "$out"; '
