@@ -196,7 +196,7 @@ TOOLS: dict[str, ChannelTool] = {
         ),
     )
 }
-SERVER_MODULE = "paddock.mcp.attempt_server"  # the SDK's part: imported on first use
+SERVER_MODULE = "paddock.mcp.attempt_server"  # the SDK's part: imported when first needed
 INSTRUCTIONS = (
     "Paddock runs you in an attempt at one task of its board. Through this server you can read "
     "your own task and attempt, propose new tasks for the user to accept, and report a short "
