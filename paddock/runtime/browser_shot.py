@@ -113,6 +113,11 @@ def start_browser(binary: str, said: int) -> tuple[subprocess.Popen[bytes], DevT
             "--no-sandbox",  # inside Paddock's sandbox, where it could not make its own
             "--disable-gpu",
             "--no-first-run",
+            # Nothing of its own on the network: a sandbox's is closed, and each refused try
+            # costs its start-up.
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
             "--hide-scrollbars",
             "--remote-debugging-pipe",
             f"--user-data-dir={tempfile.mkdtemp()}",

@@ -333,7 +333,8 @@ def screenshot_argv() -> list[str]:
         'profile="$(mktemp -d)"; '
         "for b in chromium chromium-browser google-chrome; do "
         'command -v "$b" >/dev/null && exec "$b" --headless=new --no-sandbox --disable-gpu '
-        "--no-first-run --hide-scrollbars --window-size=1280,800 "
+        "--no-first-run --disable-background-networking --disable-component-update "
+        "--disable-sync --hide-scrollbars --window-size=1280,800 "
         "--virtual-time-budget=5000 --run-all-compositor-stages-before-draw "
         '--user-data-dir="$profile" --screenshot="$out" "$url"; done; '
         'echo "no Chromium here: no screenshot" >&2; exit 3'
