@@ -8,8 +8,8 @@ it; the start-up (most of a cold screenshot's time) is then behind it. The page 
 requests it has in flight are waited for (at most SETTLE_SECONDS after it was asked for), a
 frame is drawn, and the PNG is written to argv[1].
 
-Exit 0 with the picture written; 3: no Chromium here; 4: no URL came (end-of-file); 5: the
-browser failed or took longer than DEADLINE_SECONDS.
+Exit 0 with the picture written, or when no URL came (end-of-file: the page never came to
+be); 3: no Chromium here; 5: the browser failed or took longer than DEADLINE_SECONDS.
 """
 
 from __future__ import annotations
@@ -203,9 +203,9 @@ def main(out: str) -> int:
             session = blank_page(tools)
             ready = time.monotonic()
             url = sys.stdin.readline().strip()
-            if not url:
-                print("no URL came: no screenshot", file=sys.stderr)
-                return 4
+            if not url:  # the page never came to be (the build ended before its preview)
+                print("no page to picture", file=sys.stderr)
+                return 0
             asked = time.monotonic()
             picture = screenshot(tools, session, url)
             print(

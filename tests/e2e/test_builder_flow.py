@@ -11,9 +11,13 @@ from typing import Any
 
 import httpx
 
+from paddock.runtime import proctree
 from paddock.runtime.browser_shot import HEIGHT, WIDTH
 from tests.e2e.builder_helpers import iterate, settled
 from tests.e2e.server import ServerProcess
+from tests.e2e.test_builder_failures import a_repo, builder_server, start_build
+from tests.e2e.test_builder_failures import new_app as failing_app
+from tests.e2e.test_builder_failures import settled as failure_settled
 
 IDEA = "A booking page for my yoga studio"
 ANSWERS = {
@@ -145,3 +149,23 @@ def assert_any_version_previews(server: ServerProcess, app: dict[str, Any]) -> N
 def git(where: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, check=True)
     return done.stdout.strip()
+
+
+def test_a_screenshot_started_early_ends_when_the_build_fails_before_its_page(
+    tmp_path: Path,
+) -> None:
+    """The screenshot's browser starts with the code stage, to be sent the page at the checks:
+    a build that fails before them tells it there is none, and it ends (nothing is left)."""
+    with builder_server(tmp_path / "data", PADDOCK_BUILDER_SCREENSHOT="true") as server:
+        repo = a_repo(tmp_path)
+        app = failing_app(server, repo, fault="code")
+        build = failure_settled(server, start_build(server, app))
+        assert build["status"] == "failed" and build["failed_stage"] == "code"
+        attempt = server.api("GET", f"/api/apps/{app['id']}")["attempt_id"]
+        procs = server.api("GET", f"/api/attempts/{attempt}/processes")
+        (shot,) = [p for p in procs if p["reason"] == "screenshot"]
+        assert shot["status"] == "succeeded", shot  # not a failure: there was no page
+        lines = server.api("GET", f"/api/processes/{shot['id']}/logs")["lines"]
+        assert any(line["text"] == "no page to picture" for line in lines)
+        assert build["screenshot_id"] is None
+        assert not proctree.find_tagged(shot["id"])

@@ -56,6 +56,14 @@ class BuildCancelled(Exception):
 
 
 @dataclass
+class EarlyScreenshot:
+    """The screenshot started ahead of the checks: the preview it waits for, and its task."""
+
+    preview: asyncio.Future[Preview]
+    task: asyncio.Future[str | None]
+
+
+@dataclass
 class BuildRun:
     """The stages of `build` from its start stage; `saved` writes each change of the build
     (and publishes it), `cancelled` says whether the founder cancelled it."""
@@ -67,15 +75,19 @@ class BuildRun:
     cancelled: Callable[[], bool]
     attempt: Attempt | None = None
     checks: tuple[str, ...] = ()  # what the checks stage found, for the summary
+    screenshot: EarlyScreenshot | None = None  # its browser, started at the code stage
 
     async def run(self) -> Build:
         """Run the stages; the build as it ended a stage short of `ready` raises (StageFailed,
         BuildCancelled), and `ready` is the caller's to record."""
-        for stage in stages_from(self.build.start_stage):
-            self._check_cancelled()
-            await self._enter(stage)
-            await _STAGES[stage](self)
-            await self._leave(stage)
+        try:
+            for stage in stages_from(self.build.start_stage):
+                self._check_cancelled()
+                await self._enter(stage)
+                await _STAGES[stage](self)
+                await self._leave(stage)
+        finally:
+            await self._end_screenshot()  # ended before the checks: no page, it just ends
         self._check_cancelled()
         return self.build
 
@@ -133,6 +145,7 @@ class BuildRun:
         """One turn of the app's agent with the build's prompt, as a follow-up of the attempt
         (it resumes the agent's session: later builds' agents know the earlier ones)."""
         parts = self.parts
+        self._start_screenshot()
         follow_up = await parts.attempts.follow_up(self._attempt_id(), self.build.prompt)
         while True:
             await parts.attempts.wait(self._attempt_id())
@@ -184,19 +197,33 @@ class BuildRun:
     async def _preview_checks(self) -> tuple[str, str | None, TestRun | None]:
         """The preview, then its screenshot beside the e2e test; the screenshot's browser
         starts beside the preview (it is sent the page once the preview answers)."""
-        started: asyncio.Future[Preview] = asyncio.get_running_loop().create_future()
-        screenshot = asyncio.ensure_future(self._screenshot(started))
-        try:
-            preview = await self._preview()
-        except BaseException:
-            started.cancel()
-            await asyncio.gather(screenshot, return_exceptions=True)
-            raise
-        started.set_result(preview)
+        self._start_screenshot()  # started at the code stage; a retry of the checks: now
+        early = self.screenshot
+        preview = await self._preview()
+        if early is not None:
+            early.preview.set_result(preview)
         template = self._template()
         e2e_run = self._test_run(TestKind.e2e) if template.scripts.e2e_test.strip() else _none()
-        screenshot_id, e2e = await _together(screenshot, e2e_run)
+        screenshot_id, e2e = await _together(early.task if early else _none(), e2e_run)
+        self.screenshot = None
         return preview.id, screenshot_id, e2e
+
+    def _start_screenshot(self) -> None:
+        """The screenshot's browser started now, to be sent the preview in the checks: its
+        start-up (a second or more, beside the checks' other parts on the same cores) is then
+        behind the stages before them."""
+        if self.screenshot is None and self.parts.ctx.settings.builder.screenshot:
+            preview: asyncio.Future[Preview] = asyncio.get_running_loop().create_future()
+            task = asyncio.ensure_future(self._screenshot(preview))
+            self.screenshot = EarlyScreenshot(preview, task)
+
+    async def _end_screenshot(self) -> None:
+        """A screenshot started and never sent its page (a stage failed or was cancelled
+        first): told there is none, it ends."""
+        early, self.screenshot = self.screenshot, None
+        if early is not None:
+            early.preview.cancel()
+            await asyncio.gather(early.task, return_exceptions=True)
 
     # -- checks' parts ------------------------------------------------------------------
 
@@ -242,8 +269,6 @@ class BuildRun:
         is the agent's: never rendered by the server); None when none could be taken.
         `preview`: the attempt's, once it runs (cancelled: it never did)."""
         parts = self.parts
-        if not parts.ctx.settings.builder.screenshot:
-            return None
         request = ProcessRequest(RunReason.screenshot, screenshot_argv(), env=screenshot_env())
         try:
             proc = await parts.test_runs.run_against_preview(self._attempt_id(), request, preview)
@@ -329,7 +354,7 @@ def screenshot_argv() -> list[str]:
     script = (
         'out="${PADDOCK_ARTIFACTS:?}/' + SCREENSHOT + '"; '
         f'command -v python3 >/dev/null && exec python3 -c "${BROWSER_SHOT_ENV}" "$out"; '
-        'IFS= read -r url || { echo "no URL came: no screenshot" >&2; exit 4; }; '
+        'IFS= read -r url || { echo "no page to picture" >&2; exit 0; }; '
         'profile="$(mktemp -d)"; '
         "for b in chromium chromium-browser google-chrome; do "
         'command -v "$b" >/dev/null && exec "$b" --headless=new --no-sandbox --disable-gpu '
