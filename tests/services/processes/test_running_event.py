@@ -22,10 +22,10 @@ from paddock.domain.entities import AgentSpec
 from paddock.domain.events import EventType
 from paddock.domain.sandbox import Provider, SandboxConfig
 from paddock.domain.states import ProcessStatus, RunReason
-from paddock.runtime import proctree
 from paddock.services.engine import Engine
 from paddock.services.processes.process_request import ProcessRequest
 from tests.e2e.server import make_repo
+from tests.runtime.sandbox.test_exec_signal import executables
 
 pytestmark = pytest.mark.anyio
 
@@ -38,21 +38,11 @@ def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo", {"README.md": "# running\n"})
 
 
-def bwrap_or_skip(engine: Engine) -> None:
+def bwrap_or_fail(engine: Engine) -> None:
+    """scripts/install provides bwrap: without it the test fails (CI must not lose it quietly)."""
     problem = engine.ctx.sandboxes.problem(Provider.bwrap)
     if problem is not None:
-        pytest.skip(f"bwrap cannot run here: {problem}")
-
-
-def executables(tag: str) -> list[str]:
-    """The executables of the live processes tagged `tag` (the launch chain, the command)."""
-    found = []
-    for pid in proctree.find_tagged(tag):
-        try:
-            found.append(os.path.realpath(f"/proc/{pid}/exe"))
-        except OSError:
-            continue
-    return found
+        pytest.fail(f"bwrap cannot run here: {problem}", pytrace=False)
 
 
 def watch_publishing(
@@ -78,7 +68,7 @@ def watch_publishing(
 async def test_running_is_published_once_the_command_runs_in_its_sandbox(
     engine: Engine, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bwrap_or_skip(engine)
+    bwrap_or_fail(engine)
     bash = os.path.realpath(shutil.which("bash") or "bash")
     project = await engine.projects.register(str(repo))
     for i in range(3):  # the first launch joins its cgroup on the way, the next ones a spare's
@@ -99,7 +89,7 @@ async def test_a_command_that_cannot_start_in_its_sandbox_is_never_running(
 ) -> None:
     """Found on the host's PATH, but in a directory the sandbox does not see (a private /tmp):
     the exec inside fails, the helper says so, and the process goes from queued to failed."""
-    bwrap_or_skip(engine)
+    bwrap_or_fail(engine)
     ghost_dir = tmp_path / "bin"
     ghost_dir.mkdir()
     ghost = ghost_dir / "paddock-ghost"
