@@ -60,7 +60,7 @@ from _harness import (
 from paddock.domain.builder.brief import Brief
 from paddock.domain.builder.prompts import build_prompt
 from paddock.domain.builder.templates import AppTemplate
-from paddock.services.builder.build_run import screenshot_argv, screenshot_env
+from paddock.services.builder.build_screenshot import screenshot_argv, screenshot_env
 from paddock.services.builder.templates import get_template, template_files
 
 IDEA = "A booking page for my yoga studio"

@@ -10,7 +10,6 @@ and a Retry that starts again at that stage.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -35,32 +34,28 @@ from paddock.domain.errors import PaddockError
 from paddock.domain.preview import Preview, PreviewStatus
 from paddock.domain.states import FollowUpStatus, ProcessStatus, RunReason, TestKind
 from paddock.domain.test_run import TestRun
-from paddock.runtime import browser_shot, git, safefs
+from paddock.runtime import git, safefs
 from paddock.runtime.git import staging
 from paddock.services.attempts.attempt_worktrees import attempt_worktree
 from paddock.services.builder.build_parts import BuildParts, StageFailed, build_summary
+from paddock.services.builder.build_screenshot import (
+    SCREENSHOT,
+    EarlyScreenshot,
+    screenshot_argv,
+    screenshot_env,
+)
 from paddock.services.builder.templates import get_template, template_files
 from paddock.services.processes.process_request import ProcessRequest
 from paddock.store import artifacts as artifact_store
 
 A = TypeVar("A")
 B = TypeVar("B")
-SCREENSHOT = "home.png"
-BROWSER_SHOT_ENV = "PADDOCK_BROWSER_SHOT"  # runtime/browser_shot.py's source
 LOG_TAIL = 40  # lines of a failed process's log in a failure's details
 SCAFFOLD_MESSAGE = "Scaffold: the {label} template"
 
 
 class BuildCancelled(Exception):
     """The founder cancelled the build while a stage ran."""
-
-
-@dataclass
-class EarlyScreenshot:
-    """The screenshot started ahead of the checks: the preview it waits for, and its task."""
-
-    preview: asyncio.Future[Preview]
-    task: asyncio.Future[str | None]
 
 
 @dataclass
@@ -342,36 +337,6 @@ class BuildRun:
     async def _current_attempt(self) -> Attempt:
         self.attempt = await self.parts.attempts.get(self._attempt_id())
         return self.attempt
-
-
-def screenshot_argv() -> list[str]:
-    """Headless Chromium writing a page to the process's artifact folder, the page's URL read
-    from stdin (a line). Started before the page exists where Python is at hand (the helper
-    runtime/browser_shot.py, its source in $PADDOCK_BROWSER_SHOT, `screenshot_env`: the
-    browser starts, then waits for the URL); otherwise Chromium once the URL came, giving the
-    page up to 5 s of its own time first. Its own sandbox is off: it runs inside Paddock's,
-    where it could not make one."""
-    script = (
-        'out="${PADDOCK_ARTIFACTS:?}/' + SCREENSHOT + '"; '
-        f'command -v python3 >/dev/null && exec python3 -c "${BROWSER_SHOT_ENV}" "$out"; '
-        'IFS= read -r url || { echo "no page to picture" >&2; exit 0; }; '
-        'profile="$(mktemp -d)"; '
-        "for b in chromium chromium-browser google-chrome; do "
-        'command -v "$b" >/dev/null && exec "$b" --headless=new --no-sandbox --disable-gpu '
-        "--no-first-run --disable-background-networking --disable-component-update "
-        "--disable-sync --hide-scrollbars --window-size=1280,800 "
-        "--virtual-time-budget=5000 --run-all-compositor-stages-before-draw "
-        '--user-data-dir="$profile" --screenshot="$out" "$url"; done; '
-        'echo "no Chromium here: no screenshot" >&2; exit 3'
-    )
-    return ["bash", "-c", script, "screenshot"]
-
-
-@functools.cache
-def screenshot_env() -> dict[str, str]:
-    """The helper's source, for `screenshot_argv` (in the environment, not the command line
-    every log starts with)."""
-    return {BROWSER_SHOT_ENV: Path(browser_shot.__file__).read_text()}
 
 
 _STAGES: dict[BuildStatus, Callable[[BuildRun], Awaitable[None]]] = {
