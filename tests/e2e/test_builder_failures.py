@@ -445,7 +445,17 @@ def test_the_timeline_stream_replays_then_goes_live(server: ServerProcess, tmp_p
     app = new_app(server, a_repo(tmp_path))
     first = settled(server, start_build(server, app))
     assert first["status"] == "ready"
-    stored = server.api("GET", f"/api/apps/{app['id']}/timeline")
+    # The build is saved ready before its entries (ready, version, MVP built) are written.
+    stored = wait_for(
+        lambda: (
+            t
+            if (t := server.api("GET", f"/api/apps/{app['id']}/timeline"))[-1]["kind"]
+            == "mvp_built"
+            else None
+        ),
+        timeout=30,
+        interval=0.1,
+    )
     seqs = [e["seq"] for e in stored]
     last = seqs[-1]
     path = f"/api/apps/{app['id']}/timeline/stream"
