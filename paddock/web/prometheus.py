@@ -1,11 +1,13 @@
 """A snapshot of Paddock's metrics (services/metrics.py) in Prometheus' text format, with the
-process's own (memory, CPU, open files) from prometheus_client's process collector.
+process's own (memory, CPU, open files; the garbage collector's passes) from prometheus_client's
+process and GC collectors.
 
 Only web/metrics.py imports this module, when /metrics is first asked for: it is where
 prometheus_client comes in."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
 from itertools import accumulate
 
@@ -16,6 +18,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.gc_collector import GCCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
@@ -129,8 +132,20 @@ class SnapshotCollector(Collector):
             yield family_of(metric)
 
 
+class FrozenObjects(Collector):
+    def collect(self) -> Iterator[Metric]:
+        yield _gauge_of(
+            "paddock_gc_frozen_objects",
+            "Objects the server froze out of the collector's passes once started",
+            [],
+            [(gc.get_freeze_count(),)],
+        )
+
+
 def exposition(snapshot: MetricsSnapshot) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(snapshot))
     registry.register(ProcessCollector(registry=None))
+    GCCollector(registry)  # registers itself: collections and what they found, by generation
+    registry.register(FrozenObjects())
     return generate_latest(registry)

@@ -102,6 +102,16 @@ def test_metrics_need_the_api_token(server: ServerProcess) -> None:
     assert server.client.get("/metrics").status_code == 200  # with the token
 
 
+def test_the_started_server_keeps_what_it_made_to_start_out_of_the_collectors_passes(
+    server: ServerProcess,
+) -> None:
+    """A full pass of the collector over everything the server made to start took ~150 ms
+    under load (the API's worst latency): once started, it is frozen (cli/serving.py)."""
+    samples = scrape(server)
+    assert value(samples, "paddock_gc_frozen_objects") > 50_000
+    assert value(samples, "python_gc_collections_total", generation="2") >= 0
+
+
 def test_an_attempt_run_shows_in_the_metrics(fresh_server: ServerProcess, tmp_path: Path) -> None:
     server = fresh_server
     before = scrape(server)
