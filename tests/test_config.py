@@ -100,6 +100,7 @@ KNOWN_NAMES = [
     "builder_tier",
     "builder_tiers",
     "features",
+    "cluster_redis_url",
 ]
 
 
@@ -204,7 +205,7 @@ def test_no_name_users_know_is_lost_and_each_field_has_exactly_one() -> None:
         "artifacts": "artifact_",
         "builder": "builder_",
     }
-    prefixes |= {"reports": "report_", "agents": "agents_"}
+    prefixes |= {"reports": "report_", "agents": "agents_", "cluster": "cluster_"}
     for name, (group, field) in FLAT_NAMES.items():
         assert name in (field, prefixes.get(group, "") + field), name
 
@@ -241,7 +242,7 @@ def test_secrets_stay_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sorted(secrets) == sorted(
         [
             *("token", "secret_key", "anthropic_api_key", "openai_api_key", "gemini_api_key"),
-            *("github_token", "gitlab_token", "gitea_token"),
+            *("github_token", "gitlab_token", "gitea_token", "cluster_redis_url"),
         ]
     )
     for name in secrets:

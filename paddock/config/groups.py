@@ -91,6 +91,14 @@ class StorageSettings(_Group):
         return self.database_url.startswith("sqlite")
 
 
+class ClusterSettings(_Group):
+    """A team's Paddock on many machines (docs/scale-out.md, docs/decisions/022)."""
+
+    # The Redis server the control-plane servers sharing one database carry their events
+    # through (`redis://[user:password@]host:port/db`). None: one server, its events its own.
+    redis_url: SecretStr | None = None
+
+
 class ProcessSettings(_Group):
     """How supervised processes are stopped, and how their output is stored."""
 

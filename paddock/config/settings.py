@@ -26,6 +26,7 @@ from paddock.config.groups import (
     AgentSettings,
     ArtifactSettings,
     BuilderSettings,
+    ClusterSettings,
     FlagSettings,
     GitSettings,
     PreviewSettings,
@@ -126,6 +127,7 @@ FLAT_NAMES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "builder_tier": ("builder", "tier"),
         "builder_tiers": ("builder", "tiers"),
         "features": ("flags", "features"),
+        "cluster_redis_url": ("cluster", "redis_url"),
     }
 )
 
@@ -147,6 +149,7 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)
     builder: BuilderSettings = Field(default_factory=BuilderSettings)
     flags: FlagSettings = Field(default_factory=FlagSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @model_validator(mode="before")
     @classmethod

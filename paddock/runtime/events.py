@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from paddock.domain.entities import Event
 from paddock.domain.events import EventType, encode
@@ -49,9 +49,14 @@ class Subscription(Generic[T]):
 
     def _overflow(self) -> None:
         self._hub.overflows += 1
+        self.resync()
+
+    def resync(self) -> None:
         while not self._queue.empty():
             self._queue.get_nowait()
         self._queue.put_nowait(SYNC)
+        if self.behind_since is None:
+            self.behind_since = time.monotonic()
 
     @property
     def pending(self) -> int:
@@ -136,6 +141,11 @@ class Topic(Generic[T]):
         for sub in tuple(self._subscribers):
             sub.offer(item)
 
+    def sync_all(self) -> None:
+        """Every subscriber re-reads: drop what it has queued, send it SYNC."""
+        for sub in tuple(self._subscribers):
+            sub.resync()
+
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
@@ -164,8 +174,18 @@ class Lag:
     overflows: int
 
 
+class Carrier(Protocol):
+    """What carries a bus's events to every server sharing one database, and back to this one
+    numbered (runtime/shared_events.py): the bus then hears its own events as the others'."""
+
+    def send(
+        self, type_: EventType, project_id: str | None, data: dict[str, Any], ts: datetime
+    ) -> None: ...
+
+
 class EventBus:
-    """State changes of projects, tasks, attempts and processes, numbered per server run.
+    """State changes of projects, tasks, attempts and processes, numbered per server run — or,
+    with a carrier, across the servers sharing one database.
 
     The last `history` events are kept so a client can resume with Last-Event-ID; a client
     further behind (or from an earlier server run) gets SYNC and re-fetches.
@@ -175,28 +195,51 @@ class EventBus:
         self._topic: Topic[Event] = Topic(maxsize)
         self._recent: deque[Event] = deque(maxlen=history)
         self._seq = 0
+        self.carrier: Carrier | None = None
 
     @property
     def last_seq(self) -> int:
         return self._seq
 
+    @property
+    def history(self) -> int:
+        """How many of the last events are kept for replays."""
+        return self._recent.maxlen or 0
+
     def lag(self) -> Lag:
         """How far behind the bus's slowest subscriber is (/metrics)."""
         return self._topic.lag()
 
-    def publish(self, type_: EventType, project_id: str | None, payload: object) -> Event:
-        """Number and fan out a state change.
+    def publish(self, type_: EventType, project_id: str | None, payload: object) -> Event | None:
+        """Number and fan out a state change (None: the carrier numbers it, and it comes back
+        through `deliver`).
 
         `type_` must be in the event catalogue and `payload` of its class (UnknownEventType,
         WrongEventPayload otherwise). What is kept and sent is its public read model's JSON form
         (`encode`): no secret value ever enters the bus (every reader of events, the SSE
         stream, the UI's fragments, replays, sees the same masked form)."""
         checked, data = encode(type_, payload)
-        self._seq += 1
-        event = Event(self._seq, checked, project_id, data, datetime.now(UTC))
+        if self.carrier is not None:
+            self.carrier.send(checked, project_id, data, datetime.now(UTC))
+            return None
+        event = Event(self._seq + 1, checked, project_id, data, datetime.now(UTC))
+        self.deliver(event)
+        return event
+
+    def deliver(self, event: Event) -> None:
+        """Keep and fan out an event numbered `last_seq + 1` (by this bus or its carrier)."""
+        self._seq = event.seq
         self._recent.append(event)
         self._topic.publish(event)
-        return event
+
+    def restart_at(self, seq: int, recent: list[Event]) -> None:
+        """Go on from `seq` (a carrier's numbering), holding `recent` (the events up to it, as
+        many as are kept) for replays. Subscribers re-read (SYNC): what they hold is of
+        another numbering, or has a gap."""
+        self._seq = seq
+        self._recent.clear()
+        self._recent.extend(recent)
+        self._topic.sync_all()
 
     def subscribe(
         self, project_id: str | None = None, wanted: Callable[[Event], bool] | None = None

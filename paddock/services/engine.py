@@ -11,6 +11,7 @@ from paddock.config import Settings
 from paddock.runtime.events import EventBus
 from paddock.runtime.launcher import Launcher
 from paddock.runtime.logpipe import LogHub
+from paddock.runtime.shared_events import SharedEvents
 from paddock.services.agents import AgentService
 from paddock.services.attempts.attempts import AttemptService
 from paddock.services.attempts.editor import EditorService
@@ -135,6 +136,11 @@ class Engine:
             build_parts, self.builds, self.changes, self.decisions, self.deploys
         )
         self.last_reconcile = ReconcileReport()
+        # Control-plane servers sharing one database share their events (docs/scale-out.md).
+        redis_url = settings.cluster.redis_url
+        self.shared_events = (
+            SharedEvents(redis_url.get_secret_value(), self.ctx.bus) if redis_url else None
+        )
 
     @property
     def settings(self) -> Settings:
@@ -149,6 +155,8 @@ class Engine:
         settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
         settings.storage.worktrees.mkdir(parents=True, exist_ok=True)
         await anyio.to_thread.run_sync(self.ctx.db.migrate_in_child)
+        if self.shared_events is not None:
+            await self.shared_events.start()  # before anything publishes
         self.last_reconcile = await Reconciler(self.ctx).run()
         stale = await anyio.to_thread.run_sync(self.ctx.sandboxes.reap_stale)
         await anyio.to_thread.run_sync(self.attempts.turns.channels.reap_stale)
@@ -193,6 +201,8 @@ class Engine:
             await self.attempts.stop_all()
             await self.processes.stop_all()  # processes not started by an attempt run
             await self.test_runs.close()
+            if self.shared_events is not None:
+                await self.shared_events.close()  # after the stops' events
             # Threads a stuck write would hold are abandoned, not waited for.
             await anyio.to_thread.run_sync(self.ctx.log_writer.close, abandon_on_cancel=True)
             await self.ctx.sandboxes.settle()
