@@ -133,6 +133,14 @@ class Attempt:
     # The agent's last status line (domain/progress.py) and when it said it; None: none yet.
     progress: str | None = None
     progress_at: datetime | None = None
+    # The server that runs it when servers share the database (docs/scale-out.md); None: any
+    # (one server, or made before they shared it).
+    runner_id: str | None = None
+
+
+def runs_here(attempt: Attempt, runner_id: str | None) -> bool:
+    """Whether the server that is runner `runner_id` runs the attempt (None: the only one)."""
+    return runner_id is None or attempt.runner_id in (None, runner_id)
 
 
 @dataclass(frozen=True, slots=True)

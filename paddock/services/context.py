@@ -28,6 +28,9 @@ class Context:
     launcher: Launcher
     sandboxes: Sandboxes
     entries: EntryHub = field(default_factory=EntryHub)
+    # This server's id as the runner of the attempts it makes, when servers share the database
+    # (cluster_redis_url); None: the only server, which reconciles every attempt.
+    runner_id: str | None = None
 
     def publish(self, type_: EventType, project_id: str | None, payload: object) -> None:
         """Publish a state change: a catalogue type and its payload (domain/events.py)."""

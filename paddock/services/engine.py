@@ -46,6 +46,7 @@ from paddock.services.processes.logs import LogService
 from paddock.services.processes.processes import ProcessService
 from paddock.services.projects import ProjectService
 from paddock.services.reconcile import Reconciler, ReconcileReport
+from paddock.services.runner_identity import local_runner_id
 from paddock.services.sandbox.sandbox_service import SandboxService
 from paddock.services.sandbox.sandboxing import make_sandboxes
 from paddock.services.sandbox.usage import UsageService
@@ -156,6 +157,8 @@ class Engine:
         settings.storage.worktrees.mkdir(parents=True, exist_ok=True)
         await anyio.to_thread.run_sync(self.ctx.db.migrate_in_child)
         if self.shared_events is not None:
+            # Servers on one database: each reconciles only the attempts it runs.
+            self.ctx.runner_id = local_runner_id(settings.storage.data_dir)
             await self.shared_events.start()  # before anything publishes
         self.last_reconcile = await Reconciler(self.ctx).run()
         stale = await anyio.to_thread.run_sync(self.ctx.sandboxes.reap_stale)

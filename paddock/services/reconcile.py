@@ -20,7 +20,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from paddock.domain.entities import Attempt
+from paddock.domain.entities import Attempt, runs_here
 from paddock.domain.errors import PaddockError
 from paddock.domain.states import AttemptStatus, ProcessStatus
 from paddock.runtime import git, proctree, safefs
@@ -63,6 +63,12 @@ class Reconciler:
         await self._check_branches(report)
         return report
 
+    async def _own_attempts(self) -> list[Attempt]:
+        """The attempts this server runs (with servers on one database, another's are not
+        this one's to judge: it runs them, on its own disk)."""
+        attempts = await self.ctx.db.run(attempt_store.list_attempts)
+        return [a for a in attempts if runs_here(a, self.ctx.runner_id)]
+
     async def _check_branches(self, report: ReconcileReport) -> None:
         """Say which attempts' branches are gone (deleted outside Paddock); change nothing."""
         attempts = await self.ctx.db.run(attempt_store.list_attempts)
@@ -83,7 +89,8 @@ class Reconciler:
 
     async def _processes(self, report: ReconcileReport) -> None:
         grace = self.ctx.settings.processes.stop_grace_seconds
-        for proc in await self.ctx.db.run(process_store.list_unfinished):
+        unfinished = partial(process_store.list_unfinished, runner_id=self.ctx.runner_id)
+        for proc in await self.ctx.db.run(unfinished):
             alive = (
                 proc.pid is not None
                 and proc.pid_start_time is not None
@@ -111,7 +118,7 @@ class Reconciler:
             log.warning("reconcile: process %s marked %s", proc.id, status)
 
     async def _attempts(self, report: ReconcileReport) -> None:
-        for attempt in await self.ctx.db.run(attempt_store.list_attempts):
+        for attempt in await self._own_attempts():
             if attempt.status.busy:
                 error = "interrupted: the server stopped while it ran"
                 if attempt.status is AttemptStatus.creating:
@@ -149,7 +156,7 @@ class Reconciler:
         between git stopping the rebase and recording it. It becomes `conflicted` (continue,
         abort or ask the agent), its worktree handed back to its sandbox as a rebase does."""
         projects = {p.id: p for p in await self.ctx.db.run(project_store.list_projects)}
-        for attempt in await self.ctx.db.run(attempt_store.list_attempts):
+        for attempt in await self._own_attempts():
             project = projects.get(attempt.project_id)
             if attempt.status not in _MAY_BE_REBASING or project is None:
                 continue

@@ -6,8 +6,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from paddock.domain.entities import AgentSpec, Attempt, Scripts
 from paddock.domain.errors import NotFound
@@ -15,6 +15,17 @@ from paddock.domain.merge import MergeRecord, MergeStrategy
 from paddock.domain.sandbox import SandboxConfig, parse_sandbox
 from paddock.domain.states import AttemptStatus, check_attempt_move
 from paddock.store.tables.attempts import AttemptRow
+
+
+def run_by(attempt_id: InstrumentedAttribute[str], runner_id: str | None) -> ColumnElement[bool]:
+    """Rows (of any table with an `attempt_id`) of the attempts `runner_id` runs: its own, and
+    those no runner was named for; every row when `runner_id` is None (one server)."""
+    if runner_id is None:
+        return true()
+    ours = select(AttemptRow.id).where(
+        or_(AttemptRow.runner_id.is_(None), AttemptRow.runner_id == runner_id)
+    )
+    return attempt_id.in_(ours)
 
 
 def to_attempt(row: AttemptRow) -> Attempt:
@@ -39,6 +50,7 @@ def to_attempt(row: AttemptRow) -> Attempt:
         worktree_bytes=row.worktree_bytes,
         progress=row.progress,
         progress_at=row.progress_at,
+        runner_id=row.runner_id,
     )
 
 
@@ -82,6 +94,7 @@ def create_attempt(
     agent: AgentSpec,
     prompt: str,
     sandbox: SandboxConfig | None = None,
+    runner_id: str | None = None,
 ) -> Attempt:
     row = AttemptRow(
         id=attempt_id,
@@ -95,6 +108,7 @@ def create_attempt(
         prompt=prompt,
         scripts=asdict(Scripts()),
         sandbox=(sandbox or SandboxConfig()).to_json(),
+        runner_id=runner_id,
     )
     session.add(row)
     session.flush()

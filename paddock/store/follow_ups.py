@@ -11,6 +11,7 @@ from paddock.domain.entities import AgentSpec, FollowUp
 from paddock.domain.errors import Conflict, NotFound
 from paddock.domain.names import new_id
 from paddock.domain.states import FollowUpStatus
+from paddock.store.attempts import run_by
 from paddock.store.tables.attempts import FollowUpRow
 
 
@@ -68,8 +69,13 @@ def next_queued(session: Session, attempt_id: str) -> FollowUp | None:
     return to_follow_up(row) if row else None
 
 
-def attempts_with_queued(session: Session) -> list[str]:
-    query = select(FollowUpRow.attempt_id).where(FollowUpRow.status == "queued").distinct()
+def attempts_with_queued(session: Session, runner_id: str | None = None) -> list[str]:
+    """Attempts (that `runner_id` runs; all: None) with follow-ups queued."""
+    query = (
+        select(FollowUpRow.attempt_id)
+        .where(FollowUpRow.status == "queued", run_by(FollowUpRow.attempt_id, runner_id))
+        .distinct()
+    )
     return list(session.scalars(query))
 
 
@@ -118,9 +124,14 @@ def cancel_queued(session: Session, attempt_id: str) -> list[FollowUp]:
     return [to_follow_up(row) for row in rows]
 
 
-def fail_interrupted(session: Session) -> int:
-    """Follow-ups that were running when the server stopped: their process is gone."""
-    rows = session.scalars(select(FollowUpRow).where(FollowUpRow.status == "running"))
+def fail_interrupted(session: Session, runner_id: str | None = None) -> int:
+    """Follow-ups (of the attempts `runner_id` runs; all: None) that were running when the
+    server stopped: their process is gone."""
+    rows = session.scalars(
+        select(FollowUpRow).where(
+            FollowUpRow.status == "running", run_by(FollowUpRow.attempt_id, runner_id)
+        )
+    )
     count = 0
     for row in rows:
         row.status = FollowUpStatus.failed.value

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.errors import NotFound
 from paddock.domain.names import new_id
 from paddock.domain.preview import Preview, PreviewStatus, check_preview_move
+from paddock.store.attempts import run_by
 from paddock.store.tables.base import utcnow
 from paddock.store.tables.previews import PreviewRow, PreviewTicketRow
 
@@ -68,9 +69,12 @@ def list_for_attempt(session: Session, attempt_id: str) -> list[Preview]:
     return [to_preview(r) for r in session.scalars(query)]
 
 
-def list_active(session: Session) -> list[Preview]:
+def list_active(session: Session, runner_id: str | None = None) -> list[Preview]:
+    """Previews starting or running, of the attempts `runner_id` runs (all: None)."""
     active = [PreviewStatus.starting.value, PreviewStatus.running.value]
-    query = select(PreviewRow).where(PreviewRow.status.in_(active))
+    query = select(PreviewRow).where(
+        PreviewRow.status.in_(active), run_by(PreviewRow.attempt_id, runner_id)
+    )
     return [to_preview(r) for r in session.scalars(query)]
 
 

@@ -13,6 +13,7 @@ from paddock.domain.autocommit import LeftOut, LeftOutReason
 from paddock.domain.entities import Process
 from paddock.domain.errors import NotFound
 from paddock.domain.states import ProcessStatus, RunReason, check_process_move
+from paddock.store.attempts import run_by
 from paddock.store.tables.base import utcnow
 from paddock.store.tables.processes import ProcessRow
 
@@ -131,9 +132,11 @@ def rewound_since_last_turn(session: Session, attempt_id: str) -> bool:
     return session.scalar(query.limit(1)) is not None
 
 
-def list_unfinished(session: Session) -> list[Process]:
+def list_unfinished(session: Session, runner_id: str | None = None) -> list[Process]:
+    """Processes queued or running, of the attempts `runner_id` runs (all: None)."""
     query = select(ProcessRow).where(
-        ProcessRow.status.in_([ProcessStatus.queued, ProcessStatus.running])
+        ProcessRow.status.in_([ProcessStatus.queued, ProcessStatus.running]),
+        run_by(ProcessRow.attempt_id, runner_id),
     )
     return [to_process(r) for r in session.scalars(query)]
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from paddock.domain.errors import NotFound
 from paddock.domain.states import TestKind, TestRunStatus
 from paddock.domain.test_run import TestCaseResult, TestRun, TestTotals
+from paddock.store.attempts import run_by
 from paddock.store.tables.base import utcnow
 from paddock.store.tables.test_runs import TestCaseRow, TestRunRow
 
@@ -203,10 +204,15 @@ def failing_cases(session: Session, run_id: str, limit: int) -> list[TestCaseRes
     return [to_case(row) for row in session.scalars(query)]
 
 
-def mark_interrupted(session: Session, cutoff: datetime) -> list[TestRun]:
-    """Runs still `running` from before `cutoff` (a server that stopped): now `error`."""
+def mark_interrupted(
+    session: Session, cutoff: datetime, runner_id: str | None = None
+) -> list[TestRun]:
+    """Runs still `running` from before `cutoff` (a server that stopped), of the attempts
+    `runner_id` runs (all: None): now `error`."""
     query = select(TestRunRow).where(
-        TestRunRow.status == TestRunStatus.running.value, TestRunRow.created_at < cutoff
+        TestRunRow.status == TestRunStatus.running.value,
+        TestRunRow.created_at < cutoff,
+        run_by(TestRunRow.attempt_id, runner_id),
     )
     rows = list(session.scalars(query))
     for row in rows:

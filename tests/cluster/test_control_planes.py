@@ -9,29 +9,43 @@ import queue
 import secrets
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.server import ServerProcess, make_repo
+from tests.e2e.server import ServerProcess, make_repo, wait_for
 from tests.pg import PgServer
 from tests.redis_server import RedisServer
 
 
+@dataclass
+class Cluster:
+    """Control planes on one database and one Redis, each with a data dir of its own."""
+
+    env: dict[str, str]
+    database: str
+
+    def server(self, data_dir: Path) -> ServerProcess:
+        return ServerProcess(data_dir, env=self.env, database_url=self.database)
+
+
 @pytest.fixture
-def planes(tmp_path: Path, pg_server: PgServer) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def cluster(tmp_path: Path, pg_server: PgServer) -> Iterator[Cluster]:
     redis = RedisServer(tmp_path / "redis").start()
-    database = pg_server.url_for(pg_server.create_database())
     env = {"PADDOCK_CLUSTER_REDIS_URL": redis.url, "PADDOCK_SECRET_KEY": secrets.token_hex(32)}
-    a = ServerProcess(tmp_path / "a", env=env, database_url=database)
-    b = ServerProcess(tmp_path / "b", env=env, database_url=database)
     try:
-        with a, b:  # A migrates the database before B starts
-            yield a, b
+        yield Cluster(env, pg_server.url_for(pg_server.create_database()))
     finally:
         redis.stop()
+
+
+@pytest.fixture
+def planes(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with cluster.server(tmp_path / "a") as a, cluster.server(tmp_path / "b") as b:
+        yield a, b  # A migrated the database before B started
 
 
 def until(events: Iterator[tuple[str | None, str, Any]], wanted: str, task_id: str) -> str:
@@ -89,3 +103,30 @@ def test_what_is_done_through_one_control_plane_is_seen_live_on_the_other(
     text = ""
     while "Also through A" not in text:
         text += board.get(timeout=30)
+
+
+def test_a_control_plane_starting_leaves_the_attempts_another_runs_alone(
+    cluster: Cluster, planes: tuple[ServerProcess, ServerProcess], tmp_path: Path
+) -> None:
+    """Each server reconciles at start what it ran: not what another runs now (it would have
+    stopped A's agent as a leftover of its own)."""
+    a, b = planes
+    project = a.api("POST", "/api/projects", json={"path": str(make_repo(tmp_path / "repo"))})
+    task = a.api("POST", f"/api/projects/{project['id']}/tasks", json={"title": "Long"})
+    agent = {"profile": "script", "command": "echo started; sleep 120"}
+    attempt = a.api("POST", f"/api/tasks/{task['id']}/attempts", json={"agent": agent})
+    processes = f"/api/attempts/{attempt['id']}/processes"
+
+    def agent_running() -> dict[str, Any] | None:
+        turns = [p for p in a.api("GET", processes) if p["reason"] == "agent"]
+        return turns[0] if turns and turns[0]["status"] == "running" else None
+
+    turn = wait_for(agent_running, 60)
+
+    b.stop()
+    with cluster.server(b.data_dir):
+        pass  # B again: started (its reconciliation done), healthy, stopped
+
+    assert a.api("GET", f"/api/processes/{turn['id']}")["status"] == "running"
+    assert a.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "running"
+    a.api("POST", f"/api/attempts/{attempt['id']}/stop")

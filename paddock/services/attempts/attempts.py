@@ -143,6 +143,7 @@ class AttemptService:
                 agent=agent,
                 prompt=prompt if prompt is not None else default_prompt(task),
                 sandbox=chosen,
+                runner_id=self.ctx.runner_id,
             )
             return attempt, project
 
@@ -223,8 +224,8 @@ class AttemptService:
         server stopped has lost its process and is marked failed."""
 
         def load(session: Session) -> list[Attempt]:
-            follow_up_store.fail_interrupted(session)
-            ids = follow_up_store.attempts_with_queued(session)
+            follow_up_store.fail_interrupted(session, self.ctx.runner_id)
+            ids = follow_up_store.attempts_with_queued(session, self.ctx.runner_id)
             return [store.get_attempt(session, attempt_id) for attempt_id in ids]
 
         for attempt in await self.ctx.db.run(load):

@@ -25,6 +25,7 @@ from paddock.domain.builder.builds import (
 from paddock.domain.builder.changes import check_description
 from paddock.domain.builder.prompts import build_prompt
 from paddock.domain.builder.timeline import TimelineKind
+from paddock.domain.entities import runs_here
 from paddock.domain.errors import Conflict, InvalidInput, PaddockError
 from paddock.domain.events import EventType
 from paddock.services.builder.build_outcomes import BuildOutcomes
@@ -266,6 +267,9 @@ class BuildService:
         with that reason (Retry goes on from that stage); queued builds start."""
         for build in await self._working():
             app = await self.parts.apps.get(build.app_id)
+            attempt = await self.parts.attempts.get(app.attempt_id) if app.attempt_id else None
+            if attempt is not None and not runs_here(attempt, self.ctx.runner_id):
+                continue  # another server's build, running there
             stage = build.status
             await self.outcomes.record_failure(
                 app,

@@ -277,7 +277,7 @@ class PreviewService:
     async def reconcile(self) -> list[str]:
         """At start-up: previews a server that is gone left active are stopped (their dev
         servers went with it)."""
-        active = await self.ctx.db.run(store.list_active)
+        active = await self.ctx.db.run(partial(store.list_active, runner_id=self.ctx.runner_id))
         for preview in active:
             if preview.id in self._runs:
                 continue

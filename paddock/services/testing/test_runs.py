@@ -398,7 +398,8 @@ class TestRunService:
     async def reconcile(self) -> None:
         """At start-up: runs a stopped server left `running` can never finish."""
         now = utcnow()
-        for run in await self.ctx.db.run(lambda s: store.mark_interrupted(s, now)):
+        mine = self.ctx.runner_id
+        for run in await self.ctx.db.run(lambda s: store.mark_interrupted(s, now, mine)):
             log.info("test run %s was running when the server stopped: marked error", run.id)
 
     async def close(self) -> None:

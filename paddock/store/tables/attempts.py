@@ -39,6 +39,8 @@ class AttemptRow(Base):
     # The agent's last progress line (domain/progress.py) and when it reported it.
     progress: Mapped[str | None] = mapped_column(String(200), default=None)
     progress_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The server that runs it, when servers share the database (None: one server runs all).
+    runner_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
