@@ -19,6 +19,7 @@ from paddock.cli.console import console, new_table
 from paddock.cli.logs import logs
 from paddock.cli.mcp import mcp
 from paddock.cli.projects import project_app
+from paddock.cli.runner import runner
 from paddock.cli.tasks import task_app
 from paddock.config import Settings
 
@@ -116,6 +117,7 @@ def doctor() -> None:
 
 app.command()(logs)
 app.command()(mcp)
+app.command()(runner)
 app.add_typer(project_app, name="project")
 app.add_typer(task_app, name="task")
 app.add_typer(attempt_app, name="attempt")

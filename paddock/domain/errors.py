@@ -19,6 +19,13 @@ class PaddockError(Exception):
         self.details = details
 
 
+class Unauthorized(PaddockError):
+    """A credential other than the user's (a runner's token) that is wrong or revoked."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
 class NotFound(PaddockError):
     code = "not_found"
     http_status = 404

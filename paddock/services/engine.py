@@ -47,6 +47,7 @@ from paddock.services.processes.processes import ProcessService
 from paddock.services.projects import ProjectService
 from paddock.services.reconcile import Reconciler, ReconcileReport
 from paddock.services.runner_identity import local_runner_id
+from paddock.services.runners import RunnerService
 from paddock.services.sandbox.sandbox_service import SandboxService
 from paddock.services.sandbox.sandboxing import make_sandboxes
 from paddock.services.sandbox.usage import UsageService
@@ -136,6 +137,7 @@ class Engine:
         self.chat = ChatService(
             build_parts, self.builds, self.changes, self.decisions, self.deploys
         )
+        self.runners = RunnerService(self.ctx)
         self.last_reconcile = ReconcileReport()
         # Control-plane servers sharing one database share their events (docs/scale-out.md).
         redis_url = settings.cluster.redis_url
@@ -204,6 +206,7 @@ class Engine:
             await self.attempts.stop_all()
             await self.processes.stop_all()  # processes not started by an attempt run
             await self.test_runs.close()
+            await self.runners.close()
             if self.shared_events is not None:
                 await self.shared_events.close()  # after the stops' events
             # Threads a stuck write would hold are abandoned, not waited for.

@@ -35,6 +35,7 @@ LOGIN_PATH = "/login"
 # Reachable without signing in: the sign-in page itself and the UI's static files.
 _PUBLIC_PREFIXES = ("/static/",)
 _PUBLIC_PATHS = frozenset({LOGIN_PATH, "/favicon.ico"})
+RUNNER_SESSION_PATH = "/api/runner/session"  # web/api/runners.py
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -138,6 +139,11 @@ class AccessGuard:
             await _refuse(scope, send, 403, "cross_origin_request", problem)
             return
         if path in _PUBLIC_PATHS or path.startswith(_PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        if path == RUNNER_SESSION_PATH and method == "POST":
+            # A runner's one door, with its own token: the route checks it, and a runner's
+            # token opens nothing else (every other path wants the user's).
             await self.app(scope, receive, send)
             return
         bearer = _bearer(headers.get(b"authorization"))

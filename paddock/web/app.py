@@ -46,6 +46,7 @@ from paddock.web.api import (
     previews,
     processes,
     projects,
+    runners,
     steps,
     tasks,
     test_runs,
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, *, launcher: Launcher | None = 
         chat,
         features,
         events,
+        runners,
     ):
         api.include_router(module.router)
     app.include_router(api)

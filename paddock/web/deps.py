@@ -41,6 +41,7 @@ from paddock.services.processes.entries import EntryService
 from paddock.services.processes.logs import LogService
 from paddock.services.processes.processes import ProcessService
 from paddock.services.projects import ProjectService
+from paddock.services.runners import RunnerService
 from paddock.services.sandbox.sandbox_service import SandboxService
 from paddock.services.sandbox.usage import UsageService
 from paddock.services.task_moves import MoveService
@@ -90,6 +91,7 @@ ProjectsDep = Annotated[ProjectService, Depends(_of_engine(lambda e: e.projects)
 PullRequestsDep = Annotated[PullRequestService, Depends(_of_engine(lambda e: e.pull_requests))]
 RebasesDep = Annotated[RebaseService, Depends(_of_engine(lambda e: e.rebases))]
 RemotesDep = Annotated[RemoteService, Depends(_of_engine(lambda e: e.remotes))]
+RunnersDep = Annotated[RunnerService, Depends(_of_engine(lambda e: e.runners))]
 SandboxesDep = Annotated[SandboxService, Depends(_of_engine(lambda e: e.sandboxes))]
 TasksDep = Annotated[TaskService, Depends(_of_engine(lambda e: e.tasks))]
 TestRunsDep = Annotated[TestRunService, Depends(_of_engine(lambda e: e.test_runs))]

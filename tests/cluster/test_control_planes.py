@@ -6,40 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.cluster.cluster import Cluster
 from tests.e2e.server import ServerProcess, make_repo, wait_for
-from tests.pg import PgServer
-from tests.redis_server import RedisServer
-
-
-@dataclass
-class Cluster:
-    """Control planes on one database and one Redis, each with a data dir of its own."""
-
-    env: dict[str, str]
-    database: str
-
-    def server(self, data_dir: Path) -> ServerProcess:
-        return ServerProcess(data_dir, env=self.env, database_url=self.database)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, pg_server: PgServer) -> Iterator[Cluster]:
-    redis = RedisServer(tmp_path / "redis").start()
-    env = {"PADDOCK_CLUSTER_REDIS_URL": redis.url, "PADDOCK_SECRET_KEY": secrets.token_hex(32)}
-    try:
-        yield Cluster(env, pg_server.url_for(pg_server.create_database()))
-    finally:
-        redis.stop()
 
 
 @pytest.fixture

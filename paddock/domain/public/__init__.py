@@ -87,6 +87,12 @@ from paddock.domain.public.projects import (
     TaskPublic,
     WorkflowStepPublic,
 )
+from paddock.domain.public.runners import (
+    CapacityPublic,
+    RunnerCreatedPublic,
+    RunnerPublic,
+    RunnerSessionPublic,
+)
 from paddock.domain.public.test_runs import (
     TestCaseResultPublic,
     TestRunPublic,
@@ -106,6 +112,7 @@ __all__ = [
     "BriefPublic",
     "BuildPublic",
     "BuildSummaryPublic",
+    "CapacityPublic",
     "ChangeRequestPublic",
     "ChatBuildPublic",
     "ChatContextPublic",
@@ -150,6 +157,9 @@ __all__ = [
     "RequestMatchPublic",
     "ResourceSamplePublic",
     "ResourceUsagePublic",
+    "RunnerCreatedPublic",
+    "RunnerPublic",
+    "RunnerSessionPublic",
     "SandboxConfigPublic",
     "ScriptsPublic",
     "SpecDiffPublic",

@@ -11,6 +11,7 @@ from paddock.store.tables import (
     previews,
     processes,
     projects,
+    runners,
     tasks,
     test_runs,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "previews",
     "processes",
     "projects",
+    "runners",
     "tasks",
     "test_runs",
 ]
