@@ -10,13 +10,16 @@ which also drops its connections. It reads the runners' beats. The runner (`beat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit, urlunsplit
 
+from paddock.domain.errors import Unavailable
 from paddock.domain.runners import HEARTBEAT_S, LOST_AFTER_S, Capacity
 
 if TYPE_CHECKING:
@@ -47,7 +50,22 @@ def without_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+@contextlib.contextmanager
+def _reaching_redis() -> Iterator[None]:
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise Unavailable(
+            f"cannot reach the cluster's Redis: {exc}", code="cluster_unreachable"
+        ) from exc
+
+
 class RunnerAccess:
+    """The control plane's side. Raises Unavailable (`cluster_unreachable`) while Redis is
+    away."""
+
     def __init__(self, url: str) -> None:
         self._url = url
         self._redis: Redis | None = None
@@ -61,29 +79,31 @@ class RunnerAccess:
 
     async def grant(self, runner_id: str, password: str) -> None:
         """The runner's user, made anew with `password` (a session replaces the last one)."""
-        await self._conn().acl_setuser(
-            runner_user(runner_id),
-            enabled=True,
-            passwords=[f"+{password}"],
-            categories=["-@all", "+@stream"],
-            commands=["+ping", "+set", "+get", "+expire"],
-            keys=[f"paddock:runner:{runner_id}:*"],
-            reset=True,
-            reset_channels=True,
-        )
+        with _reaching_redis():
+            await self._conn().acl_setuser(
+                runner_user(runner_id),
+                enabled=True,
+                passwords=[f"+{password}"],
+                categories=["-@all", "+@stream"],
+                commands=["+ping", "+set", "+get", "+expire"],
+                keys=[f"paddock:runner:{runner_id}:*"],
+                reset=True,
+                reset_channels=True,
+            )
 
     async def revoke(self, runner_id: str) -> None:
         """Delete the runner's user: its connections are closed, new ones refused."""
-        await self._conn().acl_deluser(runner_user(runner_id))
-        await self._conn().delete(alive_key(runner_id))
+        with _reaching_redis():
+            await self._conn().acl_deluser(runner_user(runner_id))
+            await self._conn().delete(alive_key(runner_id))
 
     async def beats(self, runner_ids: list[str]) -> dict[str, tuple[Capacity, float]]:
         """The runners that beat within LOST_AFTER_S: their capacity and last beat (epoch)."""
         if not runner_ids:
             return {}
-        values = cast(
-            list[bytes | None], await self._conn().mget([alive_key(i) for i in runner_ids])
-        )
+        with _reaching_redis():
+            keys = [alive_key(i) for i in runner_ids]
+            values = cast(list[bytes | None], await self._conn().mget(keys))
         found: dict[str, tuple[Capacity, float]] = {}
         for runner_id, value in zip(runner_ids, values, strict=True):
             if value is None:

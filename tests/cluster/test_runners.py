@@ -123,6 +123,20 @@ def test_a_runner_reaches_only_its_own_keys_and_its_token_opens_nothing_else(
         stale.ping()
 
 
+def test_a_redis_that_is_away_is_a_clear_error(plane: ServerProcess, cluster: Cluster) -> None:
+    made = new_runner(plane, "worker-1")
+    cluster.redis.stop()
+    for answer in (
+        plane.client.get("/api/runners"),
+        session(plane, made["token"]),
+        plane.client.delete(f"/api/runners/{made['runner']['id']}"),  # revoked all the same
+    ):
+        assert (answer.status_code, answer.json()["code"]) == (503, "cluster_unreachable")
+    assert plane.client.get("/api/health").status_code == 200
+    answer = session(plane, made["token"])
+    assert (answer.status_code, answer.json()["code"]) == (401, "runner_revoked")
+
+
 def test_runners_need_a_teams_setup(tmp_path: Path) -> None:
     with ServerProcess(tmp_path / "alone") as alone:
         answer = alone.client.post("/api/runners", json={"name": "worker-1"})
