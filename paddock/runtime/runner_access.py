@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, cast
-from urllib.parse import urlsplit, urlunsplit
 
 from paddock.domain.errors import Unavailable
 from paddock.domain.runners import HEARTBEAT_S, LOST_AFTER_S, Capacity
@@ -38,16 +37,6 @@ def runner_user(runner_id: str) -> str:
 
 def alive_key(runner_id: str) -> str:
     return f"paddock:runner:{runner_id}:alive"
-
-
-def without_credentials(url: str) -> str:
-    """The Redis URL to hand a runner: the control plane's own user and password left out."""
-    parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 @contextlib.contextmanager

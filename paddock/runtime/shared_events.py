@@ -22,8 +22,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from paddock.domain.entities import Event
+from paddock.domain.errors import Unavailable
 from paddock.domain.events import EventType
 from paddock.runtime.events import EventBus
+from paddock.runtime.redis_url import without_credentials
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -81,12 +83,22 @@ class SharedEvents:
 
     async def start(self) -> None:
         """Connect, take up the stream where it is (its last events kept for replays), and
-        carry the bus's events from now on. Raises when Redis cannot be reached."""
+        carry the bus's events from now on. Raises Unavailable (`cluster_unreachable`) when
+        Redis cannot be reached."""
         import redis.asyncio as aredis
+        from redis.exceptions import RedisError
 
         self._writer = aredis.from_url(self._url)
         self._reader = aredis.from_url(self._url)
-        await self._catch_up()
+        try:
+            await self._catch_up()
+        except RedisError as exc:
+            await self.close()
+            where = without_credentials(self._url)
+            raise Unavailable(
+                f"cannot reach the cluster's Redis at {where} (cluster_redis_url): {exc}",
+                code="cluster_unreachable",
+            ) from exc
         self._bus.carrier = self
         self._tasks = [
             asyncio.create_task(self._send_all(), name="shared-events-send"),

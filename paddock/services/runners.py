@@ -20,7 +20,8 @@ from paddock.domain.runners import (
     new_runner_token,
     token_hash,
 )
-from paddock.runtime.runner_access import RunnerAccess, runner_user, without_credentials
+from paddock.runtime.redis_url import without_credentials
+from paddock.runtime.runner_access import RunnerAccess, runner_user
 from paddock.services.context import Context
 from paddock.store import runners as store
 

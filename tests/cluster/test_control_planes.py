@@ -16,6 +16,8 @@ import pytest
 
 from tests.cluster.cluster import Cluster
 from tests.e2e.server import ServerProcess, make_repo, wait_for
+from tests.pg import PgServer
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture
@@ -106,3 +108,17 @@ def test_a_control_plane_starting_leaves_the_attempts_another_runs_alone(
     assert a.api("GET", f"/api/processes/{turn['id']}")["status"] == "running"
     assert a.api("GET", f"/api/attempts/{attempt['id']}")["status"] == "running"
     a.api("POST", f"/api/attempts/{attempt['id']}/stop")
+
+
+def test_a_control_plane_whose_redis_cannot_be_reached_says_so_and_does_not_start(
+    tmp_path: Path, pg_server: PgServer
+) -> None:
+    closed = RedisServer(tmp_path / "never").port  # a free port nothing listens on
+    env = {"PADDOCK_CLUSTER_REDIS_URL": f"redis://paddock:hunter2-secret@127.0.0.1:{closed}/0"}
+    database = pg_server.url_for(pg_server.create_database())
+    server = ServerProcess(tmp_path / "a", env=env, database_url=database)
+    with pytest.raises(RuntimeError) as exited:
+        server.start()
+    server.stop()
+    assert f"cannot reach the cluster's Redis at redis://127.0.0.1:{closed}/0" in str(exited.value)
+    assert "hunter2-secret" not in str(exited.value)
