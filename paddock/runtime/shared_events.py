@@ -135,7 +135,9 @@ class SharedEvents:
         self._bus.restart_at(seq, recent)
 
     async def _send_all(self) -> None:
-        from redis.exceptions import ConnectionError, TimeoutError
+        # Any refusal is waited out (a Redis out of memory, a user short of a permission): the
+        # events stay in order, and the log says why they wait.
+        from redis.exceptions import RedisError
 
         assert self._writer is not None
         append = self._writer.register_script(_APPEND)
@@ -145,13 +147,13 @@ class SharedEvents:
                 try:
                     await append(keys=[STREAM, COUNTER], args=[body, KEEP])
                     break
-                except (ConnectionError, TimeoutError, OSError) as exc:
+                except (RedisError, OSError) as exc:
                     log.warning("events wait for Redis (%s): %d queued", exc, self._outbox.qsize())
                     await asyncio.sleep(RETRY_S)
             self._outbox.task_done()
 
     async def _read_all(self) -> None:
-        from redis.exceptions import ConnectionError, TimeoutError
+        from redis.exceptions import RedisError
 
         assert self._reader is not None
         while True:
@@ -162,14 +164,19 @@ class SharedEvents:
                         {STREAM: self._last_id}, block=READ_BLOCK_MS, count=500
                     ),
                 )
-            except (ConnectionError, TimeoutError, OSError) as exc:
+            except (RedisError, OSError) as exc:
                 log.warning("cannot read the shared events from Redis (%s): retrying", exc)
                 await asyncio.sleep(RETRY_S)
                 continue
             for _stream, entries in found:
                 for entry_id, fields in entries:
                     self._last_id = entry_id
-                    self._take(_event(fields))
+                    try:
+                        event = _event(fields)
+                    except (KeyError, ValueError, TypeError) as exc:
+                        log.error("skipped a shared event that is not one (%s): %r", exc, entry_id)
+                        continue
+                    self._take(event)
 
     def _take(self, event: Event) -> None:
         if event.seq != self._bus.last_seq + 1:

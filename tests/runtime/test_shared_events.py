@@ -13,7 +13,7 @@ import redis.asyncio as aredis
 from paddock.domain.entities import Event
 from paddock.domain.events import Deleted, EventType
 from paddock.runtime.events import SYNC, EventBus, Subscription
-from paddock.runtime.shared_events import COUNTER, SharedEvents
+from paddock.runtime.shared_events import COUNTER, STREAM, SharedEvents
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -118,3 +118,18 @@ async def test_events_published_while_redis_is_away_are_sent_in_order_when_it_is
     seen = [await next_event(sub) for _ in range(3)]
     assert [e.data["id"] for e in seen] == ["t0", "t1", "t2"]  # type: ignore[union-attr]
     assert [e.seq for e in seen] == [1, 2, 3]  # type: ignore[union-attr]
+
+
+async def test_an_entry_that_is_no_event_is_skipped_and_the_stream_goes_on(
+    redis_server: RedisServer, shared: list[SharedEvents]
+) -> None:
+    a = await carried(redis_server, shared)
+    sub = a.subscribe()
+    admin = aredis.from_url(redis_server.url)
+    await admin.xadd(STREAM, {"seq": "x", "e": "not json"})
+    await admin.xadd(STREAM, {"other": "fields"})
+    await admin.aclose()
+    a.publish(EventType.task_deleted, "p1", Deleted("t1"))
+
+    event = await next_event(sub)
+    assert (event.seq, event.data["id"]) == (1, "t1")  # type: ignore[union-attr]
