@@ -101,12 +101,12 @@ class RunnerService:
 
     async def open_session(self, token: str) -> RunnerSession:
         """A runner presents its token: it gets a Redis user of its own, with a new password."""
-        url, access = self._cluster()
         runner = await self.ctx.db.run(partial(store.by_token_hash, token_hash=token_hash(token)))
         if runner is None:
             raise Unauthorized("this runner token is not valid", code="bad_runner_token")
         if runner.revoked:
             raise Unauthorized(f"the runner {runner.name} was revoked", code="runner_revoked")
+        url, access = self._cluster()
         password = secrets.token_urlsafe(32)
         await access.grant(runner.id, password)
         return RunnerSession(runner.id, without_credentials(url), runner_user(runner.id), password)

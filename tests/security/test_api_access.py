@@ -103,6 +103,9 @@ probe spoof python3 {script_path} {server.port} '{_unsandboxed_attempt_body(mark
 # --- authentication ----------------------------------------------------------------------------
 
 
+RUNNER_DOOR = "/api/runner/session"  # tests/cluster/test_runners.py: the user's token fails it
+
+
 def test_every_api_route_needs_the_token(server: ServerProcess) -> None:
     spec = server.api("GET", "/api/openapi.json")
     bare = httpx.Client(base_url=server.url, timeout=30)
@@ -113,7 +116,10 @@ def test_every_api_route_needs_the_token(server: ServerProcess) -> None:
     for path, operations in spec["paths"].items():
         concrete = re.sub(r"\{[^}]+\}", "0" * 32, path)
         for method in operations:
-            for client, code in ((bare, "unauthorized"), (wrong, "bad_token")):
+            expected = ((bare, "unauthorized"), (wrong, "bad_token"))
+            if (method, path) == ("post", RUNNER_DOOR):  # a runner's token, not the user's
+                expected = ((bare, "bad_runner_token"), (wrong, "bad_runner_token"))
+            for client, code in expected:
                 response = client.request(method.upper(), concrete, json={})
                 assert response.status_code == 401, (method, path, response.text)
                 assert response.json()["code"] == code

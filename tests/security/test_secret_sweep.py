@@ -69,8 +69,10 @@ EXPECTED_EVENTS = {
 }
 NEEDS_FORGE = {EventType.pull_request_created, EventType.pull_request_updated}
 # GET routes that need state this test does not make (409 `not_rebasing`, say): swept all the
-# same, their error bodies included, but an error answer is expected.
-MAY_REFUSE = {"/api/attempts/{attempt_id}/rebase/conflicts"}
+# same, their error bodies included, but an error answer is expected. A runner needs a team's
+# setup (cluster_redis_url), which this server has not (tests/cluster/test_runners.py drives
+# runners; what they answer holds no agent's secret).
+MAY_REFUSE = {"/api/attempts/{attempt_id}/rebase/conflicts", "/api/runners/{runner_id}"}
 
 JUNIT = '<testsuite name="s" tests="1"><testcase classname="c" name="t"/></testsuite>'
 SPEC = json.dumps(
@@ -337,6 +339,7 @@ def drive(server: ServerProcess, planted: dict[str, str], repo: Path) -> dict[st
         "run_id": [run["id"]],
         "artifact_id": [a["id"] for a in artifacts],
         "name": sorted({a["name"] for a in artifacts} | {"claude-code", "script"}),
+        "runner_id": ["0" * 32],
     }
 
 

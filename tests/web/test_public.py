@@ -49,6 +49,9 @@ STREAMS = {
     "download_artifact",
     "download_version",
 }
+# Routes that answer a credential to its owner, and its field: left out of the sweep (a
+# runner's Redis password, made for the runner that presented its own token).
+CREDENTIALS = {"open_runner_session": "redis_password"}
 TOKEN = "public-sweep-token-" + "t" * 24
 # What a stand-in answers where the annotated type says too little.
 ANSWERS: dict[tuple[str, str], Any] = {
@@ -166,7 +169,12 @@ def test_no_route_answer_shows_a_secret(client: TestClient, app: FastAPI) -> Non
         request = request_for(route)
         response = client.request(**request)
         statuses[str(route.operation_id or route.path)] = response.status_code
-        found += [f"{request['method']} {route.path}: {s}" for s in leaked(response.text)]
+        text = response.text
+        if route.operation_id in CREDENTIALS:  # a credential answered to its owner, by design
+            body = response.json()
+            assert body.pop(CREDENTIALS[route.operation_id]), route.path
+            text = json.dumps(body)
+        found += [f"{request['method']} {route.path}: {s}" for s in leaked(text)]
         # The docs page is HTML, the spec route an agent's own document: the rest is JSON.
         if route.include_in_schema and route.operation_id != "get_openapi" and response.content:
             assert response.headers["content-type"] == "application/json", route.path
