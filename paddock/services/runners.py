@@ -69,7 +69,7 @@ class RunnerService:
         )
         return runner, token
 
-    async def list(self) -> list[RunnerState]:
+    async def list_all(self) -> list[RunnerState]:
         runners = await self.ctx.db.run(store.list_runners)
         if self.ctx.settings.cluster.redis_url is None:
             return [RunnerState(r, None, None) for r in runners]

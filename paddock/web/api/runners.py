@@ -37,7 +37,7 @@ def _public(state: RunnerState) -> RunnerPublic:
 @router.get("/runners", operation_id="list_runners")
 async def list_runners(runners: RunnersDep) -> list[RunnerPublic]:
     """Every runner, online or not, with what its last beat said."""
-    return [_public(s) for s in await runners.list()]
+    return [_public(s) for s in await runners.list_all()]
 
 
 @router.post(
