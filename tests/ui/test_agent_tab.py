@@ -195,8 +195,11 @@ def test_a_turn_shows_live_then_a_follow_up_runs(claude: Claude, repo: Path, pag
     )
     expect(second.locator(".turn-head .badge").first).to_have_text("succeeded", timeout=SLOW)
     expect(page.locator("#attempt-usage")).to_contain_text("over 2 turns", timeout=SLOW)
-    follow_ups = server.api("GET", f"/api/attempts/{attempt['id']}/follow-ups")
-    assert [f["status"] for f in follow_ups] == ["done"]
+    # The follow-up is marked done once its turn is over, auto-commit included: just after
+    # the process's end the page shows (CI at 7817f1f read it in between: "running").
+    follow_ups = f"/api/attempts/{attempt['id']}/follow-ups"
+    wait_for(lambda: [f["status"] for f in server.api("GET", follow_ups)] != ["running"], 30)
+    assert [f["status"] for f in server.api("GET", follow_ups)] == ["done"]
 
     # The Logs tab now shows the follow-up's log first.
     page.get_by_role("tab", name="Logs").click()
