@@ -1,5 +1,6 @@
 """Usage totals per attempt, task and project from stored usage entries; a stopped agent gets
-its CLI's own interrupt first; the store knows when a rewind happened since the last turn."""
+its CLI's own interrupt first, and one stopped while it launched is stopped once it has; the
+store knows when a rewind happened since the last turn."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from paddock.domain.entities import AgentSpec, Attempt
 from paddock.domain.entries import AgentEntry, EntryKind
 from paddock.domain.states import LogStream, ProcessStatus, RunReason
 from paddock.domain.usage import Usage
+from paddock.runtime.launcher import Launched, Launcher, LaunchSpec
 from paddock.services.engine import Engine
 from paddock.services.processes.process_request import ProcessRequest
 from paddock.store import entries as entry_store
@@ -114,6 +116,50 @@ async def test_stop_sends_the_interrupt_first(engine: Engine, tmp_path: Path, mo
     assert final.status is ProcessStatus.stopped
     saved = "interrupted: saving the session" in await printed(engine, final.id)
     assert saved is (mode == "honour")
+
+
+class HeldLauncher:
+    """A test double around the real launcher: each launch waits until the test lets it go,
+    so a stop can land while a process is being launched (as under load)."""
+
+    name = "held"
+
+    def __init__(self, real: Launcher) -> None:
+        self.real = real
+        self.launching = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def launch(self, spec: LaunchSpec) -> Launched:
+        self.launching.set()
+        await self.go.wait()
+        return await self.real.launch(spec)
+
+
+async def test_a_stop_during_the_launch_stops_the_process_once_it_runs(
+    engine: Engine, tmp_path: Path
+) -> None:
+    project = await engine.projects.register(str(make_repo(tmp_path / "repo")))
+    attempt = await idle_attempt(engine, project.id, "stopped while launching")
+    held = engine.ctx.launcher = HeldLauncher(engine.ctx.launcher)
+    argv = [sys.executable, "-c", CLI, "ignore"]
+    run = asyncio.ensure_future(
+        engine.processes.run(
+            attempt, ProcessRequest(RunReason.agent, argv, interrupt=signal.SIGINT)
+        )
+    )
+    await asyncio.wait_for(held.launching.wait(), 30)
+    (process_id,) = engine.processes.running_ids()
+    stop = asyncio.ensure_future(engine.processes.stop(process_id))
+    for _ in range(3000):  # until the stop has found it launching, and waits for its end
+        if engine.processes._running[process_id].stopping:
+            break
+        await asyncio.sleep(0.01)
+    assert not stop.done()
+    held.go.set()
+    # Before, the stop waited for the end of a process nobody stopped (its 120 s sleep).
+    stopped = await asyncio.wait_for(stop, 60)
+    assert stopped.status is ProcessStatus.stopped
+    assert (await run).status is ProcessStatus.stopped
 
 
 async def test_rewound_since_last_turn(engine: Engine, tmp_path: Path) -> None:

@@ -175,7 +175,23 @@ class ProcessService:
         except PaddockError as exc:
             return await self._finish(attempt, proc, sink, ProcessStatus.failed, None, exc.message)
         running.launched = launched
-        return await self._follow(attempt, proc, sink, running, launched, observers)
+        # A stop that came during the launch found nothing to stop: it waits for the end.
+        halt = asyncio.create_task(self._halt(running, launched)) if running.stopping else None
+        try:
+            return await self._follow(attempt, proc, sink, running, launched, observers)
+        finally:
+            if halt is not None:
+                await halt
+
+    async def _halt(self, running: _Running, launched: Launched) -> None:
+        """Its interrupt first (an agent CLI saves its session), then whatever is left (the
+        CLI ignored it, or its children) is stopped."""
+        settings = self.ctx.settings.processes
+        if running.interrupt is not None:
+            launched.send(running.interrupt)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(launched.wait(), settings.interrupt_grace_seconds)
+        await launched.stop(settings.stop_grace_seconds)
 
     async def _announce(
         self,
@@ -355,16 +371,8 @@ class ProcessService:
                 f"process {process_id} is not supervised by this server", code="process_not_running"
             )
         running.stopping = True
-        launched = running.launched
-        if launched is not None:
-            if running.interrupt is not None:
-                launched.send(running.interrupt)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        launched.wait(), self.ctx.settings.processes.interrupt_grace_seconds
-                    )
-            # Whatever is left (the CLI ignored its interrupt, or its children) is stopped.
-            await launched.stop(self.ctx.settings.processes.stop_grace_seconds)
+        if running.launched is not None:  # else its launch stops it once it has launched
+            await self._halt(running, running.launched)
         await running.done.wait()
         return await self.ctx.db.run(lambda s: store.get_process(s, process_id))
 
