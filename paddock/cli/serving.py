@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -29,6 +28,7 @@ from typing import Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from paddock.runtime.frozen import freeze_what_started
 from paddock.services.engine import CLOSE_TIMEOUT_S
 
 log = logging.getLogger("paddock")
@@ -52,11 +52,7 @@ class BoundedServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        # What the server made to start (modules, routes, models, the engine: most of its
-        # objects) lives as long as it does. Frozen, the collector's full passes skip it: they
-        # walked all of it, ~150 ms each under load, the API's worst latency (docs/reliability.md).
-        gc.collect()
-        gc.freeze()
+        freeze_what_started()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         name = signal.Signals(sig).name

@@ -9,17 +9,22 @@ from paddock.domain.entities import ResourceSample
 from paddock.store.tables.processes import ResourceSampleRow
 
 
-def write_sample(session: Session, process_id: str, sample: ResourceSample) -> None:
+def write_samples(session: Session, rows: list[tuple[str, ResourceSample]]) -> None:
+    """Samples of several processes (process id, sample), in one statement."""
     session.execute(
-        insert(ResourceSampleRow).values(
-            process_id=process_id,
-            seq=sample.seq,
-            ts=sample.ts,
-            cpu_percent=sample.cpu_percent,
-            memory_bytes=sample.memory_bytes,
-            peak_bytes=sample.peak_bytes,
-            pids=sample.pids,
-        )
+        insert(ResourceSampleRow),
+        [
+            {
+                "process_id": process_id,
+                "seq": sample.seq,
+                "ts": sample.ts,
+                "cpu_percent": sample.cpu_percent,
+                "memory_bytes": sample.memory_bytes,
+                "peak_bytes": sample.peak_bytes,
+                "pids": sample.pids,
+            }
+            for process_id, sample in rows
+        ],
     )
 
 

@@ -7,7 +7,6 @@ prometheus_client comes in."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator
 from itertools import accumulate
 
@@ -22,6 +21,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from paddock.runtime.frozen import frozen_objects
 from paddock.services.counters import Counter, Gauge, Histogram
 from paddock.services.counters import Metric as PaddockMetric
 from paddock.services.metrics import MetricsSnapshot
@@ -138,7 +138,7 @@ class FrozenObjects(Collector):
             "paddock_gc_frozen_objects",
             "Objects the server froze out of the collector's passes once started",
             [],
-            [(gc.get_freeze_count(),)],
+            [(frozen_objects(),)],
         )
 
 

@@ -20,6 +20,7 @@ from paddock.domain.events import DiffChanged, EventType
 from paddock.runtime.events import EventBus
 from paddock.services.events import EventService
 from paddock.web.api.diffs import stream_attempt_diff_changes
+from paddock.web.api.events import stream_events
 from paddock.web.sse import HEARTBEAT
 from paddock.web.ui.live import fragment_stream
 
@@ -121,3 +122,29 @@ async def test_a_live_page_heartbeats_while_events_it_ignores_go_by() -> None:
     assert rendered == []  # nothing it wanted came
     await body.aclose()  # type: ignore[attr-defined]
     assert bus._topic.subscriber_count == 0  # closing the stream ends its subscription
+
+
+async def test_events_published_together_go_out_in_one_write(settings: Settings) -> None:
+    """A burst (a tick's resource samples, a turn's end) is one write of the stream, not one
+    per event: each write is a send on the server's loop."""
+    bus = EventBus()
+    request = Request({"type": "http", "headers": [], "query_string": b""})
+    response = await stream_events(
+        request,
+        EventService(SimpleNamespace(bus=bus)),  # type: ignore[arg-type]
+        settings,
+        project_id=None,
+        after=None,
+    )
+    body = response.body_iterator
+    first = asyncio.ensure_future(next_chunk(body))
+    await asyncio.sleep(BEAT / 4)  # the stream waits for its first event
+    for attempt_id in ("a1", "a2", "a3"):
+        bus.publish(EventType.attempt_diff_changed, PROJECT, DiffChanged(attempt_id))
+    chunk = await first
+    assert chunk.count(b"event: attempt.diff_changed") == 3, chunk
+    assert [line for line in chunk.split(b"\n") if line.startswith(b"id: ")] == [
+        b"id: 1",
+        b"id: 2",
+        b"id: 3",
+    ]

@@ -31,7 +31,7 @@ from paddock.services.context import Context, log
 from paddock.services.processes.process_env import ARTIFACTS_ENV, given_env, process_env
 from paddock.services.processes.process_request import UNOBSERVED, ProcessObservers, ProcessRequest
 from paddock.services.sandbox.sandboxing import sandbox_spec
-from paddock.services.sandbox.stats import Sampler
+from paddock.services.sandbox.stats import Sampler, Sampling
 from paddock.services.testing.artifacts import ArtifactService
 from paddock.store import entries as entry_store
 from paddock.store import processes as store
@@ -53,6 +53,7 @@ class ProcessService:
         self.ctx = ctx
         self.artifacts = artifacts
         self._running: dict[str, _Running] = {}
+        self._sampling = Sampling(ctx)
 
     async def run(
         self,
@@ -237,7 +238,7 @@ class ProcessService:
             asyncio.create_task(pump(launched.stdout, LogStream.stdout, sink)),
             asyncio.create_task(pump(launched.stderr, LogStream.stderr, sink)),
         ]
-        sampler = Sampler(self.ctx, attempt, proc.id, launched)
+        sampler = Sampler(self._sampling, attempt, proc.id, launched)
         announced = asyncio.create_task(self._announce(attempt, proc, launched, sampler, observers))
         limits = attempt.sandbox.over(self.ctx.settings.sandbox.defaults).limits
         code, hit = await self._wait(launched, running, limits.timeout_s)

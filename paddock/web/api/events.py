@@ -46,18 +46,26 @@ async def stream_events(
                         yield event_frame(event)
             while True:
                 try:
-                    item = await sub.get(heartbeat)
+                    first = await sub.get(heartbeat)
                 except TimeoutError:
                     yield HEARTBEAT
                     continue
-                if item is SYNC:
-                    yield sse_event(
-                        "sync", {"reason": "the client fell behind; re-fetch"}, events.last_seq
-                    )
-                    last = events.last_seq
-                    continue
-                assert isinstance(item, Event)
-                if item.seq > last:
-                    yield event_frame(item)
+                # What came meanwhile goes out with it, in one write (events come in bursts:
+                # a tick's resource samples, a turn's end).
+                frames: list[bytes] = []
+                for item in (first, *sub.drain()):
+                    if item is SYNC:
+                        frames.append(
+                            sse_event(
+                                "sync",
+                                {"reason": "the client fell behind; re-fetch"},
+                                events.last_seq,
+                            )
+                        )
+                        last = events.last_seq
+                    elif isinstance(item, Event) and item.seq > last:
+                        frames.append(event_frame(item))
+                if frames:
+                    yield b"".join(frames)
 
     return sse_response(body())
