@@ -13,27 +13,24 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from paddock.domain.entities import Attempt, Process, Project
-from paddock.domain.entries import AgentEntry
 from paddock.domain.errors import Conflict, PaddockError
 from paddock.domain.events import ArtifactsAdded, EventType
 from paddock.domain.generated import generated_free_env
-from paddock.domain.logs import LogBatch
 from paddock.domain.names import new_debug_id, new_id
-from paddock.domain.process_end import end_line, outcome, with_agent_reason
+from paddock.domain.process_end import end_line, outcome
 from paddock.domain.sandbox import LimitHit, Provider
 from paddock.domain.secrets import secret_values
 from paddock.domain.states import LogStream, ProcessStatus
-from paddock.runtime.entrypipe import EntrySink
 from paddock.runtime.launcher import Launched, LaunchSpec
 from paddock.runtime.logpipe import LogSink, pump
 from paddock.services import counters
 from paddock.services.context import Context, log
 from paddock.services.processes.process_env import ARTIFACTS_ENV, given_env, process_env
+from paddock.services.processes.process_log import close_log, open_log
 from paddock.services.processes.process_request import UNOBSERVED, ProcessObservers, ProcessRequest
 from paddock.services.sandbox.sandboxing import sandbox_spec
 from paddock.services.sandbox.stats import Sampler, Sampling
 from paddock.services.testing.artifacts import ArtifactService
-from paddock.store import entries as entry_store
 from paddock.store import processes as store
 from paddock.store import projects as project_store
 
@@ -94,7 +91,7 @@ class ProcessService:
         )
         self.ctx.publish(EventType.process_created, attempt.project_id, proc)
         secrets = secret_values(full_env, list(request.secret_env))
-        sink = self._open_log(process_id, secrets, observers)
+        sink = open_log(self.ctx, process_id, secrets, observers)
         running = self._running[process_id] = _Running(attempt.id, secrets, request.interrupt)
         spec = LaunchSpec(
             argv=list(request.argv),
@@ -131,30 +128,6 @@ class ProcessService:
             return project, proc
 
         return await self.ctx.db.run(create)
-
-    def _open_log(
-        self, process_id: str, secrets: list[str], observers: ProcessObservers
-    ) -> LogSink:
-        """The process's log, live from now on, with its observers (and its agent entries)."""
-        settings = self.ctx.settings
-        sink = LogSink(
-            process_id,
-            self._persist_log,
-            secrets=secrets,
-            max_line_bytes=settings.processes.max_line_bytes,
-            flush_seconds=settings.processes.log_flush_seconds,
-            flush_bytes=settings.processes.log_flush_bytes,
-        )
-        self.ctx.logs.add(sink)
-        if observers.lines is not None:
-            sink.observe(observers.lines)
-        if observers.normaliser is not None:
-            entries = EntrySink(process_id, observers.normaliser, self._persist_entries)
-            if getattr(observers.normaliser, "reads_lines", True):  # domain/entries.Normaliser
-                sink.observe(entries.observe)
-            entries.add(observers.opening)
-            self.ctx.entries.add(entries)
-        return sink
 
     async def _supervise(
         self,
@@ -254,7 +227,7 @@ class ProcessService:
         await asyncio.gather(*pumps)
         sink.system(end_line(code, hit, error, stopped=status is ProcessStatus.stopped))
         await self._keep_artifacts(attempt, sink)
-        return await self._close_log(attempt, sink)
+        return await close_log(self.ctx, attempt, sink)
 
     async def _wait(
         self, launched: Launched, running: _Running, timeout: float | None
@@ -280,7 +253,7 @@ class ProcessService:
         final = await self._record_end(attempt, proc, status, code, recorded)
         sink.system(error + (f" (debug id {final.debug_id})" if final.debug_id else ""))
         await self._keep_artifacts(attempt, sink)
-        return await self._close_log(attempt, sink)
+        return await close_log(self.ctx, attempt, sink)
 
     async def _record_end(
         self,
@@ -331,36 +304,6 @@ class ProcessService:
             )
         for reason in collected.skipped[:20]:
             sink.system(f"artifacts: left out {reason}")
-
-    async def _close_log(self, attempt: Attempt, sink: LogSink) -> Process:
-        """Close the log (and the entries) and publish the process again with its final line
-        count, agent session and, for a failed agent turn, the agent's own reason in its error
-        (the status went out earlier, as soon as the process ended). Its final record."""
-        await sink.close()
-        entries = self.ctx.entries.get(sink.process_id)
-        session = last_error = None
-        if entries is not None:
-            await entries.close()
-            session, last_error = entries.session_id, entries.last_error
-
-        def close(s: Session) -> Process:
-            proc = store.set_line_count(s, sink.process_id, sink.line_count, agent_session=session)
-            error = with_agent_reason(proc, last_error)
-            return store.set_error(s, proc.id, error) if error and error != proc.error else proc
-
-        proc = await self.ctx.db.run(close)
-        if last_error and proc.status is ProcessStatus.failed and proc.failure is None:
-            log.warning("process %s failed: %s [debug_id=%s]", proc.id, proc.error, proc.debug_id)
-        self.ctx.publish(EventType.process_updated, attempt.project_id, proc)
-        return proc
-
-    async def _persist_log(self, batches: list[LogBatch]) -> None:
-        await self.ctx.log_writer.persist(batches)
-        counters.LOG_LINES.inc(amount=sum(b.count for b in batches))
-        counters.LOG_BYTES.inc(amount=sum(len(b.data) for b in batches))
-
-    async def _persist_entries(self, batch: list[AgentEntry]) -> None:
-        await self.ctx.db.run(lambda s: entry_store.write_entries(s, batch))
 
     async def stop(self, process_id: str) -> Process:
         proc = await self.ctx.db.run(lambda s: store.get_process(s, process_id))
