@@ -39,7 +39,10 @@ class Sampling:
     async def _loop(self) -> None:
         interval = self.ctx.settings.sandbox.stats_interval_seconds
         while self._samplers:
-            await self.take(list(self._samplers.values()))
+            try:
+                await self.take(list(self._samplers.values()))
+            except Exception:  # stats are best effort: one bad tick must not end them all
+                log.exception("resource samples not taken")
             await asyncio.sleep(interval)
 
     async def take(self, samplers: list[Sampler]) -> None:
