@@ -75,7 +75,6 @@ class Sampler:
     exit."""
 
     def __init__(self, sampling: Sampling, attempt: Attempt, process_id: str, launched: Launched):
-        self.ctx = sampling.ctx
         self.sampling = sampling
         self.attempt = attempt
         self.process_id = process_id
@@ -108,7 +107,9 @@ class Sampler:
 
     async def store(self, sample: ResourceSample) -> bool:
         try:
-            await self.ctx.db.run(lambda s: store.write_samples(s, [(self.process_id, sample)]))
+            await self.sampling.ctx.db.run(
+                lambda s: store.write_samples(s, [(self.process_id, sample)])
+            )
         except Exception:  # the process may have been deleted meanwhile: stats are best effort
             log.debug("resource sample of %s not stored", self.process_id, exc_info=True)
             return False
@@ -125,7 +126,7 @@ class Sampler:
             peak_bytes=sample.peak_bytes,
             pids=sample.pids,
         )
-        self.ctx.publish(EventType.resource_usage, self.attempt.project_id, usage)
+        self.sampling.ctx.publish(EventType.resource_usage, self.attempt.project_id, usage)
 
     def sample_of(self, reading: Sample) -> ResourceSample:
         """The next sample of the series from `reading` (its CPU share since the last one)."""
