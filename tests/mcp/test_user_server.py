@@ -95,7 +95,13 @@ def test_every_tool_over_http_acts_as_the_api(  # noqa: PLR0915  (one story, eve
             attempt = await use(
                 "start_attempt",
                 task_id=task["id"],
-                agent={"profile": "script", "command": "echo hello-from-mcp"},
+                # Its first turn prints; a turn asked to "sleep 30" keeps the agent busy (the
+                # command runs at every turn: the prompt alone would change nothing).
+                agent={
+                    "profile": "script",
+                    "command": 'echo hello-from-mcp; [ "$PADDOCK_PROMPT" = "sleep 30" ] && sleep 30'
+                    "; true",
+                },
                 sandbox={"provider": "none"},
             )
             assert [a["id"] for a in server.api("GET", f"/api/tasks/{task['id']}/attempts")] == [
